@@ -1,0 +1,132 @@
+"""The `kb` command: a thin Click shell over the library.
+
+Each command parses options, calls one library function, prints, and returns an exit code.
+Heavy imports (mkdocs, jinja2, git) happen inside the commands that need them, so
+`kb --help` and `kb lint` start fast. `KbError` becomes a clean message and exit status 2
+here, in one place.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from kb import __version__
+from kb.errors import KbError
+from kb.settings import Settings, find_root, load_settings
+
+
+class KbGroup(click.Group):
+    """Turns environment errors into one clean line and exit status 2, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except KbError as exc:
+            click.echo(f"kb: error: {exc}", err=True)
+            ctx.exit(2)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except KeyboardInterrupt:
+            click.echo("kb: interrupted", err=True)
+            ctx.exit(130)
+        except Exception as exc:  # noqa: BLE001 - the last line of defence
+            if os.environ.get("KB_DEBUG"):
+                raise
+            click.echo(f"kb: internal error: {type(exc).__name__}: {exc} "
+                       "(set KB_DEBUG=1 for a traceback, and please report it)", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=KbGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="kb")
+@click.option("--root", type=click.Path(file_okay=False, path_type=Path),
+              help="Handbook root (default: the nearest folder above holding content/).")
+@click.pass_context
+def main(ctx: click.Context, root: Path | None) -> None:
+    """kb — lint, link and build a Product Builder handbook kept as markdown in git."""
+    ctx.obj = root
+
+
+def settings_for(ctx: click.Context) -> Settings:
+    root = ctx.find_root().obj
+    base = find_root(root) if root is None else root.resolve()
+    if root is not None and not (base / "content").is_dir():
+        raise KbError(f"{base} has no content/ folder")
+    return load_settings(base)
+
+
+def _default_format() -> str:
+    return "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]),
+              default=_default_format, show_default="text; github when GITHUB_ACTIONS=true",
+              help="Output format.")
+@click.option("--strict", is_flag=True, help="Warnings fail too (exit 1).")
+@click.option("--changed", is_flag=True,
+              help="Report only files changed since the merge base with --base (plus uncommitted).")
+@click.option("--base", metavar="REF", help="Base for --changed (default: upstream default branch, origin/main, main).")
+@click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path),
+              help="Ignore findings recorded in this baseline file.")
+@click.option("--write-baseline", type=click.Path(dir_okay=False, path_type=Path),
+              help="Record the current findings in this file and exit 0.")
+@click.pass_context
+def lint(ctx: click.Context, paths: tuple[Path, ...], fmt: str, strict: bool, changed: bool,
+         base: str | None, baseline: Path | None, write_baseline: Path | None) -> None:
+    """Check the handbook: frontmatter, links, loop sections. Exit 1 on errors.
+
+    PATHS limits the report to those files or folders; references still resolve against
+    the whole handbook.
+    """
+    from kb.lint import LintOptions, run_lint
+
+    settings = settings_for(ctx)
+    options = LintOptions(
+        paths=tuple(_repo_relative(settings, p) for p in paths), strict=strict,
+        changed=changed, base=base, baseline=baseline, write_baseline=write_baseline,
+    )
+    report = run_lint(settings, options)
+    from kb.findings import render, summary
+
+    if report.findings or fmt == "json":
+        click.echo(render(report.findings, fmt))
+    click.echo(summary(report.findings, report.files), err=fmt != "text")
+    for note in report.notes:
+        click.echo(note, err=True)
+    ctx.exit(report.exit_code)
+
+
+def _repo_relative(settings: Settings, path: Path) -> str:
+    absolute = (Path.cwd() / path).resolve() if not path.is_absolute() else path.resolve()
+    if not absolute.exists():
+        raise KbError(f"no such file or folder: {path}")
+    try:
+        return absolute.relative_to(settings.root.resolve()).as_posix()
+    except ValueError:
+        raise KbError(f"{path} is outside the handbook at {settings.root}") from None
+
+
+@main.command()
+@click.argument("collection", required=False,
+                type=click.Choice(["principle", "product", "loop", "page"]))
+def schema(collection: str | None) -> None:
+    """Print the JSON Schema of the frontmatter (one collection, or all of them)."""
+    from kb.model import Collection
+    from kb.schema import json_schema
+
+    if collection:
+        data: object = json_schema(Collection(collection))
+    else:
+        data = {c.value: json_schema(c) for c in Collection}
+    click.echo(json.dumps(data, indent=2))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

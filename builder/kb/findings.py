@@ -1,0 +1,147 @@
+"""Findings: what kb says about content, and how it prints them.
+
+Content problems are never exceptions: every stage returns `Finding`s and keeps
+going, so one run reports everything at once (as ruff and markdownlint do).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, replace
+from enum import Enum
+
+
+class Severity(str, Enum):
+    """How bad a finding is; `off` silences a rule through settings."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    OFF = "off"
+
+
+#: Every rule kb knows: code -> (default severity, short title). Codes are never reused.
+RULES: dict[str, tuple[Severity, str]] = {
+    "KB101": (Severity.ERROR, "file is not valid UTF-8 or cannot be read"),
+    "KB102": (Severity.ERROR, "no frontmatter block, or it is never closed"),
+    "KB103": (Severity.ERROR, "YAML syntax error"),
+    "KB104": (Severity.ERROR, "frontmatter is not a mapping"),
+    "KB105": (Severity.ERROR, "duplicate key"),
+    "KB106": (Severity.ERROR, "file larger than max_file_bytes"),
+    "KB107": (Severity.ERROR, "YAML aliases or nesting beyond safe bounds"),
+    "KB108": (Severity.ERROR, "YAML tag that is not plain data"),
+    "KB201": (Severity.ERROR, "required field missing"),
+    "KB202": (Severity.ERROR, "unknown field"),
+    "KB203": (Severity.ERROR, "wrong type"),
+    "KB204": (Severity.ERROR, "invalid value"),
+    "KB301": (Severity.ERROR, "file name is not a valid id"),
+    "KB302": (Severity.ERROR, "duplicate id in a collection, or a clashing alias"),
+    "KB303": (Severity.ERROR, "file names differ only by case or Unicode normalization"),
+    "KB304": (Severity.ERROR, "symlink that points outside the repository"),
+    "KB401": (Severity.ERROR, "unknown principle"),
+    "KB402": (Severity.ERROR, "unknown product"),
+    "KB403": (Severity.ERROR, "unknown loop"),
+    "KB404": (Severity.ERROR, "wikilink target not found"),
+    "KB405": (Severity.ERROR, "ambiguous wikilink"),
+    "KB406": (Severity.ERROR, "relative link to a missing file"),
+    "KB407": (Severity.ERROR, "link to a missing heading anchor"),
+    "KB408": (Severity.ERROR, "link leaves content/"),
+    "KB409": (Severity.ERROR, "unsafe HTML or URL"),
+    "KB410": (Severity.WARNING, "markup in a frontmatter string"),
+    "KB411": (Severity.ERROR, "reference cycle"),
+    "KB501": (Severity.ERROR, "loop is missing the section of a step it has reached"),
+    "KB502": (Severity.ERROR, "a reached step's section is empty"),
+    "KB601": (Severity.WARNING, "page nothing links to"),
+    "KB602": (Severity.WARNING, "open loop older than stale_days"),
+    "KB603": (Severity.WARNING, "principle that no loop practices"),
+    "KB701": (Severity.WARNING, "git history unavailable"),
+    "KB702": (Severity.WARNING, "shallow clone: history is incomplete"),
+    "KB703": (Severity.WARNING, "hand-written nav in mkdocs.yml is ignored"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One problem at one place. `path` is relative to the repository root, POSIX style."""
+
+    path: str
+    line: int
+    col: int
+    code: str
+    severity: Severity
+    message: str
+    hint: str = ""
+
+    def text(self) -> str:
+        """`path:line:col: CODE message (hint)` — the format editors and CI parse."""
+        hint = f" ({self.hint})" if self.hint else ""
+        return f"{self.path}:{self.line}:{self.col}: {self.code} {self.message}{hint}"
+
+    def github(self) -> str:
+        """A GitHub Actions workflow command that annotates the pull request's diff."""
+        kind = "error" if self.severity is Severity.ERROR else "warning"
+        text = self.message + (f" ({self.hint})" if self.hint else "")
+        props = (
+            f"file={_gh_prop(self.path)},line={self.line},col={self.col},"
+            f"title={_gh_prop(self.code)}"
+        )
+        return f"::{kind} {props}::{_gh_data(text)}"
+
+    def as_dict(self) -> dict[str, object]:
+        data = asdict(self)
+        data["severity"] = self.severity.value
+        return data
+
+    def sort_key(self) -> tuple[str, int, int, str, str]:
+        return (self.path, self.line, self.col, self.code, self.message)
+
+
+def finding(
+    path: str, line: int, col: int, code: str, message: str, hint: str = ""
+) -> Finding:
+    """Build a finding with the rule's default severity (settings may change it later)."""
+    return Finding(path, max(line, 1), max(col, 1), code, RULES[code][0], message, hint)
+
+
+def _gh_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _gh_prop(text: str) -> str:
+    return _gh_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def apply_severities(
+    findings: Iterable[Finding], overrides: Mapping[str, Severity]
+) -> list[Finding]:
+    """Apply `[tool.kb] severity` overrides; rules set to `off` disappear."""
+    out = []
+    for f in findings:
+        sev = overrides.get(f.code, f.severity)
+        if sev is Severity.OFF:
+            continue
+        out.append(f if sev is f.severity else replace(f, severity=sev))
+    return out
+
+
+def summary(findings: Iterable[Finding], files: int) -> str:
+    """`2 errors, 1 warning in 41 files` — always printed, even when clean."""
+    errors = sum(1 for f in findings if f.severity is Severity.ERROR)
+    warnings = sum(1 for f in findings if f.severity is Severity.WARNING)
+    return (
+        f"{errors} {_plural(errors, 'error')}, {warnings} {_plural(warnings, 'warning')}"
+        f" in {files} {_plural(files, 'file')}"
+    )
+
+
+def _plural(n: int, word: str) -> str:
+    return word if n == 1 else word + "s"
+
+
+def render(findings: list[Finding], fmt: str) -> str:
+    """Findings in one of the output formats: text, json or github."""
+    if fmt == "json":
+        return json.dumps([f.as_dict() for f in findings], indent=2, ensure_ascii=False)
+    if fmt == "github":
+        return "\n".join(f.github() for f in findings)
+    return "\n".join(f.text() for f in findings)

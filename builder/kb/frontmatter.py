@@ -1,0 +1,298 @@
+"""Split the `---` block off a file and parse its YAML, keeping every position.
+
+We split ourselves (python-frontmatter accepts delimiters and leading blank lines that
+DESIGN.md forbids) and convert PyYAML's composed node tree ourselves, because nodes keep
+their marks: every key and value gets its file line and column. Converting by hand is also
+where the resource bounds live: aliases are counted as they expand (KB107), tags that are
+not plain data are refused (KB108), and duplicate keys are found (KB105).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from kb.findings import Finding, finding
+from kb.model import EMPTY_FRONTMATTER, Frontmatter, Pos, Scalar
+
+try:  # the C loader is ~10x faster; PyYAML built without libyaml falls back
+    _Loader: type = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - depends on the PyYAML build
+    _Loader = yaml.SafeLoader
+
+_TAG = "tag:yaml.org,2002:"
+_PLAIN_SCALARS = {"str", "int", "float", "bool", "null", "timestamp"}
+_CONSTRUCT = yaml.SafeLoader("")  # its construct_yaml_* methods turn scalar nodes into values
+
+
+@dataclass(frozen=True, slots=True)
+class Split:
+    """A file cut into frontmatter text and body; `body_line` is the body's first file line."""
+
+    yaml_text: str | None
+    body: str
+    body_line: int
+
+
+def split(path: str, text: str, required: bool) -> tuple[Split, list[Finding]]:
+    """Find the frontmatter block: `---` on line 1 exactly, closed by the next `---` line."""
+    first, _, rest = text.partition("\n")
+    if first == "---":
+        return _closed_block(path, text, rest)
+    no_block = Split(None, text, 1)
+    stripped = first.strip()
+    if stripped in ("+++", "{") or stripped.startswith("{"):
+        kind = "TOML" if stripped == "+++" else "JSON"
+        return no_block, [
+            finding(path, 1, 1, "KB102", f"{kind} frontmatter is not supported",
+                    "write the block as YAML between two '---' lines")
+        ]
+    if required or _late_block(text):
+        return no_block, [_missing(path, text, first)]
+    return no_block, []
+
+
+def _closed_block(path: str, text: str, rest: str) -> tuple[Split, list[Finding]]:
+    if rest.startswith("---\n") or rest == "---":
+        return Split("", rest[4:], 3), []
+    end = rest.find("\n---\n")
+    if end < 0 and rest.endswith("\n---"):
+        end = len(rest) - 4
+    if end < 0:
+        hint = "close it with a line holding exactly '---'"
+        if "\n...\n" in f"\n{rest}\n":
+            hint = "'...' does not close frontmatter here; use '---'"
+        return Split(None, text, 1), [
+            finding(path, 1, 1, "KB102", "frontmatter block is never closed", hint)
+        ]
+    yaml_text = rest[: end + 1]
+    body_line = yaml_text.count("\n") + 3
+    return Split(yaml_text, rest[end + 5 :], body_line), []
+
+
+def _late_block(text: str) -> bool:
+    """A `---` block after leading blank lines: the author meant frontmatter."""
+    stripped = text.lstrip("\n")
+    return stripped is not text and stripped.startswith("---\n") and "\n---" in stripped[4:]
+
+
+def _missing(path: str, text: str, first: str) -> Finding:
+    if first.startswith("---"):
+        hint = "the first line must be exactly '---'"
+    elif text.lstrip("\n").startswith("---"):
+        hint = "frontmatter must start on the first line, without blank lines before it"
+    else:
+        hint = "start the file with a '---' line, the YAML fields, and a closing '---' line"
+    return finding(path, 1, 1, "KB102", "no frontmatter block", hint)
+
+
+def parse(
+    path: str, yaml_text: str, max_depth: int, max_nodes: int
+) -> tuple[Frontmatter | None, list[Finding]]:
+    """Parse frontmatter YAML into data and positions; None when it cannot be read."""
+    if not yaml_text.strip():
+        return EMPTY_FRONTMATTER, []
+    too_deep = _depth_precheck(path, yaml_text, max_depth)
+    if too_deep:
+        return None, [too_deep]
+    try:
+        node = yaml.compose(yaml_text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        return None, [_syntax(path, exc)]
+    except (yaml.YAMLError, RecursionError, ValueError) as exc:
+        return None, [finding(path, 2, 1, "KB103", f"YAML cannot be read: {_one_line(exc)}")]
+    if node is None:
+        return EMPTY_FRONTMATTER, []
+    return _Converter(path, max_depth, max_nodes).document(node)
+
+
+def _syntax(path: str, exc: yaml.MarkedYAMLError) -> Finding:
+    mark = exc.problem_mark or exc.context_mark
+    line, col = (mark.line + 2, mark.column + 1) if mark else (2, 1)
+    problem = exc.problem or "syntax error"
+    if exc.context:
+        problem = f"{problem} ({exc.context})"
+    hint = ""
+    if "\t" in problem or "tab" in problem:
+        hint = "indent with spaces, not tabs"
+    return finding(path, line, col, "KB103", f"YAML syntax error: {problem}", hint)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:200]
+
+
+def _depth_precheck(path: str, text: str, max_depth: int) -> Finding | None:
+    """Bound nesting before the parser sees the text: deep input crashes C parsers.
+
+    Flow nesting is counted exactly from brackets outside quotes; block nesting is bounded
+    above by a line's indentation plus its inline `- ` / `? ` indicators.
+    """
+    depth = worst = 0
+    quote = ""
+    line = 2
+    for ch in text:
+        if ch == "\n":
+            line += 1
+            quote = ""  # flow scalars may span lines, but a bound only needs to be safe
+        elif quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "[{":
+            depth += 1
+            if depth > worst:
+                worst = depth
+                if worst > max_depth:
+                    return _too_deep(path, line, max_depth)
+        elif ch in "]}":
+            depth = max(depth - 1, 0)
+    return _block_depth(path, text, max_depth)
+
+
+def _block_depth(path: str, text: str, max_depth: int) -> Finding | None:
+    for number, raw in enumerate(text.split("\n"), start=2):
+        body = raw.lstrip(" ")
+        indent = len(raw) - len(body)
+        inline = 0
+        while body[:2] in ("- ", "? "):
+            inline += 1
+            body = body[2:].lstrip(" ")
+        if inline > max_depth or (indent > 2 * max_depth and inline):
+            return _too_deep(path, number, max_depth)
+    return None
+
+
+def _too_deep(path: str, line: int, max_depth: int) -> Finding:
+    return finding(
+        path, line, 1, "KB107", f"YAML nested deeper than {max_depth} levels",
+        "frontmatter holds flat fields; raise [tool.kb] max_yaml_depth only if needed",
+    )
+
+
+class _Converter:
+    """Walks composed nodes into plain Python data, recording positions and bounds."""
+
+    def __init__(self, path: str, max_depth: int, max_nodes: int) -> None:
+        self.path = path
+        self.max_depth = max_depth
+        self.budget = max_nodes
+        self.keys: dict[tuple, Pos] = {}
+        self.values: dict[tuple, Pos] = {}
+        self.scalars: dict[tuple, Scalar] = {}
+        self.findings: list[Finding] = []
+
+    def document(self, node: yaml.Node) -> tuple[Frontmatter | None, list[Finding]]:
+        if not isinstance(node, yaml.MappingNode):
+            kind = "a list" if isinstance(node, yaml.SequenceNode) else "a single value"
+            line, col = _pos(node)
+            return None, [
+                finding(self.path, line, col, "KB104", f"frontmatter is {kind}, not a mapping",
+                        "write one 'key: value' per line")
+            ]
+        try:
+            data = self.value(node, (), 0)
+        except _Abort as stop:
+            return None, [stop.finding]
+        front = Frontmatter(data, self.keys, self.values, self.scalars)
+        return front, self.findings
+
+    def value(self, node: yaml.Node, path: tuple, depth: int) -> Any:
+        self.budget -= 1
+        if self.budget < 0:
+            raise _Abort(self._bound(node, "expands to too many values (alias bomb?)"))
+        if depth > self.max_depth:
+            raise _Abort(self._bound(node, f"is nested deeper than {self.max_depth} levels"))
+        self.values.setdefault(path, _pos(node))
+        if isinstance(node, yaml.MappingNode):
+            return self.mapping(node, path, depth)
+        if isinstance(node, yaml.SequenceNode):
+            self._check_tag(node, "seq")
+            return [self.value(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
+        return self.scalar(node, path)
+
+    def mapping(self, node: yaml.MappingNode, path: tuple, depth: int) -> dict[str, Any]:
+        self._check_tag(node, "map")
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = self._key(key_node)
+            if key is None:
+                continue
+            if key in out:
+                line, col = _pos(key_node)
+                self.findings.append(finding(
+                    self.path, line, col, "KB105", f"duplicate key '{key}'",
+                    "each key may appear once; the later value is ignored",
+                ))
+                continue
+            self.keys[(*path, key)] = _pos(key_node)
+            out[key] = self.value(value_node, (*path, key), depth + 1)
+        return out
+
+    def _key(self, node: yaml.Node) -> str | None:
+        if isinstance(node, yaml.ScalarNode) and node.tag == _TAG + "str":
+            return node.value
+        line, col = _pos(node)
+        raw = node.value if isinstance(node, yaml.ScalarNode) else "a collection"
+        self.findings.append(finding(
+            self.path, line, col, "KB203", f"key {raw!r} is not a string",
+            "field names are plain words; quote the key if it must look like a number",
+        ))
+        return None
+
+    def scalar(self, node: yaml.ScalarNode, path: tuple) -> Any:
+        short = self._check_tag(node, "str")
+        self.scalars[path] = Scalar(node.value, short, node.style in ("'", '"', "|", ">"))
+        if short == "str":
+            return node.value
+        if short == "timestamp":
+            return _timestamp(node)
+        return getattr(_CONSTRUCT, f"construct_yaml_{short}")(node)
+
+    def _check_tag(self, node: yaml.Node, expected: str) -> str:
+        tag = node.tag or ""
+        short = tag[len(_TAG) :] if tag.startswith(_TAG) else ""
+        allowed = _PLAIN_SCALARS if isinstance(node, yaml.ScalarNode) else {expected}
+        if short in allowed:
+            return short
+        line, col = _pos(node)
+        raise _Abort(finding(
+            self.path, line, col, "KB108", f"YAML tag '{tag}' is not plain data",
+            "remove the tag; frontmatter holds strings, numbers, dates, lists and mappings",
+        ))
+
+    def _bound(self, node: yaml.Node, what: str) -> Finding:
+        line, col = _pos(node)
+        return finding(self.path, line, col, "KB107", f"frontmatter {what}",
+                       "avoid YAML anchors and aliases (&x / *x) in frontmatter")
+
+
+class _Abort(Exception):
+    def __init__(self, found: Finding) -> None:
+        super().__init__(found.message)
+        self.finding = found
+
+
+class InvalidDate(str):
+    """A value written like a date that is no calendar date (2025-13-45); validate reports it."""
+
+
+def _timestamp(node: yaml.ScalarNode) -> Any:
+    try:
+        return _CONSTRUCT.construct_yaml_timestamp(node)
+    except (ValueError, OverflowError):
+        return InvalidDate(node.value)
+
+
+def _pos(node: yaml.Node) -> Pos:
+    """A node's mark as a file position: the YAML starts on file line 2."""
+    mark = node.start_mark
+    return (mark.line + 2, mark.column + 1)
+
+
+def is_date(value: Any) -> bool:
+    return isinstance(value, dt.date) and not isinstance(value, dt.datetime)

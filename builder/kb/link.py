@@ -1,0 +1,393 @@
+"""Stage 3 — link: resolve every reference into a `Graph` of forward and reverse edges.
+
+Frontmatter references become typed edges (practices, improves, follows, depends on, …);
+body links (wikilinks, relative links, images) become `link` edges, and their anchors are
+checked against the target's headings. Pure: no git, no MkDocs, no Jinja2.
+"""
+
+from __future__ import annotations
+
+import difflib
+import posixpath
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from urllib.parse import unquote
+
+from kb.findings import Finding, Severity, finding
+from kb.markdown import Link, LinkKind, slugify
+from kb.model import Asset, Collection, Document, as_strs
+
+#: Generated pages a link may point at although no content file backs them.
+GENERATED = ("index", "principles/index", "principles/coverage", "products/index",
+             "loops/index", "people/index")
+_YEAR_INDEX = re.compile(r"loops/\d{4}/index\Z")
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+class EdgeKind(str, Enum):
+    """Why one document points at another. Frontmatter gives typed kinds; bodies give LINK."""
+
+    PRACTICES = "practices"  # loop → principle   (reverse: practiced in)
+    IMPROVES = "improves"  # loop → product      (reverse: loop history)
+    FOLLOWS = "follows"  # loop → loop           (reverse: followed by)
+    DEPENDS_ON = "depends_on"  # product → product (reverse: used by)
+    GUIDED_BY = "guided_by"  # product → principle (reverse: guides products)
+    ALTERNATIVE = "alternative"  # product → product
+    RELATED = "related"  # principle → principle
+    LINK = "link"  # any body link          (reverse: linked from)
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    source: str  # document key (content-relative path without .md)
+    target: str
+    kind: EdgeKind
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """A body link that resolved to a document (or generated page): what emit rewrites."""
+
+    link: Link
+    target: str  # document key, or a generated page's key
+    anchor: str | None
+
+
+@dataclass
+class Graph:
+    """The linked handbook: documents by key and by (collection, id), with all edges."""
+
+    docs: dict[str, Document]
+    by_id: dict[Collection, dict[str, Document]]
+    assets: set[str]
+    edges: list[Edge] = field(default_factory=list)
+    incoming: dict[str, list[Edge]] = field(default_factory=lambda: defaultdict(list))
+    outgoing: dict[str, list[Edge]] = field(default_factory=lambda: defaultdict(list))
+    resolved: dict[str, list[Resolved]] = field(default_factory=lambda: defaultdict(list))
+
+    def add(self, edge: Edge) -> None:
+        self.edges.append(edge)
+        self.outgoing[edge.source].append(edge)
+        self.incoming[edge.target].append(edge)
+
+    def get(self, collection: Collection, ident: str) -> Document | None:
+        return self.by_id[collection].get(ident)
+
+    def sources(self, key: str, kind: EdgeKind) -> list[Document]:
+        """Documents with an edge of `kind` into `key`, deduplicated, in key order."""
+        keys = sorted({e.source for e in self.incoming.get(key, ()) if e.kind is kind})
+        return [self.docs[k] for k in keys]
+
+    def targets(self, key: str, kind: EdgeKind) -> list[Document]:
+        seen: dict[str, None] = {}
+        for e in self.outgoing.get(key, ()):
+            if e.kind is kind:
+                seen.setdefault(e.target)
+        return [self.docs[k] for k in seen if k in self.docs]
+
+
+def link(docs: Iterable[Document], assets: Iterable[Asset]) -> tuple[Graph, list[Finding]]:
+    """Build the graph and report every reference that does not resolve."""
+    graph = _index(docs, assets)
+    linker = _Linker(graph)
+    found = linker.duplicates()
+    for doc in graph.docs.values():
+        if doc.readable:
+            found.extend(linker.frontmatter(doc))
+        found.extend(linker.body(doc))
+    found.extend(linker.cycles(EdgeKind.FOLLOWS))
+    found.extend(linker.cycles(EdgeKind.DEPENDS_ON))
+    found.extend(linker.orphans())
+    return graph, found
+
+
+def _index(docs: Iterable[Document], assets: Iterable[Asset]) -> Graph:
+    by_key: dict[str, Document] = {}
+    by_id: dict[Collection, dict[str, Document]] = {c: {} for c in Collection}
+    for doc in docs:
+        by_key[doc.key] = doc
+        by_id[doc.collection].setdefault(doc.id, doc)
+    return Graph(by_key, by_id, {a.rel for a in assets})
+
+
+_REFS: dict[Collection, tuple[tuple[str, Collection, EdgeKind, str], ...]] = {
+    Collection.LOOP: (
+        ("principles", Collection.PRINCIPLE, EdgeKind.PRACTICES, "KB401"),
+        ("product", Collection.PRODUCT, EdgeKind.IMPROVES, "KB402"),
+        ("follows", Collection.LOOP, EdgeKind.FOLLOWS, "KB403"),
+    ),
+    Collection.PRODUCT: (
+        ("depends_on", Collection.PRODUCT, EdgeKind.DEPENDS_ON, "KB402"),
+        ("principles", Collection.PRINCIPLE, EdgeKind.GUIDED_BY, "KB401"),
+    ),
+    Collection.PRINCIPLE: (("related", Collection.PRINCIPLE, EdgeKind.RELATED, "KB401"),),
+}
+_NOUN = {Collection.PRINCIPLE: "principle", Collection.PRODUCT: "product", Collection.LOOP: "loop"}
+
+
+class _Linker:
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        self.names = self._names()
+        self.rels = {d.rel: d for d in graph.docs.values()}
+        self._close_cache: dict[tuple[str, str], str] = {}
+
+    def _names(self) -> dict[str, list[str]]:
+        """Every name a wikilink may use → the keys it could mean."""
+        names: dict[str, set[str]] = defaultdict(set)
+        for key, doc in self.graph.docs.items():
+            names[doc.id].add(key)
+            names[key].add(key)
+            if doc.collection is Collection.PRINCIPLE and doc.readable:
+                for alias in as_strs(doc.meta.get("aliases")):
+                    names[alias.casefold()].add(key)
+        for key in GENERATED:
+            names.setdefault(key, {key})
+        return {name: sorted(keys) for name, keys in names.items()}
+
+    # -- frontmatter ---------------------------------------------------------------------
+    def frontmatter(self, doc: Document) -> list[Finding]:
+        found = []
+        for name, coll, kind, code in _REFS.get(doc.collection, ()):
+            value = doc.meta.get(name)
+            items = [(value, (name,))] if isinstance(value, str) else [
+                (v, (name, i)) for i, v in enumerate(value or []) if isinstance(v, str)
+            ] if isinstance(value, list) else []
+            for ident, path in items:
+                found.extend(self._reference(doc, ident, path, coll, kind, code))
+        if doc.collection is Collection.PRODUCT:
+            for alt in as_strs(doc.meta.get("alternatives")):
+                target = self.graph.get(Collection.PRODUCT, alt)
+                if target is not None and target is not doc:
+                    self.graph.add(Edge(doc.key, target.key, EdgeKind.ALTERNATIVE))
+        return found
+
+    def _reference(self, doc: Document, ident: str, path: tuple, coll: Collection,
+                   kind: EdgeKind, code: str) -> list[Finding]:
+        target = self.graph.get(coll, ident)
+        if target is not None:
+            self.graph.add(Edge(doc.key, target.key, kind))
+            return []
+        line, col = doc.front.value_pos(*path)
+        noun = _NOUN[coll]
+        hint = self._suggest(ident, coll)
+        return [finding(doc.path, line, col, code, f"unknown {noun} '{ident}'", hint)]
+
+    def _suggest(self, ident: str, coll: Collection) -> str:
+        cache_key = (ident, coll.value)
+        if cache_key not in self._close_cache:
+            self._close_cache[cache_key] = self._compute_suggestion(ident, coll)
+        return self._close_cache[cache_key]
+
+    def _compute_suggestion(self, ident: str, coll: Collection) -> str:
+        if coll is Collection.PRINCIPLE:
+            keys = self.names.get(ident.casefold(), [])
+            if len(keys) == 1 and self.graph.docs[keys[0]].collection is coll:
+                return f"did you mean '{self.graph.docs[keys[0]].id}'? (use the id, not an alias)"
+        close = closest(ident, self.graph.by_id[coll])
+        return f"did you mean '{close}'?" if close else f"no {_NOUN[coll]} has that id"
+
+    # -- body ----------------------------------------------------------------------------
+    def body(self, doc: Document) -> list[Finding]:
+        found = []
+        for item in doc.scan.links:
+            problem = self._body_link(doc, item)
+            if problem is not None:
+                line, col = doc.file_pos(item.line, item.col)
+                code, message, hint = problem
+                found.append(finding(doc.path, line, col, code, message, hint))
+        return found
+
+    def _body_link(self, doc: Document, item: Link) -> tuple[str, str, str] | None:
+        if item.kind is LinkKind.WIKI:
+            return self._wikilink(doc, item)
+        return self._relative(doc, item)
+
+    def _wikilink(self, doc: Document, item: Link) -> tuple[str, str, str] | None:
+        target = item.target.strip()
+        keys = self.names.get(target) or self.names.get(target.casefold()) or []
+        if not keys:
+            close = difflib.get_close_matches(target, self._wiki_candidates(target), n=1, cutoff=0.6)
+            hint = f"did you mean '{close[0]}'?" if close else "link an id, an alias or a path like products/kb"
+            return ("KB404", f"wikilink target '{target}' not found", hint)
+        if len(keys) > 1:
+            return ("KB405", f"wikilink '{target}' matches {', '.join(keys)}",
+                    f"use the path form, e.g. [[{keys[0]}]]")
+        return self._resolve(doc, item, keys[0], item.anchor, wiki=True)
+
+    def _wiki_candidates(self, target: str) -> list[str]:
+        names = list(self.names)
+        if len(names) > 2000:  # keep suggestions linear on huge handbooks
+            names = [n for n in names if n[:2] == target[:2]]
+        return names
+
+    def _resolve(self, doc: Document, item: Link, key: str, anchor: str | None,
+                 wiki: bool) -> tuple[str, str, str] | None:
+        self.graph.resolved[doc.key].append(Resolved(item, key, anchor))
+        if key != doc.key:
+            self.graph.add(Edge(doc.key, key, EdgeKind.LINK))
+        if not anchor or key not in self.graph.docs:
+            return None
+        return self._anchor(self.graph.docs[key], anchor, wiki)
+
+    def _anchor(self, target: Document, anchor: str, wiki: bool) -> tuple[str, str, str] | None:
+        anchors = {h.anchor for h in target.scan.headings}
+        if anchor in anchors or (wiki and slugify(anchor) in anchors):
+            return None
+        lower = {a.lower(): a for a in anchors}
+        close = lower.get(anchor.lower()) or (difflib.get_close_matches(anchor, anchors, n=1) or [None])[0]
+        hint = f"did you mean '#{close}'?" if close else "headings there: " + (
+            ", ".join(sorted(anchors)[:8]) or "none")
+        return ("KB407", f"no heading '#{anchor}' in {target.rel}", hint)
+
+    def _relative(self, doc: Document, item: Link) -> tuple[str, str, str] | None:
+        url = item.target.strip()
+        if url.startswith("//") or (_SCHEME.match(url) and not url.lower().startswith("file:")):
+            return None  # external (unsafe schemes were reported by validate)
+        if url.lower().startswith("file:") or url.startswith("/"):
+            return ("KB408", f"link '{url}' is an absolute path",
+                    "link relative to this file, e.g. ../principles/ownership.md")
+        if item.kind is LinkKind.HTML and not _looks_like_file(url):
+            return None  # HTML links point at built URLs we cannot map back; files we can
+        if not url:
+            return self._resolve(doc, item, doc.key, item.anchor, wiki=False) if item.anchor else None
+        return self._file_link(doc, item, unquote(url))
+
+    def _file_link(self, doc: Document, item: Link, url: str) -> tuple[str, str, str] | None:
+        joined = posixpath.normpath(posixpath.join(posixpath.dirname(doc.rel), url))
+        if joined == ".." or joined.startswith("../"):
+            return ("KB408", f"link '{item.target}' leaves the content folder",
+                    "link only to files under content/")
+        for rel in _candidates(joined, url.endswith("/")):
+            if rel in self.rels:
+                return self._resolve(doc, item, rel[:-3], item.anchor, wiki=False)
+            if rel in self.graph.assets:
+                return None
+            if rel[:-3] in GENERATED or _YEAR_INDEX.match(rel[:-3]):
+                return self._resolve(doc, item, rel[:-3], None, wiki=False)
+        close = closest(joined, [*self.rels, *self.graph.assets])
+        hint = f"did you mean '{posixpath.relpath(close, posixpath.dirname(doc.rel) or '.')}'?" if close else ""
+        return ("KB406", f"link to missing file '{item.target}'", hint)
+
+    # -- whole-graph checks --------------------------------------------------------------
+    def duplicates(self) -> list[Finding]:
+        seen: dict[tuple[Collection, str], Document] = {}
+        found = []
+        for doc in sorted(self.graph.docs.values(), key=lambda d: d.path):
+            if _reserved(doc):
+                found.append(finding(doc.path, 1, 1, "KB302",
+                                     f"'{doc.rel}' is a name kb generates a page for",
+                                     "rename the file; kb writes this page itself"))
+                continue
+            if doc.collection is Collection.PAGE:
+                continue
+            first = seen.setdefault((doc.collection, doc.id), doc)
+            if first is not doc:
+                found.append(finding(doc.path, 1, 1, "KB302",
+                                     f"duplicate {_NOUN[doc.collection]} id '{doc.id}' (also {first.path})",
+                                     "ids must be unique within a collection: rename one file"))
+        return found + self._alias_clashes()
+
+    def _alias_clashes(self) -> list[Finding]:
+        found = []
+        for doc in self.graph.by_id[Collection.PRINCIPLE].values():
+            if not doc.readable:
+                continue
+            for i, alias in enumerate(as_strs(doc.meta.get("aliases"))):
+                keys = self.names.get(alias.casefold(), [])
+                others = [k for k in keys if k != doc.key]
+                if others:
+                    line, col = doc.front.value_pos("aliases", i)
+                    found.append(finding(doc.path, line, col, "KB302",
+                                         f"alias '{alias}' clashes with {', '.join(others)}",
+                                         "choose an alias no other document uses"))
+        return found
+
+    def cycles(self, kind: EdgeKind) -> list[Finding]:
+        """KB411 once per cycle, on its first file (sorted by path)."""
+        nexts: dict[str, list[str]] = defaultdict(list)
+        for e in self.graph.edges:
+            if e.kind is kind:
+                nexts[e.source].append(e.target)
+        found = []
+        for cycle in _find_cycles(nexts):
+            docs = [self.graph.docs[k] for k in cycle]
+            first = min(docs, key=lambda d: d.path)
+            chain = " → ".join(d.id for d in docs + docs[:1])
+            line, col = first.front.value_pos(kind.value)
+            item = finding(first.path, line, col, "KB411", f"{kind.value} cycle: {chain}",
+                           "break the cycle: one of them must not point back")
+            if kind is EdgeKind.DEPENDS_ON:
+                item = replace(item, severity=Severity.WARNING)
+            found.append(item)
+        return found
+
+    def orphans(self) -> list[Finding]:
+        """KB603 principles no loop practices; KB601 plain pages nothing links to."""
+        found = []
+        for key, doc in self.graph.docs.items():
+            if not doc.readable:
+                continue
+            if doc.collection is Collection.PRINCIPLE and not self.graph.sources(key, EdgeKind.PRACTICES):
+                found.append(finding(doc.path, 1, 1, "KB603", f"no loop practices '{doc.id}'",
+                                     "write a loop cycle that practices it, or retire it"))
+            elif doc.collection is Collection.PAGE and key != "index" and key not in self.graph.incoming:
+                found.append(finding(doc.path, 1, 1, "KB601", "nothing links to this page",
+                                     f"link it from a related page, e.g. [[{key}]]"))
+        return found
+
+
+def _find_cycles(nexts: dict[str, list[str]]) -> list[list[str]]:
+    """Each elementary cycle reachable in the graph, found once (iterative DFS, no recursion)."""
+    state: dict[str, int] = {}  # 1 = on stack, 2 = done
+    cycles = []
+    for start in sorted(nexts):
+        if start in state:
+            continue
+        stack = [(start, iter(sorted(nexts.get(start, ()))))]
+        path = [start]
+        state[start] = 1
+        while stack:
+            node, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                state[node] = 2
+                stack.pop()
+                path.pop()
+            elif state.get(child) == 1:
+                cycles.append(path[path.index(child):])
+            elif child not in state:
+                state[child] = 1
+                path.append(child)
+                stack.append((child, iter(sorted(nexts.get(child, ())))))
+    return cycles
+
+
+def _reserved(doc: Document) -> bool:
+    key = doc.key
+    return (key in GENERATED[1:] or bool(_YEAR_INDEX.match(key)) or key.startswith("people/"))
+
+
+def _candidates(joined: str, is_dir: bool) -> list[str]:
+    if joined.endswith(".md"):
+        return [joined]
+    if is_dir or "." not in posixpath.basename(joined):
+        return [f"{joined}/index.md", f"{joined}.md", joined]
+    return [joined]
+
+
+def _looks_like_file(url: str) -> bool:
+    name = posixpath.basename(url.split("?")[0].split("#")[0])
+    return "." in name and not name.endswith((".html", ".htm"))
+
+
+def closest(word: str, candidates: Iterable[str]) -> str | None:
+    """The closest candidate, if any is close; bounded work on huge candidate sets."""
+    pool = list(candidates)
+    if len(pool) > 2000:
+        pool = [c for c in pool if c[:3] == word[:3]] or pool[:2000]
+    close = difflib.get_close_matches(word, pool, n=1, cutoff=0.6)
+    return close[0] if close else None

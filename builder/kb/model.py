@@ -1,0 +1,198 @@
+"""The records that flow between pipeline stages.
+
+Frozen dataclasses and `str` enums only: no raw dict travels through three stages, and
+nothing is set from frontmatter keys with `setattr`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kb.markdown import BodyScan
+
+
+class Collection(str, Enum):
+    """A document's kind, from the first folder under `content/`."""
+
+    PRINCIPLE = "principle"
+    PRODUCT = "product"
+    LOOP = "loop"
+    PAGE = "page"
+
+    @property
+    def folder(self) -> str:
+        return _FOLDERS.get(self, "")
+
+
+_FOLDERS = {
+    Collection.PRINCIPLE: "principles",
+    Collection.PRODUCT: "products",
+    Collection.LOOP: "loops",
+}
+FOLDER_COLLECTION = {folder: coll for coll, folder in _FOLDERS.items()}
+
+
+class Stage(str, Enum):
+    """The five steps of the personal loop, in order."""
+
+    OBSERVE = "observe"
+    REFLECT = "reflect"
+    DESIGN = "design"
+    IMPLEMENT = "implement"
+    REPEAT = "repeat"
+
+    @property
+    def number(self) -> int:
+        return list(Stage).index(self) + 1
+
+
+class Status(str, Enum):
+    IDEA = "idea"
+    BUILDING = "building"
+    LIVE = "live"
+    RETIRED = "retired"
+
+
+#: A position in the file: (line, column), both from 1.
+Pos = tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Scalar:
+    """How a YAML scalar was written, kept so findings can say "quote it"."""
+
+    raw: str
+    tag: str  # short YAML tag: str, int, float, bool, null, timestamp
+    quoted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Frontmatter:
+    """Parsed frontmatter with the position of every key and value.
+
+    Positions are keyed by a path tuple: `("feedback", 0, "quote")`. `keys` holds where a
+    key was written, `values` where its value starts; `scalars` how each scalar was written.
+    """
+
+    data: Mapping[str, Any]
+    keys: Mapping[tuple, Pos]
+    values: Mapping[tuple, Pos]
+    scalars: Mapping[tuple, Scalar]
+
+    def key_pos(self, *path: object) -> Pos:
+        return self.keys.get(path) or self.values.get(path) or (1, 1)
+
+    def value_pos(self, *path: object) -> Pos:
+        return self.values.get(path) or self.keys.get(path) or (1, 1)
+
+
+EMPTY_FRONTMATTER = Frontmatter({}, {}, {}, {})
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One markdown file as loaded: where it is, what it is, and its parsed parts.
+
+    `readable` is False when its frontmatter could not be read at all (KB101–KB108): such a
+    document still takes part in id resolution, so one broken file does not turn every link
+    to it into a second error, but it is left out of the site.
+    """
+
+    path: str  # relative to the root, POSIX: content/loops/2026/x.md
+    rel: str  # relative to the content folder: loops/2026/x.md
+    collection: Collection
+    id: str
+    front: Frontmatter
+    has_frontmatter: bool
+    body: str
+    body_line: int  # file line number of the body's first line
+    scan: BodyScan
+    readable: bool = True
+
+    @property
+    def meta(self) -> Mapping[str, Any]:
+        return self.front.data
+
+    @property
+    def key(self) -> str:
+        """Unique within the handbook: the content-relative path without `.md`."""
+        return self.rel[:-3]
+
+    @property
+    def title(self) -> str:
+        value = self.meta.get("title")
+        if isinstance(value, str) and value.strip():
+            return value
+        return self.scan.title or self.id
+
+    def file_pos(self, body_line: int, col: int) -> Pos:
+        """A body-relative position as a position in the file."""
+        return (self.body_line + body_line - 1, col)
+
+
+@dataclass(frozen=True, slots=True)
+class Asset:
+    """A non-markdown file under content/ (image, PDF), copied into the site as it is."""
+
+    path: str
+    rel: str
+
+
+@dataclass(frozen=True, slots=True)
+class Feedback:
+    source: str
+    quote: str
+    url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Interface:
+    name: str
+    kind: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class LoopInfo:
+    """A loop cycle's validated fields."""
+
+    date: date | None
+    stage: Stage | None
+    principles: tuple[str, ...]
+    product: str | None
+    authors: tuple[str, ...]
+    follows: str | None
+    feedback: tuple[Feedback, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ProductInfo:
+    """A product card's validated fields."""
+
+    problem: str
+    users: tuple[str, ...]
+    owner: str
+    status: Status | None
+    interfaces: tuple[Interface, ...]
+    depends_on: tuple[str, ...]
+    alternatives: tuple[str, ...]
+    principles: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PrincipleInfo:
+    order: int | None
+    aliases: tuple[str, ...]
+    related: tuple[str, ...]
+
+
+def as_strs(value: Any) -> tuple[str, ...]:
+    """The string items of a list value (others were reported by validate)."""
+    if isinstance(value, list):
+        return tuple(v for v in value if isinstance(v, str) and v.strip())
+    return ()

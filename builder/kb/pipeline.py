@@ -1,0 +1,68 @@
+"""The only module that knows the order of the stages: load → validate → link → history → emit → render.
+
+`lint` runs the pure stages 1–3; `build` (in kb.build) adds history, emit and render.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from kb.findings import Finding, Severity, apply_severities
+from kb.link import Graph, link
+from kb.load import Corpus, load
+from kb.model import Document
+from kb.settings import Settings
+from kb.validate import validate
+
+
+@dataclass(frozen=True)
+class Checked:
+    """The result of stages 1–3: the corpus, its graph, and every finding (sorted)."""
+
+    corpus: Corpus
+    graph: Graph
+    findings: list[Finding]
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity is Severity.ERROR]
+
+
+def check(settings: Settings, today: dt.date | None = None) -> Checked:
+    """Load, validate and link the whole handbook."""
+    corpus = load(settings)
+    found = list(corpus.findings)
+    found.extend(validate(corpus.documents, settings, today or dt.date.today()))
+    graph, link_findings = link(corpus.documents, corpus.assets)
+    found.extend(link_findings)
+    found = suppress(found, corpus.documents)
+    found = apply_severities(found, settings.severity)
+    found.sort(key=Finding.sort_key)
+    return Checked(corpus, graph, found)
+
+
+def suppress(found: Iterable[Finding], docs: Iterable[Document]) -> list[Finding]:
+    """Drop findings silenced by `<!-- kb: ignore CODE -->` on their line or the line before."""
+    by_path: dict[str, dict[int, frozenset[str]]] = {}
+    for doc in docs:
+        if doc.scan.suppressions:
+            by_path[doc.path] = {
+                doc.body_line + line - 1: codes for line, codes in doc.scan.suppressions.items()
+            }
+    if not by_path:
+        return list(found)
+    out = []
+    for f in found:
+        codes = by_path.get(f.path, {}).get(f.line, frozenset())
+        if f.code not in codes and "*" not in codes:
+            out.append(f)
+    return out
+
+
+def only_paths(found: Iterable[Finding], paths: Iterable[str]) -> list[Finding]:
+    """Findings in the given files or folders (repository-relative, POSIX)."""
+    wanted = [p.rstrip("/") for p in paths]
+    return [f for f in found if any(f.path == p or f.path.startswith(p + "/") or p in ("", ".")
+                                    for p in wanted)]

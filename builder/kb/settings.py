@@ -1,0 +1,134 @@
+"""Settings: `[tool.kb]` in pyproject.toml, or kb.toml, with a default for everything.
+
+Zero configuration is the rule: a repository holding only `content/` works. Unknown keys are
+an environment error (exit 2) rather than silently ignored, because a misspelt setting that
+does nothing is exactly the kind of mistake kb exists to catch.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from kb.errors import KbError
+from kb.findings import RULES, Severity
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting kb reads. Each field's comment is its documentation (README table)."""
+
+    root: Path
+    #: folder holding the handbook, relative to the root
+    content_dir: str = "content"
+    #: where `kb build` writes the site, relative to the root
+    output_dir: str = "site"
+    #: cache of the emitted docs tree, kept between builds
+    cache_dir: str = ".kb-cache"
+    #: files larger than this are not read (KB106)
+    max_file_bytes: int = 1024 * 1024
+    #: deepest YAML nesting accepted in frontmatter (KB107)
+    max_yaml_depth: int = 32
+    #: most YAML nodes a frontmatter block may expand to, aliases included (KB107)
+    max_yaml_nodes: int = 5000
+    #: an open loop older than this many days is stale (KB602)
+    stale_days: int = 90
+    #: principles not practiced within this many days are flagged on the coverage page
+    coverage_window_days: int = 180
+    #: glob patterns (relative to the content folder) of files kb ignores entirely
+    exclude: tuple[str, ...] = ()
+    #: per-rule severity overrides, e.g. {KB601 = "off", KB410 = "error"}
+    severity: dict[str, Severity] = field(default_factory=dict)
+    #: site URL used for feeds and canonical links when mkdocs.yml gives no site_url
+    site_url: str = ""
+
+    @property
+    def content(self) -> Path:
+        return self.root / self.content_dir
+
+    @property
+    def output(self) -> Path:
+        return (self.root / self.output_dir).resolve()
+
+    @property
+    def cache(self) -> Path:
+        return self.root / self.cache_dir
+
+
+def find_root(start: Path) -> Path:
+    """The nearest folder at or above `start` that holds `content/` (like git finds `.git`)."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / "content").is_dir():
+            return folder
+    raise KbError(
+        f"no content/ folder in {start} or any folder above it "
+        "(run kb inside a handbook repository, or pass --root DIR)"
+    )
+
+
+def load_settings(root: Path) -> Settings:
+    """Read `[tool.kb]` from pyproject.toml, else kb.toml; defaults for the rest."""
+    raw, source = _read_table(root)
+    known = {f.name for f in fields(Settings)} - {"root"}
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        name = key.replace("-", "_")
+        if name not in known:
+            raise KbError(f"{source}: unknown setting '{key}' (known: {', '.join(sorted(known))})")
+        values[name] = _coerce(name, value, source)
+    return Settings(root=root, **values)
+
+
+def _read_table(root: Path) -> tuple[dict[str, Any], str]:
+    for name, path in (("pyproject.toml", ("tool", "kb")), ("kb.toml", ())):
+        file = root / name
+        if not file.is_file():
+            continue
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise KbError(f"{name}: cannot read settings: {exc}") from exc
+        for key in path:
+            data = data.get(key, {}) if isinstance(data, dict) else {}
+        if data or name == "kb.toml":
+            if not isinstance(data, dict):
+                raise KbError(f"{name}: [tool.kb] must be a table")
+            return data, name
+    return {}, "defaults"
+
+
+_INTS = {"max_file_bytes", "max_yaml_depth", "max_yaml_nodes", "stale_days", "coverage_window_days"}
+_STRS = {"content_dir", "output_dir", "cache_dir", "site_url"}
+
+
+def _coerce(name: str, value: Any, source: str) -> Any:
+    if name in _INTS:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise KbError(f"{source}: setting '{name}' must be a non-negative integer")
+        return value
+    if name in _STRS:
+        if not isinstance(value, str) or not value:
+            raise KbError(f"{source}: setting '{name}' must be a non-empty string")
+        return value
+    if name == "exclude":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise KbError(f"{source}: setting 'exclude' must be a list of glob strings")
+        return tuple(value)
+    return _severities(value, source)
+
+
+def _severities(value: Any, source: str) -> dict[str, Severity]:
+    if not isinstance(value, dict):
+        raise KbError(f"{source}: setting 'severity' must be a table of CODE = level")
+    out = {}
+    for code, level in value.items():
+        if code not in RULES:
+            raise KbError(f"{source}: unknown rule '{code}' in severity")
+        try:
+            out[code] = Severity(level)
+        except ValueError:
+            raise KbError(f"{source}: severity of {code} must be error, warning or off") from None
+    return out

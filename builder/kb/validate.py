@@ -1,0 +1,283 @@
+"""Stage 2 — validate: each document against its collection's schema, and loop sections.
+
+Pure: no git, no MkDocs, no Jinja2. Works document by document, so a bad file never stops
+the others from being checked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+from collections.abc import Iterable
+from dataclasses import replace
+from typing import Any
+
+from kb.findings import Finding, Severity, finding
+from kb.frontmatter import InvalidDate, is_date
+from kb.model import Collection, Document, Stage
+from kb.schema import SCHEMAS, Field, Kind, fields_of
+from kb.settings import Settings
+
+ID_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z")
+PAGE_NAME_RE = re.compile(r"[A-Za-z0-9_.-]+\Z")
+DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
+MARKUP_RE = re.compile(r"<[A-Za-z/!?]|&#?\w+;")
+UNSAFE_SCHEME_RE = re.compile(r"(javascript|vbscript|data):", re.I)
+_CONTROL = re.compile(r"[\x00-\x20]+")
+
+
+def validate(docs: Iterable[Document], settings: Settings, today: dt.date) -> list[Finding]:
+    """Findings for every document: its name, frontmatter fields, body safety, loop sections."""
+    out: list[Finding] = []
+    for doc in docs:
+        out.extend(check_document(doc, settings, today))
+    return out
+
+
+def check_document(doc: Document, settings: Settings, today: dt.date) -> list[Finding]:
+    found = _check_name(doc)
+    found.extend(_unsafe_body(doc))
+    if not doc.readable:
+        return found
+    found.extend(_check_fields(doc))
+    found.extend(_markup_in_strings(doc))
+    if doc.collection is Collection.LOOP:
+        found.extend(_loop_sections(doc))
+        found.extend(_stale(doc, settings, today))
+    return found
+
+
+def _check_name(doc: Document) -> list[Finding]:
+    if doc.collection is Collection.PAGE:
+        if PAGE_NAME_RE.match(doc.id):
+            return []
+        bad = finding(doc.path, 1, 1, "KB301", f"file name '{doc.id}.md' has spaces or odd characters",
+                      f"rename it to '{slug(doc.id)}.md'")
+        return [replace(bad, severity=Severity.WARNING)]
+    if ID_RE.match(doc.id):
+        return []
+    return [finding(doc.path, 1, 1, "KB301", f"file name '{doc.id}' is not a valid id",
+                    f"use lowercase kebab-case: '{slug(doc.id)}.md'")]
+
+
+def slug(text: str) -> str:
+    """A lowercase kebab-case id for any text (used for hints and `kb new`)."""
+    import unicodedata
+
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-") or "untitled"
+
+
+def _check_fields(doc: Document) -> list[Finding]:
+    schema = fields_of(doc.collection)
+    found: list[Finding] = []
+    for key, value in doc.meta.items():
+        field = schema.get(key)
+        if field is None:
+            found.append(_unknown(doc, (key,), key, schema))
+        else:
+            found.extend(_check_value(doc, field, value, (key,)))
+    for field in SCHEMAS[doc.collection]:
+        if field.required and field.name not in doc.meta and not _has_default(doc, field):
+            found.append(finding(doc.path, 1, 1, "KB201", f"required field '{field.name}' is missing",
+                                 f"add '{field.name}:' to the frontmatter ({field.doc})"))
+    return found
+
+
+def _has_default(doc: Document, field: Field) -> bool:
+    """A plain page may take its title from its first heading, as MkDocs does."""
+    return doc.collection is Collection.PAGE and field.name == "title" and bool(doc.scan.title)
+
+
+def _unknown(doc: Document, path: tuple, key: str, known: dict[str, Field]) -> Finding:
+    line, col = doc.front.key_pos(*path)
+    close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
+    hint = f"did you mean '{close[0]}'?" if close else "known fields: " + ", ".join(known)
+    if not close and doc.collection is Collection.PAGE:
+        hint += "; put your own keys under 'extra:'"
+    return finding(doc.path, line, col, "KB202", f"unknown field '{key}'", hint)
+
+
+def _check_value(doc: Document, field: Field, value: Any, path: tuple) -> list[Finding]:
+    kind = field.kind
+    if kind is Kind.ANY:
+        return []
+    if kind in (Kind.TEXTS, Kind.IDS, Kind.OBJECTS):
+        return _check_list(doc, field, value, path)
+    if kind is Kind.MAPPING:
+        return [] if isinstance(value, dict) else [_wrong(doc, path, field, value, "a mapping")]
+    return _check_scalar(doc, field, value, path)
+
+
+def _check_scalar(doc: Document, field: Field, value: Any, path: tuple) -> list[Finding]:
+    kind = field.kind
+    if kind is Kind.INT:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        return [] if ok else [_wrong(doc, path, field, value, "an integer")]
+    if kind is Kind.BOOL:
+        return [] if isinstance(value, bool) else [_wrong(doc, path, field, value, "true or false")]
+    if kind is Kind.DATE:
+        return _check_date(doc, field, value, path)
+    if not isinstance(value, str) or isinstance(value, InvalidDate):
+        return [_wrong(doc, path, field, value, "text")]
+    return _check_text(doc, field, value, path)
+
+
+def _check_text(doc: Document, field: Field, value: str, path: tuple) -> list[Finding]:
+    line, col = doc.front.value_pos(*path)
+    name = ".".join(str(p) for p in path)
+    if not value.strip():
+        return [finding(doc.path, line, col, "KB204", f"'{name}' is blank", f"write {field.doc.lower()}")]
+    if field.kind is Kind.CHOICE and value not in field.choices:
+        return [finding(doc.path, line, col, "KB204", f"'{name}' must be one of {', '.join(field.choices)}, not '{value}'",
+                        _did_you_mean(value, field.choices))]
+    if field.kind is Kind.ID and not ID_RE.match(value):
+        return [finding(doc.path, line, col, "KB204", f"'{name}' is not a valid id: '{value}'",
+                        f"ids are lowercase kebab-case, e.g. '{slug(value)}'")]
+    if field.kind is Kind.LINE and "\n" in value.strip():
+        return [finding(doc.path, line, col, "KB204", f"'{name}' must be a single line",
+                        "remove the line breaks, or use the body for longer text")]
+    if field.max_len and len(value) > field.max_len:
+        return [finding(doc.path, line, col, "KB204", f"'{name}' is {len(value)} characters, over {field.max_len}",
+                        "shorten it; the body has room for the rest")]
+    if field.url and UNSAFE_SCHEME_RE.match(_CONTROL.sub("", value)):
+        return [finding(doc.path, line, col, "KB409", f"unsafe URL scheme in '{name}'",
+                        "link to an http(s) page instead")]
+    return []
+
+
+def _check_date(doc: Document, field: Field, value: Any, path: tuple) -> list[Finding]:
+    line, col = doc.front.value_pos(*path)
+    if is_date(value):
+        return []
+    if isinstance(value, InvalidDate) or (isinstance(value, str) and DATE_RE.match(value)):
+        try:
+            dt.date.fromisoformat(str(value))
+            return []
+        except ValueError:
+            return [finding(doc.path, line, col, "KB204", f"'{path[0]}' is not a calendar date: '{value}'",
+                            "write a real date as YYYY-MM-DD")]
+    if isinstance(value, dt.datetime):
+        return [finding(doc.path, line, col, "KB204", f"'{path[0]}' has a time of day",
+                        "write the date alone, as YYYY-MM-DD")]
+    return [_wrong(doc, path, field, value, "a date (YYYY-MM-DD)")]
+
+
+def _check_list(doc: Document, field: Field, value: Any, path: tuple) -> list[Finding]:
+    if not isinstance(value, list):
+        wrong = _wrong(doc, path, field, value, "a list")
+        if isinstance(value, str):
+            wrong = replace(wrong, hint=f"write it as a list: {path[-1]}: [{value}]")
+        return [wrong]
+    found: list[Finding] = []
+    if len(value) < field.min_items:
+        line, col = doc.front.value_pos(*path)
+        found.append(finding(doc.path, line, col, "KB204",
+                             f"'{path[-1]}' needs at least {field.min_items} item(s)",
+                             f"list {field.doc.lower()}"))
+    for i, item in enumerate(value):
+        if field.kind is Kind.OBJECTS:
+            found.extend(_check_object(doc, field, item, (*path, i)))
+        else:
+            found.extend(_check_scalar(doc, Field(field.name, Kind.TEXT, field.doc), item, (*path, i)))
+    return found
+
+
+def _check_object(doc: Document, field: Field, item: Any, path: tuple) -> list[Finding]:
+    if not isinstance(item, dict):
+        return [_wrong(doc, path, field, item, "a mapping of " + ", ".join(f.name for f in field.fields))]
+    known = {f.name: f for f in field.fields}
+    found: list[Finding] = []
+    for key, value in item.items():
+        sub = known.get(key)
+        if sub is None:
+            found.append(_unknown(doc, (*path, key), key, known))
+        else:
+            found.extend(_check_value(doc, sub, value, (*path, key)))
+    line, col = doc.front.value_pos(*path)
+    for sub in field.fields:
+        if sub.required and sub.name not in item:
+            found.append(finding(doc.path, line, col, "KB201",
+                                 f"'{path[0]}' item {path[-1] + 1} is missing '{sub.name}'",
+                                 f"add '{sub.name}:' ({sub.doc.lower()})"))
+    return found
+
+
+_TYPE_NAMES = {bool: "a boolean", int: "a number", float: "a number", list: "a list",
+               dict: "a mapping", type(None): "empty (null)", dt.date: "a date",
+               dt.datetime: "a date and time", InvalidDate: "a date"}
+
+
+def _wrong(doc: Document, path: tuple, field: Field, value: Any, expected: str) -> Finding:
+    line, col = doc.front.value_pos(*path)
+    got = _TYPE_NAMES.get(type(value), "text")
+    name = ".".join(str(p) for p in path)
+    scalar = doc.front.scalars.get(path)
+    hint = ""
+    if scalar is not None and expected == "text" and not scalar.quoted:
+        hint = f"YAML reads {scalar.raw!r} as {got}; quote it: \"{scalar.raw}\""
+    elif value is None:
+        hint = f"give '{name}' a value or remove the line"
+    return finding(doc.path, line, col, "KB203", f"'{name}' is {got}, expected {expected}", hint)
+
+
+def _did_you_mean(value: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(value.lower(), list(choices), n=1, cutoff=0.5)
+    return f"did you mean '{close[0]}'?" if close else ""
+
+
+def _markup_in_strings(doc: Document) -> list[Finding]:
+    """KB410: HTML in frontmatter strings is shown as text, which surprises the writer."""
+    found = []
+    for path, scalar in doc.front.scalars.items():
+        if scalar.tag == "str" and path and path[0] != "extra" and MARKUP_RE.search(scalar.raw):
+            line, col = doc.front.value_pos(*path)
+            name = ".".join(str(p) for p in path)
+            found.append(finding(doc.path, line, col, "KB410", f"markup in '{name}' is shown as text",
+                                 "frontmatter is plain text; put formatting in the body"))
+    return found
+
+
+def _unsafe_body(doc: Document) -> list[Finding]:
+    out = []
+    for item in doc.scan.unsafe:
+        line, col = doc.file_pos(item.line, item.col)
+        out.append(finding(doc.path, line, col, "KB409", f"unsafe HTML or URL: {item.what}",
+                           "remove it; the site is public and kb does not run scripts from content"))
+    return out
+
+
+def _loop_sections(doc: Document) -> list[Finding]:
+    stage = doc.meta.get("stage")
+    if stage not in {s.value for s in Stage}:
+        return []
+    reached = list(Stage)[: Stage(stage).number]
+    sections = [h for h in doc.scan.headings if h.level == 2]
+    found = []
+    for step in reached:
+        heading = next((h for h in sections if step.value in h.text.lower()), None)
+        if heading is None:
+            line, col = doc.front.value_pos("stage")
+            found.append(finding(doc.path, line, col, "KB501",
+                                 f"stage is '{stage}' but there is no '## {step.number}. {step.value.title()}' section",
+                                 f"add a '## {step.number}. {step.value.title()}' section, or lower the stage"))
+        elif not heading.has_content:
+            line, col = doc.file_pos(heading.line, heading.col)
+            found.append(finding(doc.path, line, col, "KB502",
+                                 f"section '{heading.text}' is empty",
+                                 "write what happened in this step (prompts in comments do not count)"))
+    return found
+
+
+def _stale(doc: Document, settings: Settings, today: dt.date) -> list[Finding]:
+    started, stage = doc.meta.get("date"), doc.meta.get("stage")
+    if not is_date(started) or stage == Stage.REPEAT.value or stage not in {s.value for s in Stage}:
+        return []
+    age = (today - started).days
+    if age <= settings.stale_days:
+        return []
+    line, col = doc.front.value_pos("date")
+    return [finding(doc.path, line, col, "KB602",
+                    f"loop is still at '{stage}' {age} days after it started",
+                    "move it forward, or set stage: repeat and start a follow-up")]
