@@ -54,7 +54,7 @@ def main(ctx: click.Context, root: Path | None) -> None:
 
 def settings_for(ctx: click.Context) -> Settings:
     root = ctx.find_root().obj
-    base = find_root(root) if root is None else root.resolve()
+    base = find_root(Path.cwd()) if root is None else root.resolve()
     if root is not None and not (base / "content").is_dir():
         raise KbError(f"{base} has no content/ folder")
     return load_settings(base)

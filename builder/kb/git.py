@@ -1,0 +1,420 @@
+"""The one wrapper through which kb calls git.
+
+Every call goes through `_command`, which neutralises repository configuration that could run
+programs (fsmonitor, pagers, hooks, external diffs, ssh, transports, signature checks) — a
+handbook checked out from an archive may carry a hostile `.git/config`. Text from content or from
+the command line is never passed where git would read it as an option: refs are checked by
+`_check_ref` and resolved with `--end-of-options`, paths always come after `--`.
+
+GitPython is imported lazily (`_gitpython`), so `kb lint` without `--changed` never imports it.
+Only the standard library is imported at module level.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import IO, Any
+
+from kb.errors import KbError
+
+#: Config overrides on every invocation; command-line config wins over every config file.
+SAFE_CONFIG: tuple[str, ...] = (
+    "core.fsmonitor=",
+    "core.pager=cat",
+    "core.hooksPath=/dev/null",
+    "diff.external=",
+    "core.sshCommand=",
+    "protocol.allow=never",
+    "core.quotePath=false",
+    "log.showSignature=false",
+    "color.ui=false",
+)
+#: Flags for commands that diff: never run textconv or external diff programs, never colour.
+DIFF_FLAGS: tuple[str, ...] = (
+    "--no-textconv",
+    "--no-ext-diff",
+    "--no-color",
+    "--no-relative",
+    "--ignore-submodules=all",
+)
+_ENV: dict[str, str] = {"GIT_TERMINAL_PROMPT": "0", "GIT_PAGER": "cat", "PAGER": "cat"}
+_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/+-]*")
+_SHA = re.compile(rb"[0-9a-f]{40}(?:[0-9a-f]{24})?")
+_BASES: tuple[str, ...] = ("origin/main", "origin/master", "main", "master")
+
+
+class GitError(KbError):
+    """git is missing, refused, or failed in a way kb cannot work around."""
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One entry of `--name-status`: `status` is one letter; `old` is set for renames."""
+
+    status: str
+    path: str
+    old: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Commit:
+    """A commit as the history stage needs it: who, when (Unix seconds), which paths."""
+
+    author: str
+    timestamp: int
+    changes: tuple[Change, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class WorkingTree:
+    """Uncommitted state: paths changed in the index or working tree, untracked files, and
+    renames staged in the index (old -> new). Paths are repository-relative, POSIX."""
+
+    modified: frozenset[str] = frozenset()
+    untracked: frozenset[str] = frozenset()
+    renamed: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ChangedPaths:
+    """What changed since the merge base, committed or not. Paths are repository-relative."""
+
+    changed: frozenset[str]
+    deleted: frozenset[str]
+    renamed: Mapping[str, str]
+
+
+def _gitpython() -> ModuleType:
+    """Import GitPython only when git is needed; `quiet` stops it raising when git is missing."""
+    os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
+    import git
+
+    return git
+
+
+def _executable() -> str:
+    exe = shutil.which("git")
+    if exe is None:
+        raise GitError("git is not installed (no `git` on PATH)")
+    return exe
+
+
+def _command(args: Sequence[str], config: Iterable[str] = ()) -> list[str]:
+    """The full argument list: the binary, global safety options, then `args`."""
+    overrides = [part for kv in (*SAFE_CONFIG, *config) for part in ("-c", kv)]
+    return [_executable(), "--no-pager", "--no-optional-locks", *overrides, *args]
+
+
+def _run(cwd: Path, args: Sequence[str], config: Iterable[str] = ()) -> tuple[int, bytes, str]:
+    """Run git in `cwd`; return (status, stdout bytes, stderr text). Raises only if git is absent."""
+    command = _command(args, config)
+    gitpython = _gitpython()
+    try:
+        status, out, err = gitpython.Git(str(cwd)).execute(
+            command,
+            with_extended_output=True,
+            with_exceptions=False,
+            stdout_as_string=False,
+            strip_newline_in_stdout=False,
+            env=_ENV,
+        )
+    except gitpython.exc.GitCommandNotFound as exc:
+        raise GitError(f"cannot run git: {exc}") from exc
+    return status, out or b"", _text(err)
+
+
+def _text(err: Any) -> str:
+    return err.decode("utf-8", "replace") if isinstance(err, bytes) else str(err or "")
+
+
+def _output(cwd: Path, *args: str, config: Iterable[str] = ()) -> bytes:
+    """stdout of a git command that must succeed."""
+    status, out, err = _run(cwd, args, config)
+    if status != 0:
+        raise GitError(f"git {args[0]} failed: {_first_line(err)}")
+    return out
+
+
+def _try(cwd: Path, *args: str) -> bytes | None:
+    """stdout of a git command, or None when it exits non-zero (a question answered 'no')."""
+    status, out, _ = _run(cwd, args)
+    return out if status == 0 else None
+
+
+def _first_line(err: str) -> str:
+    lines = [line for line in err.strip().splitlines() if line.strip()]
+    return lines[0].removeprefix("fatal: ") if lines else "unknown error"
+
+
+def _split_nul(data: bytes) -> Iterator[bytes]:
+    """NUL-separated fields of `-z` output, without the empty field after the last NUL."""
+    parts = data.split(b"\0")
+    if parts and parts[-1] == b"":
+        parts.pop()
+    return iter(parts)
+
+
+def _path(raw: bytes) -> str:
+    """A path exactly as the file system names it (undecodable bytes survive as surrogates)."""
+    return os.fsdecode(raw)
+
+
+def find_repo(root: Path) -> Path | None:
+    """Top level of the work tree containing `root`; None if there is none or git is missing."""
+    if shutil.which("git") is None or not root.is_dir():
+        return None
+    try:
+        status, out, _ = _run(root, ("rev-parse", "--show-toplevel"))
+    except GitError:
+        return None
+    top = out.rstrip(b"\n")
+    return Path(os.fsdecode(top)) if status == 0 and top else None
+
+
+def is_shallow(repo: Path) -> bool:
+    """True in a shallow clone, where old commits (and so dates and authors) are missing."""
+    return _output(repo, "rev-parse", "--is-shallow-repository").strip() == b"true"
+
+
+def has_commits(repo: Path) -> bool:
+    """False on an unborn branch (a fresh `git init`), where `git log` would fail."""
+    return _try(repo, "rev-parse", "--verify", "--quiet", "HEAD^{commit}") is not None
+
+
+def _check_ref(ref: str) -> None:
+    """Accept only plain ref names and hashes (a strict subset of `git check-ref-format
+    --allow-onelevel`), so nothing a user types can become an option or a revision expression."""
+    bad = (
+        not _REF.fullmatch(ref)
+        or ".." in ref
+        or "//" in ref
+        or "/." in ref
+        or ref.endswith(("/", ".", ".lock"))
+        or ".lock/" in ref
+    )
+    if bad:
+        raise GitError(f"invalid git ref {ref!r} (use a branch, tag or commit hash)")
+
+
+def resolve_ref(repo: Path, ref: str) -> str:
+    """The commit hash `ref` names; GitError if it is malformed or unknown."""
+    _check_ref(ref)
+    out = _try(repo, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
+    sha = (out or b"").strip()
+    if not _SHA.fullmatch(sha):
+        raise GitError(f"unknown git ref {ref!r}")
+    return sha.decode()
+
+
+def default_base(repo: Path) -> str:
+    """The upstream's default branch: origin/HEAD's target, else the first of `_BASES` that
+    exists. Pull-request checks compare against it when `--base` is not given."""
+    target = _try(repo, "symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD")
+    if target and target.strip():
+        return target.strip().decode("utf-8", "replace")
+    for name in _BASES:
+        if _try(repo, "rev-parse", "--verify", "--quiet", "--end-of-options", name) is not None:
+            return name
+    raise GitError("no base branch found (tried origin/HEAD, origin/main, main): pass --base REF")
+
+
+def merge_base(repo: Path, ref: str) -> str:
+    """The best common ancestor of HEAD and `ref`: what a pull request is compared against."""
+    sha = resolve_ref(repo, ref)
+    out = _try(repo, "merge-base", "--end-of-options", "HEAD", sha)
+    base = (out or b"").strip()
+    if not _SHA.fullmatch(base):
+        raise GitError(f"HEAD and {ref!r} have no common ancestor (shallow clone?)")
+    return base.decode()
+
+
+def _filter_overrides(repo: Path) -> list[str]:
+    """Blank every configured clean/smudge filter: `git status` and `git diff` run them on
+    files whose stat data changed, which would execute commands from a hostile config."""
+    out = _try(repo, "config", "--null", "--name-only", "--get-regexp", r"^filter\.")
+    names = {key[7 : key.rindex(".")] for key in _decoded(out) if key.count(".") >= 2}
+    if any("=" in name for name in names):
+        raise GitError("refusing a repository whose config names a filter with '='")
+    return [
+        f"filter.{name}.{key}={value}"
+        for name in sorted(names)
+        for key, value in (("clean", ""), ("smudge", ""), ("process", ""), ("required", "false"))
+    ]
+
+
+def _decoded(out: bytes | None) -> list[str]:
+    return [os.fsdecode(part) for part in _split_nul(out or b"")]
+
+
+def working_tree(repo: Path) -> WorkingTree:
+    """Staged, unstaged and untracked (not ignored) paths, from `git status --porcelain -z`."""
+    out = _output(
+        repo,
+        "status",
+        "--porcelain=v1",
+        "-z",
+        "--renames",
+        "--untracked-files=all",
+        "--ignore-submodules=all",
+        config=_filter_overrides(repo),
+    )
+    modified: set[str] = set()
+    untracked: set[str] = set()
+    renamed: dict[str, str] = {}
+    fields = _split_nul(out)
+    for entry in fields:
+        xy, path = entry[:2], _path(entry[3:])
+        if xy == b"??":
+            untracked.add(path)
+            continue
+        modified.add(path)
+        if b"R" in xy or b"C" in xy:
+            old = _path(next(fields, b""))
+            if b"R" in xy:
+                renamed[old] = path
+    return WorkingTree(frozenset(modified), frozenset(untracked), renamed)
+
+
+def status_paths(repo: Path) -> tuple[set[str], set[str]]:
+    """(modified or staged, untracked) paths of the working tree, repository-relative."""
+    tree = working_tree(repo)
+    return set(tree.modified), set(tree.untracked)
+
+
+def _name_status(fields: Iterator[bytes], first: bytes) -> Change:
+    """One `--name-status -z` entry whose status field is `first`; reads its path fields."""
+    status = first[:1].decode("ascii", "replace")
+    if status in ("R", "C"):
+        old = _path(next(fields, b""))
+        return Change(status, _path(next(fields, b"")), old)
+    return Change(status, _path(next(fields, b"")))
+
+
+def changed_paths(repo: Path, base_ref: str) -> ChangedPaths:
+    """Paths changed since the merge base of `base_ref` and HEAD, including staged, unstaged
+    and untracked files: what `kb lint --changed` checks.
+
+    Committed changes come from a tree-to-tree `diff-tree` and the rest from `git status`,
+    because a working-tree `git diff` refreshes (writes) the index and kb leaves `.git` alone.
+    Whether a mentioned path is changed or deleted is decided by whether it exists now;
+    `deleted` holds only paths that existed at the merge base.
+    """
+    base = merge_base(repo, base_ref)
+    out = _output(repo, "diff-tree", "-r", "-z", "--name-status", "-M", *DIFF_FLAGS, base, "HEAD")
+    fields = _split_nul(out)
+    committed = [_name_status(fields, first) for first in fields]
+    tree = working_tree(repo)
+    mentioned = {c.path for c in committed} | {c.old for c in committed if c.old}
+    mentioned |= tree.modified | tree.untracked | set(tree.renamed)
+    renamed = _compose({c.old: c.path for c in committed if c.old}, tree.renamed)
+    renamed = {old: new for old, new in renamed.items() if _exists(repo, new)}
+    changed = {path for path in mentioned if _exists(repo, path)}
+    born = {c.path for c in committed if c.status in ("A", "R", "C")}  # absent at the base
+    deleted = mentioned - changed - set(renamed) - born
+    return ChangedPaths(frozenset(changed), frozenset(deleted), renamed)
+
+
+def _compose(committed: Mapping[str, str], staged: Mapping[str, str]) -> dict[str, str]:
+    """Renames since the base: a committed b->c followed by a staged c->d is b->d."""
+    out = dict(committed)
+    origin = {new: old for old, new in committed.items()}
+    for old, new in staged.items():
+        out[origin.get(old, old)] = new
+    return {old: new for old, new in out.items() if old != new}
+
+
+def _exists(repo: Path, path: str) -> bool:
+    return os.path.lexists(repo / path)
+
+
+LOG_ARGS: tuple[str, ...] = (
+    "log",
+    "--topo-order",
+    "--no-merges",
+    "--root",
+    "--use-mailmap",
+    "--encoding=UTF-8",
+    "--no-show-signature",
+    "--name-status",
+    "-M",
+    "-z",
+    "--format=%x01%aN%x00%at",
+    *DIFF_FLAGS,
+    "HEAD",
+    "--",
+)
+
+
+def log_changes(repo: Path) -> Iterator[Commit]:
+    """Every non-merge commit reachable from HEAD, newest first (children before parents),
+    with the paths it changed and renames detected. One streamed `git log`, parsed as it
+    arrives, so memory stays bounded by one commit whatever the history's size."""
+    fields = _stream(repo, LOG_ARGS)
+    header: tuple[str, int] | None = None
+    changes: list[Change] = []
+    for item in fields:
+        if item.startswith(b"\x01"):
+            if header is not None:
+                yield Commit(header[0], header[1], tuple(changes))
+            header, changes = _header(item, next(fields, b"0")), []
+        elif item.removeprefix(b"\n"):
+            changes.append(_name_status(fields, item.removeprefix(b"\n")))
+    if header is not None:
+        yield Commit(header[0], header[1], tuple(changes))
+
+
+def _header(marked_name: bytes, timestamp: bytes) -> tuple[str, int]:
+    return marked_name[1:].decode("utf-8", "replace"), int(timestamp or b"0")
+
+
+def _stream(cwd: Path, args: Sequence[str], chunk: int = 1 << 16) -> Iterator[bytes]:
+    """Run git and yield its NUL-separated output fields as they arrive. stderr is drained on
+    a thread so a chatty git can never block; a non-zero exit raises GitError at the end."""
+    gitpython = _gitpython()
+    try:
+        auto = gitpython.Git(str(cwd)).execute(_command(args), as_process=True, env=_ENV)
+    except gitpython.exc.GitCommandNotFound as exc:
+        raise GitError(f"cannot run git: {exc}") from exc
+    proc = auto.proc
+    errors = _Drain(proc.stderr)
+    try:
+        yield from _fields(proc.stdout, chunk)
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    if proc.wait() != 0:
+        raise GitError(f"git {args[0]} failed: {_first_line(errors.text())}")
+
+
+def _fields(stream: IO[bytes], chunk: int) -> Iterator[bytes]:
+    rest = b""
+    while data := stream.read(chunk):
+        parts = (rest + data).split(b"\0")
+        rest = parts.pop()
+        yield from parts
+    if rest:
+        yield rest
+
+
+class _Drain:
+    """Reads a pipe to the end on a background thread."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._data = b""
+        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream: IO[bytes]) -> None:
+        self._data = stream.read()
+
+    def text(self) -> str:
+        self._thread.join()
+        return self._data.decode("utf-8", "replace")
