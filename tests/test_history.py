@@ -5,10 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import date
+from dataclasses import replace
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kb.history import NEW_FILE, FileHistory, read_history
 
@@ -311,3 +314,42 @@ def test_no_paths_no_log(repo: GitRepo) -> None:
     repo.commit("2024-01-01T10:00:00Z")
     result = read_history(repo.path, [])
     assert result.available and result.files == {}
+
+
+OPS = st.lists(st.tuples(st.sampled_from(["add", "edit", "move", "delete"]),
+                         st.integers(0, 10), st.sampled_from([ALICE, BOB, CAROL])),
+               min_size=1, max_size=8)  # fmt: skip
+
+
+def _follow(repo: GitRepo, path: str) -> FileHistory:
+    """The slow reference: `git log --follow` for one file, as the per-file plugins run it."""
+    out = repo.git("log", "--follow", "--use-mailmap", "--format=%at %aN", "--", path)
+    lines = [line.split(" ", 1) for line in out.splitlines()]
+    day = lambda ts: datetime.fromtimestamp(int(ts), tz=UTC).date()  # noqa: E731
+    authors = tuple(dict.fromkeys(name for _, name in reversed(lines)))
+    return FileHistory(day(lines[-1][0]), day(lines[0][0]), authors, lines[0][1], len(lines),
+                       False, ())  # fmt: skip
+
+
+@settings(max_examples=12, deadline=None)
+@given(ops=OPS)
+def test_agrees_with_git_log_follow(tmp_path_factory: pytest.TempPathFactory, ops: list) -> None:
+    """Random linear histories: one pass gives what `git log --follow` gives for each file."""
+    repo = GitRepo(tmp_path_factory.mktemp("follow") / "repo")
+    live: list[str] = []
+    for step, (op, pick, author) in enumerate(ops):
+        if op == "add" or not live:
+            live.append(f"content/f{step}.md")
+            repo.write(live[-1], f"file {step} has its own distinctive text\n" * 3)
+        elif op == "edit":
+            path = live[pick % len(live)]
+            repo.write(path, (repo.path / path).read_text() + f"edit {step}\n")
+        elif op == "move":
+            old, live[pick % len(live)] = live[pick % len(live)], f"content/m{step}.md"
+            repo.git("mv", old, live[pick % len(live)])
+        else:
+            repo.git("rm", "-q", live.pop(pick % len(live)))
+        repo.commit(f"2024-01-{step + 1:02d}T10:00:00Z", author)
+    files = read_history(repo.path, live).files
+    for path in live:
+        assert replace(files[path], previous_paths=()) == _follow(repo, path)

@@ -114,6 +114,43 @@ def _repo_relative(settings: Settings, path: Path) -> str:
 
 
 @main.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder (default: [tool.kb] output_dir, site/).")
+@click.option("--strict", is_flag=True, help="Stop on any error before writing; fail on MkDocs warnings.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only findings and errors.")
+@click.option("-v", "--verbose", is_flag=True, help="Print the time of each stage.")
+@click.pass_context
+def build(ctx: click.Context, out: Path | None, strict: bool, quiet: bool, verbose: bool) -> None:
+    """Lint, then build the site into --out (swapped in atomically)."""
+    from kb.build import build as run_build
+    from kb.findings import render, summary
+
+    settings = settings_for(ctx)
+    show = not quiet and (verbose or sys.stderr.isatty())
+    result = run_build(settings, out, strict, _progress if show else lambda _m: None)
+    if result.findings:
+        click.echo(render(result.findings, "text"), err=True)
+    if not quiet:
+        click.echo(summary(result.findings, result.files), err=True)
+    for path in result.left_out:
+        click.echo(f"kb: left out {path}: its frontmatter cannot be read", err=True)
+    for warning in result.mkdocs_warnings:
+        click.echo(f"mkdocs: {warning}", err=True)
+    if verbose:
+        for stage, seconds in result.timings.items():
+            click.echo(f"  {stage:<20} {seconds:7.3f} s", err=True)
+    if not result.written:
+        click.echo("kb: --strict: errors found, nothing written", err=True)
+        ctx.exit(1)
+    if not quiet:
+        click.echo(f"built {result.pages} pages into {result.out}", err=True)
+
+
+def _progress(message: str) -> None:
+    click.echo(f"kb: {message}", err=True)
+
+
+@main.command()
 @click.argument("collection", required=False,
                 type=click.Choice(["principle", "product", "loop", "page"]))
 def schema(collection: str | None) -> None:

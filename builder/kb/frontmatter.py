@@ -101,7 +101,7 @@ def parse(
     try:
         node = yaml.compose(yaml_text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
-        return None, [_syntax(path, exc)]
+        return None, [_syntax(path, yaml_text, exc)]
     except (yaml.YAMLError, RecursionError, ValueError) as exc:
         return None, [finding(path, 2, 1, "KB103", f"YAML cannot be read: {_one_line(exc)}")]
     if node is None:
@@ -109,16 +109,24 @@ def parse(
     return _Converter(path, max_depth, max_nodes).document(node)
 
 
-def _syntax(path: str, exc: yaml.MarkedYAMLError) -> Finding:
+def _syntax(path: str, text: str, exc: yaml.MarkedYAMLError) -> Finding:
     mark = exc.problem_mark or exc.context_mark
     line, col = (mark.line + 2, mark.column + 1) if mark else (2, 1)
     problem = exc.problem or "syntax error"
     if exc.context:
         problem = f"{problem} ({exc.context})"
     hint = ""
-    if "\t" in problem or "tab" in problem:
+    if "\t" in problem or "tab" in problem or (mark and _char_at(text, mark) == "\t"):
         hint = "indent with spaces, not tabs"
     return finding(path, line, col, "KB103", f"YAML syntax error: {problem}", hint)
+
+
+def _char_at(text: str, mark: yaml.Mark) -> str:
+    """The character a parser mark points at (libyaml's messages do not name it)."""
+    lines = text.split("\n")
+    if mark.line >= len(lines):
+        return ""
+    return lines[mark.line][mark.column : mark.column + 1]
 
 
 def _one_line(exc: BaseException) -> str:
@@ -134,9 +142,11 @@ def _depth_precheck(path: str, text: str, max_depth: int) -> Finding | None:
     depth = worst = 0
     quote = ""
     line = 2
-    for ch in text:
+    start = -1  # offset of the current line's first character, minus one
+    for i, ch in enumerate(text):
         if ch == "\n":
             line += 1
+            start = i
             quote = ""  # flow scalars may span lines, but a bound only needs to be safe
         elif quote:
             if ch == quote:
@@ -148,7 +158,7 @@ def _depth_precheck(path: str, text: str, max_depth: int) -> Finding | None:
             if depth > worst:
                 worst = depth
                 if worst > max_depth:
-                    return _too_deep(path, line, max_depth)
+                    return _too_deep(path, line, i - start, max_depth)
         elif ch in "]}":
             depth = max(depth - 1, 0)
     return _block_depth(path, text, max_depth)
@@ -163,13 +173,13 @@ def _block_depth(path: str, text: str, max_depth: int) -> Finding | None:
             inline += 1
             body = body[2:].lstrip(" ")
         if inline > max_depth or (indent > 2 * max_depth and inline):
-            return _too_deep(path, number, max_depth)
+            return _too_deep(path, number, indent + 1, max_depth)
     return None
 
 
-def _too_deep(path: str, line: int, max_depth: int) -> Finding:
+def _too_deep(path: str, line: int, col: int, max_depth: int) -> Finding:
     return finding(
-        path, line, 1, "KB107", f"YAML nested deeper than {max_depth} levels",
+        path, line, col, "KB107", f"YAML nested deeper than {max_depth} levels",
         "frontmatter holds flat fields; raise [tool.kb] max_yaml_depth only if needed",
     )
 
@@ -185,6 +195,9 @@ class _Converter:
         self.values: dict[tuple, Pos] = {}
         self.scalars: dict[tuple, Scalar] = {}
         self.findings: list[Finding] = []
+        self.seen: set[int] = set()  # nodes converted once: meeting one again is an alias
+        self.key_at: Pos = (2, 1)  # the key whose value is being converted
+        self.alias_at: Pos | None = None  # where the alias being expanded was written
 
     def document(self, node: yaml.Node) -> tuple[Frontmatter | None, list[Finding]]:
         if not isinstance(node, yaml.MappingNode):
@@ -198,10 +211,23 @@ class _Converter:
             data = self.value(node, (), 0)
         except _Abort as stop:
             return None, [stop.finding]
+        except RecursionError:  # only with a max_yaml_depth far above the default
+            return None, [self._bound(node, "is nested too deeply to read")]
         front = Frontmatter(data, self.keys, self.values, self.scalars)
         return front, self.findings
 
     def value(self, node: yaml.Node, path: tuple, depth: int) -> Any:
+        if self.alias_at is None and id(node) in self.seen:
+            # an alias: its node's marks are the anchor's, so report at the key using it
+            self.alias_at = self.key_at
+            try:
+                return self._value(node, path, depth)
+            finally:
+                self.alias_at = None
+        self.seen.add(id(node))
+        return self._value(node, path, depth)
+
+    def _value(self, node: yaml.Node, path: tuple, depth: int) -> Any:
         self.budget -= 1
         if self.budget < 0:
             raise _Abort(self._bound(node, "expands to too many values (alias bomb?)"))
@@ -218,6 +244,7 @@ class _Converter:
     def mapping(self, node: yaml.MappingNode, path: tuple, depth: int) -> dict[str, Any]:
         self._check_tag(node, "map")
         out: dict[str, Any] = {}
+        outer = self.key_at
         for key_node, value_node in node.value:
             key = self._key(key_node)
             if key is None:
@@ -229,8 +256,9 @@ class _Converter:
                     "each key may appear once; the later value is ignored",
                 ))
                 continue
-            self.keys[(*path, key)] = _pos(key_node)
+            self.keys[(*path, key)] = self.key_at = _pos(key_node)
             out[key] = self.value(value_node, (*path, key), depth + 1)
+        self.key_at = outer
         return out
 
     def _key(self, node: yaml.Node) -> str | None:
@@ -260,13 +288,14 @@ class _Converter:
         if short in allowed:
             return short
         line, col = _pos(node)
+        shown = "!!" + tag[len(_TAG) :] if tag.startswith(_TAG) else tag
         raise _Abort(finding(
-            self.path, line, col, "KB108", f"YAML tag '{tag}' is not plain data",
+            self.path, line, col, "KB108", f"YAML tag '{shown}' is not plain data",
             "remove the tag; frontmatter holds strings, numbers, dates, lists and mappings",
         ))
 
     def _bound(self, node: yaml.Node, what: str) -> Finding:
-        line, col = _pos(node)
+        line, col = self.alias_at or _pos(node)
         return finding(self.path, line, col, "KB107", f"frontmatter {what}",
                        "avoid YAML anchors and aliases (&x / *x) in frontmatter")
 

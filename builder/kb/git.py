@@ -26,24 +26,14 @@ from kb.errors import KbError
 
 #: Config overrides on every invocation; command-line config wins over every config file.
 SAFE_CONFIG: tuple[str, ...] = (
-    "core.fsmonitor=",
-    "core.pager=cat",
-    "core.hooksPath=/dev/null",
-    "diff.external=",
-    "core.sshCommand=",
-    "protocol.allow=never",
-    "core.quotePath=false",
-    "log.showSignature=false",
-    "color.ui=false",
-)
+    "core.fsmonitor=", "core.pager=cat", "core.hooksPath=/dev/null", "diff.external=",
+    "core.sshCommand=", "protocol.allow=never", "core.quotePath=false",
+    "log.showSignature=false", "color.ui=false",
+)  # fmt: skip
 #: Flags for commands that diff: never run textconv or external diff programs, never colour.
 DIFF_FLAGS: tuple[str, ...] = (
-    "--no-textconv",
-    "--no-ext-diff",
-    "--no-color",
-    "--no-relative",
-    "--ignore-submodules=all",
-)
+    "--no-textconv", "--no-ext-diff", "--no-color", "--no-relative", "--ignore-submodules=all",
+)  # fmt: skip
 _ENV: dict[str, str] = {"GIT_TERMINAL_PROMPT": "0", "GIT_PAGER": "cat", "PAGER": "cat"}
 _REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/+-]*")
 _SHA = re.compile(rb"[0-9a-f]{40}(?:[0-9a-f]{24})?")
@@ -222,7 +212,8 @@ def default_base(repo: Path) -> str:
     for name in _BASES:
         if _try(repo, "rev-parse", "--verify", "--quiet", "--end-of-options", name) is not None:
             return name
-    raise GitError("no base branch found (tried origin/HEAD, origin/main, main): pass --base REF")
+    tried = ", ".join(("origin/HEAD", *_BASES))
+    raise GitError(f"no base branch found (tried {tried}): pass --base REF")
 
 
 def merge_base(repo: Path, ref: str) -> str:
@@ -236,10 +227,12 @@ def merge_base(repo: Path, ref: str) -> str:
 
 
 def _filter_overrides(repo: Path) -> list[str]:
-    """Blank every configured clean/smudge filter: `git status` and `git diff` run them on
-    files whose stat data changed, which would execute commands from a hostile config."""
+    """Blank every configured clean/smudge filter: `git status` runs them on files whose stat
+    data changed, which would execute commands from a hostile config. (A repository using
+    Git LFS may then see some stat-dirty LFS files as modified: harmless over-reporting.)"""
     out = _try(repo, "config", "--null", "--name-only", "--get-regexp", r"^filter\.")
-    names = {key[7 : key.rindex(".")] for key in _decoded(out) if key.count(".") >= 2}
+    keys = [os.fsdecode(key) for key in _split_nul(out or b"")]
+    names = {key[7 : key.rindex(".")] for key in keys if key.count(".") >= 2}
     if any("=" in name for name in names):
         raise GitError("refusing a repository whose config names a filter with '='")
     return [
@@ -249,22 +242,10 @@ def _filter_overrides(repo: Path) -> list[str]:
     ]
 
 
-def _decoded(out: bytes | None) -> list[str]:
-    return [os.fsdecode(part) for part in _split_nul(out or b"")]
-
-
 def working_tree(repo: Path) -> WorkingTree:
     """Staged, unstaged and untracked (not ignored) paths, from `git status --porcelain -z`."""
-    out = _output(
-        repo,
-        "status",
-        "--porcelain=v1",
-        "-z",
-        "--renames",
-        "--untracked-files=all",
-        "--ignore-submodules=all",
-        config=_filter_overrides(repo),
-    )
+    args = ("status", "--porcelain=v1", "-z", "--renames", "--untracked-files=all")
+    out = _output(repo, *args, "--ignore-submodules=all", config=_filter_overrides(repo))
     modified: set[str] = set()
     untracked: set[str] = set()
     renamed: dict[str, str] = {}
@@ -334,22 +315,13 @@ def _exists(repo: Path, path: str) -> bool:
     return os.path.lexists(repo / path)
 
 
+#: Newest first with children before parents (so a rename is seen before the older history
+#: of its source), merges left out (they show no diff), authors through .mailmap.
 LOG_ARGS: tuple[str, ...] = (
-    "log",
-    "--topo-order",
-    "--no-merges",
-    "--root",
-    "--use-mailmap",
-    "--encoding=UTF-8",
-    "--no-show-signature",
-    "--name-status",
-    "-M",
-    "-z",
-    "--format=%x01%aN%x00%at",
-    *DIFF_FLAGS,
-    "HEAD",
-    "--",
-)
+    "log", "--topo-order", "--no-merges", "--root", "--use-mailmap", "--encoding=UTF-8",
+    "--no-show-signature", "--name-status", "-M", "-z", "--format=%x01%aN%x00%at",
+    *DIFF_FLAGS, "HEAD", "--",
+)  # fmt: skip
 
 
 def log_changes(repo: Path) -> Iterator[Commit]:
@@ -364,8 +336,8 @@ def log_changes(repo: Path) -> Iterator[Commit]:
             if header is not None:
                 yield Commit(header[0], header[1], tuple(changes))
             header, changes = _header(item, next(fields, b"0")), []
-        elif item.removeprefix(b"\n"):
-            changes.append(_name_status(fields, item.removeprefix(b"\n")))
+        elif first := item.removeprefix(b"\n"):  # git puts a newline after the header
+            changes.append(_name_status(fields, first))
     if header is not None:
         yield Commit(header[0], header[1], tuple(changes))
 
@@ -386,11 +358,13 @@ def _stream(cwd: Path, args: Sequence[str], chunk: int = 1 << 16) -> Iterator[by
     errors = _Drain(proc.stderr)
     try:
         yield from _fields(proc.stdout, chunk)
-    except BaseException:
+    except BaseException:  # the consumer stopped early or failed: do not leave git running
         proc.kill()
-        proc.wait()
         raise
-    if proc.wait() != 0:
+    finally:
+        proc.stdout.close()
+        status = proc.wait()
+    if status != 0:
         raise GitError(f"git {args[0]} failed: {_first_line(errors.text())}")
 
 

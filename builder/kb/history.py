@@ -128,14 +128,14 @@ def read_history(root: Path, paths: Iterable[str]) -> History:
         return _unavailable(_why_unavailable())
     try:
         return _read(repo, _prefix(root, repo), wanted)
-    except git.GitError as exc:
+    except (git.GitError, OSError, ValueError) as exc:  # a broken repository is still a warning
         return _unavailable(str(exc))
 
 
 def _why_unavailable() -> str:
     if shutil.which("git") is None:
         return "git is not installed (no `git` on PATH)"
-    return "the handbook is not inside a git repository"
+    return "the handbook is not inside a git repository (or git refuses it: run `git status`)"
 
 
 def _unavailable(reason: str) -> History:

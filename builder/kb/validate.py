@@ -204,7 +204,7 @@ def _check_object(doc: Document, field: Field, item: Any, path: tuple) -> list[F
     return found
 
 
-_TYPE_NAMES = {bool: "a boolean", int: "a number", float: "a number", list: "a list",
+_TYPE_NAMES = {bool: "a boolean", int: "a number", float: "a decimal number", list: "a list",
                dict: "a mapping", type(None): "empty (null)", dt.date: "a date",
                dt.datetime: "a date and time", InvalidDate: "a date"}
 
@@ -215,10 +215,12 @@ def _wrong(doc: Document, path: tuple, field: Field, value: Any, expected: str) 
     name = ".".join(str(p) for p in path)
     scalar = doc.front.scalars.get(path)
     hint = ""
-    if scalar is not None and expected == "text" and not scalar.quoted:
-        hint = f"YAML reads {scalar.raw!r} as {got}; quote it: \"{scalar.raw}\""
-    elif value is None:
+    if value is None:
         hint = f"give '{name}' a value or remove the line"
+    elif field.kind is Kind.CHOICE:
+        hint = "write one of " + ", ".join(field.choices)
+    elif scalar is not None and expected == "text" and not scalar.quoted:
+        hint = f"YAML reads {scalar.raw!r} as {got}; quote it: \"{scalar.raw}\""
     return finding(doc.path, line, col, "KB203", f"'{name}' is {got}, expected {expected}", hint)
 
 

@@ -1,0 +1,93 @@
+"""`kb build`: every stage in order, then an atomic swap of the new site into place.
+
+Without `--strict` the site is built even when the handbook has findings (a team adopting
+kb gets its site on day one); only documents whose frontmatter cannot be read are left out,
+and the findings say so. With `--strict`, any error stops the build before anything is written.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kb import output
+from kb.findings import Finding, Severity
+from kb.pipeline import Checked, check
+from kb.settings import Settings
+
+
+@dataclass
+class BuildResult:
+    findings: list[Finding]
+    files: int
+    written: bool
+    out: Path
+    timings: dict[str, float] = field(default_factory=dict)
+    left_out: list[str] = field(default_factory=list)
+    pages: int = 0
+    changed: int = 0
+    mkdocs_warnings: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for f in self.findings if f.severity is Severity.ERROR)
+
+
+Progress = Callable[[str], None]
+
+
+def build(settings: Settings, out: Path | None = None, strict: bool = False,
+          progress: Progress = lambda _msg: None, history: bool = True) -> BuildResult:
+    """Lint, then (unless --strict found errors) emit and render into `out`, swapped in atomically."""
+    target = (out or settings.output).resolve()
+    output.check_output(target, settings.root, settings.content)
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    checked = check(settings)
+    timings["load+validate+link"] = time.perf_counter() - started
+    progress(f"checked {checked.corpus.files} files: {len(checked.errors)} errors")
+    result = BuildResult(checked.findings, checked.corpus.files, False, target, timings,
+                         sorted(d.path for d in checked.corpus.documents if not d.readable))
+    if strict and checked.errors:
+        return result
+    with output.lock(settings.cache):
+        _build_site(settings, checked, target, strict, progress, result, history)
+    return result
+
+
+def _build_site(settings: Settings, checked: Checked, target: Path, strict: bool,
+                progress: Progress, result: BuildResult, with_history: bool) -> None:
+    from kb import render
+    from kb.emit import emit
+
+    timings = result.timings
+    hist = None
+    if with_history:
+        t = time.perf_counter()
+        hist = _history(settings, checked)
+        timings["history"] = time.perf_counter() - t
+        result.findings = sorted(result.findings + list(hist.findings), key=Finding.sort_key)
+        progress("read git history" if hist.available else "no git history")
+    t = time.perf_counter()
+    emitted = emit(checked, hist, settings, settings.cache / "docs")
+    timings["emit"] = time.perf_counter() - t
+    result.pages, result.changed = emitted.pages, len(emitted.changed)
+    progress(f"emitted {emitted.pages} pages ({len(emitted.changed)} changed)")
+    t = time.perf_counter()
+    tmp = output.staging(target)
+    config, found = render.load(settings.root, emitted, tmp, strict)
+    result.findings.extend(found)
+    rendered = render.render(config)
+    result.mkdocs_warnings = rendered.warnings
+    timings["render"] = time.perf_counter() - t
+    output.swap(tmp, target)
+    result.written = True
+    progress(f"wrote {target}")
+
+
+def _history(settings: Settings, checked: Checked):  # noqa: ANN202 - History imports git lazily
+    from kb.history import read_history
+
+    return read_history(settings.root, [d.path for d in checked.corpus.documents])

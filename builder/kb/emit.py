@@ -1,0 +1,374 @@
+"""Stage 5 — emit: the docs tree MkDocs (or Zensical) renders, as plain markdown.
+
+Every document is written with its frontmatter normalized and escaped (so MkDocs' own,
+looser frontmatter parsing decides nothing, and Material's raw printing of `page.meta`
+cannot inject markup), wikilinks rewritten to relative `.md` links, and a generated
+header and footer. Generated pages (indexes, people, years) come from templates. The
+whole tree is produced in memory, then synced: files whose bytes did not change are not
+rewritten, so a rebuild with no change touches nothing and a live reload re-renders only
+what changed.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import shutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from markupsafe import Markup
+
+from kb import templating
+from kb.history import History
+from kb.link import EdgeKind, Graph
+from kb.model import Collection, Document, Stage
+from kb.pipeline import Checked
+from kb.settings import Settings
+from kb.views import Views
+
+#: Page keys passed through to the renderer; principles, products and loops pass only tags
+#: (their other fields are kb's own, shown in the header — a product's `status` is not Material's).
+PASSTHROUGH = ("description", "hide", "icon", "status", "subtitle", "template", "search", "comments", "tags")
+MERMAID = "assets/kb/mermaid.min.js"
+
+
+@dataclass(frozen=True)
+class Emitted:
+    """What emit wrote: where, the nav, and which files changed (for a dirty re-render)."""
+
+    docs_dir: Path
+    nav: list[Any]
+    not_in_nav: str
+    changed: tuple[str, ...]
+    removed: tuple[str, ...]
+    pages: int
+    site_name: str
+
+
+@dataclass
+class Tree:
+    """The emitted tree in memory: relative path → bytes, plus asset copies."""
+
+    files: dict[str, bytes] = field(default_factory=dict)
+    copies: dict[str, Path] = field(default_factory=dict)
+
+    def text(self, rel: str, content: str) -> None:
+        self.files[rel] = content.encode("utf-8")
+
+
+def emit(checked: Checked, history: History | None, settings: Settings, docs_dir: Path) -> Emitted:
+    """Write the docs tree for `checked` into `docs_dir`, touching only changed files."""
+    tree = render_tree(checked.graph, history, settings)
+    for asset in checked.corpus.assets:
+        tree.copies[asset.rel] = settings.content / asset.rel
+    changed, removed = sync(tree, docs_dir)
+    return Emitted(docs_dir, nav(checked.graph, Views(checked.graph, history)), NOT_IN_NAV,
+                   tuple(changed), tuple(removed), sum(1 for r in tree.files if r.endswith(".md")),
+                   site_name(checked.graph))
+
+
+def render_tree(graph: Graph, history: History | None, settings: Settings) -> Tree:
+    env = templating.environment(settings.root)
+    views = Views(graph, history)
+    pages = _Pages(env, views)
+    tree = Tree()
+    for doc in graph.docs.values():
+        if doc.readable:
+            tree.text(doc.rel, pages.document(doc))
+    for rel, content in pages.generated().items():
+        tree.text(rel, content)
+    tree.text("kb.json", kb_json(graph, views))
+    tree.copies[MERMAID] = templating.default_templates() / MERMAID
+    return tree
+
+
+def site_name(graph: Graph) -> str:
+    home = graph.docs.get("index")
+    return home.title if home is not None and home.readable else "Handbook"
+
+
+class _Pages:
+    """Renders each kind of page; one instance per build."""
+
+    def __init__(self, env: Any, views: Views) -> None:
+        self.env = env
+        self.views = views
+        self.graph = views.graph
+
+    def _render(self, template: str, key: str, **context: Any) -> str:
+        return self.env.get_template(template).render(
+            here=key, lk=self._linker(key), views=self.views, Stage=Stage, **context
+        )
+
+    def _linker(self, here: str) -> Callable[..., Markup]:
+        def lk(key: str, label: str | None = None, anchor: str | None = None) -> Markup:
+            return templating.link(here, key, label if label is not None else self.views.title(key), anchor)
+        return lk
+
+    # -- documents -------------------------------------------------------------------------
+    def document(self, doc: Document) -> str:
+        context = {"doc": doc, "history": self.views.file_history(doc)}
+        if doc.collection is Collection.LOOP:
+            context["loop"] = self.views.loops[doc.key]
+        elif doc.collection is Collection.PRODUCT:
+            context["row"] = self.views._product(doc)
+        elif doc.collection is Collection.PRINCIPLE:
+            context["row"] = self.views._principle(doc)
+        header = self._render(f"header_{doc.collection.value}.md.j2", doc.key, **context)
+        footer = self._render("footer.md.j2", doc.key, backlinks=self._backlinks(doc), **context)
+        return frontmatter(doc) + header + self._body(doc) + "\n" + footer
+
+    def _body(self, doc: Document) -> str:
+        """The author's body with resolved wikilinks rewritten to relative markdown links."""
+        body, out, pos = doc.body, [], 0
+        for item in sorted(self.graph.resolved.get(doc.key, ()), key=lambda r: r.link.start):
+            if item.link.kind.value != "wiki":
+                continue
+            out.append(body[pos:item.link.start])
+            label = item.link.label or self.views.title(item.target)
+            out.append(templating.link(doc.key, item.target, label, _anchor(self.graph, item)))
+            pos = item.link.end
+        out.append(body[pos:])
+        return "".join(out)
+
+    def _backlinks(self, doc: Document) -> list[tuple[str, list[str]]]:
+        """Incoming edges grouped by relation (typed relations have their own sections)."""
+        groups = {EdgeKind.LINK: "Linked from", EdgeKind.FOLLOWS: "Followed by",
+                  EdgeKind.DEPENDS_ON: "Used by", EdgeKind.ALTERNATIVE: "Listed as an alternative by"}
+        out = []
+        for kind, name in groups.items():
+            if kind is EdgeKind.DEPENDS_ON and doc.collection is Collection.PRODUCT:
+                continue  # the product card shows it
+            keys = [d.key for d in self.graph.sources(doc.key, kind) if d.readable]
+            if keys:
+                out.append((name, keys))
+        return out
+
+    # -- generated pages -------------------------------------------------------------------
+    def generated(self) -> dict[str, str]:
+        views = self.views
+        loops = views.all_loops()
+        out = {
+            "principles/index.md": self._render("principles_index.md.j2", "principles/index",
+                                                rows=views.principles()),
+            "products/index.md": self._render("products_index.md.j2", "products/index",
+                                              rows=views.products(), mermaid=MERMAID),
+            "loops/index.md": self._render("loops_index.md.j2", "loops/index", loops=loops,
+                                           years=_years(loops)),
+        }
+        for year, year_loops in _years(loops).items():
+            key = f"loops/{year}/index"
+            out[key + ".md"] = self._render("loops_year.md.j2", key, year=year, loops=year_loops)
+        people = views.people()
+        if people:
+            out["people/index.md"] = self._render("people_index.md.j2", "people/index", people=people,
+                                                  person_key=person_key, counts=views.principle_counts)
+            for name, person_loops in people.items():
+                key = person_key(name)
+                out[key + ".md"] = self._render("person.md.j2", key, name=name, loops=person_loops,
+                                                counts=views.principle_counts(person_loops))
+        if any(d.meta.get("tags") for d in self.graph.docs.values() if d.readable):
+            out["tags.md"] = self._render("tags.md.j2", "tags")
+        return out
+
+
+def _anchor(graph: Graph, item: Any) -> str | None:
+    if not item.anchor:
+        return None
+    target = graph.docs.get(item.target)
+    if target is None:
+        return item.anchor
+    anchors = {h.anchor for h in target.scan.headings}
+    if item.anchor in anchors:
+        return item.anchor
+    from kb.markdown import slugify
+
+    return slugify(item.anchor)
+
+
+def _years(loops: list[Any]) -> dict[int, list[Any]]:
+    out: dict[int, list[Any]] = {}
+    for loop in loops:
+        if loop.date:
+            out.setdefault(loop.date.year, []).append(loop)
+    return dict(sorted(out.items(), reverse=True))
+
+
+def person_key(name: str) -> str:
+    from kb.validate import slug
+
+    return f"people/{slug(name)}"
+
+
+def _escape(value: Any) -> Any:
+    """Escape every string (recursively): Material prints page.meta raw into the HTML."""
+    if isinstance(value, str):
+        return html.escape(value, quote=True)
+    if isinstance(value, list):
+        return [_escape(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _escape(v) for k, v in value.items()}
+    return value
+
+
+def frontmatter(doc: Document) -> str:
+    """The document's frontmatter written anew: title, description and passthrough keys."""
+    meta: dict[str, Any] = {"title": doc.title}
+    summary = doc.meta.get("summary")
+    if isinstance(summary, str) and summary.strip() and "description" not in doc.meta:
+        meta["description"] = summary
+    keys = PASSTHROUGH if doc.collection is Collection.PAGE else ("tags",)
+    for key in keys:
+        if key in doc.meta and doc.meta[key] is not None:
+            meta[key] = doc.meta[key]
+    dumped = yaml.safe_dump(_escape(meta), allow_unicode=True, sort_keys=False, width=1000)
+    return f"---\n{dumped}---\n\n"
+
+
+def nav(graph: Graph, views: Views) -> list[Any]:
+    """A nav that scales: sections and indexes, never one entry per loop."""
+    entries: list[Any] = []
+    if "index" in graph.docs:
+        entries.append({"Home": "index.md"})
+    entries.extend(_page_sections(graph))
+    principles = ["principles/index.md"] + [r.key + ".md" for r in views.principles()]
+    entries.append({"Principles": principles})
+    entries.append({"Products": ["products/index.md"] + [r.key + ".md" for r in views.products()]})
+    years = sorted({lv.date.year for lv in views.loops.values() if lv.date}, reverse=True)
+    entries.append({"Loops": ["loops/index.md"] + [{str(y): f"loops/{y}/index.md"} for y in years]})
+    if views.people():
+        entries.append({"People": ["people/index.md"]})
+    return entries
+
+
+def _page_sections(graph: Graph) -> list[Any]:
+    """Plain pages grouped by folder: top-level pages first, then one section per folder."""
+    tree: dict[str, Any] = {}
+    pages = sorted((d for d in graph.docs.values() if d.collection is Collection.PAGE and d.readable
+                    and d.key != "index"), key=lambda d: (d.rel.count("/"), d.rel))
+    for doc in pages:
+        node = tree
+        for part in doc.rel.split("/")[:-1]:
+            node = node.setdefault(part + "/", {})
+        node[doc.rel] = doc
+    return _nav_entries(tree)
+
+
+def _nav_entries(node: Mapping[str, Any]) -> list[Any]:
+    items: list[Any] = []
+    files = sorted((k for k in node if not k.endswith("/")),
+                   key=lambda k: (not k.endswith("/index.md"), node[k].title.casefold()))
+    items.extend(node[k].rel for k in files)
+    for folder in sorted(k for k in node if k.endswith("/")):
+        title = html.escape(folder[:-1].replace("-", " ").replace("_", " ").capitalize())
+        items.append({title: _nav_entries(node[folder])})
+    return items
+
+
+#: Pages reached through indexes, kept out of the nav on purpose (gitignore syntax for MkDocs).
+NOT_IN_NAV = "/loops/**\n/people/**\n/tags.md\n"
+
+
+def kb_json(graph: Graph, views: Views) -> str:
+    """The whole graph for other tools, in the shape DESIGN.md §5 gives."""
+    documents = []
+    for doc in sorted(graph.docs.values(), key=lambda d: d.path):
+        if not doc.readable:
+            continue
+        hist = views.file_history(doc)
+        documents.append({
+            "path": doc.path, "collection": doc.collection.value, "id": doc.id, "title": doc.title,
+            "url": url_of(doc.key), "frontmatter": _jsonable(dict(doc.meta)),
+            "history": None if hist is None else {
+                "created": _iso(hist.created), "updated": _iso(hist.updated),
+                "authors": list(hist.authors), "commits": hist.commits,
+            },
+        })
+    paths = {k: d.path for k, d in graph.docs.items()}
+    edges = sorted({(paths[e.source], paths.get(e.target, e.target), e.kind.value) for e in graph.edges})
+    data = {"documents": documents, "edges": [{"from": a, "to": b, "kind": k} for a, b, k in edges]}
+    return json.dumps(data, indent=1, ensure_ascii=False, sort_keys=False) + "\n"
+
+
+def url_of(key: str) -> str:
+    """The directory URL MkDocs gives a page (relative to the site root)."""
+    if key == "index":
+        return ""
+    if key.endswith("/index"):
+        return key[: -len("index")]
+    return key + "/"
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def sync(tree: Tree, docs_dir: Path) -> tuple[list[str], list[str]]:
+    """Make `docs_dir` hold exactly `tree`, rewriting only files whose bytes changed."""
+    docs_dir.mkdir(parents=True, exist_ok=True)
+    existing = set(_walk(docs_dir))
+    changed = []
+    for rel, data in tree.files.items():
+        target = docs_dir / rel
+        if rel in existing and _same_bytes(target, data):
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomic(target, data)
+        changed.append(rel)
+    for rel, source in tree.copies.items():
+        target = docs_dir / rel
+        if rel in existing and _same_file(source, target):
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
+        changed.append(rel)
+    removed = sorted(existing - tree.files.keys() - tree.copies.keys())
+    for rel in removed:
+        (docs_dir / rel).unlink()
+    return sorted(changed), removed
+
+
+def _walk(folder: Path) -> list[str]:
+    out = []
+    for dirpath, _dirs, names in os.walk(folder):
+        base = Path(dirpath).relative_to(folder).as_posix()
+        out.extend(name if base == "." else f"{base}/{name}" for name in names)
+    return out
+
+
+def _same_bytes(path: Path, data: bytes) -> bool:
+    try:
+        if path.stat().st_size != len(data):
+            return False
+        return path.read_bytes() == data
+    except OSError:
+        return False
+
+
+def _same_file(source: Path, target: Path) -> bool:
+    try:
+        a, b = source.stat(), target.stat()
+    except OSError:
+        return False
+    return a.st_size == b.st_size and int(a.st_mtime) == int(b.st_mtime)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.kb-tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)

@@ -1,0 +1,118 @@
+"""Stage 6 — render: MkDocs (Material) builds the emitted tree, through its Python API.
+
+kb owns `docs_dir`, `site_dir` and `nav`; everything else is the site's, from the
+repository's `mkdocs.yml` or, when there is none, the built-in configuration that ships
+with kb (Material, search, tags, light/dark, mermaid, no third-party requests).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kb.emit import Emitted
+from kb.errors import KbError
+from kb.findings import Finding, finding
+from kb.templating import default_templates
+
+BUILTIN = "mkdocs.builtin.yml"
+
+
+@dataclass
+class Rendered:
+    warnings: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+
+def config_file(root: Path) -> Path:
+    """The repository's mkdocs.yml, else the built-in one (a handbook's templates/ may override it)."""
+    for name in ("mkdocs.yml", "mkdocs.yaml"):
+        if (root / name).is_file():
+            return root / name
+    own = root / "templates" / BUILTIN
+    return own if own.is_file() else default_templates() / BUILTIN
+
+
+def load(root: Path, emitted: Emitted, site_dir: Path, strict: bool) -> tuple[Any, list[Finding]]:
+    """Load the MkDocs config with kb's own keys forced."""
+    from mkdocs.config import load_config
+    from mkdocs.exceptions import ConfigurationError
+
+    path = config_file(root)
+    found = _hand_written_nav(root, path)
+    overrides: dict[str, Any] = {
+        "docs_dir": str(emitted.docs_dir), "site_dir": str(site_dir), "nav": emitted.nav,
+        "use_directory_urls": True, "strict": strict,
+    }
+    if path.parent != root:  # built-in config: the handbook's own name
+        overrides["site_name"] = emitted.site_name
+    try:
+        with _quiet():
+            config = load_config(config_file=str(path), **overrides)
+    except (ConfigurationError, OSError) as exc:
+        raise KbError(f"{path.name}: {exc}") from exc
+    if not config.get("not_in_nav"):
+        from mkdocs.config.config_options import PathSpec
+
+        config["not_in_nav"] = PathSpec().run_validation(emitted.not_in_nav)
+    return config, found
+
+
+def _hand_written_nav(root: Path, path: Path) -> list[Finding]:
+    if path.parent != root:
+        return []
+    for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+        if line.startswith("nav:"):
+            return [finding(path.name, number, 1, "KB703", "mkdocs.yml has a hand-written nav; kb generates it",
+                            "remove 'nav:'; kb builds the nav from content/")]
+    return []
+
+
+def render(config: Any, dirty: bool = False) -> Rendered:
+    """Build the site; MkDocs warnings are collected (with --strict they fail the build)."""
+    from mkdocs.commands.build import build
+    from mkdocs.exceptions import Abort, BuildError, ConfigurationError
+
+    result = Rendered()
+    with _collect(result.warnings):
+        try:
+            build(config, dirty=dirty)
+        except (Abort, BuildError, ConfigurationError) as exc:
+            raise KbError(f"MkDocs failed: {exc}") from exc
+    return result
+
+
+class _ListHandler(logging.Handler):
+    def __init__(self, sink: list[str]) -> None:
+        super().__init__(logging.WARNING)
+        self.sink = sink
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.sink.append(record.getMessage())
+
+
+@contextmanager
+def _collect(sink: list[str]) -> Iterator[None]:
+    log = logging.getLogger("mkdocs")
+    handler = _ListHandler(sink)
+    old_level, old_propagate = log.level, log.propagate
+    log.addHandler(handler)
+    log.setLevel(logging.WARNING)
+    log.propagate = False
+    try:
+        yield
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(old_level)
+        log.propagate = old_propagate
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    sink: list[str] = []
+    with _collect(sink):
+        yield

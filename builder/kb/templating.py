@@ -1,0 +1,78 @@
+"""Jinja2 for emitted markdown: autoescaping on, StrictUndefined, and markdown-safe filters.
+
+Templates come from the handbook's own `templates/` first, then from the defaults that ship
+inside the package, file by file — so an installed kb works in any repository.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import posixpath
+import re
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+_MD_SPECIALS = re.compile(r"([\\`*_\[\]{}|#!~])")
+
+
+def default_templates() -> Path:
+    """The built-in templates: inside the installed package, or the repository's folder."""
+    here = Path(__file__).resolve().parent
+    installed = here / "templates"
+    return installed if installed.is_dir() else here.parents[1] / "templates"
+
+
+def environment(root: Path) -> jinja2.Environment:
+    folders = [root / "templates", default_templates()]
+    loader = jinja2.FileSystemLoader([str(f) for f in folders if f.is_dir()])
+    env = jinja2.Environment(
+        loader=loader, autoescape=True, undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
+    )
+    env.filters.update(md=md, cell=cell, mermaid_label=mermaid_label, date=iso_date, fm=fm)
+    return env
+
+
+def md(value: Any) -> Markup:
+    """Text safe in markdown prose: HTML-escaped, markdown punctuation backslash-escaped."""
+    text = _MD_SPECIALS.sub(r"\\\1", " ".join(str(value).split()))
+    return Markup(html.escape(text, quote=False))
+
+
+def cell(value: Any) -> Markup:
+    """Text safe in a markdown table cell (pipes escaped too, no line breaks)."""
+    return md(value)
+
+
+def mermaid_label(value: Any) -> Markup:
+    """A mermaid node label: quotes and angle brackets as mermaid entity codes."""
+    text = " ".join(str(value).split())
+    for char, code in (("&", "#amp;"), ('"', "#quot;"), ("<", "#lt;"), (">", "#gt;")):
+        text = text.replace(char, code)
+    return Markup(text)
+
+
+def fm(value: Any) -> Markup:
+    """A frontmatter string: HTML-escaped (Material prints meta raw), then quoted for YAML."""
+    return Markup(json.dumps(html.escape(str(value), quote=True), ensure_ascii=False))
+
+
+def iso_date(value: Any) -> str:
+    return value.isoformat() if value else "—"
+
+
+def href(from_key: str, to_key: str, anchor: str | None = None) -> str:
+    """A relative link between two emitted markdown files (MkDocs turns it into a URL)."""
+    target = to_key + ".md"
+    rel = posixpath.relpath(target, posixpath.dirname(from_key + ".md") or ".")
+    rel = rel.replace(" ", "%20").replace("(", "%28").replace(")", "%29")
+    return f"{rel}#{anchor}" if anchor else rel
+
+
+def link(from_key: str, to_key: str, title: str, anchor: str | None = None) -> Markup:
+    """`[title](relative.md)` with the title made safe."""
+    return Markup(f"[{md(title)}]({href(from_key, to_key, anchor)})")

@@ -1,0 +1,209 @@
+"""Read-only views of the linked graph: what indexes, pages and `kb index` show.
+
+Frontmatter values reach here already validated, but a build without `--strict` also
+renders documents with findings, so every accessor is lenient: a value of the wrong type
+reads as absent rather than raising.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from kb.frontmatter import is_date
+from kb.link import EdgeKind, Graph
+from kb.model import Collection, Document, Stage, Status, as_strs
+
+if TYPE_CHECKING:  # history imports git; views must not
+    from kb.history import FileHistory, History
+
+
+@dataclass(frozen=True, slots=True)
+class LoopView:
+    key: str
+    id: str
+    title: str
+    date: dt.date | None
+    stage: Stage | None
+    authors: tuple[str, ...]
+    product: str | None  # document key
+    principles: tuple[str, ...]  # document keys
+    follows: str | None  # document key
+    tags: tuple[str, ...]
+
+    @property
+    def open(self) -> bool:
+        return self.stage is not Stage.REPEAT
+
+    @property
+    def month(self) -> str:
+        return self.date.strftime("%Y-%m") if self.date else "undated"
+
+
+@dataclass(frozen=True, slots=True)
+class PrincipleRow:
+    key: str
+    id: str
+    title: str
+    summary: str
+    order: int | None
+    loops: tuple[LoopView, ...]  # newest first
+    products: tuple[str, ...]  # keys of products it guides
+    related: tuple[str, ...]
+
+    @property
+    def last_practiced(self) -> dt.date | None:
+        return self.loops[0].date if self.loops else None
+
+
+@dataclass(frozen=True, slots=True)
+class ProductRow:
+    key: str
+    id: str
+    title: str
+    summary: str
+    status: Status | None
+    owner: str
+    loops: tuple[LoopView, ...]  # newest first
+    depends_on: tuple[str, ...]
+    used_by: tuple[str, ...]
+    alternatives: tuple[tuple[str, str | None], ...]  # (name, key if it is a kb product)
+
+    @property
+    def last_loop(self) -> dt.date | None:
+        return self.loops[0].date if self.loops else None
+
+
+def text(doc: Document, name: str) -> str:
+    value = doc.meta.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _choice(enum: Any, value: Any) -> Any:
+    try:
+        return enum(value)
+    except ValueError:
+        return None
+
+
+class Views:
+    """Views over one graph (and, when a build has it, git history), computed once."""
+
+    def __init__(self, graph: Graph, history: History | None = None) -> None:
+        self.graph = graph
+        self.history = history
+        self.loops: dict[str, LoopView] = {
+            d.key: self._loop(d) for d in graph.by_id[Collection.LOOP].values() if d.readable
+        }
+
+    def docs(self, collection: Collection) -> list[Document]:
+        return [d for d in self.graph.by_id[collection].values() if d.readable]
+
+    def file_history(self, doc: Document) -> FileHistory | None:
+        if self.history is None:
+            return None
+        return self.history.files.get(doc.path)
+
+    def _loop(self, doc: Document) -> LoopView:
+        started = doc.meta.get("date")
+        authors = as_strs(doc.meta.get("authors"))
+        hist = self.file_history(doc)
+        if not authors and hist is not None:
+            authors = hist.authors
+        product = self.graph.targets(doc.key, EdgeKind.IMPROVES)
+        follows = self.graph.targets(doc.key, EdgeKind.FOLLOWS)
+        return LoopView(
+            key=doc.key, id=doc.id, title=doc.title,
+            date=started if is_date(started) else None,
+            stage=_choice(Stage, doc.meta.get("stage")), authors=authors,
+            product=product[0].key if product else None,
+            principles=tuple(d.key for d in self.graph.targets(doc.key, EdgeKind.PRACTICES)),
+            follows=follows[0].key if follows else None,
+            tags=as_strs(doc.meta.get("tags")),
+        )
+
+    def loops_into(self, key: str, kind: EdgeKind) -> tuple[LoopView, ...]:
+        """Loops with an edge of `kind` into `key`, newest first."""
+        views = [self.loops[d.key] for d in self.graph.sources(key, kind) if d.key in self.loops]
+        return tuple(newest_first(views))
+
+    def all_loops(self) -> list[LoopView]:
+        return newest_first(self.loops.values())
+
+    def principles(self) -> list[PrincipleRow]:
+        rows = [self._principle(d) for d in self.docs(Collection.PRINCIPLE)]
+        return sorted(rows, key=lambda r: (r.order is None, r.order or 0, r.title.casefold()))
+
+    def _principle(self, doc: Document) -> PrincipleRow:
+        order = doc.meta.get("order")
+        return PrincipleRow(
+            key=doc.key, id=doc.id, title=doc.title, summary=text(doc, "summary"),
+            order=order if isinstance(order, int) and not isinstance(order, bool) else None,
+            loops=self.loops_into(doc.key, EdgeKind.PRACTICES),
+            products=tuple(d.key for d in self.graph.sources(doc.key, EdgeKind.GUIDED_BY)),
+            related=tuple(d.key for d in self.graph.targets(doc.key, EdgeKind.RELATED)),
+        )
+
+    def products(self) -> list[ProductRow]:
+        rows = [self._product(d) for d in self.docs(Collection.PRODUCT)]
+        return sorted(rows, key=lambda r: r.title.casefold())
+
+    def _product(self, doc: Document) -> ProductRow:
+        alternatives = []
+        for name in as_strs(doc.meta.get("alternatives")):
+            target = self.graph.get(Collection.PRODUCT, name)
+            alternatives.append((target.title if target else name, target.key if target else None))
+        return ProductRow(
+            key=doc.key, id=doc.id, title=doc.title, summary=text(doc, "summary"),
+            status=_choice(Status, doc.meta.get("status")), owner=text(doc, "owner"),
+            loops=self.loops_into(doc.key, EdgeKind.IMPROVES),
+            depends_on=tuple(d.key for d in self.graph.targets(doc.key, EdgeKind.DEPENDS_ON)),
+            used_by=tuple(d.key for d in self.graph.sources(doc.key, EdgeKind.DEPENDS_ON)),
+            alternatives=tuple(alternatives),
+        )
+
+    def principle_counts(self, loops: list[LoopView] | tuple[LoopView, ...]) -> list[tuple[str, int]]:
+        """(principle key, number of loops practicing it), most practiced first."""
+        counts = Counter(p for loop in loops for p in loop.principles)
+        return sorted(counts.items(), key=lambda kv: (-kv[1], self.title(kv[0]).casefold()))
+
+    def people(self) -> dict[str, list[LoopView]]:
+        """Every loop author → their loops, newest first."""
+        out: dict[str, list[LoopView]] = {}
+        for loop in self.all_loops():
+            for name in loop.authors:
+                out.setdefault(name, []).append(loop)
+        return dict(sorted(out.items(), key=lambda kv: kv[0].casefold()))
+
+    def title(self, key: str) -> str:
+        doc = self.graph.docs.get(key)
+        return doc.title if doc is not None else key
+
+
+def newest_first(loops: Any) -> list[LoopView]:
+    return sorted(loops, key=lambda v: (v.date or dt.date.min, v.id), reverse=True)
+
+
+def principle_index(views: Views) -> list[Mapping[str, Any]]:
+    """`kb index principles --format json`: one object per principle."""
+    return [
+        {"id": r.id, "title": r.title, "summary": r.summary,
+         "loops": [loop.id for loop in r.loops],
+         "products": [views.graph.docs[k].id for k in r.products],
+         "last_practiced": r.last_practiced.isoformat() if r.last_practiced else None}
+        for r in views.principles()
+    ]
+
+
+def product_index(views: Views) -> list[Mapping[str, Any]]:
+    """`kb index products --format json`: one object per product."""
+    ids = views.graph.docs
+    return [
+        {"id": r.id, "title": r.title, "status": r.status.value if r.status else None,
+         "owner": r.owner, "loops": [loop.id for loop in r.loops],
+         "depends_on": [ids[k].id for k in r.depends_on], "used_by": [ids[k].id for k in r.used_by]}
+        for r in views.products()
+    ]

@@ -1,0 +1,192 @@
+"""Shared helpers: a handbook tree built from a dict, a minimal valid base, a real git repo.
+
+`make_kb(tmp_path, files)` writes files (paths relative to the root, `str` written as UTF-8
+exactly as given, `bytes` as they are) and returns the root. `BASE` is the smallest handbook
+that lints clean: one principle, one product and one loop practicing it, linking each other.
+Cases extend it; the lint tests freeze "today" so KB602 never depends on the calendar.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+PRINCIPLE = "content/principles/ownership.md"
+PRODUCT = "content/products/kb.md"
+LOOP = "content/loops/2026/2026-11-23-slow-ci.md"
+INDEX = "content/index.md"
+
+#: The date the lint tests pretend it is (KB602 counts days up to it).
+TODAY = dt.date(2026, 12, 1)
+
+BASE: dict[str, str] = {
+    INDEX: """\
+---
+title: Home
+---
+
+# Home
+
+Start with [[ownership]], then the [[products/kb|kb]] product card.
+""",
+    PRINCIPLE: """\
+---
+title: Ownership
+summary: Treat the problems you touch as yours to see through.
+aliases: [take ownership]
+---
+
+## Why it matters
+
+Owners see problems through. The [[kb]] tool is owned by one team.
+""",
+    PRODUCT: """\
+---
+title: kb
+summary: The tool that lints and builds this handbook.
+problem: Handbooks rot silently.
+users: [Handbook editors]
+owner: Jun Park
+status: live
+principles: [ownership]
+---
+
+## What it does
+
+It checks every file. See [[principles/ownership#why-it-matters|why]].
+""",
+    LOOP: """\
+---
+title: Slow CI
+date: 2026-11-23
+stage: repeat
+principles: [ownership]
+product: kb
+---
+
+## 1. Observe
+
+CI took twenty minutes.
+
+## 2. Reflect
+
+Nobody [[take ownership|owned]] the pipeline.
+
+## 3. Design
+
+Cache the dependencies.
+
+## 4. Implement
+
+Done in [kb](../../products/kb.md#what-it-does).
+
+## 5. Repeat
+
+Measure again next month.
+""",
+}
+
+
+def make_kb(tmp_path: Path, files: Mapping[str, str | bytes]) -> Path:
+    """Write a handbook tree under `tmp_path` and return its root.
+
+    Args:
+        tmp_path: the folder to write into (it becomes the root).
+        files: repository-relative paths mapped to their contents; `str` is written as UTF-8
+            without newline translation, `bytes` verbatim.
+    """
+    root = Path(tmp_path)
+    (root / "content").mkdir(parents=True, exist_ok=True)
+    for rel, data in files.items():
+        target = root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        target.write_bytes(data)
+    return root
+
+
+def make_base(tmp_path: Path, extra: Mapping[str, str | bytes] | None = None) -> Path:
+    """The base handbook plus (or overridden by) `extra`."""
+    return make_kb(tmp_path, {**BASE, **(extra or {})})
+
+
+@pytest.fixture
+def kb_factory(tmp_path: Path) -> Callable[..., Path]:
+    """`kb_factory(files)` → root of a handbook written into a fresh folder."""
+    counter = iter(range(1_000_000))
+
+    def build(files: Mapping[str, str | bytes], base: bool = True) -> Path:
+        root = tmp_path / f"kb{next(counter)}"
+        return make_base(root, files) if base else make_kb(root, files)
+
+    return build
+
+
+class FrozenDate(dt.date):
+    """`datetime.date` whose today() is TODAY."""
+
+    @classmethod
+    def today(cls) -> dt.date:  # type: ignore[override]
+        return TODAY
+
+
+@pytest.fixture
+def frozen_today(monkeypatch: pytest.MonkeyPatch) -> dt.date:
+    """Make the pipeline believe it is TODAY (only `kb.pipeline` asks for the date)."""
+    import kb.pipeline
+
+    monkeypatch.setattr(kb.pipeline, "dt", SimpleNamespace(date=FrozenDate))
+    return TODAY
+
+
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "Alice Example",
+    "GIT_AUTHOR_EMAIL": "alice@example.com",
+    "GIT_COMMITTER_NAME": "Alice Example",
+    "GIT_COMMITTER_EMAIL": "alice@example.com",
+    "GIT_AUTHOR_DATE": "2026-01-01T12:00:00Z",
+    "GIT_COMMITTER_DATE": "2026-01-01T12:00:00Z",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
+
+
+class KbRepo:
+    """A handbook in a real git repository, built commit by commit with a fixed identity."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+        self.git("init", "-q", "-b", "main")
+
+    def git(self, *args: str, date: str | None = None) -> str:
+        env = {**os.environ, **GIT_ENV}
+        if date:
+            env["GIT_AUTHOR_DATE"] = env["GIT_COMMITTER_DATE"] = date
+        done = subprocess.run(["git", *args], cwd=self.root, env=env, check=True,
+                              capture_output=True, text=True)
+        return done.stdout.strip()
+
+    def write(self, files: Mapping[str, str | bytes]) -> None:
+        make_kb(self.root, files)
+
+    def commit(self, message: str = "change", date: str | None = None) -> str:
+        self.git("add", "-A")
+        self.git("commit", "-q", "--allow-empty", "-m", message, date=date)
+        return self.git("rev-parse", "HEAD")
+
+
+@pytest.fixture
+def git_repo(tmp_path: Path) -> KbRepo:
+    """The base handbook committed once in a fresh repository."""
+    repo = KbRepo(tmp_path / "repo")
+    repo.write(BASE)
+    repo.commit("base handbook")
+    return repo
