@@ -12,6 +12,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -144,6 +145,72 @@ def build(ctx: click.Context, out: Path | None, strict: bool, quiet: bool, verbo
         ctx.exit(1)
     if not quiet:
         click.echo(f"built {result.pages} pages into {result.out}", err=True)
+
+
+@main.command()
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.pass_context
+def serve(ctx: click.Context, port: int, host: str) -> None:
+    """Build, serve with live reload, and rebuild only what changed on every edit."""
+    from kb.serve import serve as run_serve
+
+    run_serve(settings_for(ctx), host, port, lambda m: click.echo(m, err=True))
+
+
+STAGES = [s.value for s in __import__("kb.model", fromlist=["Stage"]).Stage]
+
+
+@main.command()
+@click.argument("kind", type=click.Choice(["loop", "product", "principle"]))
+@click.argument("title")
+@click.option("--product", help="Loop: the product it improves (an id).")
+@click.option("--principle", "principles", multiple=True, help="Loop: a principle practiced (repeatable).")
+@click.option("--stage", type=click.Choice(STAGES), default="observe", show_default=True,
+              help="Loop: the furthest step reached.")
+@click.option("--date", "when", type=click.DateTime(["%Y-%m-%d"]), help="Loop: start date (default today).")
+@click.option("--author", "authors", multiple=True, help="Loop: an author (repeatable; default: git authors).")
+@click.option("--summary", default="", help="Product or principle: its one-line summary.")
+@click.option("--owner", default="", help="Product: who is accountable.")
+@click.option("--problem", default="", help="Product: the want or need it solves.")
+@click.option("--user", "users", multiple=True, help="Product: who has the problem (repeatable).")
+@click.pass_context
+def new(ctx: click.Context, kind: str, title: str, product: str | None, principles: tuple[str, ...],
+        stage: str, when: Any, authors: tuple[str, ...], summary: str, owner: str, problem: str,
+        users: tuple[str, ...]) -> None:
+    """Scaffold a loop cycle, product card or principle from templates/ and print its path."""
+    import datetime as dt
+
+    from kb.model import Collection, Stage
+    from kb.scaffold import NewDoc, ScaffoldError, create
+
+    settings = settings_for(ctx)
+    doc = NewDoc(Collection(kind), title, product, principles, Stage(stage),
+                 when.date() if when else dt.date.today(), authors,
+                 extra={"summary": summary, "owner": owner, "problem": problem, "users": users})
+    try:
+        path = create(settings, doc)
+    except ScaffoldError as exc:
+        click.echo(f"kb: {exc}", err=True)
+        ctx.exit(1)
+    click.echo(path.relative_to(settings.root).as_posix())
+
+
+@main.command()
+@click.argument("what", type=click.Choice(["principles", "products"]))
+@click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown",
+              show_default=True)
+@click.pass_context
+def index(ctx: click.Context, what: str, fmt: str) -> None:
+    """Print the principle or product index (counts from the loop cycles)."""
+    from kb.index import index_json, index_markdown
+    from kb.pipeline import check
+
+    checked = check(settings_for(ctx))
+    if fmt == "json":
+        click.echo(json.dumps(index_json(checked.graph, what), indent=2, ensure_ascii=False))
+    else:
+        click.echo(index_markdown(checked.graph, what), nl=False)
 
 
 def _progress(message: str) -> None:

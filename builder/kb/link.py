@@ -17,6 +17,7 @@ from enum import Enum
 from urllib.parse import unquote
 
 from kb.findings import Finding, Severity, finding
+from kb.frontmatter import is_date
 from kb.markdown import Link, LinkKind, slugify
 from kb.model import Asset, Collection, Document, as_strs
 
@@ -131,6 +132,7 @@ _NOUN = {Collection.PRINCIPLE: "principle", Collection.PRODUCT: "product", Colle
 class _Linker:
     def __init__(self, graph: Graph) -> None:
         self.graph = graph
+        self.generated = set(GENERATED) | _year_pages(graph.docs.values())
         self.names = self._names()
         self.rels = {d.rel: d for d in graph.docs.values()}
         self._close_cache: dict[tuple[str, str], str] = {}
@@ -144,7 +146,7 @@ class _Linker:
             if doc.collection is Collection.PRINCIPLE and doc.readable:
                 for alias in as_strs(doc.meta.get("aliases")):
                     names[alias.casefold()].add(key)
-        for key in GENERATED:
+        for key in self.generated:
             names.setdefault(key, {key})
         return {name: sorted(keys) for name, keys in names.items()}
 
@@ -208,6 +210,10 @@ class _Linker:
 
     def _wikilink(self, doc: Document, item: Link) -> tuple[str, str, str] | None:
         target = item.target.strip()
+        if not target:
+            if item.anchor:
+                return self._resolve(doc, item, doc.key, item.anchor, wiki=True)
+            return ("KB404", "empty wikilink", "write the target inside the brackets: [[ownership]]")
         keys = self.names.get(target) or self.names.get(target.casefold()) or []
         if not keys:
             close = difflib.get_close_matches(target, self._wiki_candidates(target), n=1, cutoff=0.6)
@@ -252,6 +258,7 @@ class _Linker:
                     "link relative to this file, e.g. ../principles/ownership.md")
         if item.kind is LinkKind.HTML and not _looks_like_file(url):
             return None  # HTML links point at built URLs we cannot map back; files we can
+        url = url.split("?", 1)[0]
         if not url:
             return self._resolve(doc, item, doc.key, item.anchor, wiki=False) if item.anchor else None
         return self._file_link(doc, item, unquote(url))
@@ -266,7 +273,7 @@ class _Linker:
                 return self._resolve(doc, item, rel[:-3], item.anchor, wiki=False)
             if rel in self.graph.assets:
                 return None
-            if rel[:-3] in GENERATED or _YEAR_INDEX.match(rel[:-3]):
+            if rel[:-3] in self.generated:
                 return self._resolve(doc, item, rel[:-3], None, wiki=False)
         close = closest(joined, [*self.rels, *self.graph.assets])
         hint = f"did you mean '{posixpath.relpath(close, posixpath.dirname(doc.rel) or '.')}'?" if close else ""
@@ -298,13 +305,20 @@ class _Linker:
                 continue
             for i, alias in enumerate(as_strs(doc.meta.get("aliases"))):
                 keys = self.names.get(alias.casefold(), [])
-                others = [k for k in keys if k != doc.key]
+                others = [k for k in keys if k != doc.key and not self._reported_there(k, doc, alias)]
                 if others:
                     line, col = doc.front.value_pos("aliases", i)
                     found.append(finding(doc.path, line, col, "KB302",
                                          f"alias '{alias}' clashes with {', '.join(others)}",
                                          "choose an alias no other document uses"))
         return found
+
+    def _reported_there(self, key: str, doc: Document, alias: str) -> bool:
+        """Two principles sharing an alias: the clash is reported once, on the later file."""
+        other = self.graph.docs[key]
+        if other.collection is not Collection.PRINCIPLE or not other.readable or other.path < doc.path:
+            return False
+        return alias.casefold() in {a.casefold() for a in as_strs(other.meta.get("aliases"))}
 
     def cycles(self, kind: EdgeKind) -> list[Finding]:
         """KB411 once per cycle, on its first file (sorted by path)."""
@@ -316,6 +330,8 @@ class _Linker:
         for cycle in _find_cycles(nexts):
             docs = [self.graph.docs[k] for k in cycle]
             first = min(docs, key=lambda d: d.path)
+            at = docs.index(first)
+            docs = docs[at:] + docs[:at]
             chain = " → ".join(d.id for d in docs + docs[:1])
             line, col = first.front.value_pos(kind.value)
             item = finding(first.path, line, col, "KB411", f"{kind.value} cycle: {chain}",
@@ -329,7 +345,7 @@ class _Linker:
         """KB603 principles no loop practices; KB601 plain pages nothing links to."""
         found = []
         for key, doc in self.graph.docs.items():
-            if not doc.readable:
+            if not doc.readable or _reserved(doc):
                 continue
             if doc.collection is Collection.PRINCIPLE and not self.graph.sources(key, EdgeKind.PRACTICES):
                 found.append(finding(doc.path, 1, 1, "KB603", f"no loop practices '{doc.id}'",
@@ -366,12 +382,22 @@ def _find_cycles(nexts: dict[str, list[str]]) -> list[list[str]]:
     return cycles
 
 
+def _year_pages(docs: Iterable[Document]) -> set[str]:
+    """`loops/<year>/index` for each year a loop started in (emit writes exactly those)."""
+    return {
+        f"loops/{doc.meta['date'].year}/index" for doc in docs
+        if doc.collection is Collection.LOOP and doc.readable and is_date(doc.meta.get("date"))
+    }
+
+
 def _reserved(doc: Document) -> bool:
     key = doc.key
     return (key in GENERATED[1:] or bool(_YEAR_INDEX.match(key)) or key.startswith("people/"))
 
 
 def _candidates(joined: str, is_dir: bool) -> list[str]:
+    if joined == ".":
+        return ["index.md"]
     if joined.endswith(".md"):
         return [joined]
     if is_dir or "." not in posixpath.basename(joined):

@@ -1,0 +1,31 @@
+"""`kb index`: the principle and product indexes on stdout, as markdown or JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kb.link import Graph
+from kb.views import Views, principle_index, product_index
+
+
+def index_json(graph: Graph, what: str) -> list[Any]:
+    views = Views(graph)
+    return list(principle_index(views) if what == "principles" else product_index(views))
+
+
+def index_markdown(graph: Graph, what: str) -> str:
+    rows = index_json(graph, what)
+    if what == "principles":
+        head = ["Principle", "Summary", "Loops", "Products", "Last practiced"]
+        body = [[r["title"], r["summary"], str(len(r["loops"])), str(len(r["products"])),
+                 r["last_practiced"] or "—"] for r in rows]
+    else:
+        head = ["Product", "Status", "Owner", "Loops", "Depends on", "Used by"]
+        body = [[r["title"], r["status"] or "—", r["owner"], str(len(r["loops"])),
+                 ", ".join(r["depends_on"]) or "—", ", ".join(r["used_by"]) or "—"] for r in rows]
+    lines = [_row(head), _row(["---"] * len(head))] + [_row(cells) for cells in body]
+    return "\n".join(lines) + "\n"
+
+
+def _row(cells: list[str]) -> str:
+    return "| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |"

@@ -1,0 +1,129 @@
+"""`kb new` (and `kb next`): write a new document that starts out right.
+
+Frontmatter comes from the collection's schema (written with python-frontmatter), the body
+from `templates/new_<collection>.md.j2`: step headings with prompts as HTML comments, which
+count as empty sections for KB502 until the writer replaces them. Never overwrites.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kb.errors import KbError
+from kb.link import closest
+from kb.load import load
+from kb.model import Collection, Stage
+from kb.settings import Settings
+from kb.validate import slug
+
+
+class ScaffoldError(KbError):
+    """Bad input to `kb new` (unknown product, file exists): exit 1 with a clear message."""
+
+
+@dataclass(frozen=True)
+class NewDoc:
+    collection: Collection
+    title: str
+    product: str | None = None
+    principles: tuple[str, ...] = ()
+    stage: Stage = Stage.OBSERVE
+    date: dt.date = field(default_factory=dt.date.today)
+    authors: tuple[str, ...] = ()
+    follows: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # product/principle fields given as options
+    observe_notes: str = ""  # carried into the Observe prompt by `kb next`
+
+
+def target_path(settings: Settings, new: NewDoc) -> Path:
+    name = slug(new.title)
+    if new.collection is Collection.LOOP:
+        return settings.content / "loops" / f"{new.date:%Y}" / f"{new.date.isoformat()}-{name}.md"
+    return settings.content / new.collection.folder / f"{name}.md"
+
+
+def create(settings: Settings, new: NewDoc) -> Path:
+    """Write the new file and return its path; refuse unknown references and existing files."""
+    if not new.title.strip():
+        raise ScaffoldError("the title is empty")
+    _check_references(settings, new)
+    path = target_path(settings, new)
+    text = render(settings, new)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        raise ScaffoldError(f"{path.relative_to(settings.root)} already exists; kb new never overwrites") from None
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    return path
+
+
+def render(settings: Settings, new: NewDoc) -> str:
+    import frontmatter
+
+    from kb.templating import environment
+
+    body = environment(settings.root).get_template(f"new_{new.collection.value}.md.j2").render()
+    if new.observe_notes:
+        body = body.replace("## 1. Observe\n\n", "## 1. Observe\n\n<!-- From the previous cycle's Repeat notes:\n"
+                            + new.observe_notes.replace("--", "- -") + "\n-->\n\n", 1)
+    post = frontmatter.Post(body, **_meta(settings, new))
+    return frontmatter.dumps(post, sort_keys=False, allow_unicode=True) + "\n"
+
+
+def _meta(settings: Settings, new: NewDoc) -> dict[str, Any]:
+    if new.collection is Collection.LOOP:
+        meta: dict[str, Any] = {"title": new.title, "date": new.date, "stage": new.stage.value,
+                                "principles": list(new.principles)}
+        if new.product:
+            meta["product"] = new.product
+        if new.authors:
+            meta["authors"] = list(new.authors)
+        if new.follows:
+            meta["follows"] = new.follows
+        return meta
+    if new.collection is Collection.PRODUCT:
+        return {"title": new.title, "summary": new.extra.get("summary", ""),
+                "problem": new.extra.get("problem", ""), "users": list(new.extra.get("users", ())),
+                "owner": new.extra.get("owner", ""), "status": new.extra.get("status", "idea")}
+    meta = {"title": new.title, "summary": new.extra.get("summary", "")}
+    order = _next_order(settings)
+    if order:
+        meta["order"] = order
+    return meta
+
+
+def _next_order(settings: Settings) -> int | None:
+    orders = [d.meta.get("order") for d in _docs(settings, Collection.PRINCIPLE)]
+    numbers = [o for o in orders if isinstance(o, int) and not isinstance(o, bool)]
+    return max(numbers) + 1 if numbers else None
+
+
+def _docs(settings: Settings, collection: Collection) -> list[Any]:
+    return [d for d in load(settings).documents if d.collection is collection and d.readable]
+
+
+def _check_references(settings: Settings, new: NewDoc) -> None:
+    if new.collection is not Collection.LOOP:
+        return
+    corpus = load(settings).documents
+    ids = {c: {d.id for d in corpus if d.collection is c} for c in Collection}
+    if new.product:
+        _known(new.product, ids[Collection.PRODUCT], "product", "--product")
+    for principle in new.principles:
+        _known(principle, ids[Collection.PRINCIPLE], "principle", "--principle")
+    if new.follows:
+        _known(new.follows, ids[Collection.LOOP], "loop", "LOOP")
+
+
+def _known(ident: str, ids: set[str], noun: str, option: str) -> None:
+    if ident in ids:
+        return
+    close = closest(ident, ids)
+    hint = f" (did you mean '{close}'?)" if close else f" (known: {', '.join(sorted(ids)[:10]) or 'none'})"
+    raise ScaffoldError(f"{option}: unknown {noun} '{ident}'{hint}")
