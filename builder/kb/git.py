@@ -392,3 +392,20 @@ class _Drain:
     def text(self) -> str:
         self._thread.join()
         return self._data.decode("utf-8", "replace")
+
+
+def export_tree(repo: Path, sha: str, path: str, dest: Path) -> None:
+    """Write the files under `path` (repository-relative) as they were at commit `sha` into
+    `dest`, keeping their repository-relative paths: how `kb lint --changed` lints the merge
+    base. Read from `git archive`, never checked out, so the working tree is untouched; the
+    archive is unpacked with tarfile's `data` filter (no links out, no devices)."""
+    import io
+    import tarfile
+
+    if not _SHA.fullmatch(sha.encode()):
+        raise GitError(f"not a commit id: {sha!r}")
+    if _try(repo, "cat-file", "-e", f"{sha}:{path}") is None:
+        return  # the folder did not exist at that commit
+    data = _output(repo, "archive", "--format=tar", sha, "--", path)
+    with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+        archive.extractall(dest, filter="data")

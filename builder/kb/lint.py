@@ -1,10 +1,19 @@
-"""`kb lint`: the pure stages, then the report a user asked for (paths, changed files, baseline)."""
+"""`kb lint`: the pure stages, then the report a user asked for (paths, changed files, baseline).
+
+`--changed` reports the files a branch changed, plus the findings its changes cause in files
+it did not touch (a principle deleted while loops still reference it): those are found by
+linting the merge base too and keeping the findings in unchanged files that are new.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from kb.errors import KbError
 from kb.findings import Finding, Severity
 from kb.pipeline import check, only_paths
 from kb.settings import Settings
@@ -31,11 +40,20 @@ class LintReport:
 def run_lint(settings: Settings, options: LintOptions) -> LintReport:
     """Check everything, then keep what the options ask to see."""
     checked = check(settings)
-    found = checked.findings
-    files = checked.corpus.files
+    found, files, notes = checked.findings, checked.corpus.files, []
+    if options.changed:
+        found, files, notes = _changed(settings, found, options.base)
     if options.paths:
         found = only_paths(found, options.paths)
-    return LintReport(found, files, exit_code(found, options.strict))
+    if options.write_baseline:
+        write_baseline(options.write_baseline, found)
+        notes.append(f"kb: wrote {len(found)} findings to {options.write_baseline}")
+        return LintReport(found, files, 0, notes)
+    if options.baseline:
+        found, dropped = apply_baseline(read_baseline(options.baseline), found)
+        if dropped:
+            notes.append(f"kb: {dropped} known findings hidden by the baseline {options.baseline}")
+    return LintReport(found, files, exit_code(found, options.strict), notes)
 
 
 def exit_code(found: list[Finding], strict: bool) -> int:
@@ -44,3 +62,87 @@ def exit_code(found: list[Finding], strict: bool) -> int:
     if strict and any(f.severity is Severity.WARNING for f in found):
         return 1
     return 0
+
+
+# -- --changed -----------------------------------------------------------------------------
+def _changed(settings: Settings, found: list[Finding], base: str | None) -> tuple[list[Finding], int, list[str]]:
+    from kb import git
+
+    repo = git.find_repo(settings.root)
+    if repo is None:
+        raise KbError("--changed needs a git repository (and git on PATH)")
+    ref = base or git.default_base(repo)
+    changes = git.changed_paths(repo, ref)
+    prefix = _prefix(settings.root, repo)
+    changed = {p[len(prefix):] for p in changes.changed if p.startswith(prefix)}
+    content = settings.content_dir + "/"
+    touched = {p for p in changed if p.startswith(content) and p.endswith(".md")}
+    own = [f for f in found if f.path in changed]
+    caused = _caused(settings, repo, git.merge_base(repo, ref), prefix, found, changed) if (
+        changes.changed or changes.deleted) else []
+    notes = [f"kb: {len(touched)} changed files since {ref}"]
+    return sorted(own + caused, key=Finding.sort_key), len(touched), notes
+
+
+def _prefix(root: Path, repo: Path) -> str:
+    rel = root.resolve().relative_to(repo.resolve()).as_posix()
+    return "" if rel == "." else rel + "/"
+
+
+def _caused(settings: Settings, repo: Path, base_sha: str, prefix: str, found: list[Finding],
+            changed: set[str]) -> list[Finding]:
+    """Findings in unchanged files that the merge base did not have."""
+    from kb import git
+
+    with tempfile.TemporaryDirectory(prefix="kb-base-") as tmp:
+        git.export_tree(repo, base_sha, prefix + settings.content_dir, Path(tmp))
+        base_root = Path(tmp) / prefix if prefix else Path(tmp)
+        (base_root / settings.content_dir).mkdir(parents=True, exist_ok=True)
+        before = check(replace(settings, root=base_root)).findings
+    known = Counter(_key(f) for f in before if f.path not in changed)
+    out = []
+    for f in found:
+        if f.path in changed:
+            continue
+        if known[_key(f)] > 0:
+            known[_key(f)] -= 1
+        else:
+            out.append(f)
+    return out
+
+
+def _key(f: Finding) -> tuple[str, str, str]:
+    return (f.path, f.code, f.message)
+
+
+# -- baseline ------------------------------------------------------------------------------
+def write_baseline(path: Path, found: list[Finding]) -> None:
+    """Record findings without line numbers, so edits that move lines keep them matched."""
+    counts = Counter(_key(f) for f in found)
+    entries = [{"path": p, "code": c, "message": m, "count": n} for (p, c, m), n in sorted(counts.items())]
+    try:
+        path.write_text(json.dumps({"kb_baseline": 1, "findings": entries}, indent=1) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise KbError(f"cannot write the baseline {path}: {exc.strerror or exc}") from exc
+
+
+def read_baseline(path: Path) -> Counter[tuple[str, str, str]]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        entries = data["findings"]
+        return Counter({(e["path"], e["code"], e["message"]): int(e.get("count", 1)) for e in entries})
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise KbError(f"cannot read the baseline {path}: write it with --write-baseline ({exc})") from exc
+
+
+def apply_baseline(known: Counter[tuple[str, str, str]], found: list[Finding]) -> tuple[list[Finding], int]:
+    """Hide as many findings of each (path, code, message) as the baseline recorded."""
+    left = Counter(known)
+    out, dropped = [], 0
+    for f in found:
+        if left[_key(f)] > 0:
+            left[_key(f)] -= 1
+            dropped += 1
+        else:
+            out.append(f)
+    return out, dropped
