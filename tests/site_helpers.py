@@ -253,3 +253,64 @@ def mtimes(folder: Path) -> dict[str, int]:
 
 def html_files(site: Path) -> list[Path]:
     return sorted(site.rglob("*.html"))
+
+
+#: Frontmatter strings that would inject markup or break markdown tables if written raw.
+HOSTILE: dict[str, str | bytes] = {
+    "content/index.md": """\
+---
+title: Home & <b>away</b>
+---
+
+Start with [[xss]] and [[evil]].
+""",
+    "content/principles/xss.md": """\
+---
+title: <script>alert(1)</script>
+summary: "Pipes | and *stars* and _under_ and `ticks` and [brackets](x) and <i>tags</i>"
+aliases: [injection]
+---
+
+## Why
+
+Because.
+""",
+    "content/products/evil.md": """\
+---
+title: "Evil \\"quoted\\" product"
+summary: "A | B * C"
+problem: "Cells | split | here"
+users: ["<img src=x onerror=alert(2)>", "Mallory | Eve"]
+owner: "<img src=x onerror=alert(1)>"
+status: idea
+interfaces:
+  - name: "<svg onload=alert(3)>"
+    kind: api
+    description: "a | b"
+alternatives: ["<script>alert(4)</script>"]
+principles: [xss]
+---
+
+## What it is
+
+Text.
+""",
+    "content/loops/2026/2026-03-01-hostile.md": """\
+---
+title: "Loop <script>alert(5)</script>"
+date: 2026-03-01
+stage: observe
+principles: [xss]
+product: evil
+authors: ["<b>Bold</b> | Pipe"]
+feedback:
+  - source: "<script>alert(6)</script>"
+    quote: "It *broke* | badly <img src=x onerror=alert(7)>"
+    url: "https://example.com/a b)c"
+---
+
+## Observe
+
+Saw it.
+""",
+}

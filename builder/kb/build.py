@@ -29,6 +29,7 @@ class BuildResult:
     pages: int = 0
     changed: int = 0
     mkdocs_warnings: list[str] = field(default_factory=list)
+    redirects: list[str] = field(default_factory=list)
 
     @property
     def errors(self) -> int:
@@ -59,7 +60,7 @@ def build(settings: Settings, out: Path | None = None, strict: bool = False,
 
 def _build_site(settings: Settings, checked: Checked, target: Path, strict: bool,
                 progress: Progress, result: BuildResult, with_history: bool) -> None:
-    from kb import render
+    from kb import redirects, render
     from kb.emit import emit
 
     timings = result.timings
@@ -81,6 +82,8 @@ def _build_site(settings: Settings, checked: Checked, target: Path, strict: bool
     result.findings.extend(found)
     rendered = render.render(config)
     result.mkdocs_warnings = rendered.warnings
+    moved = redirects.redirects(checked.corpus.documents, hist, settings.content_dir)
+    result.redirects = redirects.write(tmp, moved)
     timings["render"] = time.perf_counter() - t
     output.swap(tmp, target)
     result.written = True

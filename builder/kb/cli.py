@@ -196,6 +196,29 @@ def new(ctx: click.Context, kind: str, title: str, product: str | None, principl
     click.echo(path.relative_to(settings.root).as_posix())
 
 
+@main.command("next")
+@click.argument("loop_id", metavar="LOOP")
+@click.option("--title", help="Title of the new cycle (default: the previous title, next cycle).")
+@click.option("--date", "when", type=click.DateTime(["%Y-%m-%d"]), help="Start date (default today).")
+@click.pass_context
+def next_(ctx: click.Context, loop_id: str, title: str | None, when: Any) -> None:
+    """Scaffold the next cycle of LOOP (step 5, repeat): it follows LOOP, same product and principles."""
+    import datetime as dt
+
+    from kb.scaffold import ScaffoldError, create, next_cycle
+
+    settings = settings_for(ctx)
+    try:
+        doc, note = next_cycle(settings, loop_id, title, when.date() if when else dt.date.today())
+        path = create(settings, doc)
+    except ScaffoldError as exc:
+        click.echo(f"kb: {exc}", err=True)
+        ctx.exit(1)
+    if note:
+        click.echo(f"kb: {note}", err=True)
+    click.echo(path.relative_to(settings.root).as_posix())
+
+
 @main.command()
 @click.argument("what", type=click.Choice(["principles", "products"]))
 @click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown",

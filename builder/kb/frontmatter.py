@@ -10,6 +10,7 @@ not plain data are refused (KB108), and duplicate keys are found (KB105).
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,12 +107,12 @@ def parse(
         return None, [finding(path, 2, 1, "KB103", f"YAML cannot be read: {_one_line(exc)}")]
     if node is None:
         return EMPTY_FRONTMATTER, []
-    return _Converter(path, max_depth, max_nodes).document(node)
+    return _Converter(path, max_depth, max_nodes, _Lines(yaml_text)).document(node)
 
 
 def _syntax(path: str, text: str, exc: yaml.MarkedYAMLError) -> Finding:
     mark = exc.problem_mark or exc.context_mark
-    line, col = (mark.line + 2, mark.column + 1) if mark else (2, 1)
+    line, col = _Lines(text).pos(mark) if mark else (2, 1)
     problem = exc.problem or "syntax error"
     if exc.context:
         problem = f"{problem} ({exc.context})"
@@ -187,8 +188,9 @@ def _too_deep(path: str, line: int, col: int, max_depth: int) -> Finding:
 class _Converter:
     """Walks composed nodes into plain Python data, recording positions and bounds."""
 
-    def __init__(self, path: str, max_depth: int, max_nodes: int) -> None:
+    def __init__(self, path: str, max_depth: int, max_nodes: int, lines: _Lines) -> None:
         self.path = path
+        self.lines = lines
         self.max_depth = max_depth
         self.budget = max_nodes
         self.keys: dict[tuple, Pos] = {}
@@ -202,7 +204,7 @@ class _Converter:
     def document(self, node: yaml.Node) -> tuple[Frontmatter | None, list[Finding]]:
         if not isinstance(node, yaml.MappingNode):
             kind = "a list" if isinstance(node, yaml.SequenceNode) else "a single value"
-            line, col = _pos(node)
+            line, col = self.lines.pos(node.start_mark)
             return None, [
                 finding(self.path, line, col, "KB104", f"frontmatter is {kind}, not a mapping",
                         "write one 'key: value' per line")
@@ -233,7 +235,7 @@ class _Converter:
             raise _Abort(self._bound(node, "expands to too many values (alias bomb?)"))
         if depth > self.max_depth:
             raise _Abort(self._bound(node, f"is nested deeper than {self.max_depth} levels"))
-        self.values.setdefault(path, _pos(node))
+        self.values.setdefault(path, self.lines.pos(node.start_mark))
         if isinstance(node, yaml.MappingNode):
             return self.mapping(node, path, depth)
         if isinstance(node, yaml.SequenceNode):
@@ -250,13 +252,13 @@ class _Converter:
             if key is None:
                 continue
             if key in out:
-                line, col = _pos(key_node)
+                line, col = self.lines.pos(key_node.start_mark)
                 self.findings.append(finding(
                     self.path, line, col, "KB105", f"duplicate key '{key}'",
                     "each key may appear once; the later value is ignored",
                 ))
                 continue
-            self.keys[(*path, key)] = self.key_at = _pos(key_node)
+            self.keys[(*path, key)] = self.key_at = self.lines.pos(key_node.start_mark)
             out[key] = self.value(value_node, (*path, key), depth + 1)
         self.key_at = outer
         return out
@@ -264,7 +266,7 @@ class _Converter:
     def _key(self, node: yaml.Node) -> str | None:
         if isinstance(node, yaml.ScalarNode) and node.tag == _TAG + "str":
             return node.value
-        line, col = _pos(node)
+        line, col = self.lines.pos(node.start_mark)
         raw = node.value if isinstance(node, yaml.ScalarNode) else "a collection"
         self.findings.append(finding(
             self.path, line, col, "KB203", f"key {raw!r} is not a string",
@@ -287,7 +289,7 @@ class _Converter:
         allowed = _PLAIN_SCALARS if isinstance(node, yaml.ScalarNode) else {expected}
         if short in allowed:
             return short
-        line, col = _pos(node)
+        line, col = self.lines.pos(node.start_mark)
         shown = "!!" + tag[len(_TAG) :] if tag.startswith(_TAG) else tag
         raise _Abort(finding(
             self.path, line, col, "KB108", f"YAML tag '{shown}' is not plain data",
@@ -295,7 +297,7 @@ class _Converter:
         ))
 
     def _bound(self, node: yaml.Node, what: str) -> Finding:
-        line, col = self.alias_at or _pos(node)
+        line, col = self.alias_at or self.lines.pos(node.start_mark)
         return finding(self.path, line, col, "KB107", f"frontmatter {what}",
                        "avoid YAML anchors and aliases (&x / *x) in frontmatter")
 
@@ -317,10 +319,23 @@ def _timestamp(node: yaml.ScalarNode) -> Any:
         return InvalidDate(node.value)
 
 
-def _pos(node: yaml.Node) -> Pos:
-    """A node's mark as a file position: the YAML starts on file line 2."""
-    mark = node.start_mark
-    return (mark.line + 2, mark.column + 1)
+class _Lines:
+    """Maps parser marks to file positions: the YAML starts on file line 2.
+
+    PyYAML also breaks lines at U+0085, U+2028 and U+2029, which editors and kb do not; when
+    the text holds one of them, positions come from the mark's character index instead.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.starts: list[int] | None = None
+        if "\x85" in text or "\u2028" in text or "\u2029" in text:
+            self.starts = [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]
+
+    def pos(self, mark: yaml.Mark) -> Pos:
+        if self.starts is None:
+            return (mark.line + 2, mark.column + 1)
+        line = bisect_right(self.starts, mark.index)
+        return (line + 1, mark.index - self.starts[line - 1] + 1)
 
 
 def is_date(value: Any) -> bool:

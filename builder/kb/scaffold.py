@@ -127,3 +127,37 @@ def _known(ident: str, ids: set[str], noun: str, option: str) -> None:
     close = closest(ident, ids)
     hint = f" (did you mean '{close}'?)" if close else f" (known: {', '.join(sorted(ids)[:10]) or 'none'})"
     raise ScaffoldError(f"{option}: unknown {noun} '{ident}'{hint}")
+
+
+def next_cycle(settings: Settings, loop_id: str, title: str | None, when: dt.date) -> tuple[NewDoc, str]:
+    """The next turn of a loop: follows it, same product and principles, its Repeat notes
+    carried into the new Observe prompt. Returns the new document and a note for the user."""
+    from kb.model import as_strs
+
+    loops = {d.id: d for d in _docs(settings, Collection.LOOP)}
+    _known(loop_id, set(loops), "loop", "LOOP")
+    previous = loops[loop_id]
+    product = previous.meta.get("product")
+    note = "" if previous.meta.get("stage") == Stage.REPEAT.value else (
+        f"note: {loop_id} is at stage '{previous.meta.get('stage')}', not 'repeat' yet")
+    new = NewDoc(
+        Collection.LOOP, title or f"{previous.title} (next cycle)",
+        product=product if isinstance(product, str) else None,
+        principles=as_strs(previous.meta.get("principles")), date=when, follows=loop_id,
+        observe_notes=repeat_notes(previous),
+    )
+    return new, note
+
+
+def repeat_notes(doc: Any) -> str:
+    """The text of a loop's Repeat section, without HTML comments."""
+    import re
+
+    headings = [h for h in doc.scan.headings if h.level <= 2]
+    for i, heading in enumerate(headings):
+        if heading.level == 2 and "repeat" in heading.text.lower():
+            lines = doc.body.split("\n")
+            end = headings[i + 1].line - 1 if i + 1 < len(headings) else len(lines)
+            text = "\n".join(lines[heading.line:end])
+            return re.sub(r"<!--.*?-->", "", text, flags=re.S).strip()
+    return ""

@@ -33,7 +33,7 @@ def environment(root: Path) -> jinja2.Environment:
         loader=loader, autoescape=True, undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
     )
-    env.filters.update(md=md, cell=cell, mermaid_label=mermaid_label, date=iso_date, fm=fm)
+    env.filters.update(md=md, cell=cell, mermaid_label=mermaid_label, date=iso_date, fm=fm, plural=plural)
     return env
 
 
@@ -59,6 +59,11 @@ def mermaid_label(value: Any) -> Markup:
 def fm(value: Any) -> Markup:
     """A frontmatter string: HTML-escaped (Material prints meta raw), then quoted for YAML."""
     return Markup(json.dumps(html.escape(str(value), quote=True), ensure_ascii=False))
+
+
+def plural(count: int, noun: str) -> str:
+    """`1 loop cycle`, `2 loop cycles` (English nouns that take an s)."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def iso_date(value: Any) -> str:

@@ -1,0 +1,64 @@
+"""Renamed documents keep their old URLs: a static redirect page at each old location.
+
+Plain HTML (meta refresh plus a canonical link and a visible link), written into the built
+site after rendering, so it works with any renderer and needs no MkDocs plugin.
+"""
+
+from __future__ import annotations
+
+import html
+import posixpath
+from pathlib import Path
+from typing import Any
+
+from kb.emit import url_of
+
+PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Moved: {title}</title>
+<meta http-equiv="refresh" content="0; url={target}">
+<link rel="canonical" href="{target}">
+<meta name="robots" content="noindex">
+</head>
+<body>
+<p>This page moved to <a href="{target}">{title}</a>.</p>
+</body>
+</html>
+"""
+
+
+def redirects(docs: Any, history: Any, content_dir: str) -> dict[str, tuple[str, str]]:
+    """old URL → (new URL, title) for every document whose history shows a rename."""
+    if history is None:
+        return {}
+    prefix = content_dir + "/"
+    out: dict[str, tuple[str, str]] = {}
+    for doc in docs:
+        hist = history.files.get(doc.path)
+        for old in hist.previous_paths if hist else ():
+            if old.startswith(prefix) and old.endswith(".md") and old != doc.path:
+                old_url = url_of(old[len(prefix):-3])
+                if old_url != url_of(doc.key):
+                    out[old_url] = (url_of(doc.key), doc.title)
+    return out
+
+
+def write(site: Path, moved: dict[str, tuple[str, str]]) -> list[str]:
+    """Write a redirect page for each old URL that no current page occupies."""
+    written = []
+    for old_url, (new_url, title) in sorted(moved.items()):
+        target = site / old_url / "index.html"
+        if target.exists() or not _inside(site, target):
+            continue
+        relative = posixpath.relpath(new_url or ".", old_url.rstrip("/") or ".") + "/"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(PAGE.format(title=html.escape(title), target=html.escape(relative, quote=True)),
+                          encoding="utf-8")
+        written.append(old_url)
+    return written
+
+
+def _inside(site: Path, target: Path) -> bool:
+    return target.resolve().is_relative_to(site.resolve())
