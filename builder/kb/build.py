@@ -40,7 +40,8 @@ Progress = Callable[[str], None]
 
 
 def build(settings: Settings, out: Path | None = None, strict: bool = False,
-          progress: Progress = lambda _msg: None, history: bool = True) -> BuildResult:
+          progress: Progress = lambda _msg: None, history: bool = True,
+          renderer: str = "mkdocs") -> BuildResult:
     """Lint, then (unless --strict found errors) emit and render into `out`, swapped in atomically."""
     target = (out or settings.output).resolve()
     output.check_output(target, settings.root, settings.content)
@@ -54,12 +55,12 @@ def build(settings: Settings, out: Path | None = None, strict: bool = False,
     if strict and checked.errors:
         return result
     with output.lock(settings.cache):
-        _build_site(settings, checked, target, strict, progress, result, history)
+        _build_site(settings, checked, target, strict, progress, result, history, renderer)
     return result
 
 
 def _build_site(settings: Settings, checked: Checked, target: Path, strict: bool,
-                progress: Progress, result: BuildResult, with_history: bool) -> None:
+                progress: Progress, result: BuildResult, with_history: bool, renderer: str) -> None:
     from kb import redirects, render
     from kb.emit import emit
 
@@ -78,9 +79,12 @@ def _build_site(settings: Settings, checked: Checked, target: Path, strict: bool
     progress(f"emitted {emitted.pages} pages ({len(emitted.changed)} changed)")
     t = time.perf_counter()
     tmp = output.staging(target)
-    config, found = render.load(settings.root, emitted, tmp, strict)
-    result.findings.extend(found)
-    rendered = render.render(config)
+    if renderer == "zensical":
+        rendered = render.render_zensical(settings.root, emitted, tmp, strict, settings.cache)
+    else:
+        config, found = render.load(settings.root, emitted, tmp, strict)
+        result.findings.extend(found)
+        rendered = render.render(config)
     result.mkdocs_warnings = rendered.warnings
     moved = redirects.redirects(checked.corpus.documents, hist, settings.content_dir)
     result.redirects = redirects.write(tmp, moved)

@@ -120,15 +120,18 @@ def _repo_relative(settings: Settings, path: Path) -> str:
 @click.option("--strict", is_flag=True, help="Stop on any error before writing; fail on MkDocs warnings.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only findings and errors.")
 @click.option("-v", "--verbose", is_flag=True, help="Print the time of each stage.")
+@click.option("--renderer", type=click.Choice(["mkdocs", "zensical"]), default="mkdocs", show_default=True,
+              help="Render with MkDocs (Material) or Zensical (optional extra).")
 @click.pass_context
-def build(ctx: click.Context, out: Path | None, strict: bool, quiet: bool, verbose: bool) -> None:
+def build(ctx: click.Context, out: Path | None, strict: bool, quiet: bool, verbose: bool,
+          renderer: str) -> None:
     """Lint, then build the site into --out (swapped in atomically)."""
     from kb.build import build as run_build
     from kb.findings import render, summary
 
     settings = settings_for(ctx)
     show = not quiet and (verbose or sys.stderr.isatty())
-    result = run_build(settings, out, strict, _progress if show else lambda _m: None)
+    result = run_build(settings, out, strict, _progress if show else lambda _m: None, renderer=renderer)
     if result.findings:
         click.echo(render(result.findings, "text"), err=True)
     if not quiet:

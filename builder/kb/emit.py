@@ -88,8 +88,9 @@ def render_tree(graph: Graph, history: History | None, settings: Settings) -> Tr
 
 
 def site_name(graph: Graph) -> str:
+    """The home page's title, HTML-escaped: Material prints `config.site_name` raw."""
     home = graph.docs.get("index")
-    return home.title if home is not None and home.readable else "Handbook"
+    return html.escape(home.title, quote=True) if home is not None and home.readable else "Handbook"
 
 
 class _Pages:

@@ -116,3 +116,43 @@ def _quiet() -> Iterator[None]:
     sink: list[str] = []
     with _collect(sink):
         yield
+
+
+def render_zensical(root: Path, emitted: Emitted, site_dir: Path, strict: bool, cache: Path) -> Rendered:
+    """Build the same emitted tree with Zensical, Material's successor, which reads mkdocs.yml.
+
+    Zensical wants docs_dir and site_dir inside the folder of its config file, so kb writes a
+    small config into its cache that INHERITs the site's own (or the built-in) configuration,
+    renders there, and moves the result into the staging folder.
+    """
+    import json
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    exe = shutil.which("zensical") or str(Path(sys.executable).with_name("zensical"))
+    if not Path(exe).is_file():
+        raise KbError("--renderer zensical: Zensical is not installed (pip install 'kb-handbook[zensical]')")
+    base = config_file(root)
+    out = cache / "zensical-site"
+    shutil.rmtree(out, ignore_errors=True)
+    lines = [f"INHERIT: {json.dumps(str(base))}",
+             f"docs_dir: {json.dumps(os.path.relpath(emitted.docs_dir, cache))}",
+             f"site_dir: {json.dumps(out.name)}", "use_directory_urls: true",
+             f"nav: {json.dumps(emitted.nav, ensure_ascii=False)}"]
+    if base.parent != root:
+        lines.append(f"site_name: {json.dumps(emitted.site_name, ensure_ascii=False)}")
+    config = cache / "zensical.yml"
+    config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    command = [exe, "build", "-f", str(config)] + (["--strict"] if strict else [])
+    done = subprocess.run(command, capture_output=True, text=True, cwd=cache, check=False)
+    if done.returncode != 0:
+        tail = " ".join((done.stdout + done.stderr).split()[-60:])
+        raise KbError(f"Zensical failed: {tail}")
+    for item in out.iterdir():
+        shutil.move(str(item), str(site_dir / item.name))
+    shutil.rmtree(out, ignore_errors=True)
+    result = Rendered()
+    result.warnings = [line for line in done.stdout.splitlines() if "warning" in line.lower()]
+    return result

@@ -1,0 +1,141 @@
+"""Stage 5 — emit: golden emitted trees, and escaping of every frontmatter string in the site.
+
+Each case is a small handbook built with `kb build` (through the CLI, into a temporary
+folder outside any git repository, so history is null and KB701 is warned); every emitted
+markdown file and `kb.json` under `.kb-cache/docs/` must equal the files under
+`tests/golden/<case>/` byte for byte. Regenerate with `UPDATE_GOLDEN=1 pytest tests/test_emit.py`
+and read the diff before committing it: the goldens are the reviewed output, not a snapshot
+of whatever the code happens to print.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from site_helpers import HOSTILE, PNG, SMALL, html_files, run_kb, write_tree
+
+GOLDEN = Path(__file__).parent / "golden"
+CASES = {"small": SMALL, "hostile": HOSTILE}
+UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Path, str]]:
+    """Each case built once: name → (root, site, CLI output)."""
+    out = {}
+    for name, files in CASES.items():
+        base = tmp_path_factory.mktemp(name)
+        root = write_tree(base / "handbook", files)
+        result = run_kb(["build", "--out", str(base / "site")], root)
+        assert result.exit_code == 0, result.output
+        out[name] = (root, base / "site", result.output)
+    return out
+
+
+def emitted(docs: Path) -> dict[str, str]:
+    """The compared part of the docs tree: every markdown file and kb.json."""
+    return {p.relative_to(docs).as_posix(): p.read_text(encoding="utf-8")
+            for p in sorted(docs.rglob("*")) if p.suffix == ".md" or p.name == "kb.json"}
+
+
+def write_golden(folder: Path, files: dict[str, str]) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+    for rel, text in files.items():
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        (folder / rel).write_bytes(text.encode("utf-8"))
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_emitted_tree_matches_golden(built: dict, case: str) -> None:
+    root, _site, _output = built[case]
+    actual = emitted(root / ".kb-cache" / "docs")
+    folder = GOLDEN / case
+    if UPDATE:
+        write_golden(folder, actual)
+    expected = {p.relative_to(folder).as_posix(): p.read_text(encoding="utf-8")
+                for p in sorted(folder.rglob("*")) if p.is_file()}
+    assert sorted(actual) == sorted(expected), "the set of emitted files changed"
+    for rel in expected:
+        if actual[rel] != expected[rel]:
+            diff = "".join(difflib.unified_diff(expected[rel].splitlines(True), actual[rel].splitlines(True),
+                                                f"golden/{case}/{rel}", f"emitted/{rel}"))
+            pytest.fail(f"{rel} differs from its golden file (UPDATE_GOLDEN=1 to accept):\n{diff}")
+
+
+def test_small_build_warns_about_missing_git_and_has_null_history(built: dict) -> None:
+    root, _site, output = built["small"]
+    assert "KB701 git history unavailable" in output
+    data = json.loads((root / ".kb-cache" / "docs" / "kb.json").read_text(encoding="utf-8"))
+    assert data["documents"] and all(d["history"] is None for d in data["documents"])
+
+
+def test_assets_are_copied_unchanged(built: dict) -> None:
+    root, site, _output = built["small"]
+    assert (root / ".kb-cache/docs/handbook/img/loop.png").read_bytes() == PNG
+    assert (site / "handbook/img/loop.png").read_bytes() == PNG
+    assert (site / "assets/kb/mermaid.min.js").stat().st_size > 100_000
+
+
+def test_rendered_links_resolve_to_built_pages(built: dict) -> None:
+    """Every relative href in the small site's content points at a file that exists."""
+    import re
+
+    _root, site, _output = built["small"]
+    missing = []
+    for page in html_files(site):
+        article = re.search(r"<article.*?</article>", page.read_text(encoding="utf-8"), re.S)
+        for href in re.findall(r'(?:href|src)="([^"#:]+)(?:#[^"]*)?"', article.group(0) if article else ""):
+            target = (page.parent / href).resolve()
+            if not (target.is_file() or (target / "index.html").is_file()):
+                missing.append(f"{page.relative_to(site)} → {href}")
+    assert not missing
+
+
+# -- escaping -------------------------------------------------------------------------------
+
+#: Markup planted in the HOSTILE handbook's frontmatter: none of it may reach HTML unescaped.
+PLANTED = ("<script>alert", "<img src=x", "<svg onload", "<b>Bold", "<b>away", "<i>tags")
+
+
+def test_no_planted_markup_reaches_any_html_or_the_search_index(built: dict) -> None:
+    _root, site, _output = built["hostile"]
+    pages = html_files(site) + [site / "search" / "search_index.json"]
+    assert len(pages) > 8
+    found = [f"{p.relative_to(site)}: {bad}" for p in pages for bad in PLANTED
+             if bad in p.read_text(encoding="utf-8")]
+    assert not found
+
+
+def test_planted_markup_shows_as_text(built: dict) -> None:
+    _root, site, _output = built["hostile"]
+
+    def page(rel: str) -> str:
+        return (site / rel / "index.html").read_text(encoding="utf-8")
+
+    xss = page("principles/xss")
+    assert "<h1>&lt;script&gt;alert(1)&lt;/script&gt;</h1>" in xss
+    assert "<title>&lt;script&gt;alert(1)&lt;/script&gt; - Home &amp; &lt;b&gt;away&lt;/b&gt;</title>" in xss
+    index = page("principles")
+    assert "<td>Pipes | and *stars* and _under_ and `ticks` and [brackets](x) and &lt;i&gt;tags&lt;/i&gt;</td>" in index
+    assert '<a href="xss/">&lt;script&gt;alert(1)&lt;/script&gt;</a>' in index
+    evil = page("products/evil")
+    assert "<td>&lt;img src=x onerror=alert(1)&gt;</td>" in evil
+    assert "<td>Cells | split | here</td>" in evil
+    assert "<h1>Evil &quot;quoted&quot; product</h1>" in evil
+    assert "<td>&lt;img src=x onerror=alert(1)&gt;</td>" in page("products")
+    search = json.loads((site / "search/search_index.json").read_text(encoding="utf-8"))
+    titles = {d["title"] for d in search["docs"]}
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in titles
+
+
+def test_nav_titles_are_escaped(built: dict) -> None:
+    _root, site, _output = built["hostile"]
+    home = (site / "index.html").read_text(encoding="utf-8")
+    nav = home[home.index('<nav class="md-nav md-nav--primary"'):]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in nav
+    assert 'Evil &quot;quoted&quot; product' in nav
