@@ -314,3 +314,18 @@ feedback:
 Saw it.
 """,
 }
+
+
+def many_loops(count: int, base: Mapping[str, str | bytes] = SMALL) -> dict[str, str | bytes]:
+    """`base` plus `count` generated loop cycles (big enough that rendering takes seconds)."""
+    files = dict(base)
+    for i in range(count):
+        day = f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}"
+        principle = ("ownership", "root-cause")[i % 2]
+        files[f"content/loops/2024/{day}-generated-{i:04d}.md"] = (
+            f"---\ntitle: Generated cycle {i}\ndate: {day}\nstage: repeat\n"
+            f"principles: [{principle}]\nproduct: journal\nauthors: [Author {i % 7}]\n---\n\n"
+            + "".join(f"## {n}. {step}\n\nCycle {i} {step.lower()} notes, with a [[{principle}]] link.\n\n"
+                      for n, step in enumerate(("Observe", "Reflect", "Design", "Implement", "Repeat"), 1))
+        )
+    return files

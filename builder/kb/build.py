@@ -44,7 +44,7 @@ def build(settings: Settings, out: Path | None = None, strict: bool = False,
           renderer: str = "mkdocs") -> BuildResult:
     """Lint, then (unless --strict found errors) emit and render into `out`, swapped in atomically."""
     target = (out or settings.output).resolve()
-    output.check_output(target, settings.root, settings.content)
+    output.check_output(target, settings.root, settings.content, settings.cache)
     timings: dict[str, float] = {}
     started = time.perf_counter()
     checked = check(settings)
@@ -79,15 +79,19 @@ def _build_site(settings: Settings, checked: Checked, target: Path, strict: bool
     progress(f"emitted {emitted.pages} pages ({len(emitted.changed)} changed)")
     t = time.perf_counter()
     tmp = output.staging(target)
-    if renderer == "zensical":
-        rendered = render.render_zensical(settings.root, emitted, tmp, strict, settings.cache)
-    else:
-        config, found = render.load(settings.root, emitted, tmp, strict)
-        result.findings.extend(found)
-        rendered = render.render(config)
-    result.mkdocs_warnings = rendered.warnings
-    moved = redirects.redirects(checked.corpus.documents, hist, settings.content_dir)
-    result.redirects = redirects.write(tmp, moved)
+    try:
+        if renderer == "zensical":
+            rendered = render.render_zensical(settings.root, emitted, tmp, strict, settings.cache)
+        else:
+            config, found = render.load(settings.root, emitted, tmp, strict)
+            result.findings.extend(found)
+            rendered = render.render(config)
+        result.mkdocs_warnings = rendered.warnings
+        moved = redirects.redirects(checked.corpus.documents, hist, settings.content_dir)
+        result.redirects = redirects.write(tmp, moved)
+    except BaseException:
+        output.discard(tmp)  # a failed render leaves the previous site as it was
+        raise
     timings["render"] = time.perf_counter() - t
     output.swap(tmp, target)
     result.written = True

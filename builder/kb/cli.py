@@ -226,17 +226,20 @@ def next_(ctx: click.Context, loop_id: str, title: str | None, when: Any) -> Non
 @click.argument("what", type=click.Choice(["principles", "products"]))
 @click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown",
               show_default=True)
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]),
+              help="Principles: count only loop cycles started on or after this date.")
 @click.pass_context
-def index(ctx: click.Context, what: str, fmt: str) -> None:
+def index(ctx: click.Context, what: str, fmt: str, since: Any) -> None:
     """Print the principle or product index (counts from the loop cycles)."""
     from kb.index import index_json, index_markdown
     from kb.pipeline import check
 
     checked = check(settings_for(ctx))
+    day = since.date() if since else None
     if fmt == "json":
-        click.echo(json.dumps(index_json(checked.graph, what), indent=2, ensure_ascii=False))
+        click.echo(json.dumps(index_json(checked.graph, what, day), indent=2, ensure_ascii=False))
     else:
-        click.echo(index_markdown(checked.graph, what), nl=False)
+        click.echo(index_markdown(checked.graph, what, day), nl=False)
 
 
 def _progress(message: str) -> None:

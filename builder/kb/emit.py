@@ -75,7 +75,7 @@ def emit(checked: Checked, history: History | None, settings: Settings, docs_dir
 def render_tree(graph: Graph, history: History | None, settings: Settings) -> Tree:
     env = templating.environment(settings.root)
     views = Views(graph, history)
-    pages = _Pages(env, views)
+    pages = _Pages(env, views, settings)
     tree = Tree()
     for doc in graph.docs.values():
         if doc.readable:
@@ -96,7 +96,8 @@ def site_name(graph: Graph) -> str:
 class _Pages:
     """Renders each kind of page; one instance per build."""
 
-    def __init__(self, env: Any, views: Views) -> None:
+    def __init__(self, env: Any, views: Views, settings: Settings) -> None:
+        self.settings = settings
         self.env = env
         self.views = views
         self.graph = views.graph
@@ -173,9 +174,24 @@ class _Pages:
                 key = person_key(name)
                 out[key + ".md"] = self._render("person.md.j2", key, name=name, loops=person_loops,
                                                 counts=views.principle_counts(person_loops))
+        out["principles/coverage.md"] = self._coverage()
         if any(d.meta.get("tags") for d in self.graph.docs.values() if d.readable):
             out["tags.md"] = self._render("tags.md.j2", "tags")
         return out
+
+
+    def _coverage(self) -> str:
+        from kb import coverage
+
+        cov = coverage.compute(self.views, self.settings.coverage_window_days)
+        by_product: dict[str, list[Any]] = {}
+        for lv in self.views.all_loops():
+            if lv.product:
+                by_product.setdefault(lv.product, []).append(lv)
+        products = coverage.table(dict(sorted(by_product.items())), self.views, "product")
+        people = coverage.table(self.views.people(), self.views, "person")
+        return self._render("coverage.md.j2", "principles/coverage", cov=cov, svg=Markup(coverage.svg(cov)),
+                            products=products, people=people, person_key=person_key)
 
 
 def _anchor(graph: Graph, item: Any) -> str | None:
@@ -237,7 +253,7 @@ def nav(graph: Graph, views: Views) -> list[Any]:
     if "index" in graph.docs:
         entries.append({"Home": "index.md"})
     entries.extend(_page_sections(graph))
-    principles = ["principles/index.md"] + [r.key + ".md" for r in views.principles()]
+    principles = ["principles/index.md", "principles/coverage.md"] + [r.key + ".md" for r in views.principles()]
     entries.append({"Principles": principles})
     entries.append({"Products": ["products/index.md"] + [r.key + ".md" for r in views.products()]})
     years = sorted({lv.date.year for lv in views.loops.values() if lv.date}, reverse=True)

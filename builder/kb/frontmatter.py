@@ -340,3 +340,15 @@ class _Lines:
 
 def is_date(value: Any) -> bool:
     return isinstance(value, dt.date) and not isinstance(value, dt.datetime)
+
+
+def as_date(value: Any) -> dt.date | None:
+    """A date field's value as a date: bare (`2026-11-23`) or quoted (`"2026-11-23"`) alike."""
+    if is_date(value):
+        return value
+    if isinstance(value, str) and not isinstance(value, InvalidDate) and len(value) == 10:
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from kb.link import Graph
 from kb.views import Views, principle_index, product_index
 
 
-def index_json(graph: Graph, what: str) -> list[Any]:
+def index_json(graph: Graph, what: str, since: dt.date | None = None) -> list[Any]:
     views = Views(graph)
-    return list(principle_index(views) if what == "principles" else product_index(views))
+    return list(principle_index(views, since) if what == "principles" else product_index(views))
 
 
-def index_markdown(graph: Graph, what: str) -> str:
-    rows = index_json(graph, what)
+def index_markdown(graph: Graph, what: str, since: dt.date | None = None) -> str:
+    rows = index_json(graph, what, since)
     if what == "principles":
         head = ["Principle", "Summary", "Loops", "Products", "Last practiced"]
         body = [[r["title"], r["summary"], str(len(r["loops"])), str(len(r["products"])),

@@ -17,7 +17,7 @@ from enum import Enum
 from urllib.parse import unquote
 
 from kb.findings import Finding, Severity, finding
-from kb.frontmatter import is_date
+from kb.frontmatter import as_date
 from kb.markdown import Link, LinkKind, slugify
 from kb.model import Asset, Collection, Document, as_strs
 
@@ -384,10 +384,8 @@ def _find_cycles(nexts: dict[str, list[str]]) -> list[list[str]]:
 
 def _year_pages(docs: Iterable[Document]) -> set[str]:
     """`loops/<year>/index` for each year a loop started in (emit writes exactly those)."""
-    return {
-        f"loops/{doc.meta['date'].year}/index" for doc in docs
-        if doc.collection is Collection.LOOP and doc.readable and is_date(doc.meta.get("date"))
-    }
+    dates = (as_date(d.meta.get("date")) for d in docs if d.collection is Collection.LOOP and d.readable)
+    return {f"loops/{started.year}/index" for started in dates if started is not None}
 
 
 def _reserved(doc: Document) -> bool:

@@ -245,152 +245,141 @@ def scan(body: str) -> BodyScan:
     """Scan a markdown body (frontmatter already removed, newlines normalized)."""
     lines = _Lines(body)
     lines.run()
-    text = _blank(body, lines.mask)
-    raw: list[tuple] = list(lines.refdefs)
+    raw: list[tuple] = lines.refdefs
     unsafe: list[tuple[int, str]] = []
-    if "[[" in text:
+    if "[" in body or "<" in body:
+        text = _blank(body, lines.mask)
         _wikilinks(body, text, raw)
-    if "](" in text:
         _mdlinks(body, text, raw, unsafe)
-    if "<" in text:
         _angles(body, text, raw, unsafe)
-    if lines.soft_from < len(body):
-        raw = [r for r in raw if r[0] < lines.soft_from]
-    headings = _headings(lines.heads)
+        if lines.soft_from < len(body):
+            raw = [r for r in raw if r[0] < lines.soft_from]
+    headings = _headings(body, lines.heads)
     title = next((h.text for h in headings if h.level == 1), None)
-    return BodyScan(headings, _links(raw, lines.starts), _unsafe(unsafe, lines.starts), title,
-                    lines.suppressions)
+    return BodyScan(headings, _links(body, raw), _unsafe(body, unsafe), title, lines.suppressions)
 
 
 class _Lines:
-    """The line pass: fences, comments, code spans, headings, refdefs and section content."""
+    """The line pass: fences, comments, code spans, headings and refdefs.
+
+    Plain text lines cost one look at their first character; everything else about them
+    (setext candidates, section content) is worked out later only where it matters.
+    """
 
     def __init__(self, body: str) -> None:
         self.body = body
-        self.starts: list[int] = []  # offset of each line
+        self.lines = body.split("\n")
         self.mask: list[tuple[int, int]] = []  # ranges blanked before link and HTML searches
         self.soft_from = len(body)  # an unclosed fence: no links from here, but HTML still checked
-        self.heads: list[list] = []  # [level, raw, atx, line, col, content seen, ...]
+        self.heads: list[tuple] = []  # (level, raw text, atx, line, col, start offset, end offset)
         self.refdefs: list[tuple] = []
         self.suppressions: dict[int, frozenset[str]] = {}
-        self.comment: tuple[int, int] | None = None  # (offset, line) of an open comment
-        self.cand: tuple | None = None  # setext text candidate: (line, col, text, took content)
+        self.kinds: dict[int, str] = {}  # line index -> kind, for lines that are not plain text
+        self.fence: tuple[str, int, int] | None = None  # (char, length, offset) of an open fence
+        self.comment: tuple[int, int] | None = None  # (offset, line index) of an open comment
+        self._at = (0, 0)  # (line index, offset) last computed by offset()
+
+    def offset(self, i: int) -> int:
+        """Offset of line i in the body (computed lazily: most lines never need it)."""
+        j, pos = self._at if self._at[0] <= i else (0, 0)
+        pos += sum(map(len, self.lines[j:i])) + i - j
+        self._at = (i, pos)
+        return pos
 
     def run(self) -> None:
         """Walk the lines once."""
-        body = self.body
-        starts = self.starts
-        heads = self.heads
-        fence: tuple[str, int, int] | None = None
-        block_start = True
-        pos = 0
-        ln = 0
-        for line in body.split("\n"):
-            ln += 1
-            base = pos
-            pos += len(line) + 1
-            starts.append(base)
-            if fence is not None:
-                if fence[0] in line and _closes(line, fence):
-                    self.mask.append((fence[2], pos - 1))
-                    fence = None
-                    block_start = True
-                continue
-            if self.comment is not None:
-                self._in_comment(line, base, ln)
-                block_start = False
-                self.cand = None
-                continue
-            if not line or line.isspace():
-                block_start = True
-                self.cand = None
-                continue
-            kind, fence = self._block(line, base, ln)
-            if fence is not None:
-                self.cand = None
-                continue
-            if "`" in line or "<!--" in line:
-                content = self._inline(line, base, ln)
-            else:
-                content = True
-            if kind == "text":
-                took = content and bool(heads) and not heads[-1][5]
-                if took:
-                    heads[-1][5] = True
-                self.cand = (ln, len(line) - len(line.lstrip(" ")) + 1, line, took) \
-                    if block_start and content else None
-                block_start = False
-                continue
-            self.cand = None
-            if kind == "list":
-                if heads:
-                    heads[-1][5] = True
-                block_start = False
-            else:
-                block_start = True
-        if fence is not None:
-            self.soft_from = fence[2]
+        lines = self.lines
+        ticks = "`" in self.body
+        comments = "<!--" in self.body
+        special = _SPECIAL_FIRST
+        for i, line in enumerate(lines):
+            if self.fence is not None:
+                if self.fence[0] in line and _closes(line, self.fence):
+                    self.mask.append((self.fence[2], self.offset(i) + len(line)))
+                    self.kinds[i] = "fence"
+                    self.fence = None
+            elif self.comment is not None:
+                self._in_comment(i, line)
+            elif line and (line[0] in special or (ticks and "`" in line) or (comments and "<!--" in line)):
+                self._line(i, line)
+        if self.fence is not None:
+            self.soft_from = self.fence[2]
 
-    def _block(self, line: str, base: int, ln: int) -> tuple[str, tuple | None]:
-        """Classify a non-blank line: heading, setext, hr, fence, list, refdef or text."""
+    def _line(self, i: int, line: str) -> None:
+        """A line that is not plain paragraph text, or holds code spans or comments."""
         s = line.lstrip(" ")
         indent = len(line) - len(s)
-        c0 = s[0] if indent < 4 else ""
+        if not s or s.isspace():
+            self.kinds[i] = "blank"
+            return
+        kind = self._block(i, line, s, indent) if indent < 4 else "text"
+        if kind == "fence":
+            return
+        if kind != "text":
+            self.kinds[i] = kind
+        if "`" in line or "<!--" in line:
+            self._inline(line, self.offset(i), i)
+
+    def _block(self, i: int, line: str, s: str, indent: int) -> str:
+        """Classify a line by its first character: heading, fence, setext, refdef, hr, list, text."""
+        c0 = s[0]
         if c0 == "#":
             n = len(s) - len(s.lstrip("#"))
             if n <= 6 and (len(s) == n or s[n] in " \t"):
-                self._heading(n, s[n:], True, ln, indent + 1)
-                return "heading", None
+                start = self.offset(i)
+                self.heads.append((n, s[n:], True, i + 1, indent + 1, start, start + len(line)))
+                return "heading"
         elif c0 == "`" or c0 == "~":
             n = len(s) - len(s.lstrip(c0))
             if n >= 3 and (c0 == "~" or "`" not in s[n:]):
-                if self.heads:
-                    self.heads[-1][5] = True
-                return "fence", (c0, n, base)
-        elif c0 == "=" or c0 == "-":
-            r = s.rstrip()
-            if self.cand and not indent and not r.strip(c0) and (c0 == "=" or len(r) >= 3):
-                self._setext(1 if c0 == "=" else 2)
-                return "heading", None
+                self.fence = (c0, n, self.offset(i))
+                return "fence"
+        elif (c0 == "=" or c0 == "-") and not indent and self._setext(i, line, c0):
+            return "heading"
         elif c0 == "[" and "]:" in s:
             m = _REFDEF.match(s)
             if m:
-                self._refdef(m, base + indent, ln)
-                return "refdef", None
+                self._refdef(m, self.offset(i) + indent)
+                return "refdef"
         if c0 in "-*_" and _HR.match(line):
-            return "hr", None
+            return "hr"
         if (c0 in "-*+" and (len(s) == 1 or s[1] in " \t")) or (c0.isdigit() and _OL.match(s)):
-            return "list", None
-        return "text", None
+            return "list"
+        return "text"
 
-    def _heading(self, level: int, raw: str, atx: bool, ln: int, col: int) -> None:
-        self.heads.append([level, raw, atx, ln, col, False])
-        self.cand = None
+    def _setext(self, i: int, line: str, c0: str) -> bool:
+        """Whether line i underlines line i-1, the first line of a block (as Python-Markdown)."""
+        under = line.rstrip()
+        if under.strip(c0) or (c0 == "-" and len(under) < 3) or i == 0:
+            return False
+        lines, kinds = self.lines, self.kinds
+        text = lines[i - 1]
+        if i - 1 in kinds or not _has_text(text):
+            return False
+        before = kinds.get(i - 2)
+        if i > 1 and lines[i - 2] and before not in ("blank", "heading", "hr", "refdef", "fence"):
+            return False
+        stripped = text.lstrip(" ")
+        start = self.offset(i - 1)
+        end = start + len(text) + 1 + len(line)
+        self.heads.append((1 if c0 == "=" else 2, text, False, i, len(text) - len(stripped) + 1,
+                           start, end))
+        return True
 
-    def _setext(self, level: int) -> None:
-        """Turn the candidate text line into a heading; its text was not content after all."""
-        ln, col, text, took = self.cand
-        if took:
-            self.heads[-1][5] = False
-        self._heading(level, text, False, ln, col)
-
-    def _refdef(self, m: re.Match, start: int, ln: int) -> None:
-        url = m.group(2) if m.group(2) is not None else m.group(3)
-        at = start + (m.start(2) if m.group(2) is not None else m.start(3))
-        self.refdefs.append((start, start + m.end(), LinkKind.REFDEF, url, m.group(1), at))
+    def _refdef(self, m: re.Match, start: int) -> None:
+        g = 2 if m.group(2) is not None else 3
+        self.refdefs.append((start, start + m.end(), LinkKind.REFDEF, m.group(g), m.group(1),
+                             start + m.start(g)))
         self.mask.append((start, start + m.end()))
-        if self.heads:
-            self.heads[-1][5] = True
 
-    def _inline(self, line: str, base: int, ln: int) -> bool:
-        """Blank code spans and comments in a line; True if text remains outside comments."""
-        content = False
-        last = j = 0
+    def _inline(self, line: str, base: int, i: int) -> None:
+        """Blank code spans and closed comments in (the rest of) a line; note an open comment."""
+        j = 0
         while True:
             b = line.find("`", j)
             c = line.find("<!--", j)
             if b < 0 and c < 0:
-                break
+                return
             if b >= 0 and (c < 0 or b < c):
                 run = _TICKS.match(line, b).end() - b
                 close = _close_ticks(line, b + run, run)
@@ -398,29 +387,27 @@ class _Lines:
                     self.mask.append((base + b, base + close))
                 j = close if close >= 0 else b + run
                 continue
-            content = content or bool(line[last:c].strip())
             k = line.find("-->", c + 4)
             if k < 0:
-                self.comment = (base + c, ln)
-                return content
-            self._comment(base + c, base + k + 3, ln, ln)
-            last = j = k + 3
-        return content or bool(line[last:].strip())
+                self.comment = (base + c, i)
+                return
+            self._comment(base + c, base + k + 3, i, i)
+            j = k + 3
 
-    def _in_comment(self, line: str, base: int, ln: int) -> None:
+    def _in_comment(self, i: int, line: str) -> None:
         """A line that starts inside an open comment."""
+        self.kinds[i] = "comment"
         k = line.find("-->")
         if k < 0:
             return
         start, first = self.comment
         self.comment = None
-        self._comment(start, base + k + 3, first, ln)
-        rest = line[k + 3 :]
-        if self._inline(rest, base + k + 3, ln) and self.heads:
-            self.heads[-1][5] = True
+        base = self.offset(i)
+        self._comment(start, base + k + 3, first, i)
+        self._inline(line[k + 3 :], base + k + 3, i)
 
     def _comment(self, start: int, end: int, first: int, last: int) -> None:
-        """Blank a closed comment and record its `kb: ignore` codes."""
+        """Blank a closed comment and record its `kb: ignore` codes (line indexes are 0-based)."""
         self.mask.append((start, end))
         text = self.body[start:end]
         if "kb:" not in text:
@@ -429,7 +416,7 @@ class _Lines:
         if not m:
             return
         codes = frozenset(c.upper() for c in _CODE.findall(m.group(1))) or frozenset({"*"})
-        for ln in range(first, last + 2):
+        for ln in range(first + 1, last + 3):
             self.suppressions[ln] = self.suppressions.get(ln, frozenset()) | codes
 
 
@@ -438,6 +425,13 @@ def _closes(line: str, fence: tuple[str, int, int]) -> bool:
     s = line.lstrip(" ")
     r = s.rstrip()
     return len(line) - len(s) <= 3 and len(r) >= fence[1] and not r.strip(fence[0])
+
+
+def _has_text(text: str) -> bool:
+    """Whether text holds something besides whitespace, HTML comments and thematic breaks."""
+    if "<!--" in text:
+        text = _COMMENT.sub("", text)
+    return _TEXT_LINE.search(text) is not None
 
 
 def _blank(body: str, ranges: list[tuple[int, int]]) -> str:
@@ -458,39 +452,61 @@ def _blank(body: str, ranges: list[tuple[int, int]]) -> str:
 
 
 def _wikilinks(body: str, text: str, raw: list[tuple]) -> None:
-    for m in _WIKI.finditer(text):
-        raw.append((m.start(), m.end(), LinkKind.WIKI, body[m.start(1) : m.end(1)], None, -1))
+    j = 0
+    while (k := text.find("[[", j)) >= 0:
+        m = _WIKI.match(text, k)
+        if m is None:
+            j = k + 1
+            continue
+        start = k - 1 if k and text[k - 1] == "!" else k
+        raw.append((start, m.end(), LinkKind.WIKI, body[m.start(1) : m.end(1)], None, k))
+        j = m.end()
 
 
 def _mdlinks(body: str, text: str, raw: list[tuple], unsafe: list[tuple[int, str]]) -> None:
-    for m in _MDLINK.finditer(text):
-        g = 3 if m.group(3) is not None else 4
-        url = body[m.start(g) : m.end(g)]
-        kind = LinkKind.IMAGE if m.group(1) else LinkKind.MARKDOWN
-        raw.append((m.start(), m.end(), kind, url, body[m.start(2) : m.end(2)], m.start(g)))
-        _check_url(url, m.start(g), unsafe)
+    """Inline links and images, searched only on lines that hold a `](`."""
+    j = 0
+    while (k := text.find("](", j)) >= 0:
+        end = text.find("\n", k)
+        end = len(text) if end < 0 else end
+        for m in _MDLINK.finditer(text, text.rfind("\n", 0, k) + 1, end):
+            g = 3 if m.group(3) is not None else 4
+            url = body[m.start(g) : m.end(g)]
+            start = m.start()
+            image = start > 0 and text[start - 1] == "!"
+            kind = LinkKind.IMAGE if image else LinkKind.MARKDOWN
+            raw.append((start - image, m.end(), kind, url, body[m.start(1) : m.end(1)], m.start(g)))
+            _check_url(url, m.start(g), unsafe)
+        j = end
 
 
 def _angles(body: str, text: str, raw: list[tuple], unsafe: list[tuple[int, str]]) -> None:
-    for m in _UNSAFE_TAG.finditer(text):
-        unsafe.append((m.start(), f"<{m.group(1).lower()}> element"))
-    for m in _ANGLE.finditer(text):
+    """Unsafe elements, autolinks and the attributes of opening tags."""
+    j = 0
+    while (k := text.find("<", j)) >= 0:
+        j = k + 1
+        m = _UNSAFE_TAG.match(text, k)
+        if m:
+            unsafe.append((k, f"<{m.group(1).lower()}> element"))
+        m = _ANGLE.match(text, k)
+        if m is None:
+            continue
         if m.group(1) is not None:
             url = body[m.start(1) : m.end(1)]
-            raw.append((m.start(), m.end(), LinkKind.MARKDOWN, url, None, m.start(1)))
+            raw.append((k, m.end(), LinkKind.MARKDOWN, url, None, m.start(1)))
             _check_url(url, m.start(1), unsafe)
         elif m.group(3):
             _attributes(body, m, raw, unsafe)
+        j = m.end()
 
 
 def _attributes(body: str, tag: re.Match, raw: list[tuple], unsafe: list[tuple[int, str]]) -> None:
     """Event handlers and URL attributes of one opening tag."""
-    offset = tag.start(3)
-    for a in _ATTR.finditer(body, offset, tag.end(3)):
-        name = a.group(1).lower()
+    for a in _ATTR.finditer(body, tag.start(3), tag.end(3)):
         g = 2 if a.group(2) is not None else 3 if a.group(3) is not None else 4
         if a.group(g) is None:
             continue
+        name = a.group(1).lower()
         if name.startswith("on") and len(name) > 2:
             unsafe.append((a.start(), f"inline event handler {name}="))
         elif name in _URL_ATTRS:
@@ -511,12 +527,14 @@ def _check_url(url: str, at: int, unsafe: list[tuple[int, str]]) -> None:
             return
 
 
-def _links(raw: list[tuple], starts: list[int]) -> tuple[Link, ...]:
-    """Link records, in body order, from (start, end, kind, text, label, url offset) tuples."""
+def _links(body: str, raw: list[tuple]) -> tuple[Link, ...]:
+    """Link records in body order from (start, end, kind, text, label, url offset) tuples."""
     out = []
+    line, last = 1, 0
     for start, end, kind, text, label, _at in sorted(raw, key=lambda r: (r[0], r[5])):
-        line = bisect_right(starts, start)
-        col = start - starts[line - 1] + 1
+        line += body.count("\n", last, start)
+        last = start
+        col = start - body.rfind("\n", 0, start)
         if kind is LinkKind.WIKI:
             left, bar, label = text.partition("|")
             target, hash_, anchor = left.partition("#")
@@ -528,22 +546,25 @@ def _links(raw: list[tuple], starts: list[int]) -> tuple[Link, ...]:
     return tuple(out)
 
 
-def _unsafe(found: list[tuple[int, str]], starts: list[int]) -> tuple[Unsafe, ...]:
+def _unsafe(body: str, found: list[tuple[int, str]]) -> tuple[Unsafe, ...]:
     out = []
     for at, what in sorted(set(found)):
-        line = bisect_right(starts, at)
-        out.append(Unsafe(line, at - starts[line - 1] + 1, what))
+        out.append(Unsafe(body.count("\n", 0, at) + 1, at - body.rfind("\n", 0, at), what))
     return tuple(out)
 
 
-def _headings(heads: list[list]) -> tuple[Heading, ...]:
-    """Heading records with toc ids and section content."""
+def _headings(body: str, heads: list[tuple]) -> tuple[Heading, ...]:
+    """Heading records with toc ids and whether their sections hold anything."""
     texts = [_heading_text(h[1], h[2]) for h in heads]
     used = {custom for _, custom in texts if custom is not None}
     out = []
-    for i, (level, _raw, _atx, line, col, content) in enumerate(heads):
+    for i, (level, _raw, _atx, line, col, _start, end) in enumerate(heads):
         text, custom = texts[i]
         anchor = custom if custom is not None else _unique(slugify(text), used)
-        sub = i + 1 < len(heads) and heads[i + 1][0] > level
-        out.append(Heading(level, text, anchor, line, col, content or sub))
+        if i + 1 < len(heads):
+            following = heads[i + 1]
+            content = following[0] > level or _has_text(body[end : following[5]])
+        else:
+            content = _has_text(body[end:])
+        out.append(Heading(level, text, anchor, line, col, content))
     return tuple(out)

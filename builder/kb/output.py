@@ -19,13 +19,15 @@ from kb.errors import KbError
 MARKER = ".kb-site"
 
 
-def check_output(out: Path, root: Path, content: Path) -> None:
-    """Refuse content/, the root, an ancestor of either, or a non-empty folder kb did not make."""
+def check_output(out: Path, root: Path, content: Path, cache: Path | None = None) -> None:
+    """Refuse content/, the root, an ancestor of either, the cache, or a non-empty folder kb did not make."""
     out, root, content = out.resolve(), root.resolve(), content.resolve()
     if out == content or out.is_relative_to(content):
         raise KbError(f"refusing to write the site into the content folder ({out})")
     if root.is_relative_to(out):
         raise KbError(f"refusing to write the site into {out}: it holds the handbook itself")
+    if cache is not None and out.is_relative_to(cache.resolve()):
+        raise KbError(f"refusing to write the site into kb's cache folder ({out})")
     if out.is_file():
         raise KbError(f"refusing to write the site to {out}: it is a file")
     if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
@@ -35,38 +37,41 @@ def check_output(out: Path, root: Path, content: Path) -> None:
 
 @contextmanager
 def lock(cache: Path) -> Iterator[None]:
-    """One build at a time per handbook: a second one fails cleanly instead of racing."""
+    """One build at a time per handbook: a second one fails cleanly instead of racing.
+
+    An OS lock on `.kb-cache/build.lock` (not a pid file), so a build killed with SIGKILL
+    never leaves a stale lock behind: the kernel releases it with the process.
+    """
     cache.mkdir(parents=True, exist_ok=True)
     path = cache / "build.lock"
-    for _attempt in range(2):
-        try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            break
-        except FileExistsError:
-            if _alive(path):
-                raise KbError(f"another kb build is running (lock {path}); wait for it to finish") from None
-            path.unlink(missing_ok=True)  # stale: its process is gone
-    else:  # pragma: no cover - lost a race twice
-        raise KbError(f"could not take the build lock {path}")
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o644)
     try:
+        if not _try_lock(fd):
+            raise KbError(f"another kb build is running (lock {path}); wait for it to finish")
+        os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
-        os.close(fd)
         yield
     finally:
-        path.unlink(missing_ok=True)
+        os.close(fd)  # releases the lock
 
 
-def _alive(path: Path) -> bool:
+def _try_lock(fd: int) -> bool:
     try:
-        pid = int(path.read_text().strip() or "0")
-    except (OSError, ValueError):
-        return False
-    if pid <= 0:
-        return False
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        import msvcrt
+
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
     try:
-        os.kill(pid, 0)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as exc:
-        return exc.errno == errno.EPERM
+        if exc.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+            return False
+        raise KbError(f"cannot take the build lock: {exc}") from exc
     return True
 
 
@@ -74,6 +79,9 @@ def staging(out: Path) -> Path:
     """A fresh sibling folder to render into; leftovers of interrupted builds are removed."""
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
+    aside = out.parent / f".{out.name}.kb-old"
+    if not out.exists() and (aside / MARKER).is_file():
+        os.rename(aside, out)  # killed between the two renames of swap(): put the old site back
     for old in out.parent.glob(f".{out.name}.kb-*"):
         if old.is_dir() and (old / MARKER).is_file() or old.name.endswith(".kb-new"):
             shutil.rmtree(old, ignore_errors=True)
@@ -81,6 +89,11 @@ def staging(out: Path) -> Path:
     tmp.mkdir()
     (tmp / MARKER).write_text("This folder was written by kb build; kb may replace it.\n")
     return tmp
+
+
+def discard(tmp: Path) -> None:
+    """Remove a staging folder whose build failed."""
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def swap(tmp: Path, out: Path) -> None:

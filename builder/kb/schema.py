@@ -49,8 +49,14 @@ class Field:
 TITLE = Field("title", Kind.LINE, "The document's name, as shown in titles and indexes.", True)
 SUMMARY = Field("summary", Kind.LINE, "One line shown in every index.", True, max_len=200)
 TAGS = Field("tags", Kind.TEXTS, "Free tags, rendered by Material's tags plugin.")
-TYPE = Field("type", Kind.CHOICE, "Optional; must match the collection.",
-             choices=tuple(c.value for c in Collection))
+
+
+def _type(collection: Collection) -> Field:
+    """`type:` is optional, and when given it must name the file's own collection."""
+    return Field("type", Kind.CHOICE, "Optional; must match the collection.",
+                 choices=(collection.value,))
+
+
 EXTRA = Field("extra", Kind.MAPPING, "Anything of your own; kb does not check it.")
 PRINCIPLES = Field("principles", Kind.IDS, "Principles practiced.", ref=Collection.PRINCIPLE)
 
@@ -60,7 +66,7 @@ PRINCIPLE: tuple[Field, ...] = (
     Field("order", Kind.INT, "Position in the principle index (then by title)."),
     Field("aliases", Kind.TEXTS, "Other names a wikilink may use ([[root cause]])."),
     Field("related", Kind.IDS, "Related principles.", ref=Collection.PRINCIPLE),
-    TAGS, TYPE, EXTRA,
+    TAGS, _type(Collection.PRINCIPLE), EXTRA,
 )
 
 INTERFACE_FIELDS = (
@@ -86,7 +92,7 @@ PRODUCT: tuple[Field, ...] = (
     Field("alternatives", Kind.TEXTS, "Product ids or free names it can be swapped with."),
     Field("non_goals", Kind.TEXTS, "What it deliberately does not do: its boundary."),
     PRINCIPLES,
-    TAGS, TYPE, EXTRA,
+    TAGS, _type(Collection.PRODUCT), EXTRA,
 )
 
 FEEDBACK_FIELDS = (
@@ -105,13 +111,13 @@ LOOP: tuple[Field, ...] = (
     Field("authors", Kind.TEXTS, "Who did it; defaults to the file's git authors."),
     Field("follows", Kind.ID, "The cycle this one repeats from.", ref=Collection.LOOP),
     Field("feedback", Kind.OBJECTS, "The user feedback observed.", fields=FEEDBACK_FIELDS),
-    TAGS, TYPE, EXTRA,
+    TAGS, _type(Collection.LOOP), EXTRA,
 )
 
 PAGE: tuple[Field, ...] = (
     Field("title", Kind.LINE, "The page's name; defaults to its first '# ' heading.", True),
     Field("summary", Kind.LINE, "One line shown in indexes.", max_len=200),
-    TAGS, TYPE, EXTRA,
+    TAGS, _type(Collection.PAGE), EXTRA,
     Field("description", Kind.LINE, "Passed to the renderer (meta description)."),
     Field("hide", Kind.TEXTS, "Passed to Material: navigation, toc, footer, tags."),
     Field("icon", Kind.LINE, "Passed to Material."),

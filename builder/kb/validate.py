@@ -14,7 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 from kb.findings import Finding, Severity, finding
-from kb.frontmatter import InvalidDate, is_date
+from kb.frontmatter import InvalidDate, as_date, is_date
 from kb.model import Collection, Document, Stage
 from kb.schema import SCHEMAS, Field, Kind, fields_of
 from kb.settings import Settings
@@ -129,6 +129,9 @@ def _check_text(doc: Document, field: Field, value: str, path: tuple) -> list[Fi
     name = ".".join(str(p) for p in path)
     if not value.strip():
         return [finding(doc.path, line, col, "KB204", f"'{name}' is blank", f"write {field.doc.lower()}")]
+    if field.name == "type" and value not in field.choices:
+        return [finding(doc.path, line, col, "KB204", f"'type' is '{value}' but the file is a {doc.collection.value}",
+                        "its folder decides the collection: remove 'type:' or move the file")]
     if field.kind is Kind.CHOICE and value not in field.choices:
         return [finding(doc.path, line, col, "KB204", f"'{name}' must be one of {', '.join(field.choices)}, not '{value}'",
                         _did_you_mean(value, field.choices))]
@@ -273,8 +276,8 @@ def _loop_sections(doc: Document) -> list[Finding]:
 
 
 def _stale(doc: Document, settings: Settings, today: dt.date) -> list[Finding]:
-    started, stage = doc.meta.get("date"), doc.meta.get("stage")
-    if not is_date(started) or stage == Stage.REPEAT.value or stage not in {s.value for s in Stage}:
+    started, stage = as_date(doc.meta.get("date")), doc.meta.get("stage")
+    if started is None or stage == Stage.REPEAT.value or stage not in {s.value for s in Stage}:
         return []
     age = (today - started).days
     if age <= settings.stale_days:

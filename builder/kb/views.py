@@ -187,15 +187,17 @@ def newest_first(loops: Any) -> list[LoopView]:
     return sorted(loops, key=lambda v: (v.date or dt.date.min, v.id), reverse=True)
 
 
-def principle_index(views: Views) -> list[Mapping[str, Any]]:
-    """`kb index principles --format json`: one object per principle."""
-    return [
-        {"id": r.id, "title": r.title, "summary": r.summary,
-         "loops": [loop.id for loop in r.loops],
-         "products": [views.graph.docs[k].id for k in r.products],
-         "last_practiced": r.last_practiced.isoformat() if r.last_practiced else None}
-        for r in views.principles()
-    ]
+def principle_index(views: Views, since: dt.date | None = None) -> list[Mapping[str, Any]]:
+    """`kb index principles --format json`: one object per principle; `since` keeps only
+    the loop cycles started on or after that date."""
+    out = []
+    for r in views.principles():
+        loops = [lv for lv in r.loops if since is None or (lv.date and lv.date >= since)]
+        out.append({"id": r.id, "title": r.title, "summary": r.summary,
+                    "loops": [lv.id for lv in loops],
+                    "products": [views.graph.docs[k].id for k in r.products],
+                    "last_practiced": loops[0].date.isoformat() if loops and loops[0].date else None})
+    return out
 
 
 def product_index(views: Views) -> list[Mapping[str, Any]]:
