@@ -240,10 +240,11 @@ def test_symlinks_inside_are_followed_outside_are_kb304(tmp_path: Path) -> None:
     root = make_base(tmp_path / "kb")
     (tmp_path / "outside.md").write_text("# Outside\n")
     os.symlink(tmp_path / "outside.md", root / "content" / "out.md")
-    os.symlink(root / "content" / "principles", root / "content" / "handbook")
+    os.symlink(tmp_path, root / "content" / "up")
+    os.symlink(root / "content" / "principles" / "ownership.md", root / "content" / "own.md")
     corpus = load(Settings(root=root))
-    assert codes(corpus.findings) == [("out.md", 1, 1, "KB304")]
-    assert "handbook/ownership.md" in {d.rel for d in corpus.documents}
+    assert codes(corpus.findings) == [("out.md", 1, 1, "KB304"), ("up", 1, 1, "KB304")]
+    assert "own.md" in {d.rel for d in corpus.documents}
 
 
 def test_unicode_normalization_clash(tmp_path: Path) -> None:

@@ -73,7 +73,8 @@ def _build_site(settings: Settings, checked: Checked, target: Path, strict: bool
         result.findings = sorted(result.findings + list(hist.findings), key=Finding.sort_key)
         progress("read git history" if hist.available else "no git history")
     t = time.perf_counter()
-    emitted = emit(checked, hist, settings, settings.cache / "docs")
+    stages = _stages(settings) if with_history else {}
+    emitted = emit(checked, hist, settings, settings.cache / "docs", stages)
     timings["emit"] = time.perf_counter() - t
     result.pages, result.changed = emitted.pages, len(emitted.changed)
     progress(f"emitted {emitted.pages} pages ({len(emitted.changed)} changed)")
@@ -102,3 +103,9 @@ def _history(settings: Settings, checked: Checked):  # noqa: ANN202 - History im
     from kb.history import read_history
 
     return read_history(settings.root, [d.path for d in checked.corpus.documents])
+
+
+def _stages(settings: Settings) -> dict[str, list[tuple[int, str]]]:
+    from kb.history import read_stage_history
+
+    return read_stage_history(settings.root, f"{settings.content_dir}/loops")

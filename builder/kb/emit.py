@@ -24,6 +24,7 @@ import yaml
 from markupsafe import Markup
 
 from kb import templating
+from kb.templating import url_of
 from kb.history import History
 from kb.link import EdgeKind, Graph
 from kb.model import Collection, Document, Stage
@@ -61,9 +62,13 @@ class Tree:
         self.files[rel] = content.encode("utf-8")
 
 
-def emit(checked: Checked, history: History | None, settings: Settings, docs_dir: Path) -> Emitted:
-    """Write the docs tree for `checked` into `docs_dir`, touching only changed files."""
-    tree = render_tree(checked.graph, history, settings)
+def emit(checked: Checked, history: History | None, settings: Settings, docs_dir: Path,
+         stages: Mapping[str, list[tuple[int, str]]] | None = None) -> Emitted:
+    """Write the docs tree for `checked` into `docs_dir`, touching only changed files.
+
+    `stages` (path → [(time, stage)] from git) dates the loop feeds' "reached" entries.
+    """
+    tree = render_tree(checked.graph, history, settings, stages or {})
     for asset in checked.corpus.assets:
         tree.copies[asset.rel] = settings.content / asset.rel
     changed, removed = sync(tree, docs_dir)
@@ -72,11 +77,19 @@ def emit(checked: Checked, history: History | None, settings: Settings, docs_dir
                    site_name(checked.graph))
 
 
-def render_tree(graph: Graph, history: History | None, settings: Settings) -> Tree:
+def render_tree(graph: Graph, history: History | None, settings: Settings,
+                stages: Mapping[str, list[tuple[int, str]]]) -> Tree:
+    from kb import feeds
+
     env = templating.environment(settings.root)
     views = Views(graph, history)
-    pages = _Pages(env, views, settings)
+    all_feeds = feeds.feeds(views, feeds.entries(views, dict(stages)))
+    pages = _Pages(env, views, settings, {f.page: f for f in all_feeds})
     tree = Tree()
+    site_url = _site_url(settings)
+    for feed in all_feeds:
+        tree.text(feed.key + ".xml", feeds.atom(feed, views, site_url))
+        tree.text(feed.key + ".json", feeds.json_feed(feed, views, site_url))
     for doc in graph.docs.values():
         if doc.readable:
             tree.text(doc.rel, pages.document(doc))
@@ -96,7 +109,8 @@ def site_name(graph: Graph) -> str:
 class _Pages:
     """Renders each kind of page; one instance per build."""
 
-    def __init__(self, env: Any, views: Views, settings: Settings) -> None:
+    def __init__(self, env: Any, views: Views, settings: Settings, feeds: Mapping[str, Any]) -> None:
+        self.feeds = feeds  # page key -> its loop feed
         self.settings = settings
         self.env = env
         self.views = views
@@ -104,7 +118,8 @@ class _Pages:
 
     def _render(self, template: str, key: str, **context: Any) -> str:
         return self.env.get_template(template).render(
-            here=key, lk=self._linker(key), views=self.views, Stage=Stage, **context
+            here=key, lk=self._linker(key), views=self.views, Stage=Stage,
+            feed_href=lambda path: templating.relative(key, path), **context
         )
 
     def _linker(self, here: str) -> Callable[..., Markup]:
@@ -122,8 +137,9 @@ class _Pages:
         elif doc.collection is Collection.PRINCIPLE:
             context["row"] = self.views._principle(doc)
         header = self._render(f"header_{doc.collection.value}.md.j2", doc.key, **context)
-        footer = self._render("footer.md.j2", doc.key, backlinks=self._backlinks(doc), **context)
-        return frontmatter(doc) + header + self._body(doc) + "\n" + footer
+        feed = self.feeds.get(doc.key)
+        footer = self._render("footer.md.j2", doc.key, backlinks=self._backlinks(doc), feed=feed, **context)
+        return frontmatter(doc, feed) + header + self._body(doc) + "\n" + footer
 
     def _body(self, doc: Document) -> str:
         """The author's body with resolved wikilinks rewritten to relative markdown links."""
@@ -161,7 +177,7 @@ class _Pages:
             "products/index.md": self._render("products_index.md.j2", "products/index",
                                               rows=views.products(), mermaid=MERMAID),
             "loops/index.md": self._render("loops_index.md.j2", "loops/index", loops=loops,
-                                           years=_years(loops)),
+                                           years=_years(loops), feed=self.feeds.get("loops/index")),
         }
         for year, year_loops in _years(loops).items():
             key = f"loops/{year}/index"
@@ -233,8 +249,11 @@ def _escape(value: Any) -> Any:
     return value
 
 
-def frontmatter(doc: Document) -> str:
-    """The document's frontmatter written anew: title, description and passthrough keys."""
+def frontmatter(doc: Document, feed: Any = None) -> str:
+    """The document's frontmatter written anew: title, description and passthrough keys.
+
+    `kb_feeds` names the page's loop feed for the theme override's `<link rel="alternate">`.
+    """
     meta: dict[str, Any] = {"title": doc.title}
     summary = doc.meta.get("summary")
     if isinstance(summary, str) and summary.strip() and "description" not in doc.meta:
@@ -243,8 +262,28 @@ def frontmatter(doc: Document) -> str:
     for key in keys:
         if key in doc.meta and doc.meta[key] is not None:
             meta[key] = doc.meta[key]
+    if feed is not None:
+        meta["kb_feeds"] = feed_meta(feed)
     dumped = yaml.safe_dump(_escape(meta), allow_unicode=True, sort_keys=False, width=1000)
     return f"---\n{dumped}---\n\n"
+
+
+def feed_meta(feed: Any) -> list[dict[str, str]]:
+    return [{"title": feed.title, "href": feed.key + ".xml", "type": "application/atom+xml"},
+            {"title": feed.title, "href": feed.key + ".json", "type": "application/feed+json"}]
+
+
+def _site_url(settings: Settings) -> str:
+    """The public URL: [tool.kb] site_url, else mkdocs.yml's site_url, else unknown ("")."""
+    if settings.site_url:
+        return settings.site_url
+    for name in ("mkdocs.yml", "mkdocs.yaml"):
+        path = settings.root / name
+        if path.is_file():
+            for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+                if line.startswith("site_url:"):
+                    return line.split(":", 1)[1].strip().strip("'\"")
+    return ""
 
 
 def nav(graph: Graph, views: Views) -> list[Any]:
@@ -310,15 +349,6 @@ def kb_json(graph: Graph, views: Views) -> str:
     edges = sorted({(paths[e.source], paths.get(e.target, e.target), e.kind.value) for e in graph.edges})
     data = {"documents": documents, "edges": [{"from": a, "to": b, "kind": k} for a, b, k in edges]}
     return json.dumps(data, indent=1, ensure_ascii=False, sort_keys=False) + "\n"
-
-
-def url_of(key: str) -> str:
-    """The directory URL MkDocs gives a page (relative to the site root)."""
-    if key == "index":
-        return ""
-    if key.endswith("/index"):
-        return key[: -len("index")]
-    return key + "/"
 
 
 def _iso(value: Any) -> str | None:

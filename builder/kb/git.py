@@ -409,3 +409,28 @@ def export_tree(repo: Path, sha: str, path: str, dest: Path) -> None:
     data = _output(repo, "archive", "--format=tar", sha, "--", path)
     with tarfile.open(fileobj=io.BytesIO(data)) as archive:
         archive.extractall(dest, filter="data")
+
+
+_STAGE_LINE = re.compile(rb"^\+stage:[ \t]*['\"]?([a-z]+)")
+
+
+def stage_history(repo: Path, path: str) -> dict[str, list[tuple[int, str]]]:
+    """When each loop's `stage:` line took each value: path → [(unix time, stage)], oldest
+    first. One `git log -G` over the loops folder with zero-context patches, so only the
+    changed `stage:` lines come back; loop feeds date "reached implement/repeat" from it."""
+    args = ("log", "--no-renames", "--no-merges", "-G^stage:", "-p", "-U0", "--format=%x01%at",
+            *DIFF_FLAGS, "HEAD", "--", path)
+    out = _output(repo, *args)
+    found: dict[str, list[tuple[int, str]]] = {}
+    when, current = 0, ""
+    for line in out.split(b"\n"):
+        if line.startswith(b"\x01"):
+            when = int(line[1:] or b"0")
+        elif line.startswith(b"+++ "):
+            name = line[4:].strip().strip(b'"')
+            current = _path(name[2:]) if name.startswith(b"b/") else ""
+        elif current and (match := _STAGE_LINE.match(line)):
+            found.setdefault(current, []).append((when, match.group(1).decode()))
+    for changes in found.values():
+        changes.reverse()  # git log is newest first
+    return found

@@ -190,3 +190,19 @@ def _previous(tally: _Tally, prefix: str, key: str) -> tuple[str, ...]:
 
 def _day(timestamp: int) -> date:
     return datetime.fromtimestamp(timestamp, tz=UTC).date()
+
+
+def read_stage_history(root: Path, loops_dir: str) -> dict[str, list[tuple[int, str]]]:
+    """When each loop's stage changed (path relative to root → [(unix time, stage)], oldest
+    first), for the loop feeds. Empty without git; never raises."""
+    if shutil.which("git") is None:
+        return {}
+    try:
+        repo = git.find_repo(root)
+        if repo is None or not git.has_commits(repo):
+            return {}
+        prefix = _prefix(root, repo)
+        changes = git.stage_history(repo, prefix + loops_dir)
+    except git.GitError:
+        return {}
+    return {path[len(prefix):]: value for path, value in changes.items() if path.startswith(prefix)}

@@ -390,7 +390,8 @@ def _year_pages(docs: Iterable[Document]) -> set[str]:
 
 def _reserved(doc: Document) -> bool:
     key = doc.key
-    return (key in GENERATED[1:] or bool(_YEAR_INDEX.match(key)) or key.startswith("people/"))
+    return (key in GENERATED[1:] or key == "tags" or bool(_YEAR_INDEX.match(key))
+            or key.startswith(("people/", "feeds/")))
 
 
 def _candidates(joined: str, is_dir: bool) -> list[str]:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from bisect import bisect_right
 from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
@@ -78,12 +77,20 @@ class BodyScan:
 
 
 _TICKS = re.compile(r"`+")
+_SPECIAL_FIRST = frozenset("#`~=-[ \t")  # other lines cannot open a heading, fence or refdef
+_LIST = re.compile(r"[ ]{0,3}(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)")
+# On one line, left to right: a code span (a backtick run closed by one of the same length),
+# a closed comment, or a comment left open.
+_SPANS = re.compile(r"(?<!`)(`+)(?!`).*?(?<!`)\1(?!`)|(<!--.*?-->)|<!--")
+_BLOCK_ENDS = frozenset({"heading", "hr", "refdef", "fence"})
+_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
+_TEXT_LINE = re.compile(  # a line with text that is not a thematic break
+    r"^(?![ ]{0,3}(?:(?:-[ ]{0,2}){3,}|(?:_[ ]{0,2}){3,}|(?:\*[ ]{0,2}){3,})[ \t]*$)[ \t]*\S", re.M)
 _HR = re.compile(r"[ ]{0,3}(?:(?:-[ ]{0,2}){3,}|(?:_[ ]{0,2}){3,}|(?:\*[ ]{0,2}){3,})[ \t]*$")
-_OL = re.compile(r"\d{1,9}[.)](?:[ \t]|$)")
 _REFDEF = re.compile(r"\[([^\[\]\n]+)\]:[ \t]*(?:<([^<>\n]*)>|(\S+))")
-_WIKI = re.compile(r"!?\[\[([^\[\]\n]+)\]\]")
+_WIKI = re.compile(r"\[\[([^\[\]\n]+)\]\]")
 _MDLINK = re.compile(
-    r"""(!?)\[((?:[^\[\]\n\\]|\\.|\[[^\[\]\n]*\])*)\]\([ \t]*
+    r"""\[((?:[^\[\]\n\\]|\\.|\[[^\[\]\n]*\])*)\]\([ \t]*
     (?:<([^<>\n]*)>|((?:[^\s()\\]|\\.|\([^\s()]*\))*))
     (?:[ \t]+(?:"[^"\n]*"|'[^'\n]*'|\([^()\n]*\)))?[ \t]*\)""",
     re.X,
@@ -140,6 +147,7 @@ def strip_inline(text: str) -> str:
     return _heading_text(text, atx=True)[0]
 
 
+@lru_cache(maxsize=8192)
 def _heading_text(raw: str, atx: bool) -> tuple[str, str | None]:
     """Plain text and custom `{#id}` (None if none) of a heading's raw text."""
     text = raw.strip()
@@ -262,8 +270,8 @@ def scan(body: str) -> BodyScan:
 class _Lines:
     """The line pass: fences, comments, code spans, headings and refdefs.
 
-    Plain text lines cost one look at their first character; everything else about them
-    (setext candidates, section content) is worked out later only where it matters.
+    Plain text lines cost a look at their first character; whether a line is a setext
+    heading's text, or a section holds content, is worked out later only where it matters.
     """
 
     def __init__(self, body: str) -> None:
@@ -274,97 +282,90 @@ class _Lines:
         self.heads: list[tuple] = []  # (level, raw text, atx, line, col, start offset, end offset)
         self.refdefs: list[tuple] = []
         self.suppressions: dict[int, frozenset[str]] = {}
-        self.kinds: dict[int, str] = {}  # line index -> kind, for lines that are not plain text
+        self.kinds: dict[int, str] = {}  # line index -> kind, for lines known not to be text
         self.fence: tuple[str, int, int] | None = None  # (char, length, offset) of an open fence
         self.comment: tuple[int, int] | None = None  # (offset, line index) of an open comment
-        self._at = (0, 0)  # (line index, offset) last computed by offset()
-
-    def offset(self, i: int) -> int:
-        """Offset of line i in the body (computed lazily: most lines never need it)."""
-        j, pos = self._at if self._at[0] <= i else (0, 0)
-        pos += sum(map(len, self.lines[j:i])) + i - j
-        self._at = (i, pos)
-        return pos
 
     def run(self) -> None:
-        """Walk the lines once."""
-        lines = self.lines
-        ticks = "`" in self.body
-        comments = "<!--" in self.body
+        """Walk the lines once; the state that changes rarely lives on self."""
+        inline = "`" in self.body or "<!--" in self.body
         special = _SPECIAL_FIRST
-        for i, line in enumerate(lines):
-            if self.fence is not None:
-                if self.fence[0] in line and _closes(line, self.fence):
-                    self.mask.append((self.fence[2], self.offset(i) + len(line)))
+        fence = comment = None
+        pos = 0
+        for i, line in enumerate(self.lines):
+            base = pos
+            pos += len(line) + 1
+            if fence is not None:
+                if fence[0] in line and _closes(line, fence):
+                    self.mask.append((fence[2], pos - 1))
                     self.kinds[i] = "fence"
-                    self.fence = None
-            elif self.comment is not None:
-                self._in_comment(i, line)
-            elif line and (line[0] in special or (ticks and "`" in line) or (comments and "<!--" in line)):
-                self._line(i, line)
-        if self.fence is not None:
-            self.soft_from = self.fence[2]
+                    fence = self.fence = None
+            elif comment is not None:
+                self._in_comment(i, line, base)
+                comment = self.comment
+            elif not line:
+                continue
+            elif line[0] in special and line[:2] != "- ":  # list items need no look
+                self._line(i, line, base)
+                fence, comment = self.fence, self.comment
+            elif inline and ("`" in line or "<!--" in line):
+                self._inline(line, base, i)
+                comment = self.comment
+        if fence is not None:
+            self.soft_from = fence[2]
 
-    def _line(self, i: int, line: str) -> None:
-        """A line that is not plain paragraph text, or holds code spans or comments."""
+    def _line(self, i: int, line: str, base: int) -> None:
+        """Classify a line that may open a heading, fence or refdef (by its first character)."""
         s = line.lstrip(" ")
         indent = len(line) - len(s)
+        c0 = s[:1] if indent < 4 else ""
+        kind = None
         if not s or s.isspace():
-            self.kinds[i] = "blank"
-            return
-        kind = self._block(i, line, s, indent) if indent < 4 else "text"
-        if kind == "fence":
-            return
-        if kind != "text":
-            self.kinds[i] = kind
-        if "`" in line or "<!--" in line:
-            self._inline(line, self.offset(i), i)
-
-    def _block(self, i: int, line: str, s: str, indent: int) -> str:
-        """Classify a line by its first character: heading, fence, setext, refdef, hr, list, text."""
-        c0 = s[0]
-        if c0 == "#":
+            kind = "blank"
+        elif c0 == "#":
             n = len(s) - len(s.lstrip("#"))
             if n <= 6 and (len(s) == n or s[n] in " \t"):
-                start = self.offset(i)
-                self.heads.append((n, s[n:], True, i + 1, indent + 1, start, start + len(line)))
-                return "heading"
+                self.heads.append((n, s[n:], True, i + 1, indent + 1, base, base + len(line)))
+                kind = "heading"
         elif c0 == "`" or c0 == "~":
             n = len(s) - len(s.lstrip(c0))
             if n >= 3 and (c0 == "~" or "`" not in s[n:]):
-                self.fence = (c0, n, self.offset(i))
-                return "fence"
-        elif (c0 == "=" or c0 == "-") and not indent and self._setext(i, line, c0):
-            return "heading"
+                self.fence = (c0, n, base)
+                return
         elif c0 == "[" and "]:" in s:
             m = _REFDEF.match(s)
             if m:
-                self._refdef(m, self.offset(i) + indent)
-                return "refdef"
-        if c0 in "-*_" and _HR.match(line):
-            return "hr"
-        if (c0 in "-*+" and (len(s) == 1 or s[1] in " \t")) or (c0.isdigit() and _OL.match(s)):
-            return "list"
-        return "text"
+                self._refdef(m, base + indent)
+                kind = "refdef"
+        elif (c0 == "=" or c0 == "-") and not indent and self._setext(i, line, base):
+            kind = "heading"
+        if kind is None and c0 == "-" and _HR.match(line):
+            kind = "hr"
+        if kind is not None:
+            self.kinds[i] = kind
+        if "`" in line or "<!--" in line:
+            self._inline(line, base, i)
 
-    def _setext(self, i: int, line: str, c0: str) -> bool:
+    def _setext(self, i: int, line: str, base: int) -> bool:
         """Whether line i underlines line i-1, the first line of a block (as Python-Markdown)."""
         under = line.rstrip()
-        if under.strip(c0) or (c0 == "-" and len(under) < 3) or i == 0:
+        if i == 0 or under.strip(under[0]) or (under[0] == "-" and len(under) < 3):
             return False
-        lines, kinds = self.lines, self.kinds
-        text = lines[i - 1]
-        if i - 1 in kinds or not _has_text(text):
+        text = self.lines[i - 1]
+        if i - 1 in self.kinds or _LIST.match(text) or _HR.match(text) or not _has_text(text):
             return False
-        before = kinds.get(i - 2)
-        if i > 1 and lines[i - 2] and before not in ("blank", "heading", "hr", "refdef", "fence"):
+        if i > 1 and not self._ends_block(i - 2):
             return False
-        stripped = text.lstrip(" ")
-        start = self.offset(i - 1)
-        end = start + len(text) + 1 + len(line)
-        self.heads.append((1 if c0 == "=" else 2, text, False, i, len(text) - len(stripped) + 1,
-                           start, end))
+        start = base - len(text) - 1
+        col = len(text) - len(text.lstrip(" ")) + 1
+        self.heads.append((1 if under[0] == "=" else 2, text, False, i, col, start, base + len(line)))
         return True
+
+    def _ends_block(self, i: int) -> bool:
+        """Whether a block starts after line i (blank, heading, rule, refdef, closing fence)."""
+        line = self.lines[i]
+        kind = self.kinds.get(i)
+        return not line.strip() or kind in _BLOCK_ENDS or (kind is None and _HR.match(line) is not None)
 
     def _refdef(self, m: re.Match, start: int) -> None:
         g = 2 if m.group(2) is not None else 3
@@ -374,27 +375,16 @@ class _Lines:
 
     def _inline(self, line: str, base: int, i: int) -> None:
         """Blank code spans and closed comments in (the rest of) a line; note an open comment."""
-        j = 0
-        while True:
-            b = line.find("`", j)
-            c = line.find("<!--", j)
-            if b < 0 and c < 0:
+        for m in _SPANS.finditer(line):
+            if m.group(1) is not None:
+                self.mask.append((base + m.start(), base + m.end()))
+            elif m.group(2) is not None:
+                self._comment(base + m.start(), base + m.end(), i, i)
+            else:
+                self.comment = (base + m.start(), i)
                 return
-            if b >= 0 and (c < 0 or b < c):
-                run = _TICKS.match(line, b).end() - b
-                close = _close_ticks(line, b + run, run)
-                if close >= 0:
-                    self.mask.append((base + b, base + close))
-                j = close if close >= 0 else b + run
-                continue
-            k = line.find("-->", c + 4)
-            if k < 0:
-                self.comment = (base + c, i)
-                return
-            self._comment(base + c, base + k + 3, i, i)
-            j = k + 3
 
-    def _in_comment(self, i: int, line: str) -> None:
+    def _in_comment(self, i: int, line: str, base: int) -> None:
         """A line that starts inside an open comment."""
         self.kinds[i] = "comment"
         k = line.find("-->")
@@ -402,7 +392,6 @@ class _Lines:
             return
         start, first = self.comment
         self.comment = None
-        base = self.offset(i)
         self._comment(start, base + k + 3, first, i)
         self._inline(line[k + 3 :], base + k + 3, i)
 
@@ -470,7 +459,7 @@ def _mdlinks(body: str, text: str, raw: list[tuple], unsafe: list[tuple[int, str
         end = text.find("\n", k)
         end = len(text) if end < 0 else end
         for m in _MDLINK.finditer(text, text.rfind("\n", 0, k) + 1, end):
-            g = 3 if m.group(3) is not None else 4
+            g = 2 if m.group(2) is not None else 3
             url = body[m.start(g) : m.end(g)]
             start = m.start()
             image = start > 0 and text[start - 1] == "!"

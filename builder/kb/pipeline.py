@@ -8,10 +8,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
 
 from kb.findings import Finding, Severity, apply_severities
 from kb.link import Graph, link
-from kb.load import Corpus, load
+from kb.load import Corpus, load, paused_gc
 from kb.model import Document
 from kb.settings import Settings
 from kb.validate import validate
@@ -31,16 +32,21 @@ class Checked:
 
 
 def check(settings: Settings, today: dt.date | None = None) -> Checked:
-    """Load, validate and link the whole handbook."""
-    corpus = load(settings)
-    found = list(corpus.findings)
-    found.extend(validate(corpus.documents, settings, today or dt.date.today()))
-    graph, link_findings = link(corpus.documents, corpus.assets)
-    found.extend(link_findings)
-    found = suppress(found, corpus.documents)
-    found = apply_severities(found, settings.severity)
-    found.sort(key=Finding.sort_key)
-    return Checked(corpus, graph, found)
+    """Load, validate and link the whole handbook.
+
+    Validation works document by document, so it runs inside `load`, on each chunk of
+    documents in the process that read it (several, on a large handbook).
+    """
+    with paused_gc():  # see paused_gc: the stages build long-lived records, not cycles
+        corpus = load(settings, partial(validate, settings=settings, today=today or dt.date.today()))
+        found = list(corpus.findings)
+        found.extend(corpus.checked)
+        graph, link_findings = link(corpus.documents, corpus.assets)
+        found.extend(link_findings)
+        found = suppress(found, corpus.documents)
+        found = apply_severities(found, settings.severity)
+        found.sort(key=Finding.sort_key)
+        return Checked(corpus, graph, found)
 
 
 def suppress(found: Iterable[Finding], docs: Iterable[Document]) -> list[Finding]:

@@ -11,7 +11,7 @@ import posixpath
 from pathlib import Path
 from typing import Any
 
-from kb.emit import url_of
+from kb.templating import url_of
 
 PAGE = """<!doctype html>
 <html lang="en">

@@ -40,7 +40,7 @@ def config_file(root: Path) -> Path:
 def load(root: Path, emitted: Emitted, site_dir: Path, strict: bool) -> tuple[Any, list[Finding]]:
     """Load the MkDocs config with kb's own keys forced."""
     from mkdocs.config import load_config
-    from mkdocs.exceptions import ConfigurationError
+    from mkdocs.exceptions import Abort, ConfigurationError
 
     path = config_file(root)
     found = _hand_written_nav(root, path)
@@ -50,11 +50,12 @@ def load(root: Path, emitted: Emitted, site_dir: Path, strict: bool) -> tuple[An
     }
     if path.parent != root:  # built-in config: the handbook's own name
         overrides["site_name"] = emitted.site_name
+    said: list[str] = []
     try:
-        with _quiet():
+        with _collect(said):
             config = load_config(config_file=str(path), **overrides)
-    except (ConfigurationError, OSError) as exc:
-        raise KbError(f"{path.name}: {exc}") from exc
+    except (Abort, ConfigurationError, OSError) as exc:  # Abort is a SystemExit: never let it through
+        raise KbError(f"{path.name}: {'; '.join(said) or exc}") from exc
     if not config.get("not_in_nav"):
         from mkdocs.config.config_options import PathSpec
 
@@ -111,13 +112,6 @@ def _collect(sink: list[str]) -> Iterator[None]:
         log.propagate = old_propagate
 
 
-@contextmanager
-def _quiet() -> Iterator[None]:
-    sink: list[str] = []
-    with _collect(sink):
-        yield
-
-
 def render_zensical(root: Path, emitted: Emitted, site_dir: Path, strict: bool, cache: Path) -> Rendered:
     """Build the same emitted tree with Zensical, Material's successor, which reads mkdocs.yml.
 
@@ -143,6 +137,9 @@ def render_zensical(root: Path, emitted: Emitted, site_dir: Path, strict: bool, 
              f"nav: {json.dumps(emitted.nav, ensure_ascii=False)}"]
     if base.parent != root:
         lines.append(f"site_name: {json.dumps(emitted.site_name, ensure_ascii=False)}")
+    custom = _custom_dir(base)
+    if custom is not None:  # Zensical resolves it against the top config, not the inherited one
+        lines.append(f"theme: {{custom_dir: {json.dumps(str(custom))}}}")
     config = cache / "zensical.yml"
     config.write_text("\n".join(lines) + "\n", encoding="utf-8")
     command = [exe, "build", "-f", str(config)] + (["--strict"] if strict else [])
@@ -156,3 +153,17 @@ def render_zensical(root: Path, emitted: Emitted, site_dir: Path, strict: bool, 
     result = Rendered()
     result.warnings = [line for line in done.stdout.splitlines() if "warning" in line.lower()]
     return result
+
+
+def _custom_dir(config: Path) -> Path | None:
+    """The absolute theme.custom_dir of a config file, if it sets one."""
+    from mkdocs.utils.yaml import yaml_load
+
+    try:
+        with config.open(encoding="utf-8") as fh:
+            data = yaml_load(fh)
+    except Exception:  # noqa: BLE001 - MkDocs itself reports a broken config later
+        return None
+    theme = data.get("theme") if isinstance(data, dict) else None
+    custom = theme.get("custom_dir") if isinstance(theme, dict) else None
+    return (config.parent / custom).resolve() if isinstance(custom, str) else None

@@ -81,3 +81,17 @@ def href(from_key: str, to_key: str, anchor: str | None = None) -> str:
 def link(from_key: str, to_key: str, title: str, anchor: str | None = None) -> Markup:
     """`[title](relative.md)` with the title made safe."""
     return Markup(f"[{md(title)}]({href(from_key, to_key, anchor)})")
+
+
+def url_of(key: str) -> str:
+    """The directory URL MkDocs gives a page (relative to the site root)."""
+    if key == "index":
+        return ""
+    if key.endswith("/index"):
+        return key[: -len("index")]
+    return key + "/"
+
+
+def relative(from_key: str, path: str) -> str:
+    """A relative link from a page's markdown file to any file of the emitted tree."""
+    return posixpath.relpath(path, posixpath.dirname(from_key + ".md") or ".")
