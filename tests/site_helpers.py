@@ -215,10 +215,14 @@ In weeks, never in hours. Back to the [guide](guide.md).
 }
 
 
-def run_kb(args: Sequence[str], root: Path | None = None) -> Result:
-    """Run the `kb` CLI in-process (`--root` first when given); never raises."""
+#: The "now" of builds that must not depend on the calendar (coverage page): 2026-06-01 UTC.
+FIXED_NOW = {"SOURCE_DATE_EPOCH": "1780272000"}
+
+
+def run_kb(args: Sequence[str], root: Path | None = None, env: Mapping[str, str] | None = None) -> Result:
+    """Run the `kb` CLI in-process (`--root` first when given), with extra environment `env`."""
     full = (["--root", str(root)] if root is not None else []) + list(args)
-    return CliRunner().invoke(main, full, catch_exceptions=False)
+    return CliRunner(env=dict(env or {})).invoke(main, full, catch_exceptions=False)
 
 
 def write_tree(root: Path, files: Mapping[str, str | bytes]) -> Path:

@@ -17,7 +17,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from site_helpers import HOSTILE, PNG, SMALL, html_files, run_kb, write_tree
+from site_helpers import FIXED_NOW, HOSTILE, PNG, SMALL, html_files, run_kb, write_tree
 
 GOLDEN = Path(__file__).parent / "golden"
 CASES = {"small": SMALL, "hostile": HOSTILE}
@@ -31,7 +31,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Pat
     for name, files in CASES.items():
         base = tmp_path_factory.mktemp(name)
         root = write_tree(base / "handbook", files)
-        result = run_kb(["build", "--out", str(base / "site")], root)
+        result = run_kb(["build", "--out", str(base / "site")], root, env=FIXED_NOW)
         assert result.exit_code == 0, result.output
         out[name] = (root, base / "site", result.output)
     return out

@@ -222,6 +222,27 @@ def next_(ctx: click.Context, loop_id: str, title: str | None, when: Any) -> Non
     click.echo(path.relative_to(settings.root).as_posix())
 
 
+@main.command("diff")
+@click.argument("base", required=False)
+@click.argument("head", required=False)
+@click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True)
+@click.pass_context
+def diff_(ctx: click.Context, base: str | None, head: str | None, fmt: str) -> None:
+    """What a change does to the handbook: loops added or advanced, principles newly
+    practiced or orphaned, product interfaces changed, links broken or fixed.
+
+    BASE defaults to the upstream's default branch (compared at its merge base with HEAD);
+    HEAD defaults to the working tree.
+    """
+    from kb.diff import diff, markdown
+
+    changes = diff(settings_for(ctx), base, head)
+    if fmt == "json":
+        click.echo(json.dumps(changes, indent=2, ensure_ascii=False))
+    else:
+        click.echo(markdown(changes), nl=False)
+
+
 @main.command()
 @click.argument("what", type=click.Choice(["principles", "products"]))
 @click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown",

@@ -88,18 +88,18 @@ _TEXT_LINE = re.compile(  # a line with text that is not a thematic break
     r"^(?![ ]{0,3}(?:(?:-[ ]{0,2}){3,}|(?:_[ ]{0,2}){3,}|(?:\*[ ]{0,2}){3,})[ \t]*$)[ \t]*\S", re.M)
 _HR = re.compile(r"[ ]{0,3}(?:(?:-[ ]{0,2}){3,}|(?:_[ ]{0,2}){3,}|(?:\*[ ]{0,2}){3,})[ \t]*$")
 _REFDEF = re.compile(r"\[([^\[\]\n]+)\]:[ \t]*(?:<([^<>\n]*)>|(\S+))")
-_WIKI = re.compile(r"\[\[([^\[\]\n]+)\]\]")
-_MDLINK = re.compile(
-    r"""\[((?:[^\[\]\n\\]|\\.|\[[^\[\]\n]*\])*)\]\([ \t]*
-    (?:<([^<>\n]*)>|((?:[^\s()\\]|\\.|\([^\s()]*\))*))
-    (?:[ \t]+(?:"[^"\n]*"|'[^'\n]*'|\([^()\n]*\)))?[ \t]*\)""",
+_WIKI = re.compile(r"\[\[([^\[\]\n]++)\]\]")
+_MDLINK = re.compile(  # possessive quantifiers: fast, and no backtracking blow-up
+    r"""\[((?:[^\[\]\n\\]++|\\.|\[[^\[\]\n]*+\])*+)\]\([ \t]*+
+    (?:<([^<>\n]*+)>|((?:[^\s()\\]++|\\.|\([^\s()]*+\))*+))
+    (?:[ \t]++(?:"[^"\n]*+"|'[^'\n]*+'|\([^()\n]*+\)))?[ \t]*+\)""",
     re.X,
 )
 # `<scheme:...>` autolinks, or an opening tag; quoted values may not hold `<` so a stray quote
 # cannot make one match run to the end of the body.
 _ANGLE = re.compile(
     r"""<(?:([A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*)>
-    |([A-Za-z][A-Za-z0-9-]*)(?=[\s/>])((?:[^<>"']|"[^"<]*"|'[^'<]*')*)>)""",
+    |([A-Za-z][A-Za-z0-9-]*+)(?=[\s/>])((?:[^<>"']++|"[^"<]*+"|'[^'<]*+')*+)>)""",
     re.X,
 )
 _ATTR = re.compile(r"""([^\s"'<>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
@@ -453,20 +453,17 @@ def _wikilinks(body: str, text: str, raw: list[tuple]) -> None:
 
 
 def _mdlinks(body: str, text: str, raw: list[tuple], unsafe: list[tuple[int, str]]) -> None:
-    """Inline links and images, searched only on lines that hold a `](`."""
-    j = 0
-    while (k := text.find("](", j)) >= 0:
-        end = text.find("\n", k)
-        end = len(text) if end < 0 else end
-        for m in _MDLINK.finditer(text, text.rfind("\n", 0, k) + 1, end):
-            g = 2 if m.group(2) is not None else 3
-            url = body[m.start(g) : m.end(g)]
-            start = m.start()
-            image = start > 0 and text[start - 1] == "!"
-            kind = LinkKind.IMAGE if image else LinkKind.MARKDOWN
-            raw.append((start - image, m.end(), kind, url, body[m.start(1) : m.end(1)], m.start(g)))
-            _check_url(url, m.start(g), unsafe)
-        j = end
+    """Inline links and images."""
+    if "](" not in text:
+        return
+    for m in _MDLINK.finditer(text):
+        g = 2 if m.group(2) is not None else 3
+        url = body[m.start(g) : m.end(g)]
+        start = m.start()
+        image = start > 0 and text[start - 1] == "!"
+        kind = LinkKind.IMAGE if image else LinkKind.MARKDOWN
+        raw.append((start - image, m.end(), kind, url, body[m.start(1) : m.end(1)], m.start(g)))
+        _check_url(url, m.start(g), unsafe)
 
 
 def _angles(body: str, text: str, raw: list[tuple], unsafe: list[tuple[int, str]]) -> None:

@@ -1,0 +1,178 @@
+"""`kb diff [BASE] [HEAD]`: what a change does to the handbook's knowledge, not its lines.
+
+Both sides are checked as whole handbooks (BASE as of its merge base with HEAD, read from git
+without a checkout; HEAD a ref, or the working tree when omitted), then compared: loops added
+and advanced, principles newly practiced or orphaned, products whose interfaces changed and
+who consumes them, links broken or fixed. Markdown for a job summary, or JSON.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from kb.errors import KbError
+from kb.link import EdgeKind, Graph
+from kb.model import Collection, Stage, as_strs
+from kb.pipeline import Checked, check
+from kb.settings import Settings
+
+LINK_CODES = {"KB401", "KB402", "KB403", "KB404", "KB405", "KB406", "KB407", "KB408"}
+KINDS = ("loops_added", "loops_removed", "stages_advanced", "principles_newly_practiced",
+         "principles_orphaned", "interfaces_changed", "links_broken", "links_fixed")
+
+
+def diff(settings: Settings, base: str | None, head: str | None) -> dict[str, list[dict[str, Any]]]:
+    """Compare the handbook at the merge base of BASE with HEAD (or the working tree)."""
+    from kb import git
+
+    repo = git.find_repo(settings.root)
+    if repo is None:
+        raise KbError("kb diff needs a git repository (and git on PATH)")
+    prefix = _prefix(settings.root, repo)
+    head_sha = git.resolve_ref(repo, head) if head else None
+    base_sha = git.merge_base(repo, base or git.default_base(repo))
+    with tempfile.TemporaryDirectory(prefix="kb-diff-") as tmp:
+        before = _check_at(settings, repo, base_sha, prefix, Path(tmp) / "base")
+        after = _check_at(settings, repo, head_sha, prefix, Path(tmp) / "head") if head_sha else check(settings)
+    return compare(before, after)
+
+
+def _prefix(root: Path, repo: Path) -> str:
+    rel = root.resolve().relative_to(repo.resolve()).as_posix()
+    return "" if rel == "." else rel + "/"
+
+
+def _check_at(settings: Settings, repo: Path, sha: str, prefix: str, dest: Path) -> Checked:
+    from kb import git
+
+    git.export_tree(repo, sha, prefix + settings.content_dir, dest)
+    root = dest / prefix if prefix else dest
+    (root / settings.content_dir).mkdir(parents=True, exist_ok=True)
+    return check(dataclasses.replace(settings, root=root))
+
+
+def compare(before: Checked, after: Checked) -> dict[str, list[dict[str, Any]]]:
+    """Every kind of change, each a list of entries naming the document id."""
+    out: dict[str, list[dict[str, Any]]] = {kind: [] for kind in KINDS}
+    old, new = _loops(before.graph), _loops(after.graph)
+    out["loops_added"] = [{"id": i, "title": t, "stage": s} for i, (t, s) in sorted(new.items()) if i not in old]
+    out["loops_removed"] = [{"id": i, "title": t} for i, (t, _s) in sorted(old.items()) if i not in new]
+    for ident in sorted(set(old) & set(new)):
+        was, now = old[ident][1], new[ident][1]
+        if was != now:
+            out["stages_advanced"].append({"id": ident, "title": new[ident][0], "from": was, "to": now,
+                                           "advanced": _rank(now) > _rank(was)})
+    practiced_before, practiced_after = _practiced(before.graph), _practiced(after.graph)
+    for ident, title in sorted(_principles(after.graph).items()):
+        if practiced_after[ident] and not practiced_before[ident]:
+            out["principles_newly_practiced"].append({"id": ident, "title": title, "loops": practiced_after[ident]})
+        elif practiced_before[ident] and not practiced_after[ident]:
+            out["principles_orphaned"].append({"id": ident, "title": title, "loops_before": practiced_before[ident]})
+    out["interfaces_changed"] = _interfaces(before.graph, after.graph)
+    broken, fixed = _links(before, after)
+    out["links_broken"], out["links_fixed"] = broken, fixed
+    return out
+
+
+def _loops(graph: Graph) -> dict[str, tuple[str, str]]:
+    return {d.id: (d.title, str(d.meta.get("stage", ""))) for d in graph.by_id[Collection.LOOP].values()
+            if d.readable}
+
+
+def _rank(stage: str) -> int:
+    values = [s.value for s in Stage]
+    return values.index(stage) if stage in values else -1
+
+
+def _principles(graph: Graph) -> dict[str, str]:
+    return {d.id: d.title for d in graph.by_id[Collection.PRINCIPLE].values() if d.readable}
+
+
+def _practiced(graph: Graph) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for doc in graph.by_id[Collection.PRINCIPLE].values():
+        counts[doc.id] = len(graph.sources(doc.key, EdgeKind.PRACTICES))
+    return counts
+
+
+def _interfaces(before: Graph, after: Graph) -> list[dict[str, Any]]:
+    out = []
+    for ident, doc in sorted(after.by_id[Collection.PRODUCT].items()):
+        old_doc = before.by_id[Collection.PRODUCT].get(ident)
+        old, new = _surfaces(old_doc), _surfaces(doc)
+        if old_doc is None or old == new:
+            continue
+        out.append({"id": ident, "title": doc.title,
+                    "added": sorted(set(new) - set(old)), "removed": sorted(set(old) - set(new)),
+                    "changed": sorted(n for n in set(old) & set(new) if old[n] != new[n]),
+                    "consumers": _consumers(after, ident)})
+    return out
+
+
+def _surfaces(doc: Any) -> dict[str, tuple[str, str]]:
+    if doc is None or not doc.readable or not isinstance(doc.meta.get("interfaces"), list):
+        return {}
+    return {str(i.get("name")): (str(i.get("kind")), str(i.get("description")))
+            for i in doc.meta["interfaces"] if isinstance(i, dict) and i.get("name")}
+
+
+def _consumers(graph: Graph, ident: str) -> list[str]:
+    """Products that consume one of its interfaces or depend on it."""
+    users = set()
+    for doc in graph.by_id[Collection.PRODUCT].values():
+        if not doc.readable:
+            continue
+        consumes = [c.split("/", 1)[0] for c in as_strs(doc.meta.get("consumes"))]
+        if ident in consumes or ident in as_strs(doc.meta.get("depends_on")):
+            users.add(doc.id)
+    return sorted(users - {ident})
+
+
+def _links(before: Checked, after: Checked) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    def keyed(checked: Checked) -> Counter[tuple[str, str, str]]:
+        return Counter((f.path, f.code, f.message) for f in checked.findings if f.code in LINK_CODES)
+
+    was, now = keyed(before), keyed(after)
+    ids = {d.path: d.id for d in after.corpus.documents} | {d.path: d.id for d in before.corpus.documents}
+
+    def entries(counter: Counter[tuple[str, str, str]]) -> list[dict[str, Any]]:
+        return [{"id": ids.get(p, p), "path": p, "code": c, "message": m} for (p, c, m) in sorted(counter)]
+
+    return entries(now - was), entries(was - now)
+
+
+def markdown(changes: dict[str, list[dict[str, Any]]]) -> str:
+    """The change as markdown, for $GITHUB_STEP_SUMMARY and pull-request comments."""
+    lines = ["## What this change does to the handbook", ""]
+    if not any(changes.values()):
+        return "\n".join(lines + ["No change to loops, principles, product interfaces or links.", ""])
+    sections = [
+        ("loops_added", "Loop cycles added", lambda e: f"`{e['id']}` — {_md(e['title'])} (at *{e['stage']}*)"),
+        ("loops_removed", "Loop cycles removed", lambda e: f"`{e['id']}` — {_md(e['title'])}"),
+        ("stages_advanced", "Stages changed", lambda e: f"`{e['id']}`: {e['from']} → **{e['to']}**"
+         + ("" if e["advanced"] else " (moved back)")),
+        ("principles_newly_practiced", "Principles now practiced",
+         lambda e: f"`{e['id']}` — {_md(e['title'])} ({e['loops']} loops)"),
+        ("principles_orphaned", "Principles no loop practices any more", lambda e: f"`{e['id']}` — {_md(e['title'])}"),
+        ("interfaces_changed", "Product interfaces changed", _interface_line),
+        ("links_broken", "Links broken", lambda e: f"`{e['path']}`: {e['code']} {_md(e['message'])}"),
+        ("links_fixed", "Links fixed", lambda e: f"`{e['path']}`: {e['code']} {_md(e['message'])}"),
+    ]
+    for kind, title, line in sections:
+        if changes[kind]:
+            lines += [f"### {title} ({len(changes[kind])})", ""] + [f"- {line(e)}" for e in changes[kind]] + [""]
+    return "\n".join(lines)
+
+
+def _interface_line(e: dict[str, Any]) -> str:
+    parts = [f"+{n}" for n in e["added"]] + [f"−{n}" for n in e["removed"]] + [f"~{n}" for n in e["changed"]]
+    users = ", ".join(f"`{c}`" for c in e["consumers"]) or "no consumers"
+    return f"`{e['id']}`: {' '.join(parts)} — consumed by {users}"
+
+
+def _md(text: str) -> str:
+    return text.replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
