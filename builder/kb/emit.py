@@ -133,7 +133,10 @@ class _Pages:
         if doc.collection is Collection.LOOP:
             context["loop"] = self.views.loops[doc.key]
         elif doc.collection is Collection.PRODUCT:
+            from kb.contracts import swaps
+
             context["row"] = self.views._product(doc)
+            context["swaps"] = swaps(self.graph, doc)
         elif doc.collection is Collection.PRINCIPLE:
             context["row"] = self.views._principle(doc)
         header = self._render(f"header_{doc.collection.value}.md.j2", doc.key, **context)

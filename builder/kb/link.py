@@ -26,6 +26,7 @@ GENERATED = ("index", "principles/index", "principles/coverage", "products/index
              "loops/index", "people/index")
 _YEAR_INDEX = re.compile(r"loops/\d{4}/index\Z")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+_ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z")
 
 
 class EdgeKind(str, Enum):
@@ -155,7 +156,8 @@ class _Linker:
         found = []
         for name, coll, kind, code in _REFS.get(doc.collection, ()):
             value = doc.meta.get(name)
-            items = [(value, (name,))] if isinstance(value, str) else [
+            single = isinstance(value, str) and _ID.match(value)  # else validate said KB204
+            items = [(value, (name,))] if single else [
                 (v, (name, i)) for i, v in enumerate(value or []) if isinstance(v, str)
             ] if isinstance(value, list) else []
             for ident, path in items:

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import partial
 
+from kb.contracts import check_contracts
 from kb.findings import Finding, Severity, apply_severities
 from kb.link import Graph, link
 from kb.load import Corpus, load, paused_gc
@@ -43,6 +44,7 @@ def check(settings: Settings, today: dt.date | None = None) -> Checked:
         found.extend(corpus.checked)
         graph, link_findings = link(corpus.documents, corpus.assets)
         found.extend(link_findings)
+        found.extend(check_contracts(graph, settings.require_non_goals))
         found = suppress(found, corpus.documents)
         found = apply_severities(found, settings.severity)
         found.sort(key=Finding.sort_key)

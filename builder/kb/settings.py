@@ -41,6 +41,8 @@ class Settings:
     exclude: tuple[str, ...] = ()
     #: per-rule severity overrides, e.g. {KB601 = "off", KB410 = "error"}
     severity: dict[str, Severity] = field(default_factory=dict)
+    #: ask every product card for `non_goals`, its boundary (KB414)
+    require_non_goals: bool = False
     #: site URL used for feeds and canonical links when mkdocs.yml gives no site_url
     site_url: str = ""
 
@@ -112,6 +114,10 @@ def _coerce(name: str, value: Any, source: str) -> Any:
     if name in _STRS:
         if not isinstance(value, str) or not value:
             raise KbError(f"{source}: setting '{name}' must be a non-empty string")
+        return value
+    if name == "require_non_goals":
+        if not isinstance(value, bool):
+            raise KbError(f"{source}: setting 'require_non_goals' must be true or false")
         return value
     if name == "exclude":
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
