@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import BASE, LOOP, PRINCIPLE, PRODUCT, make_base, make_kb
 
+from conftest import BASE, LOOP, PRINCIPLE, PRODUCT, make_base, make_kb
 from kb import __version__
 from kb.cli import main
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import BASE, LOOP, PRINCIPLE, PRODUCT, TODAY, make_base
 
+from conftest import BASE, LOOP, PRINCIPLE, PRODUCT, TODAY, make_base
 from kb.link import EdgeKind, Graph
 from kb.pipeline import Checked, check
 from kb.settings import load_settings

@@ -8,8 +8,8 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-from conftest import BASE, LOOP, make_base, make_kb
 
+from conftest import BASE, LOOP, make_base, make_kb
 from kb.findings import Finding
 from kb.frontmatter import InvalidDate, as_date, parse, split
 from kb.load import Corpus, decode, load
@@ -92,7 +92,7 @@ def test_decode_reports_invalid_utf8_at_its_byte() -> None:
 
 
 def test_decode_reports_nul_bytes() -> None:
-    _, problem = decode("x.md", "a\nbc\x00".encode())
+    _, problem = decode("x.md", b"a\nbc\x00")
     assert (problem.code, problem.line, problem.col) == ("KB101", 2, 3)
 
 
@@ -261,3 +261,10 @@ def test_document_title_falls_back_to_heading(tmp_path: Path) -> None:
     corpus = loaded(tmp_path, {"content/a.md": "# The A page\n", "content/b.md": "---\ntitle: B\n---\n"})
     docs: dict[str, Document] = {d.id: d for d in corpus.documents}
     assert (docs["a"].title, docs["b"].title) == ("The A page", "B")
+
+
+def test_merge_keys_are_not_supported() -> None:
+    front, found = parsed("base: &b {title: x}\n<<: *b\n")
+    assert [(f.line, f.col, f.code, f.message) for f in found] == [
+        (3, 1, "KB203", "merge key '<<' is not supported")]
+    assert front.data == {"base": {"title": "x"}}

@@ -12,10 +12,10 @@ import tempfile
 from pathlib import Path
 
 from click.testing import CliRunner
-from conftest import make_base
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import make_base
 from kb.cli import main
 from kb.frontmatter import parse, split
 

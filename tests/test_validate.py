@@ -6,8 +6,8 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from conftest import BASE, LOOP, PRINCIPLE, PRODUCT, TODAY, make_base
 
+from conftest import BASE, LOOP, PRINCIPLE, PRODUCT, TODAY, make_base
 from kb.findings import Finding, Severity
 from kb.load import load
 from kb.settings import load_settings

@@ -267,6 +267,10 @@ class _Converter:
         if isinstance(node, yaml.ScalarNode) and node.tag == _TAG + "str":
             return node.value
         line, col = self.lines.pos(node.start_mark)
+        if node.tag == _TAG + "merge":
+            self.findings.append(finding(self.path, line, col, "KB203", "merge key '<<' is not supported",
+                                         "write the fields out in full"))
+            return None
         raw = node.value if isinstance(node, yaml.ScalarNode) else "a collection"
         self.findings.append(finding(
             self.path, line, col, "KB203", f"key {raw!r} is not a string",

@@ -79,8 +79,13 @@ def walk(settings: Settings) -> tuple[list[Entry], list[Entry], list[Finding]]:
 
 
 def _scan(
-    folder: Path, prefix: str, root: Path, settings: Settings, found: list[Finding]
+    folder: Path, prefix: str, root: Path, settings: Settings, found: list[Finding],
+    visited: set[str] | None = None,
 ) -> Iterator[tuple[str, os.DirEntry[str]]]:
+    """Files under `folder`, sorted; `visited` holds real paths of folders already walked,
+    so a symlink loop cannot make the walk endless."""
+    if visited is None:
+        visited = {os.path.realpath(folder)}
     try:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except OSError as exc:
@@ -97,8 +102,11 @@ def _scan(
                 "copy the file into content/ instead",
             ))
             continue
-        if entry.is_dir(follow_symlinks=False):
-            yield from _scan(Path(entry.path), rel + "/", root, settings, found)
+        if entry.is_dir():  # a symlinked folder inside the repository is followed, once
+            real = os.path.realpath(entry.path)
+            if real not in visited:
+                visited.add(real)
+                yield from _scan(Path(entry.path), rel + "/", root, settings, found, visited)
         elif entry.is_file():
             yield rel, entry
 
@@ -130,7 +138,7 @@ def _name_clashes(settings: Settings, entries: list[Entry]) -> list[Finding]:
         if key in seen:
             out.append(finding(
                 _repo_path(settings, entry.rel), 1, 1, "KB303",
-                f"name differs from '{seen[key]}' only by case or Unicode normalization",
+                f"name differs from '{_repo_path(settings, seen[key])}' only by case or Unicode normalization",
                 "rename one of them; they collide on macOS and Windows",
             ))
         else:

@@ -66,7 +66,7 @@ def load(root: Path, emitted: Emitted, site_dir: Path, strict: bool) -> tuple[An
 def _hand_written_nav(root: Path, path: Path) -> list[Finding]:
     if path.parent != root:
         return []
-    for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+    for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").split("\n"), 1):
         if line.startswith("nav:"):
             return [finding(path.name, number, 1, "KB703", "mkdocs.yml has a hand-written nav; kb generates it",
                             "remove 'nav:'; kb builds the nav from content/")]

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from kb.frontmatter import is_date
+from kb.frontmatter import as_date
 from kb.link import EdgeKind, Graph
 from kb.model import Collection, Document, Stage, Status, as_strs
 
@@ -117,7 +117,7 @@ class Views:
         follows = self.graph.targets(doc.key, EdgeKind.FOLLOWS)
         return LoopView(
             key=doc.key, id=doc.id, title=doc.title,
-            date=started if is_date(started) else None,
+            date=as_date(started),
             stage=_choice(Stage, doc.meta.get("stage")), authors=authors,
             product=product[0].key if product else None,
             principles=tuple(d.key for d in self.graph.targets(doc.key, EdgeKind.PRACTICES)),
