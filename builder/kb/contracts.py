@@ -65,8 +65,9 @@ def _consumes(doc: Document, products: dict[str, Document]) -> list[Finding]:
 
 def _alternatives(doc: Document, products: dict[str, Document]) -> list[Finding]:
     out = []
-    for i, alt in enumerate(as_strs(doc.meta.get("alternatives"))):
-        other = products.get(alt)
+    value = doc.meta.get("alternatives")
+    for i, alt in enumerate(value if isinstance(value, list) else []):  # raw indexes: positions
+        other = products.get(alt) if isinstance(alt, str) else None
         if other is None or other is doc or not other.readable:
             continue
         if doc.id not in as_strs(other.meta.get("alternatives")):

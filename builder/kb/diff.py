@@ -34,7 +34,7 @@ def diff(settings: Settings, base: str | None, head: str | None) -> dict[str, li
         raise KbError("kb diff needs a git repository (and git on PATH)")
     prefix = _prefix(settings.root, repo)
     head_sha = git.resolve_ref(repo, head) if head else None
-    base_sha = git.merge_base(repo, base or git.default_base(repo))
+    base_sha = git.merge_base(repo, base or git.default_base(repo), head_sha or "HEAD")
     with tempfile.TemporaryDirectory(prefix="kb-diff-") as tmp:
         before = _check_at(settings, repo, base_sha, prefix, Path(tmp) / "base")
         after = _check_at(settings, repo, head_sha, prefix, Path(tmp) / "head") if head_sha else check(settings)
@@ -106,10 +106,11 @@ def _interfaces(before: Graph, after: Graph) -> list[dict[str, Any]]:
         old, new = _surfaces(old_doc), _surfaces(doc)
         if old_doc is None or old == new:
             continue
+        consumers, dependents = _consumers(after, ident)
         out.append({"id": ident, "title": doc.title,
                     "added": sorted(set(new) - set(old)), "removed": sorted(set(old) - set(new)),
                     "changed": sorted(n for n in set(old) & set(new) if old[n] != new[n]),
-                    "consumers": _consumers(after, ident)})
+                    "consumers": consumers, "dependents": dependents})
     return out
 
 
@@ -120,16 +121,20 @@ def _surfaces(doc: Any) -> dict[str, tuple[str, str]]:
             for i in doc.meta["interfaces"] if isinstance(i, dict) and i.get("name")}
 
 
-def _consumers(graph: Graph, ident: str) -> list[str]:
-    """Products that consume one of its interfaces or depend on it."""
-    users = set()
-    for doc in graph.by_id[Collection.PRODUCT].values():
-        if not doc.readable:
+def _consumers(graph: Graph, ident: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """Products consuming its interfaces (with the names each uses: the reader must see who
+    uses a removed one), and products that only depend on it."""
+    consumers, dependents = [], []
+    for doc in sorted(graph.by_id[Collection.PRODUCT].values(), key=lambda d: d.id):
+        if not doc.readable or doc.id == ident:
             continue
-        consumes = [c.split("/", 1)[0] for c in as_strs(doc.meta.get("consumes"))]
-        if ident in consumes or ident in as_strs(doc.meta.get("depends_on")):
-            users.add(doc.id)
-    return sorted(users - {ident})
+        parts = [c.partition("/") for c in as_strs(doc.meta.get("consumes"))]
+        uses = sorted({name for pid, sep, name in parts if pid == ident and sep and name})
+        if uses:
+            consumers.append({"id": doc.id, "interfaces": uses})
+        elif ident in as_strs(doc.meta.get("depends_on")):
+            dependents.append(doc.id)
+    return consumers, dependents
 
 
 def _links(before: Checked, after: Checked) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -156,8 +161,9 @@ def markdown(changes: dict[str, list[dict[str, Any]]]) -> str:
         ("stages_advanced", "Stages changed", lambda e: f"`{e['id']}`: {e['from']} → **{e['to']}**"
          + ("" if e["advanced"] else " (moved back)")),
         ("principles_newly_practiced", "Principles now practiced",
-         lambda e: f"`{e['id']}` — {_md(e['title'])} ({e['loops']} loops)"),
-        ("principles_orphaned", "Principles no loop practices any more", lambda e: f"`{e['id']}` — {_md(e['title'])}"),
+         lambda e: f"`{e['id']}` — {_md(e['title'])} ({_loops_text(e['loops'])})"),
+        ("principles_orphaned", "Principles no loop practices any more",
+         lambda e: f"`{e['id']}` — {_md(e['title'])} (was practiced in {_loops_text(e['loops_before'])})"),
         ("interfaces_changed", "Product interfaces changed", _interface_line),
         ("links_broken", "Links broken", lambda e: f"`{e['path']}`: {e['code']} {_md(e['message'])}"),
         ("links_fixed", "Links fixed", lambda e: f"`{e['path']}`: {e['code']} {_md(e['message'])}"),
@@ -168,11 +174,27 @@ def markdown(changes: dict[str, list[dict[str, Any]]]) -> str:
     return "\n".join(lines)
 
 
+def _loops_text(n: int) -> str:
+    return f"{n} loop{'' if n == 1 else 's'}"
+
+
 def _interface_line(e: dict[str, Any]) -> str:
-    parts = [f"+{n}" for n in e["added"]] + [f"−{n}" for n in e["removed"]] + [f"~{n}" for n in e["changed"]]
-    users = ", ".join(f"`{c}`" for c in e["consumers"]) or "no consumers"
-    return f"`{e['id']}`: {' '.join(parts)} — consumed by {users}"
+    """`kb`: added a; removed b — consumed by `site` (b — **removed**); used by `portal`"""
+    status = {n: word for word in ("added", "removed", "changed") for n in e[word]}
+    parts = [f"{word} {', '.join(_md(n) for n in e[word])}" for word in ("added", "removed", "changed") if e[word]]
+
+    def uses(c: dict[str, Any]) -> str:
+        names = [_md(n) + (f" — **{status[n]}**" if n in status else "") for n in c["interfaces"]]
+        return f"`{c['id']}` ({', '.join(names)})"
+
+    who = [f"consumed by {', '.join(uses(c) for c in e['consumers'])}"] if e["consumers"] else []
+    who += [f"used by {', '.join(f'`{d}`' for d in e['dependents'])}"] if e["dependents"] else []
+    return f"`{e['id']}`: {'; '.join(parts)} — {'; '.join(who) or 'no consumers'}"
+
+
+_MD_SPECIALS = str.maketrans({c: "\\" + c for c in "\\`*_[]|"} | {"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 
 
 def _md(text: str) -> str:
-    return text.replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
+    """Text shown as text in GitHub markdown: no emphasis, links, tags or table breaks."""
+    return " ".join(str(text).split()).translate(_MD_SPECIALS)

@@ -48,10 +48,11 @@ def entries(views: Views, stages: dict[str, list[tuple[int, str]]]) -> list[Entr
     for loop in views.loops.values():
         doc = views.graph.docs[loop.key]
         hist = views.file_history(doc)
-        started = _stamp_of_created(hist) or (_midnight(loop.date) if loop.date else None)
+        changes = _changes(hist, doc.path, stages)
+        started = _started(hist, changes) or (_midnight(loop.date) if loop.date else None)
         if started:
             out.append(Entry(loop, "started", started))
-        reached = _reached(stages.get(doc.path, []))
+        reached = _reached(changes)
         for event in ("implement", "repeat"):
             when = reached.get(event)
             if when is None and loop.stage and _ORDER.index(loop.stage.value) >= _ORDER.index(event):
@@ -61,9 +62,23 @@ def entries(views: Views, stages: dict[str, list[tuple[int, str]]]) -> list[Entr
     return sorted(out, key=lambda e: (e.when, e.loop.id, EVENTS.index(e.event)), reverse=True)
 
 
-def _stamp_of_created(hist: object) -> dt.datetime | None:
+def _changes(hist: object, path: str, stages: dict[str, list[tuple[int, str]]]) -> list[tuple[int, str]]:
+    """The file's stage changes under every name it had (git's stage log does not follow
+    renames: a moved loop would otherwise seem to reach its stage on the day it moved)."""
+    names = (*getattr(hist, "previous_paths", ()), path)
+    return sorted(change for name in names for change in stages.get(name, []))
+
+
+def _started(hist: object, changes: list[tuple[int, str]]) -> dt.datetime | None:
+    """When the file was added: the exact time of its first `stage:` line when that commit is
+    the one that created it (same day), else the day history gives (the file was added
+    without a `stage:` line, or somewhere the stage log does not look)."""
     created = getattr(hist, "created", None)
-    return _midnight(created) if created else None
+    if not created:
+        return None
+    if changes and _stamp(changes[0][0]).date() == created:
+        return _stamp(changes[0][0])
+    return _midnight(created)
 
 
 def _fallback(hist: object, loop: LoopView) -> dt.datetime | None:

@@ -216,10 +216,11 @@ def default_base(repo: Path) -> str:
     raise GitError(f"no base branch found (tried {tried}): pass --base REF")
 
 
-def merge_base(repo: Path, ref: str) -> str:
-    """The best common ancestor of HEAD and `ref`: what a pull request is compared against."""
+def merge_base(repo: Path, ref: str, head: str = "HEAD") -> str:
+    """The best common ancestor of `head` and `ref`: what a pull request is compared against."""
     sha = resolve_ref(repo, ref)
-    out = _try(repo, "merge-base", "--end-of-options", "HEAD", sha)
+    tip = resolve_ref(repo, head) if head != "HEAD" else "HEAD"
+    out = _try(repo, "merge-base", "--end-of-options", tip, sha)
     base = (out or b"").strip()
     if not _SHA.fullmatch(base):
         raise GitError(f"HEAD and {ref!r} have no common ancestor (shallow clone?)")
