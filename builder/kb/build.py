@@ -73,7 +73,7 @@ def _build_site(settings: Settings, checked: Checked, target: Path, strict: bool
         result.findings = sorted(result.findings + list(hist.findings), key=Finding.sort_key)
         progress("read git history" if hist.available else "no git history")
     t = time.perf_counter()
-    stages = _stages(settings) if with_history else {}
+    stages = _stages(settings) if hist is not None and hist.available and not hist.shallow else {}
     emitted = emit(checked, hist, settings, settings.cache / "docs", stages)
     timings["emit"] = time.perf_counter() - t
     result.pages, result.changed = emitted.pages, len(emitted.changed)

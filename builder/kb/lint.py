@@ -75,13 +75,19 @@ def _changed(settings: Settings, found: list[Finding], base: str | None) -> tupl
     changes = git.changed_paths(repo, ref)
     prefix = _prefix(settings.root, repo)
     changed = {p[len(prefix):] for p in changes.changed if p.startswith(prefix)}
-    content = settings.content_dir + "/"
-    touched = {p for p in changed if p.startswith(content) and p.endswith(".md")}
+    touched = changed & _markdown(settings)
     own = [f for f in found if f.path in changed]
     caused = _caused(settings, repo, git.merge_base(repo, ref), prefix, found, changed) if (
         changes.changed or changes.deleted) else []
-    notes = [f"kb: {len(touched)} changed files since {ref}"]
+    notes = [f"kb: {len(touched)} changed file{'' if len(touched) == 1 else 's'} since {ref}"]
     return sorted(own + caused, key=Finding.sort_key), len(touched), notes
+
+
+def _markdown(settings: Settings) -> set[str]:
+    """Root-relative paths of the markdown files lint reads (hidden and excluded ones are not)."""
+    from kb.load import walk
+
+    return {f"{settings.content_dir}/{entry.rel}" for entry in walk(settings)[0]}
 
 
 def _prefix(root: Path, repo: Path) -> str:

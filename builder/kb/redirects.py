@@ -10,6 +10,7 @@ import html
 import posixpath
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from kb.templating import url_of
 
@@ -36,6 +37,8 @@ def redirects(docs: Any, history: Any, content_dir: str) -> dict[str, tuple[str,
     prefix = content_dir + "/"
     out: dict[str, tuple[str, str]] = {}
     for doc in docs:
+        if not doc.readable:  # left out of the site: nothing to redirect to
+            continue
         hist = history.files.get(doc.path)
         for old in hist.previous_paths if hist else ():
             if old.startswith(prefix) and old.endswith(".md") and old != doc.path:
@@ -52,7 +55,7 @@ def write(site: Path, moved: dict[str, tuple[str, str]]) -> list[str]:
         target = site / old_url / "index.html"
         if target.exists() or not _inside(site, target):
             continue
-        relative = posixpath.relpath(new_url or ".", old_url.rstrip("/") or ".") + "/"
+        relative = quote(posixpath.relpath(new_url or ".", old_url.rstrip("/") or ".") + "/")
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(PAGE.format(title=html.escape(title), target=html.escape(relative, quote=True)),
                           encoding="utf-8")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,10 +71,23 @@ def render(settings: Settings, new: NewDoc) -> str:
 
     body = environment(settings.root).get_template(f"new_{new.collection.value}.md.j2").render()
     if new.observe_notes:
-        body = body.replace("## 1. Observe\n\n", "## 1. Observe\n\n<!-- From the previous cycle's Repeat notes:\n"
-                            + new.observe_notes.replace("--", "- -") + "\n-->\n\n", 1)
+        body = _carry_notes(body, new.observe_notes)
     post = frontmatter.Post(body, **_meta(settings, new))
     return frontmatter.dumps(post, sort_keys=False, allow_unicode=True) + "\n"
+
+
+_OBSERVE = re.compile(r"^##[ \t][^\n]*observe[^\n]*\n", re.I | re.M)
+
+
+def _carry_notes(body: str, notes: str) -> str:
+    """Put the previous cycle's notes, as a comment, under the first Observe heading of the
+    template (a handbook's own template may word it differently)."""
+    comment = f"<!-- From the previous cycle's Repeat notes:\n{notes}\n-->\n\n"
+    match = _OBSERVE.search(body)
+    if match is None:
+        return comment + body
+    end = match.end()
+    return body[:end] + "\n" + comment + body[end:].lstrip("\n")
 
 
 def _meta(settings: Settings, new: NewDoc) -> dict[str, Any]:
@@ -134,30 +148,50 @@ def next_cycle(settings: Settings, loop_id: str, title: str | None, when: dt.dat
     carried into the new Observe prompt. Returns the new document and a note for the user."""
     from kb.model import as_strs
 
-    loops = {d.id: d for d in _docs(settings, Collection.LOOP)}
+    corpus = [d for d in load(settings).documents if d.readable]
+    loops = {d.id: d for d in corpus if d.collection is Collection.LOOP}
     _known(loop_id, set(loops), "loop", "LOOP")
     previous = loops[loop_id]
     product = previous.meta.get("product")
+    product = product if isinstance(product, str) else None
+    principles = as_strs(previous.meta.get("principles"))
+    _carried(corpus, loop_id, product, principles)
     note = "" if previous.meta.get("stage") == Stage.REPEAT.value else (
         f"note: {loop_id} is at stage '{previous.meta.get('stage')}', not 'repeat' yet")
     new = NewDoc(
-        Collection.LOOP, title or f"{previous.title} (next cycle)",
-        product=product if isinstance(product, str) else None,
-        principles=as_strs(previous.meta.get("principles")), date=when, follows=loop_id,
-        observe_notes=repeat_notes(previous),
+        Collection.LOOP, title or f"{previous.title} (next cycle)", product=product,
+        principles=principles, date=when, follows=loop_id, observe_notes=repeat_notes(previous),
     )
     return new, note
 
 
+def _carried(corpus: list[Any], loop_id: str, product: str | None, principles: tuple[str, ...]) -> None:
+    """Refuse to copy a broken reference, naming the loop it comes from (not an option)."""
+    for ident, collection in [(product, Collection.PRODUCT)] + [(p, Collection.PRINCIPLE) for p in principles]:
+        ids = {d.id for d in corpus if d.collection is collection}
+        if ident is None or ident in ids:
+            continue
+        close = closest(ident, ids)
+        hint = f" (did you mean '{close}'?)" if close else ""
+        raise ScaffoldError(f"{loop_id}: unknown {collection.value} '{ident}'{hint}; fix it first")
+
+
+_SETEXT_UNDERLINE = r"[ ]{0,3}(?:=+|-+)[ \t]*"
+
+
 def repeat_notes(doc: Any) -> str:
-    """The text of a loop's Repeat section, without HTML comments."""
+    """The text of a loop's Repeat section without its HTML comments, made safe to carry
+    inside an HTML comment: no two dashes stay adjacent, so nothing in it can end the comment
+    (`-->`, `--!>`) or open another."""
     import re
 
     headings = [h for h in doc.scan.headings if h.level <= 2]
     for i, heading in enumerate(headings):
         if heading.level == 2 and "repeat" in heading.text.lower():
             lines = doc.body.split("\n")
-            end = headings[i + 1].line - 1 if i + 1 < len(headings) else len(lines)
-            text = "\n".join(lines[heading.line:end])
-            return re.sub(r"<!--.*?-->", "", text, flags=re.S).strip()
+            start, end = heading.line, headings[i + 1].line - 1 if i + 1 < len(headings) else len(lines)
+            if start < end and re.fullmatch(_SETEXT_UNDERLINE, lines[start]):
+                start += 1
+            text = re.sub(r"<!--.*?-->", "", "\n".join(lines[start:end]), flags=re.S).strip()
+            return re.sub(r"-(?=-)", "- ", text)
     return ""

