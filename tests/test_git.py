@@ -12,36 +12,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gitrepo import GitRepo
 from kb import git
 from kb.history import read_history
 
 BUILDER = Path(__file__).resolve().parents[1] / "builder"
-
-
-class GitRepo:
-    """A repository built step by step with a fixed identity and date."""
-
-    def __init__(self, path: Path) -> None:
-        path.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self.git("init", "-q", "-b", "main")
-
-    def git(self, *args: str, stdin: str | None = None) -> str:
-        env = {**os.environ, "GIT_AUTHOR_NAME": "Alice", "GIT_AUTHOR_EMAIL": "a@example.com",
-               "GIT_COMMITTER_NAME": "Alice", "GIT_COMMITTER_EMAIL": "a@example.com",
-               "GIT_AUTHOR_DATE": "2024-01-01T12:00:00Z", "GIT_COMMITTER_DATE": "2024-01-01T12:00:00Z"}  # fmt: skip
-        done = subprocess.run(["git", *args], cwd=self.path, env=env, check=True, input=stdin,
-                              capture_output=True, text=True)  # fmt: skip
-        return done.stdout.strip()
-
-    def write(self, rel: str, text: str = "text\n") -> None:
-        target = self.path / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
-
-    def commit(self, message: str = "change") -> None:
-        self.git("add", "-A")
-        self.git("commit", "-q", "-m", message)
 
 
 @pytest.fixture(autouse=True)
@@ -52,9 +27,9 @@ def _isolated_git(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def repo(tmp_path: Path) -> GitRepo:
-    made = GitRepo(tmp_path / "repo")
+    made = GitRepo(tmp_path / "repo", author="Alice <a@example.com>")
     made.write("content/index.md", "home\n")
-    made.commit("initial")
+    made.commit(message="initial")
     return made
 
 
@@ -165,13 +140,13 @@ def _feature_branch(repo: GitRepo) -> None:
     for name in ("a", "b", "d", "e", "f", "s"):
         repo.write(f"content/{name}.md", f"page {name} with enough text to be recognised\n" * 4)
     repo.write(".gitignore", "ignored.md\n")
-    repo.commit("base")
+    repo.commit(message="base")
     repo.git("checkout", "-q", "-b", "topic")
     repo.write("content/new.md")
     repo.write("content/a.md", "rewritten\n")
     repo.git("mv", "content/b.md", "content/c.md")
     repo.git("rm", "-q", "content/d.md")
-    repo.commit("topic work")
+    repo.commit(message="topic work")
     repo.write("content/staged.md")
     repo.git("add", "content/staged.md")
     repo.write("content/s.md", "staged edit\n")
@@ -196,11 +171,11 @@ def test_changed_paths(repo: GitRepo) -> None:
 def test_changed_paths_composes_committed_and_staged_renames(repo: GitRepo) -> None:
     repo.write("content/b.md", "a page that keeps its text while it moves\n" * 4)
     repo.write("content/gone.md", "to be deleted, then written again\n")
-    repo.commit("base")
+    repo.commit(message="base")
     repo.git("checkout", "-q", "-b", "topic")
     repo.git("mv", "content/b.md", "content/c.md")
     repo.git("rm", "-q", "content/gone.md")
-    repo.commit("move and delete")
+    repo.commit(message="move and delete")
     repo.git("mv", "content/c.md", "content/d.md")
     repo.write("content/gone.md", "back again\n")
     changes = git.changed_paths(repo.path, "main")
@@ -271,7 +246,7 @@ def _signed_commit(repo: GitRepo) -> None:
 def _make_hostile(repo: GitRepo, tmp_path: Path) -> None:
     repo.write(".gitattributes", "*.md filter=evil diff=evil\n")
     repo.write("content/same.md", "unchanged text\n")
-    repo.commit("attributes")
+    repo.commit(message="attributes")
     _signed_commit(repo)
     hooks = tmp_path / "hooks"
     hooks.mkdir()

@@ -13,49 +13,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gitrepo import ALICE, GitRepo
 from kb.history import NEW_FILE, FileHistory, read_history
 
-ALICE = "Alice Doe <alice@example.com>"
 BOB = "Bob Roe <bob@example.com>"
 CAROL = "Carol Poe <carol@example.com>"
 BUILDER = Path(__file__).resolve().parents[1] / "builder"
-
-
-class GitRepo:
-    """A repository built step by step with fixed identities and dates."""
-
-    def __init__(self, path: Path) -> None:
-        path.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self.git("init", "-q", "-b", "main")
-
-    def git(self, *args: str, author: str = ALICE, when: str = "2024-01-01T12:00:00Z") -> str:
-        name, email = author.removesuffix(">").split(" <")
-        env = {
-            **os.environ,
-            "GIT_AUTHOR_NAME": name,
-            "GIT_AUTHOR_EMAIL": email,
-            "GIT_AUTHOR_DATE": when,
-            "GIT_COMMITTER_NAME": name,
-            "GIT_COMMITTER_EMAIL": email,
-            "GIT_COMMITTER_DATE": when,
-        }
-        done = subprocess.run(["git", *args], cwd=self.path, env=env, check=True,
-                              capture_output=True, text=True)  # fmt: skip
-        return done.stdout
-
-    def write(self, rel: str, text: str = "text\n") -> None:
-        target = self.path / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
-
-    def mv(self, old: str, new: str) -> None:
-        (self.path / new).parent.mkdir(parents=True, exist_ok=True)
-        self.git("mv", old, new)
-
-    def commit(self, when: str, author: str = ALICE, message: str = "change") -> None:
-        self.git("add", "-A")
-        self.git("commit", "-q", "-m", message, author=author, when=when)
 
 
 @pytest.fixture(autouse=True)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from gitrepo import GitRepo
 from site_helpers import SMALL, run_kb, write_tree
 
 ANA = "Ana Lima <ana@example.com>"
@@ -28,35 +29,6 @@ BENJI = "benji <ben@old.example>"
 DUP = "content/loops/2026/2026-02-20-duplicate-cycles.md"
 DUP_TEXT = str(SMALL[DUP]).replace("authors: [Ben Okafor]\n", "")
 SURVIVE = "content/loops/2026/2026-01-10-notes-survive.md"
-
-
-class GitRepo:
-    """A repository built step by step with fixed identities and dates."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.mkdir(parents=True)
-        self.git("init", "-q", "-b", "main")
-
-    def git(self, *args: str, author: str = ANA, when: str = "2026-01-05T12:00:00Z") -> str:
-        name, email = author.removesuffix(">").split(" <")
-        env = {
-            **os.environ,
-            "GIT_AUTHOR_NAME": name,
-            "GIT_AUTHOR_EMAIL": email,
-            "GIT_AUTHOR_DATE": when,
-            "GIT_COMMITTER_NAME": name,
-            "GIT_COMMITTER_EMAIL": email,
-            "GIT_COMMITTER_DATE": when,
-        }
-        return subprocess.run(
-            ["git", *args], cwd=self.path, env=env, check=True, capture_output=True, text=True
-        ).stdout
-
-    def commit(self, files: dict[str, str | bytes], author: str, when: str) -> None:
-        write_tree(self.path, files)
-        self.git("add", "-A")
-        self.git("commit", "-q", "-m", "change", author=author, when=when)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -70,12 +42,12 @@ def _isolated_git() -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> GitRepo:
-    repo = GitRepo(tmp_path_factory.mktemp("people") / "repo")
+    repo = GitRepo(tmp_path_factory.mktemp("people") / "repo", author=ANA, when="2026-01-05T12:00:00Z")
     first = {k: v for k, v in SMALL.items() if k != DUP}
-    repo.commit({**first, ".mailmap": f"{BEN} <ben@old.example>\n"}, ANA, "2026-01-05T12:00:00Z")
-    repo.commit({DUP: DUP_TEXT}, BENJI, "2026-02-21T09:00:00Z")
-    repo.commit({DUP: DUP_TEXT.replace("same cycle", "same cycle twice")}, ANA, "2026-03-02T09:00:00Z")
-    repo.commit({DUP: DUP_TEXT.replace("same cycle", "same cycle, twice")}, BEN, "2026-03-10T09:00:00Z")
+    repo.commit("2026-01-05T12:00:00Z", ANA, files={**first, ".mailmap": f"{BEN} <ben@old.example>\n"})
+    repo.commit("2026-02-21T09:00:00Z", BENJI, files={DUP: DUP_TEXT})
+    repo.commit("2026-03-02T09:00:00Z", ANA, files={DUP: DUP_TEXT.replace("same cycle", "same cycle twice")})
+    repo.commit("2026-03-10T09:00:00Z", BEN, files={DUP: DUP_TEXT.replace("same cycle", "same cycle, twice")})
     return repo
 
 
