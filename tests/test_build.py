@@ -16,12 +16,12 @@ import time
 from pathlib import Path
 
 import pytest
-from site_helpers import SMALL, many_loops, mtimes, run_kb, snapshot, write_tree
 
 from kb import output
 from kb.build import build
 from kb.errors import KbError
 from kb.settings import load_settings
+from site_helpers import SMALL, many_loops, mtimes, run_kb, snapshot, write_tree
 
 
 def tree_state(folder: Path) -> tuple[dict[str, str], list[str]]:
@@ -165,22 +165,20 @@ def test_a_failed_render_keeps_the_previous_site(tmp_path: Path, root: Path) -> 
 
 def test_interrupted_build_leaves_the_previous_site_intact(tmp_path: Path) -> None:
     """SIGKILL while MkDocs renders: the old site is byte-identical, the next build cleans up."""
-    root = write_tree(tmp_path / "hb", many_loops(300))
+    root = write_tree(tmp_path / "hb", SMALL)
     site = tmp_path / "site"
     assert run_kb(["build", "--out", str(site)], root).exit_code == 0
     before = snapshot(site)
-    for loop in (root / "content/loops/2024").glob("*.md"):  # make the next build differ
-        loop.write_text(loop.read_text().replace("notes, with", "notes (edited), with"))
-    proc = subprocess.Popen([sys.executable, "-m", "kb", "--root", str(root), "build", "-v", "--out", str(site)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    write_tree(root, many_loops(300))  # rendering these takes seconds
+    staging = tmp_path / ".site.kb-new"
+    proc = subprocess.Popen([sys.executable, "-m", "kb", "--root", str(root), "build", "--out", str(site)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        assert proc.stderr is not None
-        for line in proc.stderr:
-            if "kb: emitted" in line:
-                break
-        time.sleep(1.0)  # well inside MkDocs' render of ~330 pages
-        staging = tmp_path / ".site.kb-new"
-        assert proc.poll() is None and staging.is_dir(), "the build finished before it could be killed"
+        deadline = time.monotonic() + 60
+        while not (staging / "loops" / "2024").is_dir():  # MkDocs has started writing pages
+            assert proc.poll() is None, "the build ended before it could be killed"
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
         os.kill(proc.pid, signal.SIGKILL)
     finally:
         proc.kill()
@@ -191,8 +189,7 @@ def test_interrupted_build_leaves_the_previous_site_intact(tmp_path: Path) -> No
     result = run_kb(["build", "--out", str(site)], root)
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["hb", "site"]
-    page = site / "loops/2024/2024-01-01-generated-0000/index.html"
-    assert "notes (edited), with" in page.read_text(encoding="utf-8")
+    assert (site / "loops/2024/2024-01-01-generated-0000/index.html").is_file()
 
 
 def test_killed_between_the_two_renames_the_old_site_comes_back(tmp_path: Path, root: Path) -> None:

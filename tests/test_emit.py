@@ -17,6 +17,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from site_helpers import FIXED_NOW, HOSTILE, PNG, SMALL, html_files, run_kb, write_tree
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -31,7 +32,9 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Pat
     for name, files in CASES.items():
         base = tmp_path_factory.mktemp(name)
         root = write_tree(base / "handbook", files)
-        result = run_kb(["build", "--out", str(base / "site")], root, env=FIXED_NOW)
+        # no git above the handbook, wherever the temporary folder is: history is null
+        env = {**FIXED_NOW, "GIT_CEILING_DIRECTORIES": str(base)}
+        result = run_kb(["build", "--out", str(base / "site")], root, env=env)
         assert result.exit_code == 0, result.output
         out[name] = (root, base / "site", result.output)
     return out
@@ -139,3 +142,49 @@ def test_nav_titles_are_escaped(built: dict) -> None:
     nav = home[home.index('<nav class="md-nav md-nav--primary"'):]
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in nav
     assert 'Evil &quot;quoted&quot; product' in nav
+
+
+def test_people_with_non_latin_names_get_a_page_each(tmp_path: Path) -> None:
+    """Names without ASCII letters must not all land on one `people/untitled` page."""
+    from kb.emit import emit
+    from kb.pipeline import check
+    from kb.settings import load_settings
+
+    files = dict(SMALL)
+    for rel, name in (("content/loops/2025/2025-12-01-lost-notes.md", "李雷"),
+                      ("content/loops/2026/2026-02-20-duplicate-cycles.md", "王芳")):
+        text = files[rel]
+        assert isinstance(text, str)
+        files[rel] = text.replace("authors: [Ana Lima]", f"authors: [{name}]").replace(
+            "authors: [Ben Okafor]", f"authors: [{name}]")
+    root = write_tree(tmp_path / "hb", files)
+    settings = load_settings(root)
+    emit(check(settings), None, settings, tmp_path / "docs")
+    people = sorted(p.name for p in (tmp_path / "docs" / "people").iterdir())
+    assert len(people) == 5 and "untitled.md" not in people  # index + Ana, Ben, 李雷, 王芳
+    index = (tmp_path / "docs/people/index.md").read_text(encoding="utf-8")
+    assert "李雷" in index and "王芳" in index
+
+
+def test_wrongly_typed_frontmatter_still_emits(tmp_path: Path) -> None:
+    """Without --strict, documents with KB203 findings are built: no crash, no Python reprs."""
+    from kb.emit import emit
+    from kb.pipeline import check
+    from kb.settings import load_settings
+
+    files = dict(SMALL)
+    files["content/products/odd.md"] = (
+        "---\ntitle: Odd\nsummary: [x]\nproblem: {a: b}\nusers: Someone\nowner: [Team]\nstatus: true\n"
+        "interfaces: {name: x}\ndepends_on: inbox\nalternatives: 3\nprinciples: {ownership: 1}\n"
+        "tags: 2026-11-24\n---\n\nText.\n")
+    files["content/loops/2026/2026-03-03-odd.md"] = (
+        "---\ntitle: Odd loop\ndate: 2026-03-03\nstage: observe\nprinciples: [ownership]\n"
+        "feedback: 3\n---\n\n## Observe\n\nSaw it.\n")
+    root = write_tree(tmp_path / "hb", files)
+    settings = load_settings(root)
+    checked = check(settings)
+    assert {f.code for f in checked.findings if f.path == "content/products/odd.md"} >= {"KB203"}
+    emit(checked, None, settings, tmp_path / "docs")
+    odd = (tmp_path / "docs/products/odd.md").read_text(encoding="utf-8")
+    assert "| **Users** | — |" in odd and "{'a'" not in odd and "S, o" not in odd
+    assert "Saw it." in (tmp_path / "docs/loops/2026/2026-03-03-odd.md").read_text(encoding="utf-8")

@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from site_helpers import SMALL, run_kb, snapshot, write_tree
 
 

@@ -51,7 +51,7 @@ def build(settings: Settings, out: Path | None = None, strict: bool = False,
     timings["load+validate+link"] = time.perf_counter() - started
     progress(f"checked {checked.corpus.files} files: {len(checked.errors)} errors")
     result = BuildResult(checked.findings, checked.corpus.files, False, target, timings,
-                         sorted(d.path for d in checked.corpus.documents if not d.readable))
+                         left_out(checked))
     if strict and checked.errors:
         return result
     with output.lock(settings.cache):
@@ -97,6 +97,17 @@ def _build_site(settings: Settings, checked: Checked, target: Path, strict: bool
     output.swap(tmp, target)
     result.written = True
     progress(f"wrote {target}")
+
+
+#: Findings that mean a markdown file was not read at all (no Document exists for it).
+NOT_READ = ("KB101", "KB106")
+
+
+def left_out(checked: Checked) -> list[str]:
+    """Markdown files the site leaves out: unreadable frontmatter, or not read at all."""
+    paths = {d.path for d in checked.corpus.documents if not d.readable}
+    paths.update(f.path for f in checked.findings if f.code in NOT_READ and f.path.endswith(".md"))
+    return sorted(paths)
 
 
 def _history(settings: Settings, checked: Checked):  # noqa: ANN202 - History imports git lazily

@@ -14,6 +14,8 @@ from __future__ import annotations
 import html
 import json
 import os
+import posixpath
+import re
 import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -24,18 +26,20 @@ import yaml
 from markupsafe import Markup
 
 from kb import templating
-from kb.templating import url_of
 from kb.history import History
 from kb.link import EdgeKind, Graph
 from kb.model import Collection, Document, Stage
 from kb.pipeline import Checked
 from kb.settings import Settings
+from kb.templating import url_of
 from kb.views import Views
 
 #: Page keys passed through to the renderer; principles, products and loops pass only tags
 #: (their other fields are kb's own, shown in the header — a product's `status` is not Material's).
 PASSTHROUGH = ("description", "hide", "icon", "status", "subtitle", "template", "search", "comments", "tags")
 MERMAID = "assets/kb/mermaid.min.js"
+EMPTY_SITEMAP = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+                 '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"></urlset>\n')
 
 
 @dataclass(frozen=True)
@@ -72,7 +76,7 @@ def emit(checked: Checked, history: History | None, settings: Settings, docs_dir
     for asset in checked.corpus.assets:
         tree.copies[asset.rel] = settings.content / asset.rel
     changed, removed = sync(tree, docs_dir)
-    return Emitted(docs_dir, nav(checked.graph, Views(checked.graph, history)), NOT_IN_NAV,
+    return Emitted(docs_dir, titled(nav(checked.graph, Views(checked.graph, history)), tree), NOT_IN_NAV,
                    tuple(changed), tuple(removed), sum(1 for r in tree.files if r.endswith(".md")),
                    site_name(checked.graph))
 
@@ -88,8 +92,11 @@ def render_tree(graph: Graph, history: History | None, settings: Settings,
     tree = Tree()
     site_url = _site_url(settings)
     for feed in all_feeds:
-        tree.text(feed.key + ".xml", feeds.atom(feed, views, site_url))
+        tree.text(feed.key + ".xml", xml_safe(feeds.atom(feed, views, site_url)))
         tree.text(feed.key + ".json", feeds.json_feed(feed, views, site_url))
+        # Material reads every <link rel="alternate"> as another language of the site and
+        # fetches the sitemap.xml beside it: without one, every page logs a 404 error.
+        tree.text(posixpath.dirname(feed.key) + "/sitemap.xml", EMPTY_SITEMAP)
     for doc in graph.docs.values():
         if doc.readable:
             tree.text(doc.rel, pages.document(doc))
@@ -98,6 +105,16 @@ def render_tree(graph: Graph, history: History | None, settings: Settings,
     tree.text("kb.json", kb_json(graph, views))
     tree.copies[MERMAID] = templating.default_templates() / MERMAID
     return tree
+
+
+#: Characters XML 1.0 cannot hold at all, not even escaped; a frontmatter string can smuggle them
+#: in through YAML escapes ("\a", "\x1b"), which validate reports (KB204).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def xml_safe(text: str) -> str:
+    """An XML document with the characters XML forbids replaced by U+FFFD, so it stays well-formed."""
+    return _NOT_XML.sub("\ufffd", text)
 
 
 def site_name(graph: Graph) -> str:
@@ -236,9 +253,15 @@ def _years(loops: list[Any]) -> dict[int, list[Any]]:
 
 
 def person_key(name: str) -> str:
+    """`people/<slug>`; a name with no ASCII letters (李雷) gets a stable hash instead of a shared slug."""
+    import hashlib
+
     from kb.validate import slug
 
-    return f"people/{slug(name)}"
+    ascii_slug = slug(name)
+    if ascii_slug == "untitled" and name.strip().casefold() != "untitled":
+        return f"people/person-{hashlib.sha1(name.encode('utf-8')).hexdigest()[:8]}"
+    return f"people/{ascii_slug}"
 
 
 def _escape(value: Any) -> Any:
@@ -257,14 +280,15 @@ def frontmatter(doc: Document, feed: Any = None) -> str:
 
     `kb_feeds` names the page's loop feed for the theme override's `<link rel="alternate">`.
     """
+    from kb.validate import renderable
+
     meta: dict[str, Any] = {"title": doc.title}
     summary = doc.meta.get("summary")
-    if isinstance(summary, str) and summary.strip() and "description" not in doc.meta:
+    keys = [k for k in (PASSTHROUGH if doc.collection is Collection.PAGE else ("tags",)) if renderable(doc, k)]
+    if isinstance(summary, str) and summary.strip() and "description" not in keys:
         meta["description"] = summary
-    keys = PASSTHROUGH if doc.collection is Collection.PAGE else ("tags",)
-    for key in keys:
-        if key in doc.meta and doc.meta[key] is not None:
-            meta[key] = doc.meta[key]
+    for key in keys:  # only valid values: MkDocs and Material crash on others (`hide: 5`)
+        meta[key] = doc.meta[key]
     if feed is not None:
         meta["kb_feeds"] = feed_meta(feed)
     dumped = yaml.safe_dump(_escape(meta), allow_unicode=True, sort_keys=False, width=1000)
@@ -303,6 +327,33 @@ def nav(graph: Graph, views: Views) -> list[Any]:
     if views.people():
         entries.append({"People": ["people/index.md"]})
     return entries
+
+
+def titled(entries: list[Any], tree: Tree) -> list[Any]:
+    """Give every nav entry its page's own (escaped) title from the emitted frontmatter.
+
+    MkDocs' dirty build (`kb serve`) does not read unchanged pages, so a nav entry without a
+    title would print as blank on every page it re-renders; a title change then changes the
+    nav, which is what tells `kb serve` to render everything.
+    """
+    out: list[Any] = []
+    for entry in entries:
+        if isinstance(entry, str):
+            title = _title_in(tree.files.get(entry, b""))
+            out.append({title: entry} if title else entry)
+        else:
+            out.append({k: titled(v, tree) if isinstance(v, list) else v for k, v in entry.items()})
+    return out
+
+
+def _title_in(data: bytes) -> str | None:
+    text = data.decode("utf-8")
+    end = text.find("\n---\n", 3)
+    if not text.startswith("---\n") or end < 0:
+        return None
+    meta = yaml.load(text[4:end + 1], Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    title = meta.get("title") if isinstance(meta, dict) else None
+    return title if isinstance(title, str) and title else None
 
 
 def _page_sections(graph: Graph) -> list[Any]:

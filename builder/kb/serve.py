@@ -39,7 +39,7 @@ class Session:
     def __init__(self, settings: Settings, site_dir: Path) -> None:
         self.settings = settings
         self.site_dir = site_dir
-        self.nav: Any = None
+        self.layout: Any = None  # nav (with titles), site name, site config: all pages show them
         self.history: Any = None
         self.search: dict[str, list[dict[str, Any]]] = {}
         self.search_config: Any = None
@@ -53,14 +53,16 @@ class Session:
 
             self.history = read_history(self.settings.root, [d.path for d in checked.corpus.documents])
         emitted = emit(checked, self.history, self.settings, self.settings.cache / "serve-docs")
-        # A new loop renders fine in a dirty build (it is not in the nav); a removed page
-        # or a changed nav changes other pages' HTML, so those take a full render.
-        full = self.nav is None or emitted.nav != self.nav or bool(emitted.removed)
+        # A new loop renders fine in a dirty build (it is not in the nav); a removed page,
+        # a changed nav or a changed title shown in it (every page prints the whole nav, and
+        # its neighbours' titles in the footer) changes other pages' HTML: a full render.
+        layout = (emitted.nav, emitted.site_name, _site_config(self.settings.root))
+        full = self.layout is None or layout != self.layout or bool(emitted.removed)
         if full or emitted.changed:
             config, _ = render.load(self.settings.root, emitted, self.site_dir, strict=False)
             render.render(config, dirty=not full)
             self._merge_search(full)
-        self.nav = emitted.nav
+        self.layout = layout
         errors = [f for f in checked.findings if f.severity is Severity.ERROR]
         return Rebuild(time.perf_counter() - started, emitted.changed, full, errors)
 
@@ -78,6 +80,13 @@ class Session:
             data["docs"] = [entry for page in sorted(self.search) for entry in self.search[page]]
             path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
         self.search_config = data.get("config")
+
+
+def _site_config(root: Path) -> tuple[Any, ...]:
+    """What changes every page's HTML without changing its markdown: mkdocs.yml, theme overrides."""
+    config = render.config_file(root)
+    stamps = [(str(p), p.stat().st_mtime_ns) for p in sorted((root / "templates").rglob("*")) if p.is_file()]
+    return (config.read_bytes(), tuple(stamps))
 
 
 def _by_page(entries: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:

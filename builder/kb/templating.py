@@ -33,7 +33,8 @@ def environment(root: Path) -> jinja2.Environment:
         loader=loader, autoescape=True, undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
     )
-    env.filters.update(md=md, cell=cell, mermaid_label=mermaid_label, date=iso_date, fm=fm, plural=plural)
+    env.filters.update(md=md, cell=cell, mermaid_label=mermaid_label, date=iso_date, fm=fm, plural=plural,
+                       string=string, strings=strings, mappings=mappings)
     return env
 
 
@@ -64,6 +65,25 @@ def fm(value: Any) -> Markup:
 def plural(count: int, noun: str) -> str:
     """`1 loop cycle`, `2 loop cycles` (English nouns that take an s)."""
     return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def string(value: Any) -> str:
+    """A frontmatter value that should be text: anything else (reported by lint) shows as nothing.
+
+    `kb build` without --strict renders documents with findings, so a template never trusts a
+    value's type: `users: Someone` or `consumes: 3` must not crash the build or print noise.
+    """
+    return value if isinstance(value, str) else ""
+
+
+def strings(value: Any) -> list[str]:
+    """The string items of a frontmatter list; a value of the wrong type is an empty list."""
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def mappings(value: Any) -> list[dict[str, Any]]:
+    """The mapping items of a frontmatter list (interfaces, feedback); anything else is empty."""
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
 def iso_date(value: Any) -> str:

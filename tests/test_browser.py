@@ -1,0 +1,261 @@
+"""The shipped handbook in a real browser: Debian's headless Chromium, driven by Playwright.
+
+The site is built from the repository's own `content/` into a temporary folder, served by a
+threaded `http.server` on 127.0.0.1, and checked as a reader sees it: the principle index
+lists the 14 principles with the loop counts `kb index` gives, a principle page lists its
+loops, the search box finds a loop by a word from its body, no page logs a console error,
+and no request leaves localhost. A copy of the handbook with a `<script>` title proves
+titles render as text. A screenshot of the principle index goes to tests/artifacts/ and to
+docs/ (the README shows it).
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import re
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+
+from site_helpers import REPO, run_kb
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed"),
+]
+sync_api = pytest.importorskip("playwright.sync_api")
+
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+INJECTED = "<script>alert(1)</script>"
+SCREENSHOT = REPO / "tests" / "artifacts" / "principles.png"
+README_SCREENSHOT = REPO / "docs" / "screenshot-principles.png"
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
+        pass
+
+
+@dataclass
+class Served:
+    """A built site served on 127.0.0.1: its folder and base URL."""
+
+    site: Path
+    url: str
+
+
+@dataclass
+class Recorder:
+    """Everything a page did that a test must check: requests, console errors, dialogs."""
+
+    requests: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+    visited: list[str] = field(default_factory=list)
+
+    def attach(self, page: Any) -> None:
+        page.on("request", lambda r: self.requests.append(r.url))
+        page.on("console", lambda m: self.errors.append(f"{page.url}: {m.text}") if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.errors.append(f"{page.url}: {e}"))
+        page.on("dialog", self._dialog)
+        page.on("framenavigated", lambda f: self.visited.append(f.url) if f == page.main_frame else None)
+
+    def _dialog(self, dialog: Any) -> None:
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def check(self) -> None:
+        assert self.visited, "no page was visited"
+        assert not self.errors, "console errors:\n" + "\n".join(self.errors)
+        assert not self.dialogs, f"a dialog fired: {self.dialogs}"
+        remote = [u for u in self.requests
+                  if urlparse(u).scheme not in ("data", "blob", "about") and urlparse(u).hostname not in LOCAL_HOSTS]
+        assert not remote, f"requests left localhost: {remote}"
+
+
+def serve(site: Path) -> Iterator[Served]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(site)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield Served(site, f"http://127.0.0.1:{server.server_address[1]}/")
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def shipped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """The repository's own handbook, built into a temporary folder and served."""
+    site = tmp_path_factory.mktemp("shipped") / "site"
+    result = run_kb(["build", "-q", "--out", str(site)], REPO)
+    assert result.exit_code == 0, result.output
+    yield from serve(site)
+
+
+@pytest.fixture(scope="module")
+def injected(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """A copy of the handbook whose Ownership principle is titled `<script>alert(1)</script>`."""
+    base = tmp_path_factory.mktemp("injected")
+    shutil.copytree(REPO / "content", base / "handbook" / "content")
+    principle = base / "handbook/content/principles/ownership.md"
+    text = principle.read_text(encoding="utf-8")
+    principle.write_text(re.sub(r"(?m)^title: .*$", f'title: "{INJECTED}"', text, count=1), encoding="utf-8")
+    result = run_kb(["build", "-q", "--out", str(base / "site")], base / "handbook")
+    assert result.exit_code == 0, result.output
+    yield from serve(base / "site")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[tuple[Any, Recorder]]:
+    """A fresh page whose requests, console errors and dialogs are checked after the test."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    tab = context.new_page()
+    recorder = Recorder()
+    recorder.attach(tab)
+    yield tab, recorder
+    context.close()
+    recorder.check()
+
+
+def expected_counts() -> dict[str, int]:
+    """Principle title → number of loops, as `kb index principles --format json` prints it."""
+    result = run_kb(["index", "principles", "--format", "json"], REPO)
+    assert result.exit_code == 0, result.output
+    return {row["title"]: len(row["loops"]) for row in json.loads(result.stdout)}
+
+
+def kb_json(served: Served) -> dict[str, Any]:
+    return json.loads((served.site / "kb.json").read_text(encoding="utf-8"))
+
+
+def table_rows(tab: Any) -> list[list[str]]:
+    rows = tab.locator("article table").first.locator("tbody tr")
+    return [rows.nth(i).locator("td").all_inner_texts() for i in range(rows.count())]
+
+
+def test_principle_index_lists_14_principles_with_their_loop_counts(shipped: Served, page: Any) -> None:
+    tab, _recorder = page
+    tab.goto(shipped.url + "principles/")
+    rows = table_rows(tab)
+    assert len(rows) == 14
+    shown = {cells[0]: int(cells[2]) for cells in rows}
+    assert shown == expected_counts()
+    data = kb_json(shipped)
+    titles = {d["path"]: d["title"] for d in data["documents"]}
+    practiced = {t: 0 for p, t in titles.items() if p.startswith("content/principles/")}
+    for edge in data["edges"]:
+        if edge["kind"] == "practices":
+            practiced[titles[edge["to"]]] += 1
+    assert shown == practiced
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    tab.screenshot(path=str(SCREENSHOT), full_page=True)
+    if os.environ.get("KB_UPDATE_SCREENSHOT"):  # refresh the README's picture on request only
+        README_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(SCREENSHOT, README_SCREENSHOT)
+
+
+def test_clicking_a_principle_shows_the_loops_it_was_practiced_in(shipped: Served, page: Any) -> None:
+    tab, _recorder = page
+    counts = expected_counts()
+    title = max(sorted(counts), key=lambda t: counts[t])
+    data = kb_json(shipped)
+    by_path = {d["path"]: d for d in data["documents"]}
+    target = next(d for d in data["documents"] if d["collection"] == "principle" and d["title"] == title)
+    loops = {by_path[e["from"]]["title"] for e in data["edges"]
+             if e["kind"] == "practices" and e["to"] == target["path"]}
+    assert len(loops) == counts[title] > 0
+    tab.goto(shipped.url + "principles/")
+    tab.locator("article table").first.get_by_role("link", name=title, exact=True).click()
+    tab.wait_for_url(shipped.url + target["url"])
+    assert tab.locator("article h1").first.inner_text() == title
+    practiced = tab.locator("h2#practiced-in").locator("xpath=following-sibling::*[1]/descendant-or-self::table")
+    links = practiced.locator("tbody tr td:nth-child(2) a").all_inner_texts()
+    assert set(links) == loops
+    first = practiced.locator("tbody tr td:nth-child(2) a").first
+    first.click()
+    tab.wait_for_load_state()
+    assert tab.locator("article h1").first.inner_text() == links[0]
+
+
+def distinctive_word() -> tuple[str, str]:
+    """(word, loop path): a word from one loop's body that no other content file contains."""
+    texts = {p.relative_to(REPO).as_posix(): p.read_text(encoding="utf-8").lower()
+             for p in sorted((REPO / "content").rglob("*.md"))}
+    for path, text in texts.items():
+        if not path.startswith("content/loops/"):
+            continue
+        body = text.split("\n---\n", 1)[1]
+        words = sorted(set(re.findall(r"\b[a-z]{9,}\b", body)), key=lambda w: (-len(w), w))
+        for word in words:
+            if not any(word[:7] in other for p, other in texts.items() if p != path):
+                return word, path
+    raise AssertionError("no loop has a word of its own")
+
+
+def test_search_finds_a_loop_by_a_word_from_its_body(shipped: Served, page: Any) -> None:
+    tab, _recorder = page
+    word, path = distinctive_word()
+    url = next(d["url"] for d in kb_json(shipped)["documents"] if d["path"] == path)
+    tab.goto(shipped.url)
+    box = tab.locator("input.md-search__input")
+    box.click()
+    box.press_sequentially(word, delay=20)
+    tab.locator(".md-search-result__item").first.wait_for(timeout=15_000)
+    hrefs = tab.locator(".md-search-result__item a").evaluate_all("links => links.map(a => a.href)")
+    assert any(urlparse(h).path == "/" + url for h in hrefs), (word, url, hrefs)
+    tab.locator(".md-search-result__item a").first.click()
+    tab.wait_for_url(re.compile(re.escape(shipped.url + url)))
+    assert word in tab.locator("article").inner_text().lower()
+
+
+def test_every_kind_of_page_loads_cleanly(shipped: Served, page: Any) -> None:
+    """Home, indexes, a product page (mermaid), people, coverage, tags: no error, nothing remote."""
+    tab, recorder = page
+    for rel in ("", "principles/", "products/", "loops/", "people/", "principles/coverage/", "tags/"):
+        if (shipped.site / rel / "index.html").is_file():
+            tab.goto(shipped.url + rel)
+            tab.wait_for_load_state("networkidle")
+    tab.goto(shipped.url + "products/")
+    diagram = tab.locator(".mermaid").first
+    if diagram.count():
+        tab.wait_for_function("el => el.getBoundingClientRect().height > 40", arg=diagram.element_handle())
+    assert len(recorder.visited) >= 4
+
+
+def test_an_injected_script_title_renders_as_text(injected: Served, page: Any) -> None:
+    tab, recorder = page
+    tab.goto(injected.url + "principles/ownership/")
+    assert INJECTED in tab.title()
+    assert tab.locator("article h1").first.inner_text() == INJECTED
+    nav = tab.locator("nav.md-nav--primary").inner_text()
+    assert INJECTED in nav
+    tab.goto(injected.url + "principles/")
+    assert INJECTED in [cells[0] for cells in table_rows(tab)]
+    box = tab.locator("input.md-search__input")
+    box.click()
+    box.press_sequentially("assigned", delay=20)  # from its summary: the result shows its title
+    tab.locator(".md-search-result__item").first.wait_for(timeout=15_000)
+    assert INJECTED in tab.locator(".md-search-result").inner_text()
+    tab.wait_for_timeout(300)  # a dialog would fire by now
+    assert recorder.dialogs == []
