@@ -1,13 +1,21 @@
 """Markdown body scanner: headings, links, unsafe HTML and `kb: ignore` comments.
 
 `kb lint` scans every body, so this is one pass over the lines (fences, comments, code spans,
-headings) followed by a few whole-body regex searches on a copy with code and comments blanked
-out (same length, so offsets stay valid). Stdlib only.
+headings) that gives a plain line a look at its first character and little more, followed by a
+few whole-body searches on a copy with code and comments blanked out (same length, so offsets
+stay valid). Stdlib only.
 
-Where the brief leaves a rule open, we follow Python-Markdown (the site's renderer): a setext
-heading's text must be the first line of a block, its underline starts in column 1, trailing
-`#`s of an ATX heading are dropped even without a space before them, and heading ids come from
-the same slugify and `unique()` as its toc extension.
+Block rules are CommonMark's for ATX headings (`#` then a space, up to 3 spaces indent) and
+fences (an unclosed fence runs to the end). Elsewhere we follow Python-Markdown, the site's
+renderer, so anchors match the built pages: a setext heading's text is the first line of a block
+(not a list item) and its underline starts in column 1, an ATX heading loses trailing `#`s even
+without a space before them, and ids come from toc's slugify and `unique()` and attr_list's
+`{#id}`.
+
+Not handled (rare in a handbook, and each would cost every line): headings inside blockquotes,
+link text spanning lines, reference-style `[text][id]` links. Indented (4-space) code
+blocks are hidden only outside lists (`_indented_code`), a second pass paid only by bodies
+with an indented line after a blank line or a heading.
 """
 
 from __future__ import annotations
@@ -18,6 +26,8 @@ import unicodedata
 from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
+from itertools import accumulate
+from operator import itemgetter
 
 
 class LinkKind(str, Enum):
@@ -39,7 +49,7 @@ class Heading:
     anchor: str  # the id Python-Markdown's toc gives it (dedup suffixes, `{#custom}` ids)
     line: int
     col: int  # column of the first `#` or of the setext text
-    has_content: bool  # its section holds text other than whitespace and HTML comments
+    has_content: bool  # its section holds a subheading or text (not whitespace, comments, rules)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,17 +86,17 @@ class BodyScan:
     suppressions: dict[int, frozenset[str]]  # body line -> codes ({"*"} = all)
 
 
-_TICKS = re.compile(r"`+")
 _SPECIAL_FIRST = frozenset("#`~=-[ \t")  # other lines cannot open a heading, fence or refdef
 _LIST = re.compile(r"[ ]{0,3}(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)")
 # On one line, left to right: a code span (a backtick run closed by one of the same length),
 # a closed comment, or a comment left open.
-_SPANS = re.compile(r"(?<!`)(`+)(?!`).*?(?<!`)\1(?!`)|(<!--.*?-->)|<!--")
-_BLOCK_ENDS = frozenset({"heading", "hr", "refdef", "fence"})
+_SPANS = re.compile(r"(?<!`)(`++).*?(?<!`)\1(?!`)|(<!--.*?-->)|<!--")
+_CODE_SPAN = re.compile(r"(?<!`)(`++)(.*?)(?<!`)\1(?!`)")
+_BLOCK_ENDS = frozenset({"heading", "hr", "fence"})
 _COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
-_TEXT_LINE = re.compile(  # a line with text that is not a thematic break
-    r"^(?![ ]{0,3}(?:(?:-[ ]{0,2}){3,}|(?:_[ ]{0,2}){3,}|(?:\*[ ]{0,2}){3,})[ \t]*$)[ \t]*\S", re.M)
-_HR = re.compile(r"[ ]{0,3}(?:(?:-[ ]{0,2}){3,}|(?:_[ ]{0,2}){3,}|(?:\*[ ]{0,2}){3,})[ \t]*$")
+_RULE = r"[ ]{0,3}(?:(?:-[ ]{0,2}){3,}|(?:_[ ]{0,2}){3,}|(?:\*[ ]{0,2}){3,})[ \t]*$"
+_HR = re.compile(_RULE)
+_TEXT_LINE = re.compile(rf"^(?!{_RULE})[ \t]*\S", re.M)  # a line with text, not a thematic break
 _REFDEF = re.compile(r"\[([^\[\]\n]+)\]:[ \t]*(?:<([^<>\n]*)>|(\S+))")
 _WIKI = re.compile(r"\[\[([^\[\]\n]++)\]\]")
 _MDLINK = re.compile(  # possessive quantifiers: fast, and no backtracking blow-up
@@ -112,25 +122,28 @@ _IGNORE = re.compile(r"kb:\s*ignore\b(.*)", re.S)
 _CODE = re.compile(r"\bKB\d{3}\b", re.I)
 
 # Heading text (strip_inline).
+_LONG_HEADING = 2000
 _ATTR_LIST = re.compile(r"[ ]+\{:?[ ]*([^}\n ][^\n]*)\}[ ]*$")
-_ATTR_TOKEN = re.compile(r"""[^ =}]+="[^"]*"|[^ =}]+='[^']*'|[^ =}]+=[^ =}]+|[^ =}]+""")
+_ATTR_TOKEN = re.compile(r"""[^ =}]+=".*?"|[^ =}]+='.*?'|[^ =}]+=[^ =}]+|[^ =}]+| """)
 _MARKUP = re.compile(r"[*_`\[<&\\!]")
-_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()>#+\-.!])")  # Python-Markdown's escapable characters
 _LONE_STARS = re.compile(r"(?:(?<=\s)|^)(\*{1,3}|_{1,3})(?=\s|$)")  # Python-Markdown: not emphasis
-_UNESCAPE = {0xE000 + c: chr(c) for c in range(33, 127)}
+_UNESCAPE = {0xE000 + c: chr(c) for c in range(33, 127)} | {2: None, 3: None}
+# Links, images and HTML become their text between STX and ETX, as Python-Markdown's placeholders
+# do, so the emphasis patterns see a non-word character at their edges.
 _INLINE_SUBS = (
-    (re.compile(r"<!--.*?-->", re.S), ""),
-    (re.compile(r"!\[(?:[^\[\]]|\[[^\[\]]*\])*\]\([^)]*\)"), ""),  # images render as <img>: no text
-    (re.compile(r"\[\[([^\[\]|]*)\|([^\[\]]*)\]\]"), r"\2"),
-    (re.compile(r"\[\[([^\[\]]*)\]\]"), r"\1"),
-    (re.compile(r"\[((?:[^\[\]]|\[[^\[\]]*\])*)\](?:\([^)]*\)|\[[^\]]*\])"), r"\1"),
-    (re.compile(r"</?[A-Za-z][^>]*>"), ""),
-    (re.compile(r"\*\*\*(.+?)\*\*\*"), r"\1"),
-    (re.compile(r"\*\*(.+?)\*\*"), r"\1"),
-    (re.compile(r"\*([^*]+)\*"), r"\1"),
+    (re.compile(r"<!--.*?-->", re.S), "\x02\x03"),
+    (re.compile(r"!\[(?:[^\[\]]|\[[^\[\]]*\])*\]\([^)]*\)"), "\x02\x03"),  # an <img>: no text
+    (re.compile(r"\[\[([^\[\]|]*)\|([^\[\]]*)\]\]"), "\x02\\2\x03"),
+    (re.compile(r"\[\[([^\[\]]*)\]\]"), "\x02\\1\x03"),
+    (re.compile(r"\[((?:[^\[\]]|\[[^\[\]]*\])*)\](?:\([^)]*\)|\[[^\]]*\])"), "\x02\\1\x03"),
+    (re.compile(r"</?[A-Za-z][^>]*>"), "\x02\x03"),
     (re.compile(r"(?<!\w)___(?!_)(.+?)(?<!_)___(?!\w)"), r"\1"),
     (re.compile(r"(?<!\w)__(?!_)(.+?)(?<!_)__(?!\w)"), r"\1"),
     (re.compile(r"(?<!\w)_(?!_)(.+?)(?<!_)_(?!\w)"), r"\1"),
+    (re.compile(r"\*\*\*(.+?)\*\*\*"), r"\1"),
+    (re.compile(r"\*\*(.+?)\*\*"), r"\1"),
+    (re.compile(r"\*([^*]+)\*"), r"\1"),
 )
 
 
@@ -150,15 +163,13 @@ def strip_inline(text: str) -> str:
 @lru_cache(maxsize=8192)
 def _heading_text(raw: str, atx: bool) -> tuple[str, str | None]:
     """Plain text and custom `{#id}` (None if none) of a heading's raw text."""
-    text = raw.strip()
-    if atx and text.endswith("#"):
-        text = _drop_closing_hashes(text)
+    if len(raw) > _LONG_HEADING:  # keep the regexes below linear on absurd input
+        return " ".join(raw.split()), None
+    # Python-Markdown drops closing `#`s only at the very end of the line.
+    text = _drop_closing_hashes(raw) if atx and raw.endswith("#") else raw.strip()
     custom = None
     if "{" in text:
-        m = _ATTR_LIST.search(text)
-        if m:
-            custom = _attr_id(m.group(1))
-            text = text[: m.start()]
+        text, custom = _attr_list(text)
     if _MARKUP.search(text):
         text = _strip_markup(text)
     return " ".join(text.split()), custom
@@ -167,53 +178,41 @@ def _heading_text(raw: str, atx: bool) -> tuple[str, str | None]:
 def _drop_closing_hashes(text: str) -> str:
     """Drop trailing `#`s as Python-Markdown does (no space needed; `\\#` is kept)."""
     end = len(text.rstrip("#"))
-    if end and text[end - 1] == "\\":
+    if end and text[end - 1] == "\\" and end < len(text):
         end += 1
-    return text[:end].rstrip()
+    return text[:end].strip()
 
 
-def _attr_id(attrs: str) -> str | None:
-    """The last `#id` in an attr list, as Python-Markdown's attr_list reads it."""
+def _attr_list(text: str) -> tuple[str, str | None]:
+    """Strip a trailing attr list as Python-Markdown's attr_list does; return (text, its id)."""
+    m = _ATTR_LIST.search(text)
+    if m is None:
+        return text, None
+    attrs = m.group(1)
+    pos = 0
     found = None
-    for token in _ATTR_TOKEN.findall(attrs):
-        if token.startswith("#"):
-            found = token[1:]
-    return found
+    while pos < len(attrs) and (t := _ATTR_TOKEN.match(attrs, pos)) is not None and t.end() > pos:
+        key, eq, value = t.group().partition("=")
+        if key.startswith("#") and not eq:
+            found = key[1:]
+        elif key == "id" and eq:
+            found = value.strip(value[:1]) if value[:1] in ("'", '"') else value
+        pos = t.end()
+    if "}" in attrs[pos:]:  # attr_list's strict mode: a stray `}` means this is no attr list
+        return text, None
+    return _drop_closing_hashes(text[: m.start()]), found
 
 
 def _strip_markup(text: str) -> str:
     """Remove inline markup outside code spans; code span content is kept as is."""
     out = []
     pos = 0
-    for start, end, inner in _code_spans(text):
-        out.append(_strip_plain(text[pos:start]))
-        out.append(inner.strip())
-        pos = end
+    for m in _CODE_SPAN.finditer(text):
+        out.append(_strip_plain(text[pos : m.start()]))
+        out.append(m.group(2).strip())
+        pos = m.end()
     out.append(_strip_plain(text[pos:]))
     return "".join(out)
-
-
-def _code_spans(text: str) -> list[tuple[int, int, str]]:
-    """(start, end, content) of each code span in one line of text."""
-    spans = []
-    j = 0
-    while (b := text.find("`", j)) >= 0:
-        run = _TICKS.match(text, b).end() - b
-        close = _close_ticks(text, b + run, run)
-        if close < 0:
-            j = b + run
-            continue
-        spans.append((b, close, text[b + run : close - run]))
-        j = close
-    return spans
-
-
-def _close_ticks(text: str, start: int, run: int) -> int:
-    """End of the next backtick run of exactly `run` ticks from `start`, or -1."""
-    for m in _TICKS.finditer(text, start):
-        if m.end() - m.start() == run:
-            return m.end()
-    return -1
 
 
 def _strip_plain(text: str) -> str:
@@ -233,32 +232,50 @@ def _placeholder(m: re.Match) -> str:
     return "".join(chr(0xE000 + ord(c)) for c in m.group(1))
 
 
-def _unique(anchor: str, used: set[str]) -> str:
-    """Python-Markdown toc's `unique()`: `x`, `x_1`, `x_2`; an empty id is never kept."""
+def _unique(anchor: str, used: set[str], counters: dict[str, int]) -> str:
+    """Python-Markdown toc's `unique()`: `x`, `x_1`, `x_2`; an empty id is never kept.
+
+    `counters` remembers, per base id, the run of suffixes known to be taken, as toc does,
+    so a heading repeated n times costs O(n) and not O(n²).
+    """
     if anchor in used or not anchor:
         base, sep, num = anchor.rpartition("_")
         if sep and num.isdigit() and num.isascii():
             count = int(num)
         else:
             base, count = anchor, 0
+        known = counters.get(base, 0)
+        skip = count <= known or anchor == f"{base}_{known + 1}"
+        if skip:
+            count = max(count, known)
         count += 1
         while f"{base}_{count}" in used:
             count += 1
         anchor = f"{base}_{count}"
+        if skip:
+            counters[base] = count
     used.add(anchor)
     return anchor
 
 
 def scan(body: str) -> BodyScan:
-    """Scan a markdown body (frontmatter already removed, newlines normalized)."""
+    """Scan a markdown body (frontmatter already removed, newlines normalized to LF).
+
+    Never raises on any text. Code (fences, spans) and closed HTML comments hide links and
+    HTML; an unclosed fence or comment hides links to the end but is still checked for unsafe
+    HTML, since the renderer may not treat it as code.
+    """
     lines = _Lines(body)
     lines.run()
+    if lines.indented:
+        _indented_code(lines)
     raw: list[tuple] = lines.refdefs
     unsafe: list[tuple[int, str]] = []
+    for refdef in raw:
+        _check_url(refdef[3], refdef[5], unsafe)
     if "[" in body or "<" in body:
         text = _blank(body, lines.mask)
-        _wikilinks(body, text, raw)
-        _mdlinks(body, text, raw, unsafe)
+        _brackets(body, text, raw, unsafe)
         _angles(body, text, raw, unsafe)
         if lines.soft_from < len(body):
             raw = [r for r in raw if r[0] < lines.soft_from]
@@ -278,50 +295,59 @@ class _Lines:
         self.body = body
         self.lines = body.split("\n")
         self.mask: list[tuple[int, int]] = []  # ranges blanked before link and HTML searches
-        self.soft_from = len(body)  # an unclosed fence: no links from here, but HTML still checked
+        self.soft_from = len(body)  # an unclosed fence or comment: no links from here, HTML checked
         self.heads: list[tuple] = []  # (level, raw text, atx, line, col, start offset, end offset)
         self.refdefs: list[tuple] = []
         self.suppressions: dict[int, frozenset[str]] = {}
         self.kinds: dict[int, str] = {}  # line index -> kind, for lines known not to be text
         self.fence: tuple[str, int, int] | None = None  # (char, length, offset) of an open fence
         self.comment: tuple[int, int] | None = None  # (offset, line index) of an open comment
+        self.indented = False  # an indented line after a blank line or heading: maybe code
 
     def run(self) -> None:
-        """Walk the lines once; the state that changes rarely lives on self."""
-        inline = "`" in self.body or "<!--" in self.body
+        """Walk the lines once; fences and comments, which are rare, leave the fast path."""
+        ticks = "`" in self.body
+        comments = "<" in self.body and "<!--" in self.body
         special = _SPECIAL_FIRST
-        fence = comment = None
-        pos = 0
+        offsets = list(accumulate(map(len, self.lines), initial=0))  # line i starts at offsets[i] + i
+        inside = False  # in a fence or a comment
         for i, line in enumerate(self.lines):
-            base = pos
-            pos += len(line) + 1
-            if fence is not None:
-                if fence[0] in line and _closes(line, fence):
-                    self.mask.append((fence[2], pos - 1))
-                    self.kinds[i] = "fence"
-                    fence = self.fence = None
-            elif comment is not None:
-                self._in_comment(i, line, base)
-                comment = self.comment
+            if inside:
+                inside = self._inside(i, line, offsets[i] + i)
             elif not line:
                 continue
             elif line[0] in special and line[:2] != "- ":  # list items need no look
-                self._line(i, line, base)
-                fence, comment = self.fence, self.comment
-            elif inline and ("`" in line or "<!--" in line):
-                self._inline(line, base, i)
-                comment = self.comment
-        if fence is not None:
-            self.soft_from = fence[2]
+                inside = self._line(i, line, offsets[i] + i)
+            elif (comments and "<!--" in line) or (ticks and "`" in line and _hides_markup(line)):
+                inside = self._inline(line, offsets[i] + i, i)
+        if self.fence is not None:
+            self.soft_from = self.fence[2]
+        if self.comment is not None:
+            self.soft_from = min(self.soft_from, self.comment[0])
 
-    def _line(self, i: int, line: str, base: int) -> None:
-        """Classify a line that may open a heading, fence or refdef (by its first character)."""
+    def _inside(self, i: int, line: str, base: int) -> bool:
+        """A line in an open fence or comment; whether it is still open after this line."""
+        fence = self.fence
+        if fence is None:
+            return self._in_comment(i, line, base)
+        if fence[0] in line and _closes(line, fence):
+            self.mask.append((fence[2], base + len(line)))
+            self.kinds[i] = "fence"
+            self.fence = None
+            return False
+        return True
+
+    def _line(self, i: int, line: str, base: int) -> bool:
+        """Classify a line that may open a heading, fence or refdef (by its first character);
+        whether it leaves a fence or comment open."""
         s = line.lstrip(" ")
         indent = len(line) - len(s)
         c0 = s[:1] if indent < 4 else ""
         kind = None
         if not s or s.isspace():
             kind = "blank"
+        elif (indent >= 4 or line[0] == "\t") and not self.indented:
+            self.indented = i == 0 or not self.lines[i - 1].strip() or self.kinds.get(i - 1) == "heading"
         elif c0 == "#":
             n = len(s) - len(s.lstrip("#"))
             if n <= 6 and (len(s) == n or s[n] in " \t"):
@@ -331,7 +357,7 @@ class _Lines:
             n = len(s) - len(s.lstrip(c0))
             if n >= 3 and (c0 == "~" or "`" not in s[n:]):
                 self.fence = (c0, n, base)
-                return
+                return True
         elif c0 == "[" and "]:" in s:
             m = _REFDEF.match(s)
             if m:
@@ -343,8 +369,9 @@ class _Lines:
             kind = "hr"
         if kind is not None:
             self.kinds[i] = kind
-        if "`" in line or "<!--" in line:
-            self._inline(line, base, i)
+        if "<!--" in line or ("`" in line and _hides_markup(line)):
+            return self._inline(line, base, i)
+        return False
 
     def _setext(self, i: int, line: str, base: int) -> bool:
         """Whether line i underlines line i-1, the first line of a block (as Python-Markdown)."""
@@ -352,29 +379,39 @@ class _Lines:
         if i == 0 or under.strip(under[0]) or (under[0] == "-" and len(under) < 3):
             return False
         text = self.lines[i - 1]
-        if i - 1 in self.kinds or _LIST.match(text) or _HR.match(text) or not _has_text(text):
+        col = len(text) - len(text.lstrip(" ")) + 1
+        if col > 4 or i - 1 in self.kinds or _LIST.match(text) or _HR.match(text) or not _has_text(text):
             return False
-        if i > 1 and not self._ends_block(i - 2):
+        if i > 1 and not self._ends_block(i - 2, under[0] == "-"):
             return False
         start = base - len(text) - 1
-        col = len(text) - len(text.lstrip(" ")) + 1
         self.heads.append((1 if under[0] == "=" else 2, text, False, i, col, start, base + len(line)))
         return True
 
-    def _ends_block(self, i: int) -> bool:
-        """Whether a block starts after line i (blank, heading, rule, refdef, closing fence)."""
-        line = self.lines[i]
+    def _ends_block(self, i: int, dashes: bool) -> bool:
+        """Whether a block starts after line i: blank, heading, rule, closing fence, a comment
+        standing alone (Python-Markdown's raw HTML block) or, before `===` only, a refdef
+        (Python-Markdown splits off a `---` rule before it removes reference definitions)."""
+        line = self.lines[i].strip()
         kind = self.kinds.get(i)
-        return not line.strip() or kind in _BLOCK_ENDS or (kind is None and _HR.match(line) is not None)
+        if not line or kind in _BLOCK_ENDS:
+            return True
+        if kind == "refdef":
+            return not dashes
+        if line.endswith("-->") and (kind == "comment" or line.startswith("<!--")):
+            return True
+        return kind is None and _HR.match(line) is not None
 
     def _refdef(self, m: re.Match, start: int) -> None:
         g = 2 if m.group(2) is not None else 3
-        self.refdefs.append((start, start + m.end(), LinkKind.REFDEF, m.group(g), m.group(1),
-                             start + m.start(g)))
+        self.refdefs.append(
+            (start, start + m.end(), LinkKind.REFDEF, m.group(g), m.group(1), start + m.start(g))
+        )
         self.mask.append((start, start + m.end()))
 
-    def _inline(self, line: str, base: int, i: int) -> None:
-        """Blank code spans and closed comments in (the rest of) a line; note an open comment."""
+    def _inline(self, line: str, base: int, i: int) -> bool:
+        """Blank code spans and closed comments in (the rest of) a line; whether a comment
+        is left open."""
         for m in _SPANS.finditer(line):
             if m.group(1) is not None:
                 self.mask.append((base + m.start(), base + m.end()))
@@ -382,18 +419,19 @@ class _Lines:
                 self._comment(base + m.start(), base + m.end(), i, i)
             else:
                 self.comment = (base + m.start(), i)
-                return
+                return True
+        return False
 
-    def _in_comment(self, i: int, line: str, base: int) -> None:
-        """A line that starts inside an open comment."""
+    def _in_comment(self, i: int, line: str, base: int) -> bool:
+        """A line that starts inside an open comment; whether one is open after it."""
         self.kinds[i] = "comment"
         k = line.find("-->")
         if k < 0:
-            return
+            return True
         start, first = self.comment
         self.comment = None
         self._comment(start, base + k + 3, first, i)
-        self._inline(line[k + 3 :], base + k + 3, i)
+        return self._inline(line[k + 3 :], base + k + 3, i)
 
     def _comment(self, start: int, end: int, first: int, last: int) -> None:
         """Blank a closed comment and record its `kb: ignore` codes (line indexes are 0-based)."""
@@ -416,11 +454,19 @@ def _closes(line: str, fence: tuple[str, int, int]) -> bool:
     return len(line) - len(s) <= 3 and len(r) >= fence[1] and not r.strip(fence[0])
 
 
-def _has_text(text: str) -> bool:
-    """Whether text holds something besides whitespace, HTML comments and thematic breaks."""
-    if "<!--" in text:
-        text = _COMMENT.sub("", text)
-    return _TEXT_LINE.search(text) is not None
+def _hides_markup(line: str) -> bool:
+    """Whether a line's code spans could hold something taken for a link or HTML."""
+    return "[" in line or "<" in line
+
+
+def _has_text(text: str, start: int = 0, end: int | None = None) -> bool:
+    """Whether text[start:end] (starting a line) holds something besides whitespace,
+    HTML comments and thematic breaks."""
+    end = len(text) if end is None else end
+    if text.find("<", start, end) >= 0 and text.find("<!--", start, end) >= 0:
+        text = _COMMENT.sub("", text[start:end])
+        start, end = 0, len(text)
+    return _TEXT_LINE.search(text, start, end) is not None
 
 
 def _blank(body: str, ranges: list[tuple[int, int]]) -> str:
@@ -440,30 +486,28 @@ def _blank(body: str, ranges: list[tuple[int, int]]) -> str:
     return "".join(parts)
 
 
-def _wikilinks(body: str, text: str, raw: list[tuple]) -> None:
+def _brackets(body: str, text: str, raw: list[tuple], unsafe: list[tuple[int, str]]) -> None:
+    """Wikilinks, inline links and images: one look at each `[` (a one-character `find` is
+    much faster than searching the body for `[[` or `](`)."""
     j = 0
-    while (k := text.find("[[", j)) >= 0:
-        m = _WIKI.match(text, k)
-        if m is None:
-            j = k + 1
-            continue
-        start = k - 1 if k and text[k - 1] == "!" else k
-        raw.append((start, m.end(), LinkKind.WIKI, body[m.start(1) : m.end(1)], None, k))
-        j = m.end()
+    while (k := text.find("[", j)) >= 0:
+        m = _WIKI.match(text, k) if text[k + 1 : k + 2] == "[" else None
+        if m is not None:
+            start = k - 1 if k and text[k - 1] == "!" else k
+            raw.append((start, m.end(), LinkKind.WIKI, body[m.start(1) : m.end(1)], None, k))
+        elif (m := _MDLINK.match(text, k)) is not None:
+            _mdlink(body, text, m, raw, unsafe)
+        j = k + 1 if m is None else m.end()
 
 
-def _mdlinks(body: str, text: str, raw: list[tuple], unsafe: list[tuple[int, str]]) -> None:
-    """Inline links and images."""
-    if "](" not in text:
-        return
-    for m in _MDLINK.finditer(text):
-        g = 2 if m.group(2) is not None else 3
-        url = body[m.start(g) : m.end(g)]
-        start = m.start()
-        image = start > 0 and text[start - 1] == "!"
-        kind = LinkKind.IMAGE if image else LinkKind.MARKDOWN
-        raw.append((start - image, m.end(), kind, url, body[m.start(1) : m.end(1)], m.start(g)))
-        _check_url(url, m.start(g), unsafe)
+def _mdlink(body: str, text: str, m: re.Match, raw: list[tuple], unsafe: list[tuple[int, str]]) -> None:
+    g = 2 if m.group(2) is not None else 3
+    url = body[m.start(g) : m.end(g)]
+    start = m.start()
+    image = start > 0 and text[start - 1] == "!"
+    kind = LinkKind.IMAGE if image else LinkKind.MARKDOWN
+    raw.append((start - image, m.end(), kind, url, body[m.start(1) : m.end(1)], m.start(g)))
+    _check_url(url, m.start(g), unsafe)
 
 
 def _angles(body: str, text: str, raw: list[tuple], unsafe: list[tuple[int, str]]) -> None:
@@ -517,19 +561,24 @@ def _links(body: str, raw: list[tuple]) -> tuple[Link, ...]:
     """Link records in body order from (start, end, kind, text, label, url offset) tuples."""
     out = []
     line, last = 1, 0
-    for start, end, kind, text, label, _at in sorted(raw, key=lambda r: (r[0], r[5])):
+    for start, end, kind, text, label, _at in sorted(raw, key=itemgetter(0, 5)):
         line += body.count("\n", last, start)
         last = start
         col = start - body.rfind("\n", 0, start)
         if kind is LinkKind.WIKI:
-            left, bar, label = text.partition("|")
-            target, hash_, anchor = left.partition("#")
-            out.append(Link(kind, target.strip(), anchor.strip() if hash_ else None,
-                            label.strip() if bar else None, line, col, start, end))
+            target, anchor, label = _wiki_parts(text)
         else:
             target, hash_, anchor = text.partition("#")
-            out.append(Link(kind, target, anchor if hash_ else None, label, line, col, start, end))
+            anchor = anchor if hash_ else None
+        out.append(Link(kind, target, anchor, label, line, col, start, end))
     return tuple(out)
+
+
+def _wiki_parts(inner: str) -> tuple[str, str | None, str | None]:
+    """(target, anchor, label) of a wikilink's inner text `target#anchor|label`."""
+    left, bar, label = inner.replace("\\|", "|").partition("|")  # `\|` inside tables
+    target, hash_, anchor = left.partition("#")
+    return target.strip(), anchor.strip() if hash_ else None, label.strip() if bar else None
 
 
 def _unsafe(body: str, found: list[tuple[int, str]]) -> tuple[Unsafe, ...]:
@@ -543,14 +592,39 @@ def _headings(body: str, heads: list[tuple]) -> tuple[Heading, ...]:
     """Heading records with toc ids and whether their sections hold anything."""
     texts = [_heading_text(h[1], h[2]) for h in heads]
     used = {custom for _, custom in texts if custom is not None}
+    counters: dict[str, int] = {}
     out = []
     for i, (level, _raw, _atx, line, col, _start, end) in enumerate(heads):
         text, custom = texts[i]
-        anchor = custom if custom is not None else _unique(slugify(text), used)
+        anchor = custom if custom is not None else _unique(slugify(text), used, counters)
         if i + 1 < len(heads):
             following = heads[i + 1]
-            content = following[0] > level or _has_text(body[end : following[5]])
+            content = following[0] > level or _has_text(body, end, following[5])
         else:
-            content = _has_text(body[end:])
+            content = _has_text(body, end)
         out.append(Heading(level, text, anchor, line, col, content))
     return tuple(out)
+
+
+def _indented_code(lines: _Lines) -> None:
+    """Hide indented code blocks, as Python-Markdown renders them: a block of lines indented
+    by 4 spaces (or a tab) after a blank line or a heading, outside a list (whose indented
+    blocks are the items' own paragraphs, where links do count)."""
+    pos = 0
+    after_break, in_list, in_code = True, False, False
+    for i, line in enumerate(lines.lines):
+        start, pos = pos, pos + len(line) + 1
+        if not line.strip():
+            after_break = True
+            continue
+        if line.startswith(("    ", "\t")):
+            if in_code or (after_break and not in_list):
+                in_code = True
+                lines.mask.append((start, pos - 1))
+        else:
+            in_code = False
+            if _LIST.match(line):
+                in_list = True
+            elif after_break:
+                in_list = False
+        after_break = lines.kinds.get(i) == "heading"
