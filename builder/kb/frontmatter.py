@@ -10,6 +10,7 @@ not plain data are refused (KB108), and duplicate keys are found (KB105).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,8 @@ except AttributeError:  # pragma: no cover - depends on the PyYAML build
 _TAG = "tag:yaml.org,2002:"
 _PLAIN_SCALARS = {"str", "int", "float", "bool", "null", "timestamp"}
 _CONSTRUCT = yaml.SafeLoader("")  # its construct_yaml_* methods turn scalar nodes into values
+_KEY_LINE = re.compile(r"[A-Za-z_][\w-]*:(?:[ \t]|$)")
+_BLOCK_SCALAR = re.compile(r"(?:^|:[ \t]+|-[ \t]+)[|>][-+0-9]*[ \t]*(?:#.*)?$")  # `key: |`, `- >-`
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +45,7 @@ def split(path: str, text: str, required: bool) -> tuple[Split, list[Finding]]:
     """Find the frontmatter block: `---` on line 1 exactly, closed by the next `---` line."""
     first, _, rest = text.partition("\n")
     if first == "---":
-        return _closed_block(path, text, rest)
+        return _closed_block(path, text, rest, required)
     no_block = Split(None, text, 1)
     stripped = first.strip()
     if stripped in ("+++", "{") or stripped.startswith("{"):
@@ -51,39 +54,57 @@ def split(path: str, text: str, required: bool) -> tuple[Split, list[Finding]]:
             finding(path, 1, 1, "KB102", f"{kind} frontmatter is not supported",
                     "write the block as YAML between two '---' lines")
         ]
-    if required or _late_block(text):
+    if required or _late_block(text) or _near_opener(first, rest):
         return no_block, [_missing(path, text, first)]
     return no_block, []
 
 
-def _closed_block(path: str, text: str, rest: str) -> tuple[Split, list[Finding]]:
+def _closed_block(path: str, text: str, rest: str, required: bool) -> tuple[Split, list[Finding]]:
     if rest.startswith("---\n") or rest == "---":
         return Split("", rest[4:], 3), []
     end = rest.find("\n---\n")
     if end < 0 and rest.endswith("\n---"):
         end = len(rest) - 4
     if end < 0:
-        hint = "close it with a line holding exactly '---'"
-        if "\n...\n" in f"\n{rest}\n":
-            hint = "'...' does not close frontmatter here; use '---'"
         return Split(None, text, 1), [
-            finding(path, 1, 1, "KB102", "frontmatter block is never closed", hint)
+            finding(path, 1, 1, "KB102", "frontmatter block is never closed", _unclosed_hint(rest, required))
         ]
     yaml_text = rest[: end + 1]
     body_line = yaml_text.count("\n") + 3
     return Split(yaml_text, rest[end + 5 :], body_line), []
 
 
+def _unclosed_hint(rest: str, required: bool) -> str:
+    """Why a block is not closed: the line that was probably meant to close it, if any."""
+    for number, line in enumerate(rest.split("\n"), start=2):
+        if line == "...":
+            return "'...' does not close frontmatter here; use '---'"
+        if line.strip() == "---" or (len(line) > 3 and not line.strip("-")):
+            return f"line {number} must be exactly '---' (no spaces, three dashes) to close the block"
+    if not required:
+        return "close it with a line holding exactly '---' (a page that starts with a rule: use '***')"
+    return "close it with a line holding exactly '---'"
+
+
 def _late_block(text: str) -> bool:
     """A `---` block after leading blank lines: the author meant frontmatter."""
-    stripped = text.lstrip("\n")
-    return stripped is not text and stripped.startswith("---\n") and "\n---" in stripped[4:]
+    lines = text.split("\n")
+    blank = next((i for i, line in enumerate(lines) if line.strip()), len(lines))
+    return 0 < blank < len(lines) and lines[blank] == "---" and "---" in lines[blank + 1 :]
+
+
+def _near_opener(first: str, rest: str) -> bool:
+    """`----` or `--- ` followed by a `key:` line: the author meant a frontmatter block."""
+    dashes = first.strip()
+    return len(dashes) >= 3 and not dashes.strip("-") and _KEY_LINE.match(rest) is not None
 
 
 def _missing(path: str, text: str, first: str) -> Finding:
-    if first.startswith("---"):
+    if first.lstrip("\ufeff") == "---":
+        hint = "remove the invisible character U+FEFF (a second byte-order mark) before '---'"
+    elif first.startswith("---"):
         hint = "the first line must be exactly '---'"
-    elif text.lstrip("\n").startswith("---"):
+    elif _late_block(text):
         hint = "frontmatter must start on the first line, without blank lines before it"
     else:
         hint = "start the file with a '---' line, the YAML fields, and a closing '---' line"
@@ -103,6 +124,8 @@ def parse(
         node = yaml.compose(yaml_text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         return None, [_syntax(path, yaml_text, exc)]
+    except yaml.reader.ReaderError as exc:
+        return None, [_unacceptable(path, yaml_text, exc)]
     except (yaml.YAMLError, RecursionError, ValueError) as exc:
         return None, [finding(path, 2, 1, "KB103", f"YAML cannot be read: {_one_line(exc)}")]
     if node is None:
@@ -112,6 +135,8 @@ def parse(
 
 def _syntax(path: str, text: str, exc: yaml.MarkedYAMLError) -> Finding:
     mark = exc.problem_mark or exc.context_mark
+    if exc.context_mark and mark and mark.index >= len(text.rstrip()):
+        mark = exc.context_mark  # the text ended inside something: point at where it opened
     line, col = _Lines(text).pos(mark) if mark else (2, 1)
     problem = exc.problem or "syntax error"
     if exc.context:
@@ -119,7 +144,19 @@ def _syntax(path: str, text: str, exc: yaml.MarkedYAMLError) -> Finding:
     hint = ""
     if "\t" in problem or "tab" in problem or (mark and _char_at(text, mark) == "\t"):
         hint = "indent with spaces, not tabs"
+    elif "\n...\n" in f"\n{text}":
+        hint = "'...' does not close frontmatter; close it with '---'"
     return finding(path, line, col, "KB103", f"YAML syntax error: {problem}", hint)
+
+
+def _unacceptable(path: str, text: str, exc: yaml.reader.ReaderError) -> Finding:
+    """A character YAML refuses (a control character): at its place in the file."""
+    at = min(max(exc.position, 0), len(text))
+    line = text.count("\n", 0, at) + 2
+    col = at - (text.rfind("\n", 0, at) + 1) + 1
+    code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "?")
+    return finding(path, line, col, "KB103", f"YAML syntax error: character U+{code:04X} is not allowed",
+                   "remove the control character, or write it as an escape in a double-quoted string")
 
 
 def _char_at(text: str, mark: yaml.Mark) -> str:
@@ -137,8 +174,8 @@ def _one_line(exc: BaseException) -> str:
 def _depth_precheck(path: str, text: str, max_depth: int) -> Finding | None:
     """Bound nesting before the parser sees the text: deep input crashes C parsers.
 
-    Flow nesting is counted exactly from brackets outside quotes; block nesting is bounded
-    above by a line's indentation plus its inline `- ` / `? ` indicators.
+    Flow nesting is counted from brackets outside quotes, block nesting from indentation
+    levels (see `_block_depth`). Neither over-counts, so the exact limit is the converter's.
     """
     depth = worst = 0
     quote = ""
@@ -166,15 +203,32 @@ def _depth_precheck(path: str, text: str, max_depth: int) -> Finding | None:
 
 
 def _block_depth(path: str, text: str, max_depth: int) -> Finding | None:
+    """Block nesting, never over-counted: the open indentation levels of a line (a stack, as
+    Python's tokenizer keeps), plus the `- ` / `? ` indicators that open levels inside it.
+    Lines of a block scalar (`|`, `>`) are text, not structure."""
+    levels: list[int] = []
+    scalar_at = -1  # indentation of the line that opened a block scalar, -1 outside one
     for number, raw in enumerate(text.split("\n"), start=2):
         body = raw.lstrip(" ")
         indent = len(raw) - len(body)
-        inline = 0
-        while body[:2] in ("- ", "? "):
+        if not body.strip() or body.startswith("#") or (scalar_at >= 0 and indent > scalar_at):
+            continue
+        scalar_at = -1
+        while levels and levels[-1] >= indent:
+            levels.pop()
+        levels.append(indent)
+        inline, at = 0, 0
+        while body.startswith(("- ", "? "), at):
             inline += 1
-            body = body[2:].lstrip(" ")
-        if inline > max_depth or (indent > 2 * max_depth and inline):
+            if len(levels) + inline - 1 > max_depth:
+                return _too_deep(path, number, indent + at + 1, max_depth)
+            at += 2
+            while body.startswith(" ", at):
+                at += 1
+        if len(levels) > max_depth:
             return _too_deep(path, number, indent + 1, max_depth)
+        if _BLOCK_SCALAR.search(body):
+            scalar_at = indent
     return None
 
 
@@ -192,7 +246,7 @@ class _Converter:
         self.path = path
         self.lines = lines
         self.max_depth = max_depth
-        self.budget = max_nodes
+        self.budget = self.max_nodes = max_nodes
         self.keys: dict[tuple, Pos] = {}
         self.values: dict[tuple, Pos] = {}
         self.scalars: dict[tuple, Scalar] = {}
@@ -232,9 +286,13 @@ class _Converter:
     def _value(self, node: yaml.Node, path: tuple, depth: int) -> Any:
         self.budget -= 1
         if self.budget < 0:
-            raise _Abort(self._bound(node, "expands to too many values (alias bomb?)"))
+            if self.alias_at:
+                raise _Abort(self._bound(node, "expands to too many values (alias bomb?)"))
+            raise _Abort(self._bound(node, f"holds more than {self.max_nodes} values",
+                                     "frontmatter holds short fields; raise [tool.kb] max_yaml_nodes only if needed"))
         if depth > self.max_depth:
-            raise _Abort(self._bound(node, f"is nested deeper than {self.max_depth} levels"))
+            raise _Abort(self._bound(node, f"is nested deeper than {self.max_depth} levels",
+                                     "frontmatter holds flat fields; raise [tool.kb] max_yaml_depth only if needed"))
         self.values.setdefault(path, self.lines.pos(node.start_mark))
         if isinstance(node, yaml.MappingNode):
             return self.mapping(node, path, depth)
@@ -274,7 +332,7 @@ class _Converter:
         raw = node.value if isinstance(node, yaml.ScalarNode) else "a collection"
         self.findings.append(finding(
             self.path, line, col, "KB203", f"key {raw!r} is not a string",
-            "field names are plain words; quote the key if it must look like a number",
+            "field names are plain words; quote a key YAML would read as a number, date, boolean or null",
         ))
         return None
 
@@ -285,7 +343,13 @@ class _Converter:
             return node.value
         if short == "timestamp":
             return _timestamp(node)
-        return getattr(_CONSTRUCT, f"construct_yaml_{short}")(node)
+        try:
+            return getattr(_CONSTRUCT, f"construct_yaml_{short}")(node)
+        except (KeyError, IndexError, ValueError, TypeError, OverflowError):  # `!!bool hello`, `!!int ""`
+            line, col = self.lines.pos(node.start_mark)
+            raise _Abort(finding(self.path, line, col, "KB103",
+                                 f"YAML syntax error: '{shown(node.value, 40)}' is not a valid !!{short}",
+                                 "remove the tag, or write a value of that type")) from None
 
     def _check_tag(self, node: yaml.Node, expected: str) -> str:
         tag = node.tag or ""
@@ -300,10 +364,11 @@ class _Converter:
             "remove the tag; frontmatter holds strings, numbers, dates, lists and mappings",
         ))
 
-    def _bound(self, node: yaml.Node, what: str) -> Finding:
+    def _bound(self, node: yaml.Node, what: str, hint: str = "") -> Finding:
         line, col = self.alias_at or self.lines.pos(node.start_mark)
-        return finding(self.path, line, col, "KB107", f"frontmatter {what}",
-                       "avoid YAML anchors and aliases (&x / *x) in frontmatter")
+        if self.alias_at or not hint:
+            hint = "avoid YAML anchors and aliases (&x / *x) in frontmatter"
+        return finding(self.path, line, col, "KB107", f"frontmatter {what}", hint)
 
 
 class _Abort(Exception):
@@ -319,7 +384,7 @@ class InvalidDate(str):
 def _timestamp(node: yaml.ScalarNode) -> Any:
     try:
         return _CONSTRUCT.construct_yaml_timestamp(node)
-    except (ValueError, OverflowError):
+    except (ValueError, OverflowError, AttributeError, TypeError):  # AttributeError: `!!timestamp x`
         return InvalidDate(node.value)
 
 
@@ -356,3 +421,15 @@ def as_date(value: Any) -> dt.date | None:
         except ValueError:
             return None
     return None
+
+
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def shown(value: Any, limit: int = 80) -> str:
+    """A value from a file as a message quotes it: escapes for control characters (an ANSI
+    escape must not reach the terminal or a CI log raw) and long text cut short."""
+    text = str(value)
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return _UNPRINTABLE.sub(lambda m: repr(m.group())[1:-1], text)

@@ -17,7 +17,7 @@ from enum import Enum
 from urllib.parse import unquote
 
 from kb.findings import Finding, Severity, finding
-from kb.frontmatter import as_date
+from kb.frontmatter import as_date, shown
 from kb.markdown import Link, LinkKind, slugify
 from kb.model import Asset, Collection, Document, as_strs
 
@@ -137,6 +137,7 @@ class _Linker:
         self.names = self._names()
         self.rels = {d.rel: d for d in graph.docs.values()}
         self._close_cache: dict[tuple[str, str], str] = {}
+        self._suggesters: dict[str, Suggestions] = {}
 
     def _names(self) -> dict[str, list[str]]:
         """Every name a wikilink may use → the keys it could mean."""
@@ -178,7 +179,7 @@ class _Linker:
         line, col = doc.front.value_pos(*path)
         noun = _NOUN[coll]
         hint = self._suggest(ident, coll)
-        return [finding(doc.path, line, col, code, f"unknown {noun} '{ident}'", hint)]
+        return [finding(doc.path, line, col, code, f"unknown {noun} '{shown(ident)}'", hint)]
 
     def _suggest(self, ident: str, coll: Collection) -> str:
         cache_key = (ident, coll.value)
@@ -191,7 +192,7 @@ class _Linker:
             keys = self.names.get(ident.casefold(), [])
             if len(keys) == 1 and self.graph.docs[keys[0]].collection is coll:
                 return f"did you mean '{self.graph.docs[keys[0]].id}'? (use the id, not an alias)"
-        close = closest(ident, self.graph.by_id[coll])
+        close = self._suggester(coll.value, self.graph.by_id[coll]).closest(ident)
         return f"did you mean '{close}'?" if close else f"no {_NOUN[coll]} has that id"
 
     # -- body ----------------------------------------------------------------------------
@@ -218,19 +219,19 @@ class _Linker:
             return ("KB404", "empty wikilink", "write the target inside the brackets: [[ownership]]")
         keys = self.names.get(target) or self.names.get(target.casefold()) or []
         if not keys:
-            close = difflib.get_close_matches(target, self._wiki_candidates(target), n=1, cutoff=0.6)
-            hint = f"did you mean '{close[0]}'?" if close else "link an id, an alias or a path like products/kb"
-            return ("KB404", f"wikilink target '{target}' not found", hint)
+            close = self._suggester("wiki", self.names).closest(target)
+            hint = f"did you mean '{close}'?" if close else "link an id, an alias or a path like products/kb"
+            return ("KB404", f"wikilink target '{shown(target)}' not found", hint)
         if len(keys) > 1:
-            return ("KB405", f"wikilink '{target}' matches {', '.join(keys)}",
+            return ("KB405", f"wikilink '{shown(target)}' matches {', '.join(keys)}",
                     f"use the path form, e.g. [[{keys[0]}]]")
         return self._resolve(doc, item, keys[0], item.anchor, wiki=True)
 
-    def _wiki_candidates(self, target: str) -> list[str]:
-        names = list(self.names)
-        if len(names) > 2000:  # keep suggestions linear on huge handbooks
-            names = [n for n in names if n[:2] == target[:2]]
-        return names
+    def _suggester(self, what: str, names: Iterable[str]) -> Suggestions:
+        """One index of names per kind of reference, built on the first miss."""
+        if what not in self._suggesters:
+            self._suggesters[what] = Suggestions(names)
+        return self._suggesters[what]
 
     def _resolve(self, doc: Document, item: Link, key: str, anchor: str | None,
                  wiki: bool) -> tuple[str, str, str] | None:
@@ -249,14 +250,14 @@ class _Linker:
         close = lower.get(anchor.lower()) or (difflib.get_close_matches(anchor, anchors, n=1) or [None])[0]
         hint = f"did you mean '#{close}'?" if close else "headings there: " + (
             ", ".join(sorted(anchors)[:8]) or "none")
-        return ("KB407", f"no heading '#{anchor}' in {target.rel}", hint)
+        return ("KB407", f"no heading '#{shown(anchor)}' in {target.rel}", hint)
 
     def _relative(self, doc: Document, item: Link) -> tuple[str, str, str] | None:
         url = item.target.strip()
         if url.startswith("//") or (_SCHEME.match(url) and not url.lower().startswith("file:")):
             return None  # external (unsafe schemes were reported by validate)
         if url.lower().startswith("file:") or url.startswith("/"):
-            return ("KB408", f"link '{url}' is an absolute path",
+            return ("KB408", f"link '{shown(url)}' is an absolute path",
                     "link relative to this file, e.g. ../principles/ownership.md")
         if item.kind is LinkKind.HTML and not _looks_like_file(url):
             return None  # HTML links point at built URLs we cannot map back; files we can
@@ -268,7 +269,7 @@ class _Linker:
     def _file_link(self, doc: Document, item: Link, url: str) -> tuple[str, str, str] | None:
         joined = posixpath.normpath(posixpath.join(posixpath.dirname(doc.rel), url))
         if joined == ".." or joined.startswith("../"):
-            return ("KB408", f"link '{item.target}' leaves the content folder",
+            return ("KB408", f"link '{shown(item.target)}' leaves the content folder",
                     "link only to files under content/")
         for rel in _candidates(joined, url.endswith("/")):
             if rel in self.rels:
@@ -277,9 +278,9 @@ class _Linker:
                 return None
             if rel[:-3] in self.generated:
                 return self._resolve(doc, item, rel[:-3], None, wiki=False)
-        close = closest(joined, [*self.rels, *self.graph.assets])
+        close = self._suggester("file", [*self.rels, *self.graph.assets]).closest(joined)
         hint = f"did you mean '{posixpath.relpath(close, posixpath.dirname(doc.rel) or '.')}'?" if close else ""
-        return ("KB406", f"link to missing file '{item.target}'", hint)
+        return ("KB406", f"link to missing file '{shown(item.target)}'", hint)
 
     # -- whole-graph checks --------------------------------------------------------------
     def duplicates(self) -> list[Finding]:
@@ -311,7 +312,7 @@ class _Linker:
                 if others:
                     line, col = doc.front.value_pos("aliases", i)
                     found.append(finding(doc.path, line, col, "KB302",
-                                         f"alias '{alias}' clashes with {', '.join(others)}",
+                                         f"alias '{shown(alias)}' clashes with {', '.join(others)}",
                                          "choose an alias no other document uses"))
         return found
 
@@ -411,10 +412,39 @@ def _looks_like_file(url: str) -> bool:
     return "." in name and not name.endswith((".html", ".htm"))
 
 
+#: "Did you mean" compares a word with at most this many candidates, those whose last part
+#: starts like the word's: on 10,000 files, comparing with all of them made lint quadratic.
+SUGGEST_POOL = 300
+
+
 def closest(word: str, candidates: Iterable[str]) -> str | None:
     """The closest candidate, if any is close; bounded work on huge candidate sets."""
     pool = list(candidates)
-    if len(pool) > 2000:
-        pool = [c for c in pool if c[:3] == word[:3]] or pool[:2000]
+    if len(pool) > SUGGEST_POOL:
+        key = _prefix(word)
+        pool = [c for c in pool if _prefix(c) == key][:SUGGEST_POOL]
     close = difflib.get_close_matches(word, pool, n=1, cutoff=0.6)
     return close[0] if close else None
+
+
+class Suggestions:
+    """`closest` over a fixed set of names, indexed once, so each miss costs the same on any handbook."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self.names = sorted(set(names))
+        self.index: dict[str, list[str]] = {}
+        if len(self.names) > SUGGEST_POOL:
+            for name in self.names:
+                self.index.setdefault(_prefix(name), []).append(name)
+        self.cache: dict[str, str | None] = {}
+
+    def closest(self, word: str) -> str | None:
+        if word not in self.cache:
+            pool = self.index.get(_prefix(word), [])[:SUGGEST_POOL] if self.index else self.names
+            close = difflib.get_close_matches(word, pool, n=1, cutoff=0.6)
+            self.cache[word] = close[0] if close else None
+        return self.cache[word]
+
+
+def _prefix(name: str) -> str:
+    return name.rsplit("/", 1)[-1][:2].casefold()

@@ -14,7 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 from kb.findings import Finding, Severity, finding
-from kb.frontmatter import InvalidDate, as_date, is_date
+from kb.frontmatter import InvalidDate, as_date, is_date, shown
 from kb.model import Collection, Document, Stage
 from kb.schema import SCHEMAS, Field, Kind, fields_of
 from kb.settings import Settings
@@ -25,6 +25,12 @@ DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
 MARKUP_RE = re.compile(r"<[A-Za-z/!?]|&#?\w+;")
 UNSAFE_SCHEME_RE = re.compile(r"(javascript|vbscript|data):", re.I)
 _CONTROL = re.compile(r"[\x00-\x20]+")
+#: Characters no frontmatter string may hold: C0/C1 controls but tab and newline, and the two
+#: non-characters. They are invisible, and XML (the feeds) cannot carry them at all.
+INVISIBLE_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffe\uffff]")
+#: `template` and `icon` name a file of the theme; MkDocs and Material load it as a template.
+THEME_FILE_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_][A-Za-z0-9_.-]*)*\Z")
+THEME_FILES = ("template", "icon")
 
 
 def validate(docs: Iterable[Document], settings: Settings, today: dt.date) -> list[Finding]:
@@ -42,6 +48,7 @@ def check_document(doc: Document, settings: Settings, today: dt.date) -> list[Fi
         return found
     found.extend(_check_fields(doc))
     found.extend(_markup_in_strings(doc))
+    found.extend(_invisible_in_strings(doc))
     if doc.collection is Collection.LOOP:
         found.extend(_loop_sections(doc))
         found.extend(_stale(doc, settings, today))
@@ -96,7 +103,7 @@ def _unknown(doc: Document, path: tuple, key: str, known: dict[str, Field]) -> F
     hint = f"did you mean '{close[0]}'?" if close else "known fields: " + ", ".join(known)
     if not close and doc.collection is Collection.PAGE:
         hint += "; put your own keys under 'extra:'"
-    return finding(doc.path, line, col, "KB202", f"unknown field '{key}'", hint)
+    return finding(doc.path, line, col, "KB202", f"unknown field '{shown(key)}'", hint)
 
 
 def _check_value(doc: Document, field: Field, value: Any, path: tuple) -> list[Finding]:
@@ -126,18 +133,23 @@ def _check_scalar(doc: Document, field: Field, value: Any, path: tuple) -> list[
 
 def _check_text(doc: Document, field: Field, value: str, path: tuple) -> list[Finding]:
     line, col = doc.front.value_pos(*path)
-    name = ".".join(str(p) for p in path)
+    name = shown(".".join(str(p) for p in path))
     if not value.strip():
         return [finding(doc.path, line, col, "KB204", f"'{name}' is blank", f"write {field.doc.lower()}")]
     if field.name == "type" and value not in field.choices:
-        return [finding(doc.path, line, col, "KB204", f"'type' is '{value}' but the file is a {doc.collection.value}",
+        return [finding(doc.path, line, col, "KB204", f"'type' is '{shown(value)}' but the file is a {doc.collection.value}",
                         "its folder decides the collection: remove 'type:' or move the file")]
     if field.kind is Kind.CHOICE and value not in field.choices:
-        return [finding(doc.path, line, col, "KB204", f"'{name}' must be one of {', '.join(field.choices)}, not '{value}'",
+        return [finding(doc.path, line, col, "KB204",
+                        f"'{name}' must be one of {', '.join(field.choices)}, not '{shown(value)}'",
                         _did_you_mean(value, field.choices))]
     if field.kind is Kind.ID and not ID_RE.match(value):
-        return [finding(doc.path, line, col, "KB204", f"'{name}' is not a valid id: '{value}'",
+        return [finding(doc.path, line, col, "KB204", f"'{name}' is not a valid id: '{shown(value)}'",
                         f"ids are lowercase kebab-case, e.g. '{slug(value)}'")]
+    if field.name in THEME_FILES and doc.collection is Collection.PAGE and not THEME_FILE_RE.match(value):
+        return [finding(doc.path, line, col, "KB204", f"'{name}' is not the name of a theme file: '{shown(value)}'",
+                        f"write a name such as {'main.html' if name == 'template' else 'material/book'}, "
+                        "without '..' or a leading '/'")]
     if field.kind is Kind.LINE and "\n" in value.strip():
         return [finding(doc.path, line, col, "KB204", f"'{name}' must be a single line",
                         "remove the line breaks, or use the body for longer text")]
@@ -159,7 +171,7 @@ def _check_date(doc: Document, field: Field, value: Any, path: tuple) -> list[Fi
             dt.date.fromisoformat(str(value))
             return []
         except ValueError:
-            return [finding(doc.path, line, col, "KB204", f"'{path[0]}' is not a calendar date: '{value}'",
+            return [finding(doc.path, line, col, "KB204", f"'{path[0]}' is not a calendar date: '{shown(value)}'",
                             "write a real date as YYYY-MM-DD")]
     if isinstance(value, dt.datetime):
         return [finding(doc.path, line, col, "KB204", f"'{path[0]}' has a time of day",
@@ -171,7 +183,7 @@ def _check_list(doc: Document, field: Field, value: Any, path: tuple) -> list[Fi
     if not isinstance(value, list):
         wrong = _wrong(doc, path, field, value, "a list")
         if isinstance(value, str):
-            wrong = replace(wrong, hint=f"write it as a list: {path[-1]}: [{value}]")
+            wrong = replace(wrong, hint=f"write it as a list: {path[-1]}: [{shown(value)}]")
         return [wrong]
     found: list[Finding] = []
     if len(value) < field.min_items:
@@ -215,7 +227,7 @@ _TYPE_NAMES = {bool: "a boolean", int: "a number", float: "a decimal number", li
 def _wrong(doc: Document, path: tuple, field: Field, value: Any, expected: str) -> Finding:
     line, col = doc.front.value_pos(*path)
     got = _TYPE_NAMES.get(type(value), "text")
-    name = ".".join(str(p) for p in path)
+    name = shown(".".join(str(p) for p in path))
     scalar = doc.front.scalars.get(path)
     hint = ""
     if value is None:
@@ -223,7 +235,7 @@ def _wrong(doc: Document, path: tuple, field: Field, value: Any, expected: str) 
     elif field.kind is Kind.CHOICE:
         hint = "write one of " + ", ".join(field.choices)
     elif scalar is not None and expected == "text" and not scalar.quoted:
-        hint = f"YAML reads {scalar.raw!r} as {got}; quote it: \"{scalar.raw}\""
+        hint = f"YAML reads '{shown(scalar.raw)}' as {got}; quote it: \"{shown(scalar.raw)}\""
     return finding(doc.path, line, col, "KB203", f"'{name}' is {got}, expected {expected}", hint)
 
 
@@ -238,10 +250,35 @@ def _markup_in_strings(doc: Document) -> list[Finding]:
     for path, scalar in doc.front.scalars.items():
         if scalar.tag == "str" and path and path[0] != "extra" and MARKUP_RE.search(scalar.raw):
             line, col = doc.front.value_pos(*path)
-            name = ".".join(str(p) for p in path)
+            name = shown(".".join(str(p) for p in path))
             found.append(finding(doc.path, line, col, "KB410", f"markup in '{name}' is shown as text",
                                  "frontmatter is plain text; put formatting in the body"))
     return found
+
+
+def _invisible_in_strings(doc: Document) -> list[Finding]:
+    """KB204: control characters (written with YAML escapes such as \\a or \\x1b) in a string."""
+    found = []
+    for path, scalar in doc.front.scalars.items():
+        if scalar.tag != "str" or not path or path[0] == "extra":
+            continue
+        bad = INVISIBLE_RE.search(scalar.raw)
+        if bad:
+            line, col = doc.front.value_pos(*path)
+            name = shown(".".join(str(p) for p in path))
+            found.append(finding(doc.path, line, col, "KB204",
+                                 f"'{name}' holds the control character U+{ord(bad.group()):04X}",
+                                 "remove it: it is invisible, and feeds (XML) cannot carry it"))
+    return found
+
+
+def renderable(doc: Document, key: str) -> bool:
+    """Whether a page key may be passed to the renderer: MkDocs and Material crash on values
+    of the wrong type (`hide: 5`, `search: true`) and load `template`/`icon` as files."""
+    field = fields_of(doc.collection).get(key)
+    if field is None or key not in doc.meta:
+        return False
+    return not _check_value(doc, field, doc.meta[key], (key,))
 
 
 def _unsafe_body(doc: Document) -> list[Finding]:
@@ -255,7 +292,7 @@ def _unsafe_body(doc: Document) -> list[Finding]:
 
 def _loop_sections(doc: Document) -> list[Finding]:
     stage = doc.meta.get("stage")
-    if stage not in {s.value for s in Stage}:
+    if not isinstance(stage, str) or stage not in {s.value for s in Stage}:
         return []
     reached = list(Stage)[: Stage(stage).number]
     sections = [h for h in doc.scan.headings if h.level == 2]
@@ -277,7 +314,7 @@ def _loop_sections(doc: Document) -> list[Finding]:
 
 def _stale(doc: Document, settings: Settings, today: dt.date) -> list[Finding]:
     started, stage = as_date(doc.meta.get("date")), doc.meta.get("stage")
-    if started is None or stage == Stage.REPEAT.value or stage not in {s.value for s in Stage}:
+    if started is None or not isinstance(stage, str) or stage not in {s.value for s in Stage} or stage == "repeat":
         return []
     age = (today - started).days
     if age <= settings.stale_days:
