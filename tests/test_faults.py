@@ -234,23 +234,7 @@ GENERATED: dict[str, Callable[[Path], None]] = {
 #: Cases that fail because of bugs in files this suite's author may not edit, reported to
 #: their owners. expected.txt of these cases holds the *proposed* finding; align it with the fix,
 #: then delete the entry (strict: a fixed case that still carries its mark fails).
-KNOWN_BUGS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "file-symlink-loop-file": (
-        "load._scan: DirEntry.is_dir() raises OSError (ELOOP) -> internal error",
-        ("lint", "build"),
-    ),
-    "file-symlink-dangling": ("load._scan: a dangling .md symlink is skipped without a finding", ("lint",)),
-    "file-fifo": ("load._scan: a FIFO (or socket, device) named .md is skipped without a finding", ("lint",)),
-    "file-symlink-to-repo-root": (
-        "load._scan follows a symlink to the repository root and reads (and "
-        "publishes) files outside content/",
-        ("lint",),
-    ),
-    "file-newline-in-name": (
-        "findings.Finding.text prints paths raw: a newline in a name forges output lines",
-        ("lint",),
-    ),
-}
+KNOWN_BUGS: dict[str, tuple[str, tuple[str, ...]]] = {}
 
 
 def marked(test: str) -> list:

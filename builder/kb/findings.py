@@ -7,6 +7,7 @@ going, so one run reports everything at once (as ruff and markdownlint do).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, replace
 from enum import Enum
@@ -102,8 +103,22 @@ class Finding:
 def finding(
     path: str, line: int, col: int, code: str, message: str, hint: str = ""
 ) -> Finding:
-    """Build a finding with the rule's default severity (settings may change it later)."""
-    return Finding(path, max(line, 1), max(col, 1), code, RULES[code][0], message, hint)
+    """Build a finding with the rule's default severity (settings may change it later).
+
+    Control characters are shown escaped: a file name or value holding a newline or an ANSI
+    escape must not forge output lines or repaint a CI log.
+    """
+    return Finding(_clean(path), max(line, 1), max(col, 1), code, RULES[code][0], _clean(message),
+                   _clean(hint))
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _clean(text: str) -> str:
+    if not _CONTROL.search(text):
+        return text
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def _gh_data(text: str) -> str:

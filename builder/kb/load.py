@@ -9,29 +9,27 @@ The result is the same as a serial read, in the same order.
 
 from __future__ import annotations
 
-import copyreg
 import dataclasses
 import fnmatch
 import gc
-import multiprocessing
-import operator
 import os
 import sys
 import threading
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kb import frontmatter
 from kb.findings import Finding, finding
 from kb.markdown import BodyScan, Heading, Link, Unsafe, scan
-from kb.model import (EMPTY_FRONTMATTER, FOLDER_COLLECTION, Asset, Collection, Document,
-                      Frontmatter, Scalar)
+from kb.model import EMPTY_FRONTMATTER, FOLDER_COLLECTION, Asset, Collection, Document, Frontmatter, Scalar
 from kb.settings import Settings
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor, Future
 
 #: A function run on each chunk of documents where it was read; its findings go to
 #: `Corpus.checked`. The pipeline passes per-document validation, so it runs in parallel too.
@@ -91,24 +89,35 @@ def _scan(
     except OSError as exc:
         found.append(_unreadable(settings, prefix.rstrip("/") or ".", exc))
         return
+    content = settings.content.resolve()
     for entry in entries:
         rel = prefix + entry.name
         if entry.name.startswith(".") or _excluded(rel, settings.exclude):
             continue
-        if entry.is_symlink() and not _inside(entry.path, root):
+        if entry.is_symlink() and not _inside(entry.path, content):
+            where = "the repository" if not _inside(entry.path, root) else "content/"
             found.append(finding(
                 _repo_path(settings, rel), 1, 1, "KB304",
-                "symlink points outside the repository; it is not followed",
-                "copy the file into content/ instead",
+                f"symlink points outside {where}; it is not followed",
+                "content/ is kb's only input: copy the file into content/ instead",
             ))
             continue
-        if entry.is_dir():  # a symlinked folder inside the repository is followed, once
+        try:
+            is_dir, is_file = entry.is_dir(), entry.is_file()
+        except OSError as exc:  # a symlink loop: "too many levels of symbolic links"
+            found.append(_unreadable(settings, rel, exc))
+            continue
+        if is_dir:  # a symlinked folder inside content/ is followed, once
             real = os.path.realpath(entry.path)
             if real not in visited:
                 visited.add(real)
                 yield from _scan(Path(entry.path), rel + "/", root, settings, found, visited)
-        elif entry.is_file():
+        elif is_file:
             yield rel, entry
+        elif rel.endswith(".md"):  # a dangling link, a FIFO, a socket or a device named .md
+            found.append(finding(_repo_path(settings, rel), 1, 1, "KB101",
+                                 "cannot be read: not a regular file",
+                                 "markdown files must be regular files; remove it or exclude it"))
 
 
 def _excluded(rel: str, patterns: tuple[str, ...]) -> bool:
@@ -315,28 +324,67 @@ def _jobs(files: int) -> int:
 
 def _read_parallel(settings: Settings, chunks: list[list[Entry]], check: Check | None,
                    jobs: int) -> list[Result]:
-    """Workers take chunks from the front, the main process steals from the back until they meet.
+    """Workers read chunks from the front, the main process reads chunks from the back.
 
-    Stealing balances the work without a cost model: the main process also unpickles every
-    result the workers send, so it reads fewer chunks itself. A worker that dies leaves its
+    Where they meet balances the work without a cost model: the main process also unpickles
+    what the workers send, so it reads fewer chunks itself. A worker that dies leaves its
     chunks to the main process. Results are stored by chunk index, so the order is the file order.
     """
+    import multiprocessing  # here, not at the top: kb lint on a small handbook never needs them
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
     results: list[Result | None] = [None] * len(chunks)
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(jobs - 1, mp_context=context, initializer=_start_worker,
-                             initargs=(settings, check)) as pool:
-        futures: list[Future[Result]] = [pool.submit(_work, chunk) for chunk in chunks]
-        for index in range(len(chunks) - 1, -1, -1):
-            if not futures[index].cancel():
-                break  # a worker has it: every chunk before it is theirs too
+    pool = ProcessPoolExecutor(jobs - 1, mp_context=multiprocessing.get_context("fork"),
+                               initializer=_start_worker, initargs=(settings, check))
+    meeting = _Meeting(pool, chunks)
+    try:
+        for _ in range(2 * (jobs - 1)):  # a chunk for each worker, and one waiting
+            meeting.feed()
+        while (index := meeting.take_back()) is not None:
             results[index] = _read_chunk(settings, chunks[index], check)
-        for index, future in enumerate(futures):
-            if results[index] is None:
-                try:
-                    results[index] = future.result()
-                except BrokenProcessPool:
-                    results[index] = _read_chunk(settings, chunks[index], check)
+        for index, future in meeting.futures.items():
+            try:
+                results[index] = future.result()
+            except BrokenProcessPool:  # a worker died (out of memory?): read it here
+                results[index] = _read_chunk(settings, chunks[index], check)
+    finally:  # on an error or Ctrl-C, chunks still queued are dropped rather than read
+        pool.shutdown(wait=True, cancel_futures=True)
     return results  # type: ignore[return-value]
+
+
+class _Meeting:
+    """Hands out chunk indexes from the front (to the pool) and the back (to the main process)."""
+
+    def __init__(self, pool: Executor, chunks: list[list[Entry]]) -> None:
+        self.pool = pool
+        self.chunks = chunks
+        self.lock = threading.Lock()
+        self.front = 0
+        self.back = len(chunks)
+        self.futures: dict[int, Future[Result]] = {}
+
+    def feed(self, done: Future[Result] | None = None) -> None:
+        """Submit the next chunk from the front; runs again whenever a worker finishes one."""
+        if done is not None and (done.cancelled() or done.exception() is not None):
+            return  # a broken pool or a failing chunk: the main process sees it in the result
+        with self.lock:  # so that once take_back says "none left", every submission is recorded
+            if self.front >= self.back:
+                return
+            try:
+                future = self.pool.submit(_work, self.chunks[self.front])
+            except (OSError, RuntimeError):  # fork failed, or the pool broke: the rest is ours
+                return
+            self.futures[self.front] = future
+            self.front += 1
+        future.add_done_callback(self.feed)
+
+    def take_back(self) -> int | None:
+        with self.lock:
+            if self.front >= self.back:
+                return None
+            self.back -= 1
+            return self.back
 
 
 _worker: tuple[Settings, Check | None] | None = None
@@ -357,8 +405,11 @@ def _work(entries: list[Entry]) -> Result:
 
 
 def _pickle_by_fields(cls: type) -> None:
-    """Pickle a frozen dataclass as `cls(*fields)`: a third of the cost of the slots default,
+    """Pickle a frozen dataclass as `cls(*fields)`: half the cost of the slots default,
     which calls `dataclasses.fields()` for every object on both ends."""
+    import copyreg
+    import operator
+
     names = [f.name for f in dataclasses.fields(cls)]
     if len(names) < 2 or any(not f.init for f in dataclasses.fields(cls)):
         return  # attrgetter of one name returns no tuple; init=False fields cannot be passed

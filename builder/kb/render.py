@@ -76,6 +76,7 @@ def _hand_written_nav(root: Path, path: Path) -> list[Finding]:
 def render(config: Any, dirty: bool = False) -> Rendered:
     """Build the site; MkDocs warnings are collected (with --strict they fail the build)."""
     from mkdocs.commands.build import build
+    from jinja2 import TemplateNotFound
     from mkdocs.exceptions import Abort, BuildError, ConfigurationError
 
     result = Rendered()
@@ -84,6 +85,9 @@ def render(config: Any, dirty: bool = False) -> Rendered:
             build(config, dirty=dirty)
         except (Abort, BuildError, ConfigurationError) as exc:
             raise KbError(f"MkDocs failed: {exc}") from exc
+        except TemplateNotFound as exc:  # a page's `template:` or the theme's `custom_dir`
+            raise KbError(f"MkDocs failed: the theme has no template '{exc.name}' "
+                          "(check the pages' template: keys and mkdocs.yml)") from exc
     return result
 
 
