@@ -133,7 +133,6 @@ def test_links_in_code_and_comments_are_ignored(tmp_path: Path) -> None:
     assert found_in(checked(tmp_path, page(body))) == []
 
 
-@pytest.mark.xfail(reason="markdown.py does not mask indented code blocks yet", strict=False)
 def test_links_in_indented_code_are_ignored(tmp_path: Path) -> None:
     body = "Text.\n\n    [[indented code]]\n    [x](gone.md)\n"
     assert found_in(checked(tmp_path, page(body))) == []
