@@ -16,6 +16,7 @@ from kb.link import Graph, link
 from kb.load import Corpus, load, paused_gc
 from kb.model import Document
 from kb.settings import Settings
+from kb.siteconfig import site_config_findings
 from kb.validate import validate
 
 
@@ -45,6 +46,7 @@ def check(settings: Settings, today: dt.date | None = None) -> Checked:
         graph, link_findings = link(corpus.documents, corpus.assets)
         found.extend(link_findings)
         found.extend(check_contracts(graph, settings.require_non_goals))
+        found.extend(site_config_findings(settings.root))
         found = suppress(found, corpus.documents)
         found = apply_severities(found, settings.severity)
         found.sort(key=Finding.sort_key)

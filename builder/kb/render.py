@@ -16,7 +16,7 @@ from typing import Any
 
 from kb.emit import Emitted
 from kb.errors import KbError
-from kb.findings import Finding, finding
+from kb.findings import Finding
 from kb.templating import default_templates
 
 BUILTIN = "mkdocs.builtin.yml"
@@ -43,7 +43,7 @@ def load(root: Path, emitted: Emitted, site_dir: Path, strict: bool) -> tuple[An
     from mkdocs.exceptions import Abort, ConfigurationError
 
     path = config_file(root)
-    found = _hand_written_nav(root, path)
+    found: list[Finding] = []  # a hand-written nav is KB703, reported by the lint stages
     overrides: dict[str, Any] = {
         "docs_dir": str(emitted.docs_dir), "site_dir": str(site_dir), "nav": emitted.nav,
         "use_directory_urls": True, "strict": strict,
@@ -63,20 +63,10 @@ def load(root: Path, emitted: Emitted, site_dir: Path, strict: bool) -> tuple[An
     return config, found
 
 
-def _hand_written_nav(root: Path, path: Path) -> list[Finding]:
-    if path.parent != root:
-        return []
-    for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").split("\n"), 1):
-        if line.startswith("nav:"):
-            return [finding(path.name, number, 1, "KB703", "mkdocs.yml has a hand-written nav; kb generates it",
-                            "remove 'nav:'; kb builds the nav from content/")]
-    return []
-
-
 def render(config: Any, dirty: bool = False) -> Rendered:
     """Build the site; MkDocs warnings are collected (with --strict they fail the build)."""
-    from mkdocs.commands.build import build
     from jinja2 import TemplateNotFound
+    from mkdocs.commands.build import build
     from mkdocs.exceptions import Abort, BuildError, ConfigurationError
 
     result = Rendered()
