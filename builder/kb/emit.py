@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import posixpath
 import re
-import shutil
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +27,11 @@ from kb import templating
 from kb.history import History
 from kb.link import EdgeKind, Graph
 from kb.model import Collection, Document, Stage
+from kb.nav import NOT_IN_NAV, nav, titled
 from kb.pipeline import Checked
 from kb.settings import Settings
 from kb.templating import url_of
+from kb.tree import Tree, sync
 from kb.views import Views
 
 #: Page keys passed through to the renderer; principles, products and loops pass only tags
@@ -53,17 +53,6 @@ class Emitted:
     removed: tuple[str, ...]
     pages: int
     site_name: str
-
-
-@dataclass
-class Tree:
-    """The emitted tree in memory: relative path → bytes, plus asset copies."""
-
-    files: dict[str, bytes] = field(default_factory=dict)
-    copies: dict[str, Path] = field(default_factory=dict)
-
-    def text(self, rel: str, content: str) -> None:
-        self.files[rel] = content.encode("utf-8")
 
 
 def emit(checked: Checked, history: History | None, settings: Settings, docs_dir: Path,
@@ -313,77 +302,6 @@ def _site_url(settings: Settings) -> str:
     return ""
 
 
-def nav(graph: Graph, views: Views) -> list[Any]:
-    """A nav that scales: sections and indexes, never one entry per loop."""
-    entries: list[Any] = []
-    if "index" in graph.docs:
-        entries.append({"Home": "index.md"})
-    entries.extend(_page_sections(graph))
-    principles = ["principles/index.md", "principles/coverage.md"] + [r.key + ".md" for r in views.principles()]
-    entries.append({"Principles": principles})
-    entries.append({"Products": ["products/index.md"] + [r.key + ".md" for r in views.products()]})
-    years = sorted({lv.date.year for lv in views.loops.values() if lv.date}, reverse=True)
-    entries.append({"Loops": ["loops/index.md"] + [{str(y): f"loops/{y}/index.md"} for y in years]})
-    if views.people():
-        entries.append({"People": ["people/index.md"]})
-    return entries
-
-
-def titled(entries: list[Any], tree: Tree) -> list[Any]:
-    """Give every nav entry its page's own (escaped) title from the emitted frontmatter.
-
-    MkDocs' dirty build (`kb serve`) does not read unchanged pages, so a nav entry without a
-    title would print as blank on every page it re-renders; a title change then changes the
-    nav, which is what tells `kb serve` to render everything.
-    """
-    out: list[Any] = []
-    for entry in entries:
-        if isinstance(entry, str):
-            title = _title_in(tree.files.get(entry, b""))
-            out.append({title: entry} if title else entry)
-        else:
-            out.append({k: titled(v, tree) if isinstance(v, list) else v for k, v in entry.items()})
-    return out
-
-
-def _title_in(data: bytes) -> str | None:
-    text = data.decode("utf-8")
-    end = text.find("\n---\n", 3)
-    if not text.startswith("---\n") or end < 0:
-        return None
-    meta = yaml.load(text[4:end + 1], Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    title = meta.get("title") if isinstance(meta, dict) else None
-    return title if isinstance(title, str) and title else None
-
-
-def _page_sections(graph: Graph) -> list[Any]:
-    """Plain pages grouped by folder: top-level pages first, then one section per folder."""
-    tree: dict[str, Any] = {}
-    pages = sorted((d for d in graph.docs.values() if d.collection is Collection.PAGE and d.readable
-                    and d.key != "index"), key=lambda d: (d.rel.count("/"), d.rel))
-    for doc in pages:
-        node = tree
-        for part in doc.rel.split("/")[:-1]:
-            node = node.setdefault(part + "/", {})
-        node[doc.rel] = doc
-    return _nav_entries(tree)
-
-
-def _nav_entries(node: Mapping[str, Any]) -> list[Any]:
-    items: list[Any] = []
-    files = sorted((k for k in node if not k.endswith("/")),
-                   key=lambda k: (not k.endswith("/index.md"), node[k].title.casefold()))
-    items.extend(node[k].rel for k in files)
-    for folder in sorted(k for k in node if k.endswith("/")):
-        title = html.escape(folder[:-1].replace("-", " ").replace("_", " ").capitalize())
-        items.append({title: _nav_entries(node[folder])})
-    return items
-
-
-#: Pages reached through indexes, kept out of the nav on purpose (gitignore syntax for MkDocs).
-NOT_IN_NAV = "/loops/**\n/people/**\n/tags.md\n"
-
-
 def kb_json(graph: Graph, views: Views) -> str:
     """The whole graph for other tools, in the shape DESIGN.md §5 gives."""
     documents = []
@@ -419,57 +337,3 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def sync(tree: Tree, docs_dir: Path) -> tuple[list[str], list[str]]:
-    """Make `docs_dir` hold exactly `tree`, rewriting only files whose bytes changed."""
-    docs_dir.mkdir(parents=True, exist_ok=True)
-    existing = set(_walk(docs_dir))
-    changed = []
-    for rel, data in tree.files.items():
-        target = docs_dir / rel
-        if rel in existing and _same_bytes(target, data):
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomic(target, data)
-        changed.append(rel)
-    for rel, source in tree.copies.items():
-        target = docs_dir / rel
-        if rel in existing and _same_file(source, target):
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source, target)
-        changed.append(rel)
-    removed = sorted(existing - tree.files.keys() - tree.copies.keys())
-    for rel in removed:
-        (docs_dir / rel).unlink()
-    return sorted(changed), removed
-
-
-def _walk(folder: Path) -> list[str]:
-    out = []
-    for dirpath, _dirs, names in os.walk(folder):
-        base = Path(dirpath).relative_to(folder).as_posix()
-        out.extend(name if base == "." else f"{base}/{name}" for name in names)
-    return out
-
-
-def _same_bytes(path: Path, data: bytes) -> bool:
-    try:
-        if path.stat().st_size != len(data):
-            return False
-        return path.read_bytes() == data
-    except OSError:
-        return False
-
-
-def _same_file(source: Path, target: Path) -> bool:
-    try:
-        a, b = source.stat(), target.stat()
-    except OSError:
-        return False
-    return a.st_size == b.st_size and int(a.st_mtime) == int(b.st_mtime)
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.kb-tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
