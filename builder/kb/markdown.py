@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import html
 import re
-import unicodedata
 from dataclasses import dataclass
 from enum import Enum
-from functools import lru_cache
 from itertools import accumulate
 from operator import itemgetter
+
+from kb.slugs import heading_text, slugify, strip_inline, unique  # noqa: F401 - slugify, strip_inline re-exported
 
 
 class LinkKind(str, Enum):
@@ -91,7 +91,6 @@ _LIST = re.compile(r"[ ]{0,3}(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)")
 # On one line, left to right: a code span (a backtick run closed by one of the same length),
 # a closed comment, or a comment left open.
 _SPANS = re.compile(r"(?<!`)(`++).*?(?<!`)\1(?!`)|(<!--.*?-->)|<!--")
-_CODE_SPAN = re.compile(r"(?<!`)(`++)(.*?)(?<!`)\1(?!`)")
 _BLOCK_ENDS = frozenset({"heading", "hr", "fence"})
 _COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
 _RULE = r"[ ]{0,3}(?:(?:-[ ]{0,2}){3,}|(?:_[ ]{0,2}){3,}|(?:\*[ ]{0,2}){3,})[ \t]*$"
@@ -120,143 +119,6 @@ _URL_JUNK = re.compile(r"[\x00-\x20\x7f]+")
 _BAD_SCHEMES = ("javascript:", "data:", "vbscript:")
 _IGNORE = re.compile(r"kb:\s*ignore\b(.*)", re.S)
 _CODE = re.compile(r"\bKB\d{3}\b", re.I)
-
-# Heading text (strip_inline).
-_LONG_HEADING = 2000
-_ATTR_LIST = re.compile(r"[ ]+\{:?[ ]*([^}\n ][^\n]*)\}[ ]*$")
-_ATTR_TOKEN = re.compile(r"""[^ =}]+=".*?"|[^ =}]+='.*?'|[^ =}]+=[^ =}]+|[^ =}]+| """)
-_MARKUP = re.compile(r"[*_`\[<&\\!]")
-_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()>#+\-.!])")  # Python-Markdown's escapable characters
-_LONE_STARS = re.compile(r"(?:(?<=\s)|^)(\*{1,3}|_{1,3})(?=\s|$)")  # Python-Markdown: not emphasis
-_UNESCAPE = {0xE000 + c: chr(c) for c in range(33, 127)} | {2: None, 3: None}
-# Links, images and HTML become their text between STX and ETX, as Python-Markdown's placeholders
-# do, so the emphasis patterns see a non-word character at their edges.
-_INLINE_SUBS = (
-    (re.compile(r"<!--.*?-->", re.S), "\x02\x03"),
-    (re.compile(r"!\[(?:[^\[\]]|\[[^\[\]]*\])*\]\([^)]*\)"), "\x02\x03"),  # an <img>: no text
-    (re.compile(r"\[\[([^\[\]|]*)\|([^\[\]]*)\]\]"), "\x02\\2\x03"),
-    (re.compile(r"\[\[([^\[\]]*)\]\]"), "\x02\\1\x03"),
-    (re.compile(r"\[((?:[^\[\]]|\[[^\[\]]*\])*)\](?:\([^)]*\)|\[[^\]]*\])"), "\x02\\1\x03"),
-    (re.compile(r"</?[A-Za-z][^>]*>"), "\x02\x03"),
-    (re.compile(r"(?<!\w)___(?!_)(.+?)(?<!_)___(?!\w)"), r"\1"),
-    (re.compile(r"(?<!\w)__(?!_)(.+?)(?<!_)__(?!\w)"), r"\1"),
-    (re.compile(r"(?<!\w)_(?!_)(.+?)(?<!_)_(?!\w)"), r"\1"),
-    (re.compile(r"\*\*\*(.+?)\*\*\*"), r"\1"),
-    (re.compile(r"\*\*(.+?)\*\*"), r"\1"),
-    (re.compile(r"\*([^*]+)\*"), r"\1"),
-)
-
-
-@lru_cache(maxsize=8192)
-def slugify(text: str) -> str:
-    """Python-Markdown toc's default slugify (separator '-')."""
-    value = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    value = re.sub(r"[^\w\s-]", "", value).strip().lower()
-    return re.sub(r"[-\s]+", "-", value)
-
-
-def strip_inline(text: str) -> str:
-    """Plain text of an ATX heading's text: markup, attr lists and closing `#`s removed."""
-    return _heading_text(text, atx=True)[0]
-
-
-@lru_cache(maxsize=8192)
-def _heading_text(raw: str, atx: bool) -> tuple[str, str | None]:
-    """Plain text and custom `{#id}` (None if none) of a heading's raw text."""
-    if len(raw) > _LONG_HEADING:  # keep the regexes below linear on absurd input
-        return " ".join(raw.split()), None
-    # Python-Markdown drops closing `#`s only at the very end of the line.
-    text = _drop_closing_hashes(raw) if atx and raw.endswith("#") else raw.strip()
-    custom = None
-    if "{" in text:
-        text, custom = _attr_list(text)
-    if _MARKUP.search(text):
-        text = _strip_markup(text)
-    return " ".join(text.split()), custom
-
-
-def _drop_closing_hashes(text: str) -> str:
-    """Drop trailing `#`s as Python-Markdown does (no space needed; `\\#` is kept)."""
-    end = len(text.rstrip("#"))
-    if end and text[end - 1] == "\\" and end < len(text):
-        end += 1
-    return text[:end].strip()
-
-
-def _attr_list(text: str) -> tuple[str, str | None]:
-    """Strip a trailing attr list as Python-Markdown's attr_list does; return (text, its id)."""
-    m = _ATTR_LIST.search(text)
-    if m is None:
-        return text, None
-    attrs = m.group(1)
-    pos = 0
-    found = None
-    while pos < len(attrs) and (t := _ATTR_TOKEN.match(attrs, pos)) is not None and t.end() > pos:
-        key, eq, value = t.group().partition("=")
-        if key.startswith("#") and not eq:
-            found = key[1:]
-        elif key == "id" and eq:
-            found = value.strip(value[:1]) if value[:1] in ("'", '"') else value
-        pos = t.end()
-    if "}" in attrs[pos:]:  # attr_list's strict mode: a stray `}` means this is no attr list
-        return text, None
-    return _drop_closing_hashes(text[: m.start()]), found
-
-
-def _strip_markup(text: str) -> str:
-    """Remove inline markup outside code spans; code span content is kept as is."""
-    out = []
-    pos = 0
-    for m in _CODE_SPAN.finditer(text):
-        out.append(_strip_plain(text[pos : m.start()]))
-        out.append(m.group(2).strip())
-        pos = m.end()
-    out.append(_strip_plain(text[pos:]))
-    return "".join(out)
-
-
-def _strip_plain(text: str) -> str:
-    """Markup-free text of a stretch without code spans."""
-    if "\\" in text:
-        text = _ESCAPE.sub(_placeholder, text)
-    text = _LONE_STARS.sub(_placeholder, text)
-    for pattern, repl in _INLINE_SUBS:
-        text = pattern.sub(repl, text)
-    if "&" in text:
-        text = html.unescape(text)
-    return text.translate(_UNESCAPE)
-
-
-def _placeholder(m: re.Match) -> str:
-    """Hide escaped or lone markup characters from the emphasis patterns."""
-    return "".join(chr(0xE000 + ord(c)) for c in m.group(1))
-
-
-def _unique(anchor: str, used: set[str], counters: dict[str, int]) -> str:
-    """Python-Markdown toc's `unique()`: `x`, `x_1`, `x_2`; an empty id is never kept.
-
-    `counters` remembers, per base id, the run of suffixes known to be taken, as toc does,
-    so a heading repeated n times costs O(n) and not O(n²).
-    """
-    if anchor in used or not anchor:
-        base, sep, num = anchor.rpartition("_")
-        if sep and num.isdigit() and num.isascii():
-            count = int(num)
-        else:
-            base, count = anchor, 0
-        known = counters.get(base, 0)
-        skip = count <= known or anchor == f"{base}_{known + 1}"
-        if skip:
-            count = max(count, known)
-        count += 1
-        while f"{base}_{count}" in used:
-            count += 1
-        anchor = f"{base}_{count}"
-        if skip:
-            counters[base] = count
-    used.add(anchor)
-    return anchor
-
 
 def scan(body: str) -> BodyScan:
     """Scan a markdown body (frontmatter already removed, newlines normalized to LF).
@@ -590,13 +452,13 @@ def _unsafe(body: str, found: list[tuple[int, str]]) -> tuple[Unsafe, ...]:
 
 def _headings(body: str, heads: list[tuple]) -> tuple[Heading, ...]:
     """Heading records with toc ids and whether their sections hold anything."""
-    texts = [_heading_text(h[1], h[2]) for h in heads]
+    texts = [heading_text(h[1], h[2]) for h in heads]
     used = {custom for _, custom in texts if custom is not None}
     counters: dict[str, int] = {}
     out = []
     for i, (level, _raw, _atx, line, col, _start, end) in enumerate(heads):
         text, custom = texts[i]
-        anchor = custom if custom is not None else _unique(slugify(text), used, counters)
+        anchor = custom if custom is not None else unique(slugify(text), used, counters)
         if i + 1 < len(heads):
             following = heads[i + 1]
             content = following[0] > level or _has_text(body, end, following[5])
