@@ -14,8 +14,8 @@ from __future__ import annotations
 import functools
 import http.server
 import json
-import re
 import os
+import re
 import shutil
 import threading
 from collections.abc import Iterator
