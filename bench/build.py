@@ -84,12 +84,14 @@ def clean(root: Path) -> None:
 
 
 def run_timed(cmd: list[str], cwd: Path, log: Path | None = None,
-              env: dict[str, str] | None = None) -> tuple[float, int, int]:
-    """Wall seconds, peak RSS in bytes and exit code of `cmd`.
+              env: dict[str, str] | None = None) -> tuple[float, int, int, float]:
+    """Wall seconds, peak RSS in bytes, exit code and CPU seconds (user + system) of `cmd`.
 
     The peak is the kernel's ru_maxrss from wait4 for that child, which on Linux is the largest
     of the child's own peak and its waited-for descendants' (git for kb, for instance): the
     same figure as `/usr/bin/time -v`'s "Maximum resident set size", without the wrapper.
+    CPU time counts the whole tree (children it waited for included); unlike wall time it
+    hardly moves when other processes compete for the cores.
     """
     out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115
     try:
@@ -101,7 +103,7 @@ def run_timed(cmd: list[str], cwd: Path, log: Path | None = None,
         if log:
             out.close()  # type: ignore[union-attr]
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return wall, usage.ru_maxrss * 1024, proc.returncode
+    return wall, usage.ru_maxrss * 1024, proc.returncode, usage.ru_utime + usage.ru_stime
 
 
 # -- the benchmark ----------------------------------------------------------------------------
@@ -140,7 +142,7 @@ def measure(root: Path, loops: int, log_dir: Path | None = None) -> BuildFigures
     fig = BuildFigures(loops)
     clean(root)
     log = (log_dir or root) / f"kb-build-{loops}.log"
-    fig.wall, fig.peak, code = run_timed(kb_command("build", "-v"), root, log)
+    fig.wall, fig.peak, code, _ = run_timed(kb_command("build", "-v"), root, log)
     if code != 0:
         raise SystemExit(f"kb build failed (exit {code}), see {log}")
 

@@ -38,6 +38,7 @@ from kb.views import Views
 #: (their other fields are kb's own, shown in the header — a product's `status` is not Material's).
 PASSTHROUGH = ("description", "hide", "icon", "status", "subtitle", "template", "search", "comments", "tags")
 MERMAID = "assets/kb/mermaid.min.js"
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # same bytes as safe_dump, 5x faster
 EMPTY_SITEMAP = ('<?xml version="1.0" encoding="UTF-8"?>\n'
                  '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"></urlset>\n')
 
@@ -61,13 +62,91 @@ def emit(checked: Checked, history: History | None, settings: Settings, docs_dir
 
     `stages` (path → [(time, stage)] from git) dates the loop feeds' "reached" entries.
     """
+    stamp = fingerprint(checked, history, settings, stages or {}, docs_dir)
+    state_file = docs_dir.with_name(docs_dir.name + "-state.json")  # beside the tree it describes
+    previous = _read_state(state_file)
+    if previous.get("fingerprint") == stamp and (docs_dir / "kb.json").is_file():
+        # Nothing that emit reads has changed: the tree on disk is already this one.
+        return Emitted(docs_dir, previous["nav"], NOT_IN_NAV, (), (), previous["pages"], previous["site_name"])
     tree = render_tree(checked.graph, history, settings, stages or {})
     for asset in checked.corpus.assets:
         tree.copies[asset.rel] = settings.content / asset.rel
     changed, removed = sync(tree, docs_dir)
-    return Emitted(docs_dir, titled(nav(checked.graph, Views(checked.graph, history)), tree), NOT_IN_NAV,
-                   tuple(changed), tuple(removed), sum(1 for r in tree.files if r.endswith(".md")),
-                   site_name(checked.graph))
+    result = Emitted(docs_dir, titled(nav(checked.graph, Views(checked.graph, history)), tree), NOT_IN_NAV,
+                     tuple(changed), tuple(removed), sum(1 for r in tree.files if r.endswith(".md")),
+                     site_name(checked.graph))
+    _write_state(state_file, {"fingerprint": stamp, "nav": result.nav, "pages": result.pages,
+                              "site_name": result.site_name})
+    return result
+
+
+def emit_documents(checked: Checked, history: History | None, settings: Settings, docs_dir: Path,
+                   keys: list[str]) -> tuple[str, ...]:
+    """Re-render only the pages of these documents (for `kb serve`, when an edit changed
+    nothing another page shows) and write those whose bytes changed."""
+    from kb import feeds
+
+    views = Views(checked.graph, history)
+    all_feeds = feeds.feeds(views, [])  # only which page has which feed matters here
+    pages = _Pages(templating.environment(settings.root), views, settings, {f.page: f for f in all_feeds})
+    tree = Tree()
+    for key in keys:
+        tree.text(checked.graph.docs[key].rel, pages.document(checked.graph.docs[key]))
+    changed = []
+    for rel, data in tree.files.items():
+        target = docs_dir / rel
+        if not target.is_file() or target.read_bytes() != data:
+            target.write_bytes(data)
+            changed.append(rel)
+    (docs_dir.with_name(docs_dir.name + "-state.json")).unlink(missing_ok=True)  # the tree moved on
+    return tuple(changed)
+
+
+def fingerprint(checked: Checked, history: History | None, settings: Settings,
+                stages: Mapping[str, list[tuple[int, str]]], docs_dir: Path) -> str:
+    """A digest of everything emit reads: documents, assets, history, templates, settings,
+    today's date (the coverage page shows it) and kb's own version."""
+    import hashlib
+
+    from kb import __version__
+    from kb.coverage import today
+
+    digest = hashlib.blake2b(digest_size=20)
+    for part in (__version__, str(docs_dir), repr(settings), today().isoformat(), repr(sorted(stages.items())),
+                 repr(history.shallow if history else None)):
+        digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
+    for doc in sorted(checked.corpus.documents, key=lambda d: d.path):
+        hist = history.files.get(doc.path) if history else None
+        digest.update(f"{doc.path}\0{doc.readable}\0{doc.meta!r}\0{hist!r}\0".encode("utf-8", "surrogatepass"))
+        digest.update(doc.body.encode("utf-8", "surrogatepass"))
+    for path in template_files(settings) + [settings.content / a.rel for a in checked.corpus.assets]:
+        try:
+            info = path.stat()
+        except OSError:
+            continue
+        digest.update(f"{path}\0{info.st_size}\0{info.st_mtime_ns}\0".encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+def template_files(settings: Settings) -> list[Path]:
+    folders = [settings.root / "templates", templating.default_templates()]
+    return sorted(p for folder in folders if folder.is_dir() for p in folder.rglob("*") if p.is_file())
+
+
+def _read_state(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) and {"nav", "pages", "site_name"} <= data.keys() else {}
+
+
+def _write_state(path: Path, data: dict[str, Any]) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(data), encoding="utf-8")
+    except OSError:
+        pass  # the cache is an optimisation: without it the next emit renders everything
 
 
 def render_tree(graph: Graph, history: History | None, settings: Settings,
@@ -280,7 +359,7 @@ def frontmatter(doc: Document, feed: Any = None) -> str:
         meta[key] = doc.meta[key]
     if feed is not None:
         meta["kb_feeds"] = feed_meta(feed)
-    dumped = yaml.safe_dump(_escape(meta), allow_unicode=True, sort_keys=False, width=1000)
+    dumped = yaml.dump(_escape(meta), Dumper=_DUMPER, allow_unicode=True, sort_keys=False, width=1000)
     return f"---\n{dumped}---\n\n"
 
 
@@ -320,7 +399,7 @@ def kb_json(graph: Graph, views: Views) -> str:
     paths = {k: d.path for k, d in graph.docs.items()}
     edges = sorted({(paths[e.source], paths.get(e.target, e.target), e.kind.value) for e in graph.edges})
     data = {"documents": documents, "edges": [{"from": a, "to": b, "kind": k} for a, b, k in edges]}
-    return json.dumps(data, indent=1, ensure_ascii=False, sort_keys=False) + "\n"
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"  # compact: C encoder
 
 
 def _iso(value: Any) -> str | None:

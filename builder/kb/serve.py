@@ -8,6 +8,7 @@ index of only the pages it re-rendered, so the full index is kept here and merge
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from kb import render
-from kb.emit import emit
+from kb.emit import emit, emit_documents
 from kb.findings import Finding, Severity
 from kb.pipeline import check
 from kb.settings import Settings
@@ -43,6 +44,8 @@ class Session:
         self.history: Any = None
         self.search: dict[str, list[dict[str, Any]]] = {}
         self.search_config: Any = None
+        self.emitted: Any = None
+        self.snapshot: dict[str, tuple[Any, ...]] = {}
 
     def rebuild(self) -> Rebuild:
         """Re-run the pipeline; render everything the first time or when the nav changed."""
@@ -52,7 +55,14 @@ class Session:
             from kb.history import read_history
 
             self.history = read_history(self.settings.root, [d.path for d in checked.corpus.documents])
-        emitted = emit(checked, self.history, self.settings, self.settings.cache / "serve-docs")
+        snapshot = _snapshot(checked, self.settings)
+        prose = _prose_edits(self.snapshot, snapshot) if self.emitted is not None else None
+        if prose is not None:  # only body text changed: no other page shows it
+            changed = emit_documents(checked, self.history, self.settings, self.emitted.docs_dir, prose)
+            emitted = dataclasses.replace(self.emitted, changed=changed, removed=())
+        else:
+            emitted = emit(checked, self.history, self.settings, self.settings.cache / "serve-docs")
+        self.emitted, self.snapshot = emitted, snapshot
         # A new loop renders fine in a dirty build (it is not in the nav); a removed page,
         # a changed nav or a changed title shown in it (every page prints the whole nav, and
         # its neighbours' titles in the footer) changes other pages' HTML: a full render.
@@ -124,3 +134,28 @@ def serve(settings: Settings, host: str, port: int, echo: Any) -> None:
         echo("kb: stopped")
     finally:
         server.shutdown()
+
+
+def _snapshot(checked: Any, settings: Settings) -> dict[str, tuple[Any, ...]]:
+    """Per document: what other pages may show of it (frontmatter, links, headings), then its body;
+    and the templates, whose change re-emits everything."""
+    from kb.emit import template_files
+
+    out: dict[str, tuple[Any, ...]] = {" templates": tuple((str(p), p.stat().st_mtime_ns) for p in template_files(settings))}
+    for doc in checked.corpus.documents:
+        links = tuple((x.kind, x.target, x.anchor, x.label) for x in doc.scan.links)
+        headings = tuple((h.level, h.text, h.anchor) for h in doc.scan.headings)
+        out[doc.key] = (doc.readable, repr(doc.meta), links, headings, doc.body)
+    out[" assets"] = (tuple(a.rel for a in checked.corpus.assets),)
+    return out
+
+
+def _prose_edits(before: dict[str, tuple[Any, ...]], after: dict[str, tuple[Any, ...]]) -> list[str] | None:
+    """The documents whose body text alone changed, or None when anything else did (then the
+    whole tree is emitted again): a new, removed or renamed file, frontmatter, links, headings."""
+    if before.keys() != after.keys():
+        return None
+    changed = [key for key in after if after[key] != before[key]]
+    if any(after[key][:-1] != before[key][:-1] for key in changed):
+        return None
+    return changed

@@ -6,6 +6,7 @@ inside the package, file by file — so an installed kb works in any repository.
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import posixpath
@@ -92,10 +93,18 @@ def iso_date(value: Any) -> str:
 
 def href(from_key: str, to_key: str, anchor: str | None = None) -> str:
     """A relative link between two emitted markdown files (MkDocs turns it into a URL)."""
-    target = to_key + ".md"
-    rel = posixpath.relpath(target, posixpath.dirname(from_key + ".md") or ".")
-    rel = rel.replace(" ", "%20").replace("(", "%28").replace(")", "%29")
+    folder, _, name = to_key.rpartition("/")
+    up = _relative_folder(folder, from_key.rpartition("/")[0])
+    rel = f"{up}{name}.md".replace(" ", "%20").replace("(", "%28").replace(")", "%29")
     return f"{rel}#{anchor}" if anchor else rel
+
+
+@functools.lru_cache(maxsize=4096)
+def _relative_folder(target: str, start: str) -> str:
+    """The relative path from folder `start` to folder `target`, ending in '/' (or ''):
+    a handbook has few folders and many links, so this is computed once per pair."""
+    rel = posixpath.relpath(target or ".", start or ".")
+    return "" if rel == "." else rel + "/"
 
 
 def link(from_key: str, to_key: str, title: str, anchor: str | None = None) -> Markup:
