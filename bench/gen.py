@@ -145,6 +145,15 @@ class _Generator:
                        for i in range(max(authors, 1))]
         self.loops: list[Loop] = []
         self.last_loop: dict[str, Loop] = {}
+        self.interfaces = [self.surfaces(title) for _, title in self.products]
+        self.alternatives: dict[int, int] = {}  # pairs of products that list each other
+        for i in range(0, len(self.products) - 1, 2):
+            if rng.random() < 0.4:
+                self.alternatives[i], self.alternatives[i + 1] = i + 1, i
+
+    def surfaces(self, title: str) -> list[tuple[str, str, str]]:
+        kinds = self.rng.sample(["api", "cli", "ui", "file", "event", "other"], self.rng.randint(1, 3))
+        return [(f"{title} {kind}", kind, self.sentence() + ".") for kind in kinds]
 
     def files(self, loops: int) -> list[File]:
         base = _epoch(self.start) - 30 * 86400
@@ -218,8 +227,10 @@ class _Generator:
         rng = self.rng
         deps = rng.sample(self.products[:i], min(i, rng.choice((0, 1, 1, 2, 3))))
         principles = rng.sample(self.principles, min(len(self.principles), rng.randint(1, 3)))
-        alts = [rng.choice(self.products)[0]] if rng.random() < 0.4 else []
+        alts = [self.products[self.alternatives[i]][0]] if i in self.alternatives else []
         alts.append(rng.choice(["A shared spreadsheet", "Notion", "A chat channel", "Email"]))
+        consumes = [f"{d[0]}/{rng.choice(self.interfaces[self.products.index(d)])[0]}"
+                    for d in deps if rng.random() < 0.6]
         head = [f"title: {title}", f"summary: {title} keeps {self.sentence().lower()}",
                 f"problem: {self.sentence()}.", "users:",
                 *(f"  - {u}" for u in rng.sample(["Product owners", "Support engineers",
@@ -228,13 +239,14 @@ class _Generator:
                 f"owner: {rng.choice(self.people)}",
                 f"status: {rng.choice(['idea', 'building', 'live', 'live', 'retired'])}",
                 "interfaces:"]
-        for n in range(rng.randint(1, 3)):
-            kind = rng.choice(["api", "cli", "ui", "file", "event", "other"])
-            head += [f"  - name: {title} {kind} {n + 1}", f"    kind: {kind}",
-                     f"    description: {self.sentence()}."]
+        for name, kind, description in self.interfaces[i]:
+            head += [f"  - name: {name}", f"    kind: {kind}", f"    description: {description}"]
         if deps:
             head.append("depends_on: [" + ", ".join(d[0] for d in deps) + "]")
+        if consumes:
+            head += ["consumes:", *(f"  - {c}" for c in consumes)]
         head += ["alternatives:", *(f"  - {a}" for a in alts),
+                 "non_goals:", f"  - {rng.choice(['Billing', 'Analytics', 'Access control'])} for other products",
                  "principles: [" + ", ".join(p[0] for p in principles) + "]",
                  "tags: [" + ", ".join(rng.sample(TAGS, 2)) + "]"]
         links = [self.principle_link(p[0], p[2], "../") for p in principles]

@@ -1,11 +1,18 @@
 """Benchmark: `kb lint` on a large generated handbook against a bare read-and-parse floor.
 
 Generates N loop cycles (plus principles, products and pages) with bench/gen.py, then runs,
-each as a subprocess and interleaved, `kb lint` and a floor script that only reads every .md
-file and parses its frontmatter with `yaml.load(..., Loader=yaml.CSafeLoader)` in one process.
-Prints the median wall time of --runs runs of each, their ratio, and peak memory: the largest
-process's peak RSS (from wait4) and, in one extra run, the whole process tree's RSS summed
-(sampled every 5 ms, so pool workers count too; shared pages count once per process).
+each as a subprocess and interleaved run by run:
+
+- `kb lint` as users run it (on this many files it reads with several processes),
+- `kb lint` with `KB_JOBS=1` (one process),
+- the floor: one process that only reads every .md file and parses its frontmatter with
+  `yaml.load(..., Loader=yaml.CSafeLoader)`.
+
+Prints the median wall time and CPU time (user + sys, children included) of --runs runs of
+each, kb's ratio to the floor, and peak memory: the largest process's peak RSS (wait4) and,
+in one extra run, the whole process tree's RSS summed (sampled every 5 ms, so pool workers
+count too, and pages they share with the parent count twice). The load average before and
+after is printed too: on a busy machine wall times mean little.
 
     python bench/lint.py [--loops 10000] [--runs 5] [--dir DIR]
 
@@ -23,12 +30,10 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from gen import generate  # noqa: E402
-
+GEN = Path(__file__).resolve().with_name("gen.py")
 FLOOR = """
 import os, sys, yaml
 loader = yaml.CSafeLoader
@@ -47,25 +52,56 @@ print(parsed, "frontmatter blocks parsed")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
-def kb_command() -> list[str]:
+@dataclass
+class Command:
+    name: str
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    walls: list[float] = field(default_factory=list)
+    cpus: list[float] = field(default_factory=list)
+    rss: int = 0  # bytes, largest process
+    tree: int = 0  # bytes, whole tree, sampled
+
+
+@dataclass
+class Run:
+    wall: float
+    cpu: float
+    rss: int
+    out: str
+    code: int
+
+
+def generate(root: Path, loops: int, seed: int) -> None:
+    """In a subprocess, so that this process stays small: a child's peak RSS as wait4 reports
+    it starts from its parent's peak (Linux carries it across vfork and exec)."""
+    subprocess.run([sys.executable, str(GEN), str(root), "--loops", str(loops), "--seed", str(seed)],
+                   check=True)
+
+
+def kb_argv() -> list[str]:
     script = Path(sys.executable).with_name("kb")
     return [str(script), "lint"] if script.exists() else [sys.executable, "-m", "kb", "lint"]
 
 
-def run_once(cmd: list[str], cwd: Path) -> tuple[float, int, str, int]:
-    """Wall seconds, peak RSS in bytes of the largest process in the tree, stdout, exit code."""
+def run_once(cmd: Command, cwd: Path) -> Run:
+    """One run: wall and CPU seconds, peak RSS of the largest process in the tree, output."""
+    env = {**os.environ, **cmd.env}
     began = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(cmd.argv, cwd=cwd, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
     out = proc.stdout.read()  # type: ignore[union-attr]
-    _, status, usage = os.wait4(proc.pid, 0)
+    _, status, usage = os.wait4(proc.pid, 0)  # usage includes the children it waited for
     wall = time.perf_counter() - began
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return wall, usage.ru_maxrss * 1024, out.decode(errors="replace"), proc.returncode
+    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024,
+               out.decode(errors="replace"), proc.returncode)
 
 
-def tree_peak(cmd: list[str], cwd: Path) -> int:
+def tree_peak(cmd: Command, cwd: Path) -> int:
     """Peak of the summed RSS of a command and all its descendants, sampled every 5 ms."""
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(cmd.argv, cwd=cwd, env={**os.environ, **cmd.env},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     peak = 0
     done = threading.Event()
 
@@ -116,34 +152,50 @@ def machine() -> str:
     return f"{os.cpu_count()} CPUs ({model}), Python {platform.python_version()}, {platform.system()}"
 
 
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def bench(root: Path, runs: int) -> None:
     content = root / "content"
-    files = [p for p in content.rglob("*.md")]
+    files = list(content.rglob("*.md"))
     size = sum(p.stat().st_size for p in files)
     print(f"corpus: {len(files):,} markdown files, {size / 1e6:.1f} MB ({root})")
     print(f"machine: {machine()}")
-    commands = {"kb lint": kb_command(), "floor: read + yaml.load (CSafeLoader)":
-                [sys.executable, "-c", FLOOR, str(content)]}
-    for name, cmd in commands.items():  # warm the page cache; check that lint is clean
-        _, _, out, code = run_once(cmd, root)
-        if name == "kb lint" and (code != 0 or not out.strip().endswith(f"0 warnings in {len(files)} files")):
-            print(f"warning: kb lint is not clean (exit {code}):\n{out[-2000:]}")
-    times: dict[str, list[float]] = {name: [] for name in commands}
-    rss: dict[str, int] = dict.fromkeys(commands, 0)
+    print(f"load average before: {load_average()}")
+    commands = [
+        Command("kb lint", kb_argv()),
+        Command("kb lint, one process (KB_JOBS=1)", kb_argv(), {"KB_JOBS": "1"}),
+        Command("floor: read + yaml.load (CSafeLoader)", [sys.executable, "-c", FLOOR, str(content)]),
+    ]
+    for cmd in commands:  # warm the page cache; check that lint is clean
+        first = run_once(cmd, root)
+        clean = first.out.strip().endswith(f"0 errors, 0 warnings in {len(files)} files")
+        if cmd.name.startswith("kb") and (first.code != 0 or not clean):
+            print(f"warning: {cmd.name} is not clean (exit {first.code}):\n{first.out[-2000:]}")
     for _ in range(runs):
-        for name, cmd in commands.items():
-            wall, peak, _, _ = run_once(cmd, root)
-            times[name].append(wall)
-            rss[name] = max(rss[name], peak)
-    tree = {name: tree_peak(cmd, root) for name, cmd in commands.items()}
-    print(f"\n| {'command':<40} | median | min    | max    | peak RSS (largest process) | peak RSS (tree) |")
-    print(f"|{'-' * 42}|--------|--------|--------|----------------------------|-----------------|")
-    for name in commands:
-        t = times[name]
-        print(f"| {name:<40} | {statistics.median(t):5.2f}s | {min(t):5.2f}s | {max(t):5.2f}s "
-              f"| {rss[name] / 2**20:>23.0f} MB | {tree[name] / 2**20:>12.0f} MB |")
-    kb, floor = (statistics.median(times[n]) for n in commands)
-    print(f"\nkb lint / floor: {kb / floor:.2f}x (median of {runs} runs each; target <= 1.5x, < 300 MB)")
+        for cmd in commands:
+            run = run_once(cmd, root)
+            cmd.walls.append(run.wall)
+            cmd.cpus.append(run.cpu)
+            cmd.rss = max(cmd.rss, run.rss)
+    for cmd in commands:
+        cmd.tree = tree_peak(cmd, root)
+    print(f"load average after:  {load_average()}")
+    report(commands, runs)
+
+
+def report(commands: list[Command], runs: int) -> None:
+    print(f"\n| {'command':<38} | wall median | min    | max    | CPU median | peak RSS | tree RSS |")
+    print(f"|{'-' * 40}|-------------|--------|--------|------------|----------|----------|")
+    for cmd in commands:
+        print(f"| {cmd.name:<38} | {statistics.median(cmd.walls):9.2f} s | {min(cmd.walls):4.2f} s "
+              f"| {max(cmd.walls):4.2f} s | {statistics.median(cmd.cpus):8.2f} s "
+              f"| {cmd.rss / 2**20:5.0f} MB | {cmd.tree / 2**20:5.0f} MB |")
+    floor = statistics.median(commands[-1].walls)
+    for cmd in commands[:-1]:
+        print(f"{cmd.name} / floor: {statistics.median(cmd.walls) / floor:.2f}x")
+    print(f"(medians of {runs} interleaved runs; target: kb lint <= 1.5x the floor, < 300 MB)")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -155,12 +207,12 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.dir is not None:
         if not (args.dir / "content").is_dir():
-            generate(args.dir, args.loops, seed=args.seed)
+            generate(args.dir, args.loops, args.seed)
         bench(args.dir, args.runs)
         return
     with tempfile.TemporaryDirectory(prefix="kb-bench-lint-") as tmp:
-        generate(Path(tmp), args.loops, seed=args.seed)
-        bench(Path(tmp), args.runs)
+        generate(Path(tmp) / "handbook", args.loops, args.seed)
+        bench(Path(tmp) / "handbook", args.runs)
 
 
 if __name__ == "__main__":

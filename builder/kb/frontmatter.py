@@ -179,12 +179,9 @@ def _depth_precheck(path: str, text: str, max_depth: int) -> Finding | None:
     """
     depth = worst = 0
     quote = ""
-    line = 2
-    start = -1  # offset of the current line's first character, minus one
-    for i, ch in enumerate(text):
+    for m in _STRUCTURE.finditer(text):  # only the characters that matter: a few per block
+        ch = m.group()
         if ch == "\n":
-            line += 1
-            start = i
             quote = ""  # flow scalars may span lines, but a bound only needs to be safe
         elif quote:
             if ch == quote:
@@ -196,10 +193,26 @@ def _depth_precheck(path: str, text: str, max_depth: int) -> Finding | None:
             if depth > worst:
                 worst = depth
                 if worst > max_depth:
-                    return _too_deep(path, line, i - start, max_depth)
-        elif ch in "]}":
+                    i = m.start()
+                    return _too_deep(path, text.count("\n", 0, i) + 2, i - text.rfind("\n", 0, i), max_depth)
+        else:
             depth = max(depth - 1, 0)
+    if _block_bound(text) <= max_depth:
+        return None  # cannot be deeper: skip the line-by-line walk
     return _block_depth(path, text, max_depth)
+
+
+_STRUCTURE = re.compile(r"[\[\]{}\"'\n]")
+_INDENTS = re.compile(r"^ *", re.M)
+_INLINE_OPENERS = re.compile(r"^ *((?:[-?] +)+)", re.M)
+
+
+def _block_bound(text: str) -> int:
+    """An upper bound of block nesting: each level is indented at least one column deeper,
+    and `- ` / `? ` open further levels inside a line."""
+    indent = max((len(m) for m in _INDENTS.findall(text)), default=0)
+    inline = max((m.count("-") + m.count("?") for m in _INLINE_OPENERS.findall(text)), default=0)
+    return indent + 1 + inline
 
 
 def _block_depth(path: str, text: str, max_depth: int) -> Finding | None:
