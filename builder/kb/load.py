@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kb import frontmatter
+from kb import cores, frontmatter
 from kb.findings import Finding, finding
 from kb.markdown import BodyScan, Heading, Link, Unsafe, scan
 from kb.model import EMPTY_FRONTMATTER, FOLDER_COLLECTION, Asset, Collection, Document, Frontmatter, Scalar
@@ -281,7 +281,7 @@ def load(settings: Settings, check: Check | None = None) -> Corpus:
     with paused_gc():
         markdown, assets, found = walk(settings)
         chunks = [markdown[i : i + CHUNK_FILES] for i in range(0, len(markdown), CHUNK_FILES)]
-        jobs = _jobs(len(markdown))
+        jobs = cores.processes(len(markdown), PARALLEL_MIN_FILES, MAX_JOBS)
         results = (_read_parallel(settings, chunks, check, jobs) if jobs > 1
                    else [_read_chunk(settings, chunk, check) for chunk in chunks])
         documents: list[Document] = []
@@ -328,29 +328,6 @@ def _read_chunk(settings: Settings, entries: Sequence[Entry], check: Check | Non
         if doc is not None:
             documents.append(doc)
     return documents, found, check(documents) if check is not None else []
-
-
-def _jobs(files: int) -> int:
-    """Processes to read with: 1 unless the handbook is large, fork is safe and cores are free.
-
-    `KB_JOBS=N` overrides the file count threshold (`KB_JOBS=1` forces a serial read).
-    """
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        cpus = os.cpu_count() or 1
-    wanted = os.environ.get("KB_JOBS", "").strip()
-    if wanted.isdigit() and int(wanted) > 0:
-        jobs = int(wanted)
-    elif files >= PARALLEL_MIN_FILES:
-        jobs = min(cpus, MAX_JOBS)
-    else:
-        return 1
-    # fork is fast and needs no re-import, but it is only safe without other threads (kb serve
-    # has some) and only the default, well-trodden choice on Linux.
-    if sys.platform != "linux" or threading.active_count() > 1:
-        return 1
-    return jobs
 
 
 def _read_parallel(settings: Settings, chunks: list[list[Entry]], check: Check | None,

@@ -26,6 +26,7 @@ BUILTIN = "mkdocs.builtin.yml"
 class Rendered:
     warnings: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    processes: int = 1
 
 
 def config_file(root: Path) -> Path:
@@ -63,8 +64,17 @@ def load(root: Path, emitted: Emitted, site_dir: Path, strict: bool) -> tuple[An
     return config, found
 
 
-def render(config: Any, dirty: bool = False) -> Rendered:
-    """Build the site; MkDocs warnings are collected (with --strict they fail the build)."""
+def render(config: Any, dirty: bool = False, jobs: int = 1) -> Rendered:
+    """Build the site; MkDocs warnings are collected (with --strict they fail the build).
+
+    With `jobs` > 1 (a full build whose plugins allow it) the pages are shared between that
+    many processes: see `kb.render_parallel`.
+    """
+    if jobs > 1 and not dirty:
+        from kb import render_parallel
+
+        if render_parallel.usable(config):
+            return render_parallel.render(config, jobs, render)
     from jinja2 import TemplateNotFound
     from mkdocs.commands.build import build
     from mkdocs.exceptions import Abort, BuildError, ConfigurationError

@@ -9,19 +9,18 @@ index of only the pages it re-rendered, so the full index is kept here and merge
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kb import render
+from kb import cores, render, render_parallel, searchindex
 from kb.emit import emit, emit_documents
 from kb.findings import Finding, Severity
 from kb.pipeline import check
 from kb.settings import Settings
 
-SEARCH_INDEX = Path("search") / "search_index.json"
+SEARCH_INDEX = searchindex.PATH
 
 
 @dataclass
@@ -70,25 +69,23 @@ class Session:
         full = self.layout is None or layout != self.layout or bool(emitted.removed)
         if full or emitted.changed:
             config, _ = render.load(self.settings.root, emitted, self.site_dir, strict=False)
-            render.render(config, dirty=not full)
+            jobs = cores.processes(emitted.pages, render_parallel.MIN_PAGES, render_parallel.MOST) if full else 1
+            render.render(config, dirty=not full, jobs=jobs)
             self._merge_search(full)
         self.layout = layout
         errors = [f for f in checked.findings if f.severity is Severity.ERROR]
         return Rebuild(time.perf_counter() - started, emitted.changed, full, errors)
 
     def _merge_search(self, full: bool) -> None:
-        path = self.site_dir / SEARCH_INDEX
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        data = searchindex.read(self.site_dir)
+        if data is None:
             return
-        pages = _by_page(data.get("docs", []))
+        pages = searchindex.by_page(data.get("docs", []))
         if full:
             self.search = pages
-        else:
+        else:  # re-rendered pages keep their place, new ones come last
             self.search.update(pages)
-            data["docs"] = [entry for page in sorted(self.search) for entry in self.search[page]]
-            path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+            searchindex.write(self.site_dir, data, self.search)
         self.search_config = data.get("config")
 
 
@@ -97,13 +94,6 @@ def _site_config(root: Path) -> tuple[Any, ...]:
     config = render.config_file(root)
     stamps = [(str(p), p.stat().st_mtime_ns) for p in sorted((root / "templates").rglob("*")) if p.is_file()]
     return (config.read_bytes(), tuple(stamps))
-
-
-def _by_page(entries: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    pages: dict[str, list[dict[str, Any]]] = {}
-    for entry in entries:
-        pages.setdefault(str(entry.get("location", "")).split("#")[0], []).append(entry)
-    return pages
 
 
 def serve(settings: Settings, host: str, port: int, echo: Any) -> None:

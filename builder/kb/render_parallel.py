@@ -1,0 +1,237 @@
+"""Render with MkDocs in several processes, each converting and writing its own share of the pages.
+
+Most of a kb build is MkDocs' page loop (Python-Markdown, then the theme's templates), and it
+runs on one core. On a large handbook kb forks one process per extra core; every process runs
+MkDocs' own `build()` over the same configuration and reads every page (so the nav, the titles
+and the tags plugin's index are the same everywhere), but only converts and writes the pages it
+was given. A forked process writes into a hidden folder inside the staging folder (MkDocs'
+clean leaves dot-folders alone); its pages are then moved into place and the search indexes are
+merged in MkDocs' page order, so the site is byte for byte the one a single process renders.
+
+This leans on two functions of `mkdocs.commands.build` and `Page.render` (MkDocs 1.6, pinned
+below 2), patched only for the length of the render. Plugins other than search and tags may
+need every page rendered in one process (a blog index, social cards...): with any of them, or
+when fork is unsafe, the render stays serial.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from kb import searchindex
+from kb.errors import KbError
+
+#: Plugins known to work page by page (what a page shows does not depend on other pages' HTML).
+SAFE_PLUGINS = frozenset({"search", "tags", "material/search", "material/tags"})
+#: Below this many pages one process is as fast: each extra one re-reads every page and starts MkDocs.
+MIN_PAGES = 200
+MOST = 4
+#: A page's cost in bytes of markdown: the template costs about as much as 2.5 kB of text.
+PAGE_COST = 2500
+PART = ".kb-render-{}"
+
+
+def usable(config: Any) -> bool:
+    """Whether this site's plugins allow a page-by-page split."""
+    return all(name in SAFE_PLUGINS for name in config["plugins"])
+
+
+def shares(docs_dir: Path, jobs: int) -> list[set[str]]:
+    """Split the markdown files into `jobs` shares of about equal cost (largest first, to the lightest)."""
+    sizes = []
+    for folder, dirs, files in os.walk(docs_dir):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in files:
+            if name.endswith(".md"):
+                path = os.path.join(folder, name)
+                sizes.append((os.path.getsize(path), os.path.relpath(path, docs_dir).replace(os.sep, "/")))
+    sizes.sort(reverse=True)
+    loads, out = [0] * jobs, [set() for _ in range(jobs)]
+    for size, uri in sizes:
+        lightest = loads.index(min(loads))
+        loads[lightest] += size + PAGE_COST
+        out[lightest].add(uri)
+    return out
+
+
+def render(config: Any, jobs: int, serial: Callable[[Any], Any]) -> Any:
+    """`serial(config)` in `jobs` processes; the main process renders share 0 into the real site_dir.
+
+    `serial` is `kb.render.render` (it collects MkDocs' warnings and turns its errors into
+    KbError); it returns a `Rendered`, whose warnings are put together here.
+    """
+    site_dir = Path(config["site_dir"])
+    parts = shares(Path(config["docs_dir"]), jobs)
+    others = set().union(*parts[1:])
+    try:
+        children = _start(config, serial, site_dir, parts)
+    except OSError:  # fork failed (out of memory, process limit): one process it is
+        return serial(config)
+    order: list[str] = []
+    try:
+        with _only(lambda uri: uri not in others, order, main=True):
+            result = serial(config)
+        for process, reader, folder in children:
+            result.warnings.extend(_wait(process, reader))
+            _merge(folder, site_dir)
+    finally:
+        for process, reader, _folder in children:
+            if process.is_alive():
+                process.kill()
+            process.join()
+            reader.close()
+    _merge_search(site_dir, [folder for _, _, folder in children], order)
+    result.processes = jobs
+    return result
+
+
+def _start(config: Any, serial: Callable[[Any], Any], site_dir: Path,
+           parts: list[set[str]]) -> list[tuple[Any, Any, Path]]:
+    """Fork a process for every share but the first; if one cannot start, none is left running."""
+    context = multiprocessing.get_context("fork")
+    children: list[tuple[Any, Any, Path]] = []
+    try:
+        for index in range(1, len(parts)):
+            reader, writer = context.Pipe(duplex=False)
+            folder = site_dir / PART.format(index)
+            process = context.Process(target=_child, daemon=True,
+                                      args=(writer, serial, config, folder, parts[index], os.getpid()))
+            try:
+                process.start()
+            finally:
+                writer.close()
+            children.append((process, reader, folder))
+    except BaseException:
+        for process, reader, _folder in children:
+            process.kill()
+            process.join()
+            reader.close()
+        raise
+    return children
+
+
+def _child(conn: Any, serial: Callable[[Any], Any], config: Any, folder: Path, mine: set[str],
+           parent: int) -> None:
+    """In the forked process: render `mine` into `folder`, send back the warnings or the error."""
+    _die_with_parent(parent)
+    try:
+        config["site_dir"] = str(folder)
+        with _only(mine.__contains__, [], main=False):
+            result = serial(config)
+        conn.send(("ok", result.warnings))
+    except KbError as exc:
+        conn.send(("error", str(exc)))
+    except BaseException as exc:  # noqa: BLE001 - reported by the main process, never lost
+        conn.send(("error", "".join(traceback.format_exception_only(exc)).strip()))
+    finally:
+        conn.close()
+
+
+def _die_with_parent(parent: int) -> None:
+    """If kb is killed (Ctrl-C twice, SIGKILL), this process must not go on writing pages into
+    a staging folder that the next build removes and creates again."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # pragma: no cover - not glibc: rely on the check below
+        pass
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def _wait(process: Any, reader: Any) -> list[str]:
+    try:
+        status, payload = reader.recv()
+    except EOFError:  # died without a word: killed, or out of memory
+        process.join()
+        raise KbError(f"a render process stopped unexpectedly (exit code {process.exitcode}); "
+                      "run again with KB_JOBS=1 to render in one process") from None
+    process.join()
+    if status != "ok":
+        raise KbError(payload)
+    return payload
+
+
+@contextmanager
+def _only(mine: Callable[[str], bool], order: list[str], main: bool) -> Iterator[None]:
+    """Within the block, MkDocs converts and writes only the pages `mine` accepts.
+
+    Every page is still read (its metadata feeds the nav, titles and the tags plugin); a page
+    that is not ours skips Python-Markdown unless its title can only come from its first
+    heading. `order` receives every page's URL in MkDocs' order, for merging the search index.
+    Processes other than the main one also skip the theme's assets and static templates.
+    """
+    from mkdocs.commands import build as mkbuild
+    from mkdocs.structure.files import Files
+    from mkdocs.structure.pages import Page
+    from mkdocs.structure.toc import get_toc
+
+    original = (mkbuild._build_page, Page.render, mkbuild._build_theme_template,
+                mkbuild._build_extra_template, Files.copy_static_files)
+    build_page, page_render = original[0], original[1]
+
+    def render_page(page: Any, config: Any, files: Any) -> None:
+        if mine(page.file.src_uri) or not isinstance(page.meta.get("title"), str):
+            page_render(page, config, files)
+            return
+        page.content, page.toc = "", get_toc([])
+
+    def write_page(page: Any, *args: Any, **kwargs: Any) -> None:
+        order.append(page.url)
+        if mine(page.file.src_uri):
+            build_page(page, *args, **kwargs)
+
+    mkbuild._build_page, Page.render = write_page, render_page
+    if not main:
+        mkbuild._build_theme_template = mkbuild._build_extra_template = _skip
+        Files.copy_static_files = _skip
+    try:
+        yield
+    finally:
+        (mkbuild._build_page, Page.render, mkbuild._build_theme_template,
+         mkbuild._build_extra_template, Files.copy_static_files) = original
+
+
+def _skip(*_args: Any, **_kwargs: Any) -> None:
+    return None
+
+
+def _merge(folder: Path, site_dir: Path) -> None:
+    """Move a share's pages into the site; what the main process also wrote (plugin exports) stays."""
+    if not folder.is_dir():
+        return
+    for top, _dirs, files in os.walk(folder):
+        for name in files:
+            source = Path(top) / name
+            rel = source.relative_to(folder)
+            if rel == searchindex.PATH:
+                continue
+            target = site_dir / rel
+            if not target.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(source, target)
+
+
+def _merge_search(site_dir: Path, folders: list[Path], order: list[str]) -> None:
+    """One search index from every share's, pages in MkDocs' order; the shares' folders go."""
+    import shutil
+
+    try:
+        data = searchindex.read(site_dir)
+        if data is not None:
+            pages = searchindex.by_page(data.get("docs", []))
+            for folder in folders:
+                part = searchindex.read(folder) or {}
+                pages.update(searchindex.by_page(part.get("docs", [])))
+            searchindex.write(site_dir, data, pages, order)
+    finally:
+        for folder in folders:
+            shutil.rmtree(folder, ignore_errors=True)

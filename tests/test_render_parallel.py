@@ -1,0 +1,82 @@
+"""Rendering in several processes (`kb.render_parallel`): the same site, byte for byte.
+
+Every test goes through `kb build` with `KB_JOBS` forcing the number of processes on a small
+handbook; `-v` says when the render was shared.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from kb import render_parallel
+from site_helpers import SMALL, many_loops, run_kb, snapshot, write_tree
+
+SHARED = "rendered in"
+
+
+@pytest.fixture(scope="module")
+def handbook(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_tree(tmp_path_factory.mktemp("par") / "hb", many_loops(40))
+
+
+def build(root: Path, out: Path, jobs: int, *extra: str) -> str:
+    result = run_kb(["build", "-v", "--out", str(out), *extra], root, env={"KB_JOBS": str(jobs)})
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.mark.parametrize("jobs", [2, 3])
+def test_shared_render_is_byte_identical_to_one_process(handbook: Path, tmp_path: Path, jobs: int) -> None:
+    one = build(handbook, tmp_path / "one", 1)
+    assert SHARED not in one
+    shared = build(handbook, tmp_path / "shared", jobs)
+    assert f"{SHARED} {jobs} processes" in shared
+    assert snapshot(tmp_path / "shared") == snapshot(tmp_path / "one")
+    leftovers = [p for p in (tmp_path / "shared").rglob(".kb-render-*")]
+    assert leftovers == []
+    index = json.loads((tmp_path / "shared" / "search" / "search_index.json").read_text(encoding="utf-8"))
+    pages = {entry["location"].split("#")[0] for entry in index["docs"]}
+    assert "loops/2024/2024-01-01-generated-0000/" in pages and "principles/ownership/" in pages
+
+
+def test_shares_balance_the_markdown(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    (docs / "sub").mkdir(parents=True)
+    sizes = {"a.md": 9000, "b.md": 5000, "c.md": 4000, "sub/d.md": 100, "sub/e.md": 100, "x.txt": 50000}
+    for name, size in sizes.items():
+        (docs / name).write_text("x" * size)
+    first, second = render_parallel.shares(docs, 2)
+    assert first | second == {"a.md", "b.md", "c.md", "sub/d.md", "sub/e.md"}
+    assert not first & second
+    assert "a.md" in first and {"b.md", "c.md"} <= second  # largest first, each to the lighter share
+
+
+def test_an_error_in_another_process_fails_the_build_and_keeps_the_old_site(tmp_path: Path) -> None:
+    """The second-largest page goes to the second process: its missing template is reported
+    exactly as a one-process render reports it, and the previous site stays."""
+    files = dict(SMALL)
+    files["content/handbook/large.md"] = "---\ntitle: Large\n---\n\n" + "Words and more words.\n\n" * 900
+    files["content/handbook/broken.md"] = ("---\ntitle: Broken\ntemplate: missing.html\n---\n\n"
+                                           + "Other words here.\n\n" * 450)
+    root = write_tree(tmp_path / "hb", files)
+    docs = root / ".kb-cache" / "docs"
+    site = tmp_path / "site"
+    for jobs in (1, 2):
+        result = run_kb(["build", "--out", str(site)], root, env={"KB_JOBS": str(jobs)})
+        assert result.exit_code == 2, result.output
+        assert "the theme has no template 'missing.html'" in result.output
+        assert "Traceback" not in result.output
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["hb"]
+    second = render_parallel.shares(docs, 2)[1]
+    assert "handbook/broken.md" in second  # the failure above really came from the forked process
+
+
+def test_other_plugins_render_in_one_process(tmp_path: Path) -> None:
+    root = write_tree(tmp_path / "hb", many_loops(3))
+    (root / "mkdocs.yml").write_text("site_name: Shared\ntheme:\n  name: material\nplugins:\n  - search\n  - tags\n")
+    assert f"{SHARED} 2 processes" in build(root, tmp_path / "site", 2)
+    (root / "mkdocs.yml").write_text("site_name: Shared\ntheme:\n  name: material\nplugins:\n  - search\n  - offline\n")
+    assert SHARED not in build(root, tmp_path / "site", 2)
