@@ -97,3 +97,18 @@ def test_parse_positions_point_into_the_block(front: str) -> None:
     if parsed is not None:
         for line, col in [*parsed.keys.values(), *parsed.values.values()]:
             assert 2 <= line <= last + 1 and col >= 1
+
+
+NESTING = st.lists(st.tuples(st.integers(0, 8), st.sampled_from(["", "- ", "- - ", "? ", "? - ", "-  ? "]),
+                             st.sampled_from(["a: ", "a:", "- ", "", "[", "{", "]", "}", "'[", '"{', "|"]),
+                             VALUES), max_size=10).map(
+    lambda rows: "\n".join(" " * n + lead + key + value for n, lead, key, value in rows))
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=NESTING, max_depth=st.integers(0, 6))
+def test_depth_shortcut_agrees_with_the_walk(text: str, max_depth: int) -> None:
+    """The nesting pre-check's counts only skip walks that would find nothing."""
+    from kb.frontmatter import _depth_precheck, _depth_walk
+
+    assert _depth_precheck("p.md", text, max_depth) == _depth_walk("p.md", text, max_depth)

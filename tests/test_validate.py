@@ -224,3 +224,13 @@ def test_a_bad_file_does_not_stop_the_others(tmp_path: Path) -> None:
     })
     assert [(f.path, f.code) for f in found] == [
         (CASE, "KB201"), (CASE, "KB201"), (CASE, "KB201")]
+
+
+def test_theme_file_names_on_pages(tmp_path: Path) -> None:
+    """`template` and `icon` pass only as theme file names (checked after the fast path)."""
+    page = "content/handbook/themed.md"
+    front = "title: T\ntemplate: ../evil.html\nicon: material/book\n"
+    found = findings(tmp_path, {page: f"---\n{front}---\n\n[[index]]\n"})
+    assert [(f.line, f.col, f.code, f.message) for f in found] == [
+        (3, 11, "KB204", "'template' is not the name of a theme file: '../evil.html'"),
+    ]

@@ -21,9 +21,30 @@ from kb.findings import Finding, finding
 from kb.model import EMPTY_FRONTMATTER, Frontmatter, Pos, Scalar
 
 try:  # the C loader is ~10x faster; PyYAML built without libyaml falls back
-    _Loader: type = yaml.CSafeLoader
+    _BaseLoader: type = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - depends on the PyYAML build
-    _Loader = yaml.SafeLoader
+    _BaseLoader = yaml.SafeLoader
+
+#: Implicit tags of plain scalars already resolved, by value. Even the C loader resolves them
+#: in Python, trying the resolver's regular expressions one by one, and frontmatter repeats
+#: the same few values (stages, ids, tags, dates) in every file. Bounded, so odd input cannot
+#: grow it without limit; it only memoizes a pure function of the value.
+_RESOLVED: dict[str, str] = {}
+_RESOLVED_MAX = 65536
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """The safe loader, with the tag of plain scalars cached by value (compose ~10% faster)."""
+
+    def resolve(self, kind: type, value: Any, implicit: Any) -> str:
+        if kind is yaml.ScalarNode and implicit[0]:
+            tag = _RESOLVED.get(value)
+            if tag is None:
+                tag = super().resolve(kind, value, implicit)
+                if len(_RESOLVED) < _RESOLVED_MAX:
+                    _RESOLVED[value] = tag
+            return tag
+        return super().resolve(kind, value, implicit)
 
 _TAG = "tag:yaml.org,2002:"
 _PLAIN_SCALARS = {"str", "int", "float", "bool", "null", "timestamp"}
@@ -176,7 +197,21 @@ def _depth_precheck(path: str, text: str, max_depth: int) -> Finding | None:
 
     Flow nesting is counted from brackets outside quotes, block nesting from indentation
     levels (see `_block_depth`). Neither over-counts, so the exact limit is the converter's.
+
+    Most frontmatter is far from the limit, and three cheap counts prove it: the brackets
+    `[` and `{` (flow depth cannot exceed their number), the lines opening two levels with
+    `- - ` or `? - ` (without them a line opens at most one level beyond its indentation),
+    and the distinct indentation widths (each open block level has its own). When all are
+    within `max_depth`, neither walk can find anything.
     """
+    if (text.count("[") + text.count("{") <= max_depth and _NESTED_ITEM.search(text) is None
+            and len(set(_INDENTS.findall(text))) <= max_depth):
+        return None
+    return _depth_walk(path, text, max_depth)
+
+
+def _depth_walk(path: str, text: str, max_depth: int) -> Finding | None:
+    """The nesting of flow brackets, then of blocks: the first place deeper than `max_depth`."""
     depth = worst = 0
     quote = ""
     for m in _STRUCTURE.finditer(text):  # only the characters that matter: a few per block
@@ -205,6 +240,7 @@ def _depth_precheck(path: str, text: str, max_depth: int) -> Finding | None:
 _STRUCTURE = re.compile(r"[\[\]{}\"'\n]")
 _INDENTS = re.compile(r"^ *", re.M)
 _INLINE_OPENERS = re.compile(r"^ *((?:[-?] +)+)", re.M)
+_NESTED_ITEM = re.compile(r"^ *[-?] +[-?] ", re.M)
 
 
 def _block_bound(text: str) -> int:

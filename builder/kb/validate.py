@@ -132,6 +132,24 @@ def _check_scalar(doc: Document, field: Field, value: Any, path: tuple) -> list[
 
 
 def _check_text(doc: Document, field: Field, value: str, path: tuple) -> list[Finding]:
+    """Most strings pass every check, so they are tried first on their own (exactly the
+    negation of each problem `_text_problems` reports, in the same order), and the position
+    and the dotted name a message needs are worked out only when there is one to report."""
+    kind = field.kind
+    if (value.strip()
+            and (field.name != "type" or value in field.choices)
+            and (kind is not Kind.CHOICE or value in field.choices)
+            and (kind is not Kind.ID or ID_RE.match(value))
+            and (field.name not in THEME_FILES or doc.collection is not Collection.PAGE
+                 or THEME_FILE_RE.match(value))
+            and (kind is not Kind.LINE or "\n" not in value.strip())
+            and (not field.max_len or len(value) <= field.max_len)
+            and (not field.url or not UNSAFE_SCHEME_RE.match(_CONTROL.sub("", value)))):
+        return []
+    return _text_problems(doc, field, value, path)
+
+
+def _text_problems(doc: Document, field: Field, value: str, path: tuple) -> list[Finding]:
     line, col = doc.front.value_pos(*path)
     name = shown(".".join(str(p) for p in path))
     if not value.strip():
@@ -191,12 +209,26 @@ def _check_list(doc: Document, field: Field, value: Any, path: tuple) -> list[Fi
         found.append(finding(doc.path, line, col, "KB204",
                              f"'{path[-1]}' needs at least {field.min_items} item(s)",
                              f"list {field.doc.lower()}"))
-    for i, item in enumerate(value):
-        if field.kind is Kind.OBJECTS:
+    if field.kind is Kind.OBJECTS:
+        for i, item in enumerate(value):
             found.extend(_check_object(doc, field, item, (*path, i)))
-        else:
-            found.extend(_check_scalar(doc, Field(field.name, Kind.TEXT, field.doc), item, (*path, i)))
+    else:
+        item_field = _item_field(field)
+        for i, item in enumerate(value):
+            found.extend(_check_scalar(doc, item_field, item, (*path, i)))
     return found
+
+
+#: id(list field) -> (the field, the TEXT field its items are checked as). Built once per
+#: field rather than once per item; the field is kept so that its id is never reused.
+_ITEM_FIELDS: dict[int, tuple[Field, Field]] = {}
+
+
+def _item_field(field: Field) -> Field:
+    known = _ITEM_FIELDS.get(id(field))
+    if known is None:
+        known = _ITEM_FIELDS[id(field)] = (field, Field(field.name, Kind.TEXT, field.doc))
+    return known[1]
 
 
 def _check_object(doc: Document, field: Field, item: Any, path: tuple) -> list[Finding]:
@@ -290,15 +322,19 @@ def _unsafe_body(doc: Document) -> list[Finding]:
     return out
 
 
+#: Each stage's value -> the steps reached at that stage, in order. Built once: the `Stage`
+#: enum's lookups and `Stage.number` (a list of the members per call) cost more than the check.
+_REACHED: dict[str, tuple[Stage, ...]] = {s.value: tuple(Stage)[: i + 1] for i, s in enumerate(Stage)}
+
+
 def _loop_sections(doc: Document) -> list[Finding]:
     stage = doc.meta.get("stage")
-    if not isinstance(stage, str) or stage not in {s.value for s in Stage}:
+    if not isinstance(stage, str) or stage not in _REACHED:
         return []
-    reached = list(Stage)[: Stage(stage).number]
-    sections = [h for h in doc.scan.headings if h.level == 2]
+    sections = [(h, h.text.lower()) for h in doc.scan.headings if h.level == 2]
     found = []
-    for step in reached:
-        heading = next((h for h in sections if step.value in h.text.lower()), None)
+    for step in _REACHED[stage]:
+        heading = next((h for h, lower in sections if step.value in lower), None)
         if heading is None:
             line, col = doc.front.value_pos("stage")
             found.append(finding(doc.path, line, col, "KB501",
@@ -314,7 +350,7 @@ def _loop_sections(doc: Document) -> list[Finding]:
 
 def _stale(doc: Document, settings: Settings, today: dt.date) -> list[Finding]:
     started, stage = as_date(doc.meta.get("date")), doc.meta.get("stage")
-    if started is None or not isinstance(stage, str) or stage not in {s.value for s in Stage} or stage == "repeat":
+    if started is None or not isinstance(stage, str) or stage not in _REACHED or stage == "repeat":
         return []
     age = (today - started).days
     if age <= settings.stale_days:
