@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from kb import searchindex
+from kb import cores, searchindex
 from kb.errors import KbError
 
 #: Plugins known to work page by page (what a page shows does not depend on other pages' HTML).
@@ -119,7 +119,7 @@ def _start(config: Any, serial: Callable[[Any], Any], site_dir: Path,
 def _child(conn: Any, serial: Callable[[Any], Any], config: Any, folder: Path, mine: set[str],
            parent: int) -> None:
     """In the forked process: render `mine` into `folder`, send back the warnings or the error."""
-    _die_with_parent(parent)
+    cores.die_with_parent(parent)
     try:
         config["site_dir"] = str(folder)
         with _only(mine.__contains__, [], main=False):
@@ -131,20 +131,6 @@ def _child(conn: Any, serial: Callable[[Any], Any], config: Any, folder: Path, m
         conn.send(("error", "".join(traceback.format_exception_only(exc)).strip()))
     finally:
         conn.close()
-
-
-def _die_with_parent(parent: int) -> None:
-    """If kb is killed (Ctrl-C twice, SIGKILL), this process must not go on writing pages into
-    a staging folder that the next build removes and creates again."""
-    import ctypes
-    import signal
-
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):  # pragma: no cover - not glibc: rely on the check below
-        pass
-    if os.getppid() != parent:  # the parent died before prctl took effect
-        os._exit(1)
 
 
 def _wait(process: Any, reader: Any) -> list[str]:
