@@ -55,8 +55,8 @@ def test_shares_balance_the_markdown(tmp_path: Path) -> None:
 
 
 def test_an_error_in_another_process_fails_the_build_and_keeps_the_old_site(tmp_path: Path) -> None:
-    """The second-largest page goes to the second process: its missing template is reported
-    exactly as a one-process render reports it, and the previous site stays."""
+    """The second-largest page goes to the second process, which fails; the main process renders
+    that share again and reports the missing template exactly as a one-process render does."""
     files = dict(SMALL)
     files["content/handbook/large.md"] = "---\ntitle: Large\n---\n\n" + "Words and more words.\n\n" * 900
     files["content/handbook/broken.md"] = ("---\ntitle: Broken\ntemplate: missing.html\n---\n\n"
@@ -71,7 +71,7 @@ def test_an_error_in_another_process_fails_the_build_and_keeps_the_old_site(tmp_
         assert "Traceback" not in result.output
         assert sorted(p.name for p in tmp_path.iterdir()) == ["hb"]
     second = render_parallel.shares(docs, 2)[1]
-    assert "handbook/broken.md" in second  # the failure above really came from the forked process
+    assert "handbook/broken.md" in second  # the failure above started in the forked process
 
 
 def test_other_plugins_render_in_one_process(tmp_path: Path) -> None:

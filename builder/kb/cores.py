@@ -49,7 +49,8 @@ def fork_map(fn: Callable[[T], R], items: Sequence[T], jobs: int) -> list[R]:
     the main process computes the first share meanwhile. A process that fails or dies has
     its share computed again here, so an error surfaces exactly as in a serial run.
     """
-    if jobs <= 1 or len(items) < 2 * jobs:
+    jobs = min(jobs, len(items))
+    if jobs <= 1:
         return [fn(x) for x in items]
     import multiprocessing
 

@@ -16,16 +16,15 @@ when fork is unsafe, the render stays serial.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-import traceback
+import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from kb import cores, searchindex
-from kb.errors import KbError
+from kb.render import Rendered
 
 #: Plugins known to work page by page (what a page shows does not depend on other pages' HTML).
 SAFE_PLUGINS = frozenset({"search", "tags", "material/search", "material/tags"})
@@ -64,86 +63,35 @@ def render(config: Any, jobs: int, serial: Callable[[Any], Any]) -> Any:
     """`serial(config)` in `jobs` processes; the main process renders share 0 into the real site_dir.
 
     `serial` is `kb.render.render` (it collects MkDocs' warnings and turns its errors into
-    KbError); it returns a `Rendered`, whose warnings are put together here.
+    KbError); it returns a `Rendered`, whose warnings are put together here. A share whose
+    process fails is rendered again by the main process, so an error is reported as a
+    one-process render reports it.
     """
     site_dir = Path(config["site_dir"])
     parts = shares(Path(config["docs_dir"]), jobs)
     others = set().union(*parts[1:])
-    try:
-        children = _start(config, serial, site_dir, parts)
-    except OSError:  # fork failed (out of memory, process limit): one process it is
-        return serial(config)
     order: list[str] = []
+
+    def share(index: int) -> list[str]:
+        main = index == 0
+        config["site_dir"] = str(site_dir if main else site_dir / PART.format(index))
+        try:
+            mine = (lambda uri: uri not in others) if main else parts[index].__contains__
+            with _only(mine, order if main else [], main):
+                return serial(config).warnings
+        finally:
+            config["site_dir"] = str(site_dir)
+
+    folders = [site_dir / PART.format(index) for index in range(1, jobs)]
     try:
-        with _only(lambda uri: uri not in others, order, main=True):
-            result = serial(config)
-        for process, reader, folder in children:
-            result.warnings.extend(_wait(process, reader))
+        warnings = cores.fork_map(share, range(jobs), jobs)
+        for folder in folders:
             _merge(folder, site_dir)
+        _merge_search(site_dir, folders, order)
     finally:
-        for process, reader, _folder in children:
-            if process.is_alive():
-                process.kill()
-            process.join()
-            reader.close()
-    _merge_search(site_dir, [folder for _, _, folder in children], order)
-    result.processes = jobs
-    return result
-
-
-def _start(config: Any, serial: Callable[[Any], Any], site_dir: Path,
-           parts: list[set[str]]) -> list[tuple[Any, Any, Path]]:
-    """Fork a process for every share but the first; if one cannot start, none is left running."""
-    context = multiprocessing.get_context("fork")
-    children: list[tuple[Any, Any, Path]] = []
-    try:
-        for index in range(1, len(parts)):
-            reader, writer = context.Pipe(duplex=False)
-            folder = site_dir / PART.format(index)
-            process = context.Process(target=_child, daemon=True,
-                                      args=(writer, serial, config, folder, parts[index], os.getpid()))
-            try:
-                process.start()
-            finally:
-                writer.close()
-            children.append((process, reader, folder))
-    except BaseException:
-        for process, reader, _folder in children:
-            process.kill()
-            process.join()
-            reader.close()
-        raise
-    return children
-
-
-def _child(conn: Any, serial: Callable[[Any], Any], config: Any, folder: Path, mine: set[str],
-           parent: int) -> None:
-    """In the forked process: render `mine` into `folder`, send back the warnings or the error."""
-    cores.die_with_parent(parent)
-    try:
-        config["site_dir"] = str(folder)
-        with _only(mine.__contains__, [], main=False):
-            result = serial(config)
-        conn.send(("ok", result.warnings))
-    except KbError as exc:
-        conn.send(("error", str(exc)))
-    except BaseException as exc:  # noqa: BLE001 - reported by the main process, never lost
-        conn.send(("error", "".join(traceback.format_exception_only(exc)).strip()))
-    finally:
-        conn.close()
-
-
-def _wait(process: Any, reader: Any) -> list[str]:
-    try:
-        status, payload = reader.recv()
-    except EOFError:  # died without a word: killed, or out of memory
-        process.join()
-        raise KbError(f"a render process stopped unexpectedly (exit code {process.exitcode}); "
-                      "run again with KB_JOBS=1 to render in one process") from None
-    process.join()
-    if status != "ok":
-        raise KbError(payload)
-    return payload
+        for folder in folders:
+            shutil.rmtree(folder, ignore_errors=True)
+    return Rendered([w for part in warnings for w in part], processes=jobs)
 
 
 @contextmanager
@@ -207,17 +155,11 @@ def _merge(folder: Path, site_dir: Path) -> None:
 
 
 def _merge_search(site_dir: Path, folders: list[Path], order: list[str]) -> None:
-    """One search index from every share's, pages in MkDocs' order; the shares' folders go."""
-    import shutil
-
-    try:
-        data = searchindex.read(site_dir)
-        if data is not None:
-            pages = searchindex.by_page(data.get("docs", []))
-            for folder in folders:
-                part = searchindex.read(folder) or {}
-                pages.update(searchindex.by_page(part.get("docs", [])))
-            searchindex.write(site_dir, data, pages, order)
-    finally:
-        for folder in folders:
-            shutil.rmtree(folder, ignore_errors=True)
+    """One search index from every share's, pages in MkDocs' order (MkDocs' `build()` calls)."""
+    data = searchindex.read(site_dir)
+    if data is None:
+        return
+    pages = searchindex.by_page(data.get("docs", []))
+    for folder in folders:
+        pages.update(searchindex.by_page((searchindex.read(folder) or {}).get("docs", [])))
+    searchindex.write(site_dir, data, pages, order)
