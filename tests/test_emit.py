@@ -188,3 +188,31 @@ def test_wrongly_typed_frontmatter_still_emits(tmp_path: Path) -> None:
     odd = (tmp_path / "docs/products/odd.md").read_text(encoding="utf-8")
     assert "| **Users** | — |" in odd and "{'a'" not in odd and "S, o" not in odd
     assert "Saw it." in (tmp_path / "docs/loops/2026/2026-03-03-odd.md").read_text(encoding="utf-8")
+
+
+def _sidebar(page: Path) -> str:
+    html = page.read_text(encoding="utf-8")
+    start = html.index('<nav class="md-nav md-nav--primary"')
+    return html[start:html.index('class="md-content"', start)]
+
+
+def test_nav_lists_a_section_only_while_it_is_short(built: dict, tmp_path: Path) -> None:
+    """Every page renders the whole nav: past SECTION_MAX products the index stands for them."""
+    from kb.nav import SECTION_MAX
+
+    _root, site, _output = built["small"]
+    assert "Loop Journal" in _sidebar(site / "index.html")  # two products: listed
+    files = dict(SMALL)
+    for i in range(SECTION_MAX + 1):
+        files[f"content/products/generated-{i:02d}.md"] = (
+            f"---\ntitle: Generated product {i}\nsummary: One of many.\nproblem: Too many tools.\n"
+            f"users: [Builders]\nowner: Ana Lima\nstatus: live\nnon_goals: [Everything]\n---\n\nA product.\n")
+    root = write_tree(tmp_path / "many", files)
+    result = run_kb(["build", "--out", str(tmp_path / "site")], root)
+    assert result.exit_code == 0, result.output
+    sidebar = _sidebar(tmp_path / "site" / "index.html")
+    assert "Generated product 3" not in sidebar and "Loop Journal" not in sidebar
+    assert 'href="products/"' in sidebar  # the section's index is still there
+    assert "Ownership" in sidebar  # the two principles are still listed
+    products = (tmp_path / "site" / "products" / "index.html").read_text(encoding="utf-8")
+    assert "Generated product 3" in products  # the index lists every card

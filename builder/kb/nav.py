@@ -19,19 +19,31 @@ from kb.views import Views
 
 
 def nav(graph: Graph, views: Views) -> list[Any]:
-    """A nav that scales: sections and indexes, never one entry per loop."""
+    """A nav that scales: sections and indexes, never one entry per loop, and a section's
+    pages only while there are few of them (`SECTION_MAX`)."""
     entries: list[Any] = []
     if "index" in graph.docs:
         entries.append({"Home": "index.md"})
     entries.extend(_page_sections(graph))
-    principles = ["principles/index.md", "principles/coverage.md"] + [r.key + ".md" for r in views.principles()]
-    entries.append({"Principles": principles})
-    entries.append({"Products": ["products/index.md"] + [r.key + ".md" for r in views.products()]})
+    principles = [r.key + ".md" for r in views.principles()]
+    entries.append({"Principles": ["principles/index.md", "principles/coverage.md"] + _listed(principles)})
+    entries.append({"Products": ["products/index.md"] + _listed([r.key + ".md" for r in views.products()])})
     years = sorted({lv.date.year for lv in views.loops.values() if lv.date}, reverse=True)
-    entries.append({"Loops": ["loops/index.md"] + [{str(y): f"loops/{y}/index.md"} for y in years]})
+    entries.append({"Loops": ["loops/index.md"] + _listed([{str(y): f"loops/{y}/index.md"} for y in years])})
     if views.people():
         entries.append({"People": ["people/index.md"]})
     return entries
+
+
+#: A generated section lists its pages in the nav while it has at most this many; beyond that
+#: its index page, which tabulates them all, stands for them. Material renders the whole nav
+#: into every page, so this bounds each page's cost whatever the size of the handbook (and a
+#: sidebar of 40 product names is no help to a reader either).
+SECTION_MAX = 20
+
+
+def _listed(entries: list[Any]) -> list[Any]:
+    return entries if len(entries) <= SECTION_MAX else []
 
 
 def titled(entries: list[Any], tree: Tree) -> list[Any]:
@@ -86,4 +98,4 @@ def _nav_entries(node: Mapping[str, Any]) -> list[Any]:
 
 
 #: Pages reached through indexes, kept out of the nav on purpose (gitignore syntax for MkDocs).
-NOT_IN_NAV = "/loops/**\n/people/**\n/tags.md\n"
+NOT_IN_NAV = "/loops/**\n/people/**\n/principles/**\n/products/**\n/tags.md\n"
