@@ -112,3 +112,39 @@ def test_depth_shortcut_agrees_with_the_walk(text: str, max_depth: int) -> None:
     from kb.frontmatter import _depth_precheck, _depth_walk
 
     assert _depth_precheck("p.md", text, max_depth) == _depth_walk("p.md", text, max_depth)
+
+
+PLAIN = st.one_of(st.sampled_from(["x", "yes", "null", "2026-11-24", "2025-13-45", "1.5", "0x1F", "'q'", "-"]),
+                  st.text(max_size=6), st.integers(), st.booleans(), st.none())
+DATA = st.recursive(PLAIN, lambda inner: st.one_of(
+    st.lists(inner, max_size=4), st.dictionaries(st.one_of(st.text(max_size=4), st.integers()), inner, max_size=4)),
+    max_leaves=20)
+DUMPED = st.tuples(st.dictionaries(st.text(max_size=6), DATA, max_size=6), st.sampled_from([None, True, False]),
+                   st.integers(1, 6)).map(lambda t: __import__("yaml").safe_dump(
+                       t[0], default_flow_style=t[1], indent=t[2] + 1, allow_unicode=True))
+
+
+@settings(max_examples=500, deadline=None)
+@given(front=st.one_of(FRONT, DUMPED), max_depth=st.integers(1, 5), max_nodes=st.integers(1, 30))
+def test_fast_converter_agrees_with_the_general_one(front: str, max_depth: int, max_nodes: int) -> None:
+    """`parse` (which takes `_convert` when it can) gives what `_Converter` gives: the same
+    findings, data, positions and their order."""
+    import yaml
+
+    from kb.frontmatter import _Converter, _depth_precheck, _Lines, _Loader
+
+    try:
+        node = yaml.compose(front, Loader=_Loader)
+    except (yaml.YAMLError, RecursionError, ValueError):
+        return
+    if node is None or _depth_precheck("p.md", front, max_depth) is not None:
+        return
+    parsed, found = parse("p.md", front, max_depth, max_nodes)
+    general, general_found = _Converter("p.md", max_depth, max_nodes, _Lines(front)).document(node)
+    assert found == general_found
+    assert (parsed is None) == (general is None)
+    if parsed is not None and general is not None:
+        assert repr(parsed.data) == repr(general.data)
+        for mine, theirs in ((parsed.keys, general.keys), (parsed.values, general.values),
+                             (parsed.scalars, general.scalars)):
+            assert list(mine.items()) == list(theirs.items())
