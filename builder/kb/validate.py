@@ -43,16 +43,30 @@ def validate(docs: Iterable[Document], settings: Settings, today: dt.date) -> li
 
 def check_document(doc: Document, settings: Settings, today: dt.date) -> list[Finding]:
     found = _check_name(doc)
-    found.extend(_unsafe_body(doc))
+    if doc.scan.unsafe:
+        found.extend(_unsafe_body(doc))
     if not doc.readable:
         return found
     found.extend(_check_fields(doc))
-    found.extend(_markup_in_strings(doc))
-    found.extend(_invisible_in_strings(doc))
-    if doc.collection is Collection.LOOP:
+    if _maybe_in_strings(doc):
+        found.extend(_markup_in_strings(doc))
+        found.extend(_invisible_in_strings(doc))
+    if doc.collection is _LOOP:
         found.extend(_loop_sections(doc))
         found.extend(_stale(doc, settings, today))
     return found
+
+
+_LOOP = Collection.LOOP
+
+
+def _maybe_in_strings(doc: Document) -> bool:
+    """Whether `_markup_in_strings` or `_invisible_in_strings` could find anything: markup
+    needs a `<` or `&`, and every character `INVISIBLE_RE` matches is unprintable. Three
+    string scans over all scalars joined rule both out for almost every document, instead
+    of two regex searches per scalar (a regex with alternatives has no fast scan)."""
+    joined = " ".join([s.raw for s in doc.front.scalars.values()])
+    return "<" in joined or "&" in joined or not joined.isprintable()
 
 
 def _check_name(doc: Document) -> list[Finding]:
@@ -77,19 +91,57 @@ def slug(text: str) -> str:
 
 
 def _check_fields(doc: Document) -> list[Finding]:
-    schema = fields_of(doc.collection)
+    """Each field against its schema. Strings and lists of strings that pass, which is
+    nearly all of them, are recognized inline (`_text_fine`, `_texts_fine`): the general
+    path through `_check_value` costs several calls per value."""
+    schema, required = _schema(doc.collection)
+    meta = doc.front.data
     found: list[Finding] = []
-    for key, value in doc.meta.items():
+    for key, value in meta.items():
         field = schema.get(key)
         if field is None:
             found.append(_unknown(doc, (key,), key, schema))
-        else:
-            found.extend(_check_value(doc, field, value, (key,)))
-    for field in SCHEMAS[doc.collection]:
-        if field.required and field.name not in doc.meta and not _has_default(doc, field):
+            continue
+        kind = field.kind
+        if type(value) is str:
+            if kind in _TEXT_KINDS and _text_fine(doc, field, value):
+                continue
+        elif type(value) is list and kind in _LIST_KINDS and _texts_fine(field, value):
+            continue
+        found.extend(_check_value(doc, field, value, (key,)))
+    for field in required:
+        if field.name not in meta and not _has_default(doc, field):
             found.append(finding(doc.path, 1, 1, "KB201", f"required field '{field.name}' is missing",
                                  f"add '{field.name}:' to the frontmatter ({field.doc})"))
     return found
+
+
+#: Kinds whose valid values are strings checked by `_check_text` alone, and kinds of lists
+#: whose items are (`_check_list` checks each item as `Kind.TEXT`).
+_TEXT_KINDS = frozenset({Kind.TEXT, Kind.LINE, Kind.CHOICE, Kind.ID})
+_LIST_KINDS = frozenset({Kind.TEXTS, Kind.IDS})
+_SCHEMAS: dict[Collection, tuple[dict[str, Field], tuple[Field, ...]]] = {}
+
+
+def _schema(collection: Collection) -> tuple[dict[str, Field], tuple[Field, ...]]:
+    """A collection's fields by name, and its required fields: built once, not per document."""
+    known = _SCHEMAS.get(collection)
+    if known is None:
+        fields = SCHEMAS[collection]
+        known = _SCHEMAS[collection] = (fields_of(collection), tuple(f for f in fields if f.required))
+    return known
+
+
+def _texts_fine(field: Field, value: list) -> bool:
+    """Whether `_check_list` finds nothing in a list of strings: enough items, none blank
+    (items are checked as `Kind.TEXT`, whose only other checks concern fields named `type`,
+    `template` or `icon`)."""
+    if len(value) < field.min_items or field.name == "type" or field.name in THEME_FILES:
+        return False
+    for item in value:
+        if type(item) is not str or not item.strip():
+            return False
+    return True
 
 
 def _has_default(doc: Document, field: Field) -> bool:
@@ -132,21 +184,26 @@ def _check_scalar(doc: Document, field: Field, value: Any, path: tuple) -> list[
 
 
 def _check_text(doc: Document, field: Field, value: str, path: tuple) -> list[Finding]:
-    """Most strings pass every check, so they are tried first on their own (exactly the
-    negation of each problem `_text_problems` reports, in the same order), and the position
+    """Most strings pass every check, so they are tried first on their own, and the position
     and the dotted name a message needs are worked out only when there is one to report."""
-    kind = field.kind
-    if (value.strip()
-            and (field.name != "type" or value in field.choices)
-            and (kind is not Kind.CHOICE or value in field.choices)
-            and (kind is not Kind.ID or ID_RE.match(value))
-            and (field.name not in THEME_FILES or doc.collection is not Collection.PAGE
-                 or THEME_FILE_RE.match(value))
-            and (kind is not Kind.LINE or "\n" not in value.strip())
-            and (not field.max_len or len(value) <= field.max_len)
-            and (not field.url or not UNSAFE_SCHEME_RE.match(_CONTROL.sub("", value)))):
+    if _text_fine(doc, field, value):
         return []
     return _text_problems(doc, field, value, path)
+
+
+def _text_fine(doc: Document, field: Field, value: str) -> bool:
+    """Whether `_text_problems` finds nothing: exactly the negation of each of its checks."""
+    kind = field.kind
+    return bool(
+        value.strip()
+        and (field.name != "type" or value in field.choices)
+        and (kind is not Kind.CHOICE or value in field.choices)
+        and (kind is not Kind.ID or ID_RE.match(value))
+        and (field.name not in THEME_FILES or doc.collection is not Collection.PAGE
+             or THEME_FILE_RE.match(value))
+        and (kind is not Kind.LINE or "\n" not in value.strip())
+        and (not field.max_len or len(value) <= field.max_len)
+        and (not field.url or not UNSAFE_SCHEME_RE.match(_CONTROL.sub("", value))))
 
 
 def _text_problems(doc: Document, field: Field, value: str, path: tuple) -> list[Finding]:
@@ -181,9 +238,9 @@ def _text_problems(doc: Document, field: Field, value: str, path: tuple) -> list
 
 
 def _check_date(doc: Document, field: Field, value: Any, path: tuple) -> list[Finding]:
-    line, col = doc.front.value_pos(*path)
     if is_date(value):
         return []
+    line, col = doc.front.value_pos(*path)
     if isinstance(value, InvalidDate) or (isinstance(value, str) and DATE_RE.match(value)):
         try:
             dt.date.fromisoformat(str(value))
@@ -234,21 +291,32 @@ def _item_field(field: Field) -> Field:
 def _check_object(doc: Document, field: Field, item: Any, path: tuple) -> list[Finding]:
     if not isinstance(item, dict):
         return [_wrong(doc, path, field, item, "a mapping of " + ", ".join(f.name for f in field.fields))]
-    known = {f.name: f for f in field.fields}
+    known = _subfields(field)
     found: list[Finding] = []
     for key, value in item.items():
         sub = known.get(key)
         if sub is None:
             found.append(_unknown(doc, (*path, key), key, known))
-        else:
+        elif type(value) is not str or sub.kind not in _TEXT_KINDS or not _text_fine(doc, sub, value):
             found.extend(_check_value(doc, sub, value, (*path, key)))
-    line, col = doc.front.value_pos(*path)
     for sub in field.fields:
         if sub.required and sub.name not in item:
+            line, col = doc.front.value_pos(*path)
             found.append(finding(doc.path, line, col, "KB201",
                                  f"'{path[0]}' item {path[-1] + 1} is missing '{sub.name}'",
                                  f"add '{sub.name}:' ({sub.doc.lower()})"))
     return found
+
+
+#: id(objects field) -> (the field, its subfields by name), built once per field.
+_SUBFIELDS: dict[int, tuple[Field, dict[str, Field]]] = {}
+
+
+def _subfields(field: Field) -> dict[str, Field]:
+    known = _SUBFIELDS.get(id(field))
+    if known is None:
+        known = _SUBFIELDS[id(field)] = (field, {f.name: f for f in field.fields})
+    return known[1]
 
 
 _TYPE_NAMES = {bool: "a boolean", int: "a number", float: "a decimal number", list: "a list",
@@ -322,19 +390,26 @@ def _unsafe_body(doc: Document) -> list[Finding]:
     return out
 
 
-#: Each stage's value -> the steps reached at that stage, in order. Built once: the `Stage`
-#: enum's lookups and `Stage.number` (a list of the members per call) cost more than the check.
-_REACHED: dict[str, tuple[Stage, ...]] = {s.value: tuple(Stage)[: i + 1] for i, s in enumerate(Stage)}
+#: Each stage's value -> the steps reached at that stage, in order, with their values. Built
+#: once: the `Stage` enum's lookups, `.value` and `Stage.number` (a list of the members per
+#: call) cost more than the check itself.
+_REACHED: dict[str, tuple[tuple[Stage, str], ...]] = {
+    s.value: tuple((step, step.value) for step in tuple(Stage)[: i + 1]) for i, s in enumerate(Stage)
+}
 
 
 def _loop_sections(doc: Document) -> list[Finding]:
-    stage = doc.meta.get("stage")
+    stage = doc.front.data.get("stage")
     if not isinstance(stage, str) or stage not in _REACHED:
         return []
     sections = [(h, h.text.lower()) for h in doc.scan.headings if h.level == 2]
     found = []
-    for step in _REACHED[stage]:
-        heading = next((h for h, lower in sections if step.value in lower), None)
+    for step, word in _REACHED[stage]:
+        heading = None
+        for h, lower in sections:
+            if word in lower:
+                heading = h
+                break
         if heading is None:
             line, col = doc.front.value_pos("stage")
             found.append(finding(doc.path, line, col, "KB501",
