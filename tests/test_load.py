@@ -268,3 +268,31 @@ def test_merge_keys_are_not_supported() -> None:
     assert [(f.line, f.col, f.code, f.message) for f in found] == [
         (3, 1, "KB203", "merge key '<<' is not supported")]
     assert front.data == {"base": {"title": "x"}}
+
+
+def test_fast_init_records_behave_as_frozen_dataclasses() -> None:
+    """`fast_init` changes how records are built, not what they are."""
+    import dataclasses
+    import pickle
+
+    from kb.link import Edge, EdgeKind
+    from kb.model import Document, Scalar, fast_init
+
+    scalar = Scalar("x", "str", quoted=False)
+    assert scalar == Scalar(raw="x", tag="str", quoted=False) and hash(scalar) == hash(Scalar("x", "str", False))
+    assert repr(scalar) == "Scalar(raw='x', tag='str', quoted=False)"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        scalar.raw = "y"  # type: ignore[misc]
+    assert dataclasses.replace(scalar, quoted=True).quoted
+    assert pickle.loads(pickle.dumps(Edge("a", "b", EdgeKind.LINK))) == Edge("a", "b", EdgeKind.LINK)
+    with pytest.raises(TypeError):
+        Scalar("x", "str")  # type: ignore[call-arg]
+    defaults = {f.name: f.default for f in dataclasses.fields(Document) if f.default is not dataclasses.MISSING}
+    assert defaults == {"readable": True}
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Listed:
+        items: list = dataclasses.field(default_factory=list)
+
+    with pytest.raises(TypeError):
+        fast_init(Listed)

@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from kb.findings import Finding, finding
-from kb.model import EMPTY_FRONTMATTER, Frontmatter, Pos, Scalar
+from kb.model import EMPTY_FRONTMATTER, Frontmatter, Pos, Scalar, fast_init
 
 try:  # the C loader is ~10x faster; PyYAML built without libyaml falls back
     _BaseLoader: type = yaml.CSafeLoader
@@ -40,8 +40,15 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
     """The safe loader, with the tag of plain scalars cached by value (compose ~10% faster).
 
     Quoted scalars, sequences and mappings take the default tags at once, as the resolver
-    does when no path resolver is registered (kb registers none).
+    does when no path resolver is registered (kb registers none). For the same reason the
+    resolver's bookkeeping around every node does nothing, but the C parser calls it twice
+    per node: as built-in no-ops (`{}.get(parent, index)`, `tuple()`) rather than Python
+    methods those calls cost a third.
     """
+
+    if not _BaseLoader.yaml_path_resolvers:
+        descend_resolver = staticmethod({}.get)
+        ascend_resolver = staticmethod(tuple)
 
     def resolve(self, kind: type, value: Any, implicit: Any) -> str:
         if kind is _ScalarNode and implicit[0]:
@@ -68,6 +75,7 @@ _KEY_LINE = re.compile(r"[A-Za-z_][\w-]*:(?:[ \t]|$)")
 _BLOCK_SCALAR = re.compile(r"(?:^|:[ \t]+|-[ \t]+)[|>][-+0-9]*[ \t]*(?:#.*)?$")  # `key: |`, `- >-`
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Split:
     """A file cut into frontmatter text and body; `body_line` is the body's first file line."""
@@ -369,7 +377,7 @@ def _convert_mapping(node: yaml.MappingNode, path: tuple, depth: int, max_depth:
         if kind is _ScalarNode:
             if value_node.tag == _STR_TAG:
                 out[key] = raw = value_node.value
-                scalars[at] = Scalar(raw, "str", value_node.style in _QUOTED)
+                scalars[at] = _str_scalar(raw, value_node.style)
             else:
                 out[key] = _convert_scalar(value_node, at, scalars)
         elif kind is _SequenceNode:
@@ -398,7 +406,7 @@ def _convert_sequence(node: yaml.SequenceNode, path: tuple, depth: int, max_dept
         if kind is _ScalarNode:
             if item.tag == _STR_TAG:
                 out.append(item.value)
-                scalars[at] = Scalar(item.value, "str", item.style in _QUOTED)
+                scalars[at] = _str_scalar(item.value, item.style)
             else:
                 out.append(_convert_scalar(item, at, scalars))
         elif kind is _SequenceNode:
@@ -408,6 +416,24 @@ def _convert_sequence(node: yaml.SequenceNode, path: tuple, depth: int, max_dept
         else:
             raise _Unusual
     return out
+
+
+#: `Scalar` records of strings, shared by every document that writes the same text the same
+#: way (ids, stages, tags, names: most of a handbook's scalars). A record is immutable, so
+#: sharing is safe; it saves creating one (a frozen dataclass costs ~0.8 µs) and pickles
+#: once per chunk. Short texts only, and bounded like `_RESOLVED`.
+_STR_SCALARS: dict[tuple[str, bool], Scalar] = {}
+_SHARED_LEN = 64
+
+
+def _str_scalar(raw: str, style: str | None) -> Scalar:
+    key = (raw, style in _QUOTED)
+    found = _STR_SCALARS.get(key)
+    if found is None:
+        found = Scalar(raw, "str", key[1])
+        if len(raw) <= _SHARED_LEN and len(_STR_SCALARS) < _RESOLVED_MAX:
+            _STR_SCALARS[key] = found
+    return found
 
 
 def _convert_scalar(node: yaml.ScalarNode, at: tuple, scalars: dict) -> Any:

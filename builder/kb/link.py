@@ -19,7 +19,7 @@ from urllib.parse import unquote
 from kb.findings import Finding, Severity, finding
 from kb.frontmatter import as_date, shown
 from kb.markdown import Link, LinkKind, slugify
-from kb.model import Asset, Collection, Document, as_strs
+from kb.model import Asset, Collection, Document, as_strs, fast_init
 
 #: Generated pages a link may point at although no content file backs them.
 GENERATED = ("index", "principles/index", "principles/coverage", "products/index",
@@ -42,6 +42,7 @@ class EdgeKind(str, Enum):
     LINK = "link"  # any body link          (reverse: linked from)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Edge:
     source: str  # document key (content-relative path without .md)
@@ -49,6 +50,7 @@ class Edge:
     kind: EdgeKind
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Resolved:
     """A body link that resolved to a document (or generated page): what emit rewrites."""

@@ -27,6 +27,7 @@ from enum import Enum
 from itertools import accumulate
 from operator import itemgetter
 
+from kb.model import fast_init
 from kb.slugs import heading_text, slugify, strip_inline, unique  # noqa: F401 - slugify, strip_inline re-exported
 
 
@@ -40,6 +41,7 @@ class LinkKind(str, Enum):
     HTML = "html"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Heading:
     """A heading; `line`/`col` are body-relative and 1-based."""
@@ -52,6 +54,7 @@ class Heading:
     has_content: bool  # its section holds a subheading or text (not whitespace, comments, rules)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Link:
     """A link as written; `body[start:end]` is its whole syntax."""
@@ -66,6 +69,7 @@ class Link:
     end: int
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Unsafe:
     """Unsafe HTML or URL in a body (KB409)."""
@@ -75,6 +79,7 @@ class Unsafe:
     what: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class BodyScan:
     """Everything later stages need from a body."""

@@ -6,14 +6,47 @@ nothing is set from frontmatter keys with `setattr`.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from kb.markdown import BodyScan
+
+_Record = TypeVar("_Record", bound=type)
+
+
+def fast_init(cls: _Record) -> _Record:
+    """Give a frozen, slotted dataclass an `__init__` about twice as fast; put it above `@dataclass`.
+
+    A frozen dataclass's `__init__` assigns each field with `object.__setattr__`, looked up
+    anew for every field of every record (~0.15 µs a field): `kb lint` creates a few hundred
+    thousand records (headings, links, scalars, edges), and unpickles them again from the
+    worker processes. This one calls each slot's own setter, bound once. Everything else
+    stays as `dataclass` made it: assignment still raises, equality, hashing, `replace`.
+    """
+    fields = dataclasses.fields(cls)
+    names = [f.name for f in fields]
+    namespace: dict[str, Any] = {f"_set_{name}": cls.__dict__[name].__set__ for name in names}
+    params = []
+    for f in fields:
+        if not f.init or f.kw_only or f.default_factory is not dataclasses.MISSING:
+            raise TypeError(f"fast_init: {cls.__name__}.{f.name} needs the dataclass __init__")
+        if f.default is dataclasses.MISSING:
+            params.append(f.name)
+        else:
+            namespace[f"_default_{f.name}"] = f.default
+            params.append(f"{f.name}=_default_{f.name}")
+    body = "".join(f"\n    _set_{name}(self, {name})" for name in names)
+    exec(f"def __init__(self, {', '.join(params)}):{body}", namespace)  # noqa: S102 - our own code
+    init = namespace["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    init.__doc__ = cls.__init__.__doc__
+    cls.__init__ = init  # type: ignore[misc]
+    return cls
 
 
 class Collection(str, Enum):
@@ -62,6 +95,7 @@ class Status(str, Enum):
 Pos = tuple[int, int]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Scalar:
     """How a YAML scalar was written, kept so findings can say "quote it"."""
@@ -71,6 +105,7 @@ class Scalar:
     quoted: bool
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Frontmatter:
     """Parsed frontmatter with the position of every key and value.
@@ -94,6 +129,7 @@ class Frontmatter:
 EMPTY_FRONTMATTER = Frontmatter({}, {}, {}, {})
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Document:
     """One markdown file as loaded: where it is, what it is, and its parsed parts.
