@@ -230,12 +230,23 @@ def _depth_precheck(path: str, text: str, max_depth: int) -> Finding | None:
     `[` and `{` (flow depth cannot exceed their number), the lines opening two levels with
     `- - ` or `? - ` (without them a line opens at most one level beyond its indentation),
     and the distinct indentation widths (each open block level has its own). When all are
-    within `max_depth`, neither walk can find anything.
+    within `max_depth`, neither walk can find anything. Each count has a cheaper sufficient
+    test first: `- -` anywhere but at a line's start is no nesting (the unanchored pattern
+    scans fast), and with no line indented by `max_depth` spaces the widths are fewer.
     """
-    if (text.count("[") + text.count("{") <= max_depth and _NESTED_ITEM.search(text) is None
-            and len(set(_INDENTS.findall(text))) <= max_depth):
+    if (text.count("[") + text.count("{") <= max_depth
+            and (_NESTED_HINT.search(text) is None or _NESTED_ITEM.search(text) is None)
+            and _few_indents(text, max_depth)):
         return None
     return _depth_walk(path, text, max_depth)
+
+
+def _few_indents(text: str, max_depth: int) -> bool:
+    """Whether the lines have at most `max_depth` distinct indentation widths."""
+    deep = " " * max_depth
+    if not text.startswith(deep) and "\n" + deep not in text:
+        return True  # every width is below max_depth
+    return len(set(_INDENTS.findall(text))) <= max_depth
 
 
 def _depth_walk(path: str, text: str, max_depth: int) -> Finding | None:
@@ -269,6 +280,7 @@ _STRUCTURE = re.compile(r"[\[\]{}\"'\n]")
 _INDENTS = re.compile(r"^ *", re.M)
 _INLINE_OPENERS = re.compile(r"^ *((?:[-?] +)+)", re.M)
 _NESTED_ITEM = re.compile(r"^ *[-?] +[-?] ", re.M)
+_NESTED_HINT = re.compile(r"[-?] +[-?] ")
 
 
 def _block_bound(text: str) -> int:

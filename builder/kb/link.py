@@ -98,10 +98,12 @@ def link(docs: Iterable[Document], assets: Iterable[Asset]) -> tuple[Graph, list
     graph = _index(docs, assets)
     linker = _Linker(graph)
     found = linker.duplicates()
-    for doc in graph.docs.values():
+    for key, doc in graph.docs.items():
+        linker.here = key
         if doc.readable:
             found.extend(linker.frontmatter(doc))
-        found.extend(linker.body(doc))
+        if doc.scan.links:
+            found.extend(linker.body(doc))
     found.extend(linker.cycles(EdgeKind.FOLLOWS))
     found.extend(linker.cycles(EdgeKind.DEPENDS_ON))
     found.extend(linker.orphans())
@@ -140,6 +142,10 @@ class _Linker:
         self.rels = {d.rel: d for d in graph.docs.values()}
         self._close_cache: dict[tuple[str, str], str] = {}
         self._suggesters: dict[str, Suggestions] = {}
+        #: The key of the document being linked (`doc.key` slices a string on every call).
+        self.here = ""
+        self._anchors: dict[str, set[str]] = {}  # document key -> its heading anchors
+        self._joined: dict[tuple[str, str], str] = {}  # (folder, url) -> normalized path
 
     def _names(self) -> dict[str, list[str]]:
         """Every name a wikilink may use → the keys it could mean."""
@@ -157,26 +163,34 @@ class _Linker:
     # -- frontmatter ---------------------------------------------------------------------
     def frontmatter(self, doc: Document) -> list[Finding]:
         found = []
+        meta = doc.front.data
         for name, coll, kind, code in _REFS.get(doc.collection, ()):
-            value = doc.meta.get(name)
-            single = isinstance(value, str) and _ID.match(value)  # else validate said KB204
-            items = [(value, (name,))] if single else [
-                (v, (name, i)) for i, v in enumerate(value or []) if isinstance(v, str)
-            ] if isinstance(value, list) else []
-            for ident, path in items:
-                found.extend(self._reference(doc, ident, path, coll, kind, code))
+            value = meta.get(name)
+            if isinstance(value, str):
+                if _ID.match(value):  # else validate said KB204
+                    found.extend(self._reference(doc, value, (name,), coll, kind, code))
+            elif isinstance(value, list):
+                known = self.graph.by_id[coll]
+                for i, ident in enumerate(value):
+                    if not isinstance(ident, str):
+                        continue
+                    target = known.get(ident)  # found, as nearly always: no path tuple needed
+                    if target is not None:
+                        self.graph.add(Edge(self.here, target.key, kind))
+                    else:
+                        found.extend(self._reference(doc, ident, (name, i), coll, kind, code))
         if doc.collection is Collection.PRODUCT:
             for alt in as_strs(doc.meta.get("alternatives")):
                 target = self.graph.get(Collection.PRODUCT, alt)
                 if target is not None and target is not doc:
-                    self.graph.add(Edge(doc.key, target.key, EdgeKind.ALTERNATIVE))
+                    self.graph.add(Edge(self.here, target.key, EdgeKind.ALTERNATIVE))
         return found
 
     def _reference(self, doc: Document, ident: str, path: tuple, coll: Collection,
                    kind: EdgeKind, code: str) -> list[Finding]:
-        target = self.graph.get(coll, ident)
+        target = self.graph.by_id[coll].get(ident)
         if target is not None:
-            self.graph.add(Edge(doc.key, target.key, kind))
+            self.graph.add(Edge(self.here, target.key, kind))
             return []
         line, col = doc.front.value_pos(*path)
         noun = _NOUN[coll]
@@ -217,7 +231,7 @@ class _Linker:
         target = item.target.strip()
         if not target:
             if item.anchor:
-                return self._resolve(doc, item, doc.key, item.anchor, wiki=True)
+                return self._resolve(doc, item, self.here, item.anchor, wiki=True)
             return ("KB404", "empty wikilink", "write the target inside the brackets: [[ownership]]")
         keys = self.names.get(target) or self.names.get(target.casefold()) or []
         if not keys:
@@ -237,15 +251,18 @@ class _Linker:
 
     def _resolve(self, doc: Document, item: Link, key: str, anchor: str | None,
                  wiki: bool) -> tuple[str, str, str] | None:
-        self.graph.resolved[doc.key].append(Resolved(item, key, anchor))
-        if key != doc.key:
-            self.graph.add(Edge(doc.key, key, EdgeKind.LINK))
+        here = self.here
+        self.graph.resolved[here].append(Resolved(item, key, anchor))
+        if key != here:
+            self.graph.add(Edge(here, key, EdgeKind.LINK))
         if not anchor or key not in self.graph.docs:
             return None
-        return self._anchor(self.graph.docs[key], anchor, wiki)
+        return self._anchor(self.graph.docs[key], key, anchor, wiki)
 
-    def _anchor(self, target: Document, anchor: str, wiki: bool) -> tuple[str, str, str] | None:
-        anchors = {h.anchor for h in target.scan.headings}
+    def _anchor(self, target: Document, key: str, anchor: str, wiki: bool) -> tuple[str, str, str] | None:
+        anchors = self._anchors.get(key)
+        if anchors is None:
+            anchors = self._anchors[key] = {h.anchor for h in target.scan.headings}
         if anchor in anchors or (wiki and slugify(anchor) in anchors):
             return None
         lower = {a.lower(): a for a in anchors}
@@ -265,11 +282,14 @@ class _Linker:
             return None  # HTML links point at built URLs we cannot map back; files we can
         url = url.split("?", 1)[0]
         if not url:
-            return self._resolve(doc, item, doc.key, item.anchor, wiki=False) if item.anchor else None
+            return self._resolve(doc, item, self.here, item.anchor, wiki=False) if item.anchor else None
         return self._file_link(doc, item, unquote(url))
 
     def _file_link(self, doc: Document, item: Link, url: str) -> tuple[str, str, str] | None:
-        joined = posixpath.normpath(posixpath.join(posixpath.dirname(doc.rel), url))
+        folder = doc.rel.rpartition("/")[0]  # posixpath.dirname
+        joined = self._joined.get((folder, url))
+        if joined is None:  # the same links recur from the documents of one folder
+            joined = self._joined[(folder, url)] = posixpath.normpath(posixpath.join(folder, url))
         if joined == ".." or joined.startswith("../"):
             return ("KB408", f"link '{shown(item.target)}' leaves the content folder",
                     "link only to files under content/")
