@@ -91,6 +91,16 @@ def test_decode_reports_invalid_utf8_at_its_byte() -> None:
     assert problem.message == "not valid UTF-8 (byte 0xff)"
 
 
+@pytest.mark.parametrize(("data", "line", "col"), [
+    (b"\r\x80", 2, 1),  # a lone CR ends a line, as it does when the text is read
+    (b"a\r\nb\rc\x80", 3, 2),
+    ("\ufeffé\u00e9".encode() + b"\xff", 1, 3),  # columns count characters; the BOM is not one
+])
+def test_invalid_utf8_position_counts_like_the_text(data: bytes, line: int, col: int) -> None:
+    _text, problem = decode("x.md", data)
+    assert problem is not None and (problem.line, problem.col) == (line, col)
+
+
 def test_decode_reports_nul_bytes() -> None:
     _, problem = decode("x.md", b"a\nbc\x00")
     assert (problem.code, problem.line, problem.col) == ("KB101", 2, 3)

@@ -217,8 +217,10 @@ def decode(path: str, data: bytes) -> tuple[str, Finding | None]:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        # counted as the text would be read: lone CRs break lines, columns are characters
+        before = data[:exc.start].removeprefix(b"\xef\xbb\xbf").replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        line = before.count(b"\n") + 1
+        col = len(before[before.rfind(b"\n") + 1:].decode("utf-8")) + 1
         return "", finding(path, line, col, "KB101",
                            f"not valid UTF-8 (byte 0x{data[exc.start]:02x})",
                            "save the file as UTF-8")
