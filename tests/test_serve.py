@@ -130,3 +130,23 @@ def test_changing_mkdocs_yml_takes_a_full_render(session: Session) -> None:
     result = session.rebuild()
     assert result.full
     assert "Renamed" in (session.site_dir / LOOP_HTML).read_text(encoding="utf-8")
+
+
+def test_a_shared_first_render_then_an_edit_keep_the_full_index(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first build renders in two processes (their indexes merged); an edit after it still
+    re-renders one page and keeps every other page's search entries."""
+    monkeypatch.setenv("KB_JOBS", "2")
+    shared = Session(load_settings(write_tree(tmp_path / "hb", SMALL)), tmp_path / "site")
+    assert shared.rebuild().processes == 2
+    monkeypatch.setenv("KB_JOBS", "1")
+    alone = Session(load_settings(write_tree(tmp_path / "hb1", SMALL)), tmp_path / "site1")
+    alone.rebuild()
+    assert search_docs(shared) == search_docs(alone)  # the merged index is the one-process index
+    before = search_docs(shared)
+    edit(shared, LOOP, "Search is built in.", "Search is built in, quokka included.")
+    edited = shared.rebuild()
+    assert not edited.full and edited.processes == 1  # MkDocs' dirty build, in one process
+    docs = search_docs(shared)
+    assert {d["location"] for d in docs} == {d["location"] for d in before}
+    assert any("quokka included" in d["text"] for d in docs)

@@ -31,6 +31,7 @@ class Rebuild:
     changed: tuple[str, ...]
     full: bool
     findings: list[Finding] = field(default_factory=list)
+    processes: int = 1  # that rendered the site (see kb.render_parallel)
 
 
 class Session:
@@ -67,14 +68,15 @@ class Session:
         # its neighbours' titles in the footer) changes other pages' HTML: a full render.
         layout = (emitted.nav, emitted.site_name, _site_config(self.settings.root))
         full = self.layout is None or layout != self.layout or bool(emitted.removed)
+        processes = 0  # nothing to render
         if full or emitted.changed:
             config, _ = render.load(self.settings.root, emitted, self.site_dir, strict=False)
             jobs = cores.processes(emitted.pages, render_parallel.MIN_PAGES, render_parallel.MOST) if full else 1
-            render.render(config, dirty=not full, jobs=jobs)
+            processes = render.render(config, dirty=not full, jobs=jobs).processes
             self._merge_search(full)
         self.layout = layout
         errors = [f for f in checked.findings if f.severity is Severity.ERROR]
-        return Rebuild(time.perf_counter() - started, emitted.changed, full, errors)
+        return Rebuild(time.perf_counter() - started, emitted.changed, full, errors, processes)
 
     def _merge_search(self, full: bool) -> None:
         data = searchindex.read(self.site_dir)
