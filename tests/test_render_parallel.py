@@ -80,3 +80,24 @@ def test_other_plugins_render_in_one_process(tmp_path: Path) -> None:
     assert f"{SHARED} 2 processes" in build(root, tmp_path / "site", 2)
     (root / "mkdocs.yml").write_text("site_name: Shared\ntheme:\n  name: material\nplugins:\n  - search\n  - offline\n")
     assert SHARED not in build(root, tmp_path / "site", 2)
+
+
+def test_a_warning_every_process_gives_is_said_once(tmp_path: Path) -> None:
+    """MkDocs warns about README.md beside index.md while reading the files, in every process."""
+    files = many_loops(3)
+    files["content/README.md"] = "---\ntitle: Read me\n---\n\nAlso a home page.\n"
+    root = write_tree(tmp_path / "hb", files)
+    one = run_kb(["build", "-v", "--out", str(tmp_path / "one")], root, env={"KB_JOBS": "1"}).output
+    three = run_kb(["build", "-v", "--out", str(tmp_path / "three")], root, env={"KB_JOBS": "3"}).output
+    assert f"{SHARED} 3 processes" in three
+    warned = [line for line in one.splitlines() if line.startswith("mkdocs:")]
+    assert any("README.md" in line for line in warned)
+    assert [line for line in three.splitlines() if line.startswith("mkdocs:")] == warned
+
+
+def test_anchor_warnings_asked_for_render_in_one_process(tmp_path: Path) -> None:
+    """Each process knows only its own pages' anchors: MkDocs' anchor check needs them all."""
+    root = write_tree(tmp_path / "hb", many_loops(3))
+    (root / "mkdocs.yml").write_text("site_name: Shared\ntheme:\n  name: material\n"
+                                     "validation:\n  anchors: warn\n")
+    assert SHARED not in build(root, tmp_path / "site", 2)

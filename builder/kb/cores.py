@@ -55,20 +55,23 @@ def fork_map(fn: Callable[[T], R], items: Sequence[T], jobs: int) -> list[R]:
     import multiprocessing
 
     context = multiprocessing.get_context("fork")
-    children = []
+    children: list[tuple[int, Any, Any]] = []
     try:
         for index in range(1, jobs):
-            reader, writer = context.Pipe(duplex=False)
+            try:
+                reader, writer = context.Pipe(duplex=False)
+            except OSError:  # out of file descriptors: the shares not started are computed here
+                break
             process = context.Process(target=_map_child, daemon=True,
                                       args=(writer, fn, items[index::jobs], os.getpid()))
             try:
                 process.start()
+            except OSError:  # fork failed (memory, process limit): likewise
+                reader.close()
+                break
             finally:
                 writer.close()
             children.append((index, process, reader))
-    except OSError:  # fork failed: the shares not started are computed here
-        pass
-    try:
         started = {index for index, _, _ in children}
         shares: dict[int, list[R]] = {0: [fn(x) for x in items[0::jobs]]}
         for index in range(1, jobs):
@@ -81,7 +84,7 @@ def fork_map(fn: Callable[[T], R], items: Sequence[T], jobs: int) -> list[R]:
                 status, payload = "error", None
             process.join()
             shares[index] = payload if status == "ok" else [fn(x) for x in items[index::jobs]]
-    finally:
+    finally:  # also on an error or Ctrl-C in the main process: no process is left running
         for _, process, reader in children:
             if process.is_alive():
                 process.kill()

@@ -55,7 +55,7 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
             tag = _RESOLVED.get(value)
             if tag is None:
                 tag = super().resolve(kind, value, implicit)
-                if len(_RESOLVED) < _RESOLVED_MAX:
+                if len(value) <= _SHARED_LEN and len(_RESOLVED) < _RESOLVED_MAX:  # titles are not reused
                     _RESOLVED[value] = tag
             return tag
         if not self.yaml_path_resolvers:

@@ -27,7 +27,8 @@ from kb import cores, searchindex
 from kb.render import Rendered
 
 #: Plugins known to work page by page (what a page shows does not depend on other pages' HTML).
-SAFE_PLUGINS = frozenset({"search", "tags", "material/search", "material/tags"})
+#: Material's only: MkDocs' own search plugin writes a differently ordered (and prebuilt) index.
+SAFE_PLUGINS = frozenset({"material/search", "material/tags"})
 #: Below this many pages one process is as fast: each extra one re-reads every page and starts MkDocs.
 MIN_PAGES = 200
 MOST = 4
@@ -37,8 +38,13 @@ PART = ".kb-render-{}"
 
 
 def usable(config: Any) -> bool:
-    """Whether this site's plugins allow a page-by-page split."""
-    return all(name in SAFE_PLUGINS for name in config["plugins"])
+    """Whether this site allows a page-by-page split: its plugins work page by page, and MkDocs
+    is not asked to warn about links to anchors (each process knows only its own pages' anchors;
+    kb's link stage checks every anchor it resolves before rendering anyway)."""
+    import logging
+
+    anchors = config["validation"]["links"]["anchors"]
+    return all(name in SAFE_PLUGINS for name in config["plugins"]) and anchors <= logging.INFO
 
 
 def shares(docs_dir: Path, jobs: int) -> list[set[str]]:
@@ -91,7 +97,23 @@ def render(config: Any, jobs: int, serial: Callable[[Any], Any]) -> Any:
     finally:
         for folder in folders:
             shutil.rmtree(folder, ignore_errors=True)
-    return Rendered([w for part in warnings for w in part], processes=jobs)
+    return Rendered(_once(warnings), processes=jobs)
+
+
+def _once(shares: list[list[str]]) -> list[str]:
+    """The warnings of every share, those all processes give (about the config, the nav, the
+    files: everything before the pages) kept once, as one process would give them."""
+    from collections import Counter
+
+    first, out = shares[0], list(shares[0])
+    for more in shares[1:]:
+        said = Counter(first)
+        for warning in more:
+            if said[warning]:
+                said[warning] -= 1
+            else:
+                out.append(warning)
+    return out
 
 
 @contextmanager
