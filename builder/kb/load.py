@@ -1,8 +1,8 @@
 """Stage 1 — load: walk content/, read every file, split and parse its frontmatter.
 
 Each markdown file becomes a `Document` (or findings saying why it could not be read);
-every other file is an `Asset`. Reading is independent per file, so `read_file` is a pure
-function of its inputs, and on large handbooks `load` reads chunks of files in forked worker
+every other file is an `Asset`. Reading is independent per file (`_read_chunk`: a pure function
+of its inputs), and on large handbooks `load` reads chunks of files in forked worker
 processes while the main process reads chunks from the other end (see `_read_parallel`).
 The result is the same as a serial read, in the same order.
 """
@@ -170,14 +170,6 @@ def collection_of(rel: str) -> Collection:
     return FOLDER_COLLECTION.get(first, Collection.PAGE) if sep else Collection.PAGE
 
 
-def read_file(settings: Settings, entry: Entry) -> tuple[Document | None, list[Finding]]:
-    """Read one markdown file into a Document; findings for whatever is wrong with it."""
-    text, found = _read_text(settings, entry)
-    if text is None:
-        return None, found
-    return parse_text(settings, entry.rel, text)
-
-
 def _read_text(settings: Settings, entry: Entry) -> tuple[str | None, list[Finding]]:
     """The decoded text of a file, or None and why not (too large, unreadable, not UTF-8)."""
     path = _repo_path(settings, entry.rel)
@@ -237,18 +229,12 @@ def decode(path: str, data: bytes) -> tuple[str, Finding | None]:
     return text, None
 
 
-def parse_text(
-    settings: Settings, rel: str, text: str
-) -> tuple[Document | None, list[Finding]]:
-    """Split and parse decoded text; a document whose frontmatter fails is kept unreadable."""
-    return _parse_texts(settings, [(rel, text)])[0]
-
-
 def _parse_texts(
     settings: Settings, files: Sequence[tuple[str, str]]
 ) -> list[tuple[Document, list[Finding]]]:
-    """`parse_text` of many (rel, text) pairs, a stage at a time over all of them: the same work,
-    about 10% faster on a chunk of files, as each stage's code and data stay in the CPU caches."""
+    """Split, parse and scan decoded (rel, text) pairs, a stage at a time over all of them (about
+    10% faster than file by file, as each stage's code and data stay in the CPU caches). A
+    document whose frontmatter fails is kept, unreadable."""
     paths = [_repo_path(settings, rel) for rel, _ in files]
     cuts = [frontmatter.split(path, text, required=collection_of(rel) is not Collection.PAGE)
             for path, (rel, text) in zip(paths, files, strict=True)]
@@ -327,12 +313,12 @@ Result = tuple[list[Document], list[Finding], list[Finding]]
 
 
 def _read_chunk(settings: Settings, entries: Sequence[Entry], check: Check | None) -> Result:
-    """`read_file` on each entry, then `check` on the documents."""
+    """Read, split, parse and scan each entry, then `check` the documents."""
     read = [_read_text(settings, entry) for entry in entries]
     parsed = iter(_parse_texts(settings, [(e.rel, text) for e, (text, _) in zip(entries, read, strict=True)
                                           if text is not None]))
     documents, found = [], []
-    for text, problems in read:  # findings in file order, as read_file gives them
+    for text, problems in read:  # findings in file order, as a serial read gives them
         doc = None
         if text is not None:
             doc, problems = next(parsed)

@@ -31,7 +31,7 @@ class Rebuild:
     changed: tuple[str, ...]
     full: bool
     findings: list[Finding] = field(default_factory=list)
-    processes: int = 1  # that rendered the site (see kb.render_parallel)
+    processes: int = 1  # that rendered the site (kb.render_parallel); 0 when nothing needed it
 
 
 class Session:
