@@ -61,7 +61,7 @@ def build(settings: Settings, out: Path | None = None, strict: bool = False,
 
 def _build_site(settings: Settings, checked: Checked, target: Path, strict: bool,
                 progress: Progress, result: BuildResult, with_history: bool, renderer: str) -> None:
-    from kb import cores, redirects, render, render_parallel
+    from kb import redirects, render, render_parallel
     from kb.emit import emit
 
     timings = result.timings
@@ -86,8 +86,7 @@ def _build_site(settings: Settings, checked: Checked, target: Path, strict: bool
         else:
             config, found = render.load(settings.root, emitted, tmp, strict)
             result.findings.extend(found)
-            jobs = cores.processes(emitted.pages, render_parallel.MIN_PAGES, render_parallel.MOST)
-            rendered = render.render(config, jobs=jobs)
+            rendered = render.render(config, jobs=render_parallel.jobs(emitted.pages))
         result.mkdocs_warnings = rendered.warnings
         if rendered.processes > 1:
             progress(f"rendered in {rendered.processes} processes")

@@ -37,6 +37,11 @@ PAGE_COST = 2500
 PART = ".kb-render-{}"
 
 
+def jobs(pages: int) -> int:
+    """Processes to render `pages` pages with (see `kb.cores.processes`)."""
+    return cores.processes(pages, MIN_PAGES, MOST)
+
+
 def usable(config: Any) -> bool:
     """Whether this site allows a page-by-page split: its plugins work page by page, and MkDocs
     is not asked to warn about links to anchors (each process knows only its own pages' anchors;

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kb import cores, render, render_parallel, searchindex
+from kb import render, render_parallel, searchindex
 from kb.emit import emit, emit_documents
 from kb.findings import Finding, Severity
 from kb.pipeline import check
@@ -71,7 +71,7 @@ class Session:
         processes = 0  # nothing to render
         if full or emitted.changed:
             config, _ = render.load(self.settings.root, emitted, self.site_dir, strict=False)
-            jobs = cores.processes(emitted.pages, render_parallel.MIN_PAGES, render_parallel.MOST) if full else 1
+            jobs = render_parallel.jobs(emitted.pages) if full else 1
             processes = render.render(config, dirty=not full, jobs=jobs).processes
             self._merge_search(full)
         self.layout = layout
