@@ -228,17 +228,78 @@ def base_note(repo: KbRepo) -> str:
     return [line for line in result.stderr.splitlines() if "since" in line][0]
 
 
+def kb_process(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **GIT_ENV, "PYTHONPATH": str(REPO / "builder")}
+    return subprocess.run([sys.executable, "-m", "kb", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_clone_of_the_feature_branch_never_passes_silently(repo: KbRepo, tmp_path: Path) -> None:
+    """`git clone -b feature`: origin/HEAD names origin/feature, the branch itself. Comparing
+    with it would check nothing, so --changed refuses (exit 2) and says how to pass a base."""
+    repo.write({NEW_LOOP: loop("New broken", "ownrship")})
+    repo.commit("a new mistake on the branch")
+    target = tmp_path / "feature-clone"
+    subprocess.run(["git", "clone", "-q", "-b", "feature", repo.root.as_uri(), str(target)],
+                   check=True, capture_output=True, env={**os.environ, **GIT_ENV})
+    done = kb_process(target, "lint", "--changed")
+    assert done.returncode == 2, done.stderr
+    assert "picked the base 'origin/feature'" in done.stderr
+    assert "git clone -b feature" in done.stderr and "--base origin/main" in done.stderr
+    assert done.stdout == ""
+    # with local commits on top the picked base is still the branch itself
+    (target / "content/handbook").mkdir(parents=True)
+    (target / "content/handbook/extra.md").write_text("# Extra\n", encoding="utf-8")
+    subprocess.run(["git", "add", "-A"], cwd=target, check=True, env={**os.environ, **GIT_ENV})
+    subprocess.run(["git", "commit", "-qm", "more"], cwd=target, check=True, env={**os.environ, **GIT_ENV})
+    assert kb_process(target, "lint", "--changed").returncode == 2
+    # given explicitly, the real base finds the finding
+    done = kb_process(target, "lint", "--changed", "--base", "origin/main")
+    assert done.returncode == 1 and f"{NEW_LOOP}:5:14: KB401" in done.stdout
+
+
+def test_default_base_that_is_head_itself_exits_2(repo: KbRepo) -> None:
+    repo.git("checkout", "-q", "main")
+    repo.write({NEW_LOOP: loop("Uncommitted", "ownrship")})
+    result = lint(repo, "--changed")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("kb: error: kb lint --changed picked the base 'main', but it is the "
+                                    "branch being checked (main)")
+    repo.git("checkout", "-q", "-b", "topic")  # a new branch with nothing committed: HEAD is the base
+    result = lint(repo, "--changed")
+    assert result.exit_code == 2
+    assert "picked the base 'main', but its merge base with HEAD is HEAD itself" in result.stderr
+    assert "--base HEAD to check only uncommitted changes" in result.stderr
+    result = lint(repo, "--changed", "--base", "HEAD", "--format", "json")  # explicit: allowed
+    assert result.exit_code == 1 and findings(result) == [(NEW_LOOP, "KB401")]
+
+
+def test_shallow_clone_hints_at_fetch_depth(repo: KbRepo, tmp_path: Path) -> None:
+    repo.write({NEW_LOOP: loop("New", "ownership")})
+    repo.commit("a loop")
+    target = tmp_path / "shallow"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", "--no-single-branch", "-b", "feature",
+                    repo.root.as_uri(), str(target)], check=True, capture_output=True,
+                   env={**os.environ, **GIT_ENV})  # fmt: skip
+    done = kb_process(target, "lint", "--changed", "--base", "origin/nope")
+    assert done.returncode == 2
+    assert "unknown git revision 'origin/nope'; this is a shallow clone" in done.stderr
+    assert "fetch-depth: 0" in done.stderr
+
+
 def test_default_base_is_origin_head_then_origin_main_then_main(repo: KbRepo, tmp_path: Path) -> None:
     repo.git("branch", "trunk", "main")
     work = clone(repo, tmp_path)  # a clone of `feature`: origin/HEAD -> origin/feature
     work.git("checkout", "-q", "-b", "topic")
+    work.write({CLEAN_LOOP: loop("Clean")})
+    work.commit("one commit on the branch")
     work.git("symbolic-ref", "refs/remotes/origin/HEAD", "refs/remotes/origin/trunk")
-    assert base_note(work) == "kb: 0 changed files since origin/trunk"
+    assert base_note(work) == "kb: 1 changed file since origin/trunk"
     work.git("symbolic-ref", "--delete", "refs/remotes/origin/HEAD")
-    assert base_note(work) == "kb: 0 changed files since origin/main"
+    assert base_note(work) == "kb: 1 changed file since origin/main"
     work.git("remote", "remove", "origin")
-    work.git("branch", "main", "HEAD")
-    assert base_note(work) == "kb: 0 changed files since main"
+    work.git("branch", "main", "HEAD~1")
+    assert base_note(work) == "kb: 1 changed file since main"
 
 
 def test_no_base_found_exits_2(tmp_path: Path) -> None:
@@ -254,17 +315,35 @@ def test_no_base_found_exits_2(tmp_path: Path) -> None:
 # -- bad input ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("ref", ["-x", "--output=marker", "main..feature", "main...HEAD", "HEAD@{1}"])
-def test_bad_ref_exits_2_with_a_clean_message(repo: KbRepo, ref: str) -> None:
+@pytest.mark.parametrize("ref", ["-x", "--output=marker", "-"])
+def test_option_like_base_exits_2_with_a_clean_message(repo: KbRepo, ref: str) -> None:
     result = lint(repo, "--changed", "--base", ref)
     assert result.exit_code == 2
-    assert result.stderr == f"kb: error: invalid git ref {ref!r} (use a branch, tag or commit hash)\n"
+    assert result.stderr.startswith(f"kb: error: invalid git revision {ref!r} (")
+    assert "never starting with '-'" in result.stderr
     assert not (repo.root / "marker").exists()
+
+
+@pytest.mark.parametrize("ref", ["main..feature", "main...HEAD"])
+def test_range_base_exits_2(repo: KbRepo, ref: str) -> None:
+    result = lint(repo, "--changed", "--base", ref)
+    assert result.exit_code == 2
+    assert result.stderr == f"kb: error: {ref!r} is a range; give one revision (a branch, tag, commit, or HEAD~1)\n"
 
 
 def test_unknown_ref_exits_2(repo: KbRepo) -> None:
     result = lint(repo, "--changed", "--base", "no-such-branch")
-    assert result.exit_code == 2 and result.stderr == "kb: error: unknown git ref 'no-such-branch'\n"
+    assert result.exit_code == 2 and result.stderr == "kb: error: unknown git revision 'no-such-branch'\n"
+
+
+@pytest.mark.parametrize("ref", ["HEAD~1", "HEAD^", "feature~1", "HEAD@{1}"])
+def test_revision_expressions_are_bases(repo: KbRepo, ref: str) -> None:
+    repo.write({NEW_LOOP: loop("New broken", "ownrship")})
+    repo.commit("a new mistake on the branch")
+    result = lint(repo, "--changed", "--base", ref, "--format", "json")
+    assert result.exit_code == 1, result.output
+    assert findings(result) == [(NEW_LOOP, "KB401")]
+    assert f"kb: 1 changed file since {ref}" in result.stderr
 
 
 def test_not_a_git_repository_exits_2(tmp_path: Path) -> None:

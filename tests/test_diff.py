@@ -120,7 +120,8 @@ def test_feature_branch_json(repo: KbRepo) -> None:
     golden("feature.json", out)
     data = json.loads(out)
     assert list(data) == ["loops_added", "loops_removed", "stages_advanced", "principles_newly_practiced",
-                          "principles_orphaned", "interfaces_changed", "links_broken", "links_fixed"]
+                          "principles_orphaned", "interfaces_changed", "links_broken", "links_fixed",
+                          "loops_unreadable"]
     assert all("id" in entry for entries in data.values() for entry in entries)
     assert [e["id"] for e in data["loops_added"]] == ["2026-02-01-listen-more"]  # not main's own loop
     assert data["loops_removed"] == []
@@ -168,9 +169,11 @@ def test_not_a_git_repository_exits_2(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["nope"], "kb: error: unknown git ref 'nope'\n"),
+    (["nope"], "kb: error: unknown git revision 'nope'\n"),
     (["main", "--bad"], None),
-    (["main..feature"], "kb: error: invalid git ref 'main..feature' (use a branch, tag or commit hash)\n"),
+    (["--", "-x"], None),
+    (["main..feature"], "kb: error: 'main..feature' is a range; give one revision (a branch, tag, commit, or HEAD~1)\n"),
+    (["main", "feature", "--base", "main"], None),
 ])
 def test_bad_refs_exit_2_cleanly(repo: KbRepo, args: list[str], message: str | None) -> None:
     result = run_kb(["diff", *args], repo.root)
@@ -178,3 +181,40 @@ def test_bad_refs_exit_2_cleanly(repo: KbRepo, args: list[str], message: str | N
     assert "Traceback" not in result.output
     if message:
         assert result.stderr == message
+
+
+def test_base_option_and_revision_expressions(repo: KbRepo) -> None:
+    expected = diff(repo, "main", "feature")
+    assert diff(repo, "--base", "main", "feature") == expected
+    assert diff(repo, "--base", "main") == expected  # a clean tree is HEAD
+    assert diff(repo, "feature~2", "HEAD") == expected  # feature~2 is the branch point
+    one = json.loads(diff(repo, "--base", "HEAD^", "--format", "json"))
+    assert [e["id"] for e in one["principles_orphaned"]] == ["craft"]
+    assert one["loops_added"] == []  # the loop added two commits ago is not in HEAD^..HEAD
+
+
+def test_default_base_that_is_the_branch_itself_exits_2(repo: KbRepo) -> None:
+    repo.git("checkout", "-q", "main")
+    try:
+        result = run_kb(["diff"], repo.root)
+    finally:
+        repo.git("checkout", "-q", "feature")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.startswith("kb: error: kb diff picked the base 'main', but it is the branch being checked")
+    assert "`kb diff --base origin/main`" in result.stderr
+
+
+def test_a_loop_with_broken_frontmatter_is_unreadable_not_removed(repo: KbRepo) -> None:
+    path = repo.root / CRAFT
+    path.write_text(path.read_text(encoding="utf-8").replace("title: Craft time", "title: Craft: time"),
+                    encoding="utf-8")
+    try:
+        data = json.loads(diff(repo, "feature", "--format", "json"))
+        text = diff(repo, "feature")
+    finally:
+        repo.git("checkout", "--", CRAFT)
+    assert data["loops_removed"] == []
+    assert [(e["id"], e["path"], e["code"], e["line"]) for e in data["loops_unreadable"]] == [
+        ("2026-01-10-craft-time", CRAFT, "KB103", 2)]
+    assert "### Loop cycles whose frontmatter cannot be read (1)" in text
+    assert "Loop cycles removed" not in text

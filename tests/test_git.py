@@ -74,20 +74,52 @@ def test_resolve_ref(repo: GitRepo) -> None:
     assert git.resolve_ref(repo.path, "v1.0") == head
     assert git.resolve_ref(repo.path, head) == head
     assert git.resolve_ref(repo.path, head[:10]) == head
-    with pytest.raises(git.GitError, match="unknown"):
+    with pytest.raises(git.GitError, match="unknown git revision 'no-such-branch'"):
         git.resolve_ref(repo.path, "no-such-branch")
 
 
+def test_resolve_ref_takes_any_revision_git_does(repo: GitRepo) -> None:
+    first = repo.git("rev-parse", "HEAD")
+    repo.write("content/second.md")
+    repo.commit()
+    for ref in ("HEAD~1", "HEAD^", "main~1", "main^1", "HEAD@{1}", "@~", f"{first[:7]}^{{commit}}"):
+        assert git.resolve_ref(repo.path, ref) == first, ref
+
+
 @pytest.mark.parametrize(
-    "ref",
-    ["-h", "--output=marker", "--end-of-options", "-", "main..HEAD", "HEAD~1", "HEAD^", "main:x",
-     "a b", "a\nb", "a\tb", "@{-1}", "x.lock", ".hidden", "a/.b", "a//b", "a/", "a.", "", "m\x7f",
-     "ma*n", "ma?n", "ma[n", "ma\\n", "main^{tree}"],
+    "ref", ["-h", "--output=marker", "--end-of-options", "-", "", "a\nb", "a\tb", "m\x7f", "-1"],
 )  # fmt: skip
-def test_resolve_ref_rejects_anything_but_a_plain_name(repo: GitRepo, ref: str) -> None:
-    with pytest.raises(git.GitError, match="invalid git ref"):
+def test_resolve_ref_refuses_what_could_be_an_option(repo: GitRepo, ref: str) -> None:
+    with pytest.raises(git.GitError, match="invalid git revision"):
         git.resolve_ref(repo.path, ref)
     assert not (repo.path / "marker").exists()
+
+
+@pytest.mark.parametrize(
+    "ref", ["main:x", "a b", "@{-1}", "x.lock", "ma*n", "main^{tree}", "no-such", "HEAD~5"],
+)  # fmt: skip
+def test_resolve_ref_unknown_revisions(repo: GitRepo, ref: str) -> None:
+    with pytest.raises(git.GitError, match="unknown git revision"):
+        git.resolve_ref(repo.path, ref)
+
+
+@pytest.mark.parametrize("ref", ["main..HEAD", "main...HEAD"])
+def test_resolve_ref_refuses_a_range(repo: GitRepo, ref: str) -> None:
+    with pytest.raises(git.GitError, match="is a range; give one revision"):
+        git.resolve_ref(repo.path, ref)
+
+
+def test_unknown_revision_in_a_shallow_clone_hints_at_fetch_depth(repo: GitRepo, tmp_path: Path) -> None:
+    repo.write("content/second.md")
+    repo.commit()
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", repo.path.as_uri(), str(clone)],
+                   check=True, capture_output=True)  # fmt: skip
+    with pytest.raises(git.GitError, match=r"shallow clone.*fetch-depth: 0"):
+        git.resolve_ref(clone, "HEAD~1")
+    with pytest.raises(git.GitError) as plain:
+        git.resolve_ref(repo.path, "HEAD~5")
+    assert "shallow" not in str(plain.value)
 
 
 @settings(max_examples=60, deadline=None)
@@ -185,7 +217,7 @@ def test_changed_paths_composes_committed_and_staged_renames(repo: GitRepo) -> N
 
 
 def test_changed_paths_rejects_option_like_base(repo: GitRepo) -> None:
-    with pytest.raises(git.GitError, match="invalid git ref"):
+    with pytest.raises(git.GitError, match="invalid git revision"):
         git.changed_paths(repo.path, "--output=marker")
     assert not (repo.path / "marker").exists()
 

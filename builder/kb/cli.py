@@ -225,17 +225,25 @@ def next_(ctx: click.Context, loop_id: str, title: str | None, when: Any) -> Non
 @main.command("diff")
 @click.argument("base", required=False)
 @click.argument("head", required=False)
+@click.option("--base", "base_option", metavar="REF",
+              help="The base to compare with (the same as the BASE argument).")
 @click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True)
 @click.pass_context
-def diff_(ctx: click.Context, base: str | None, head: str | None, fmt: str) -> None:
+def diff_(ctx: click.Context, base: str | None, head: str | None, base_option: str | None, fmt: str) -> None:
     """What a change does to the handbook: loops added or advanced, principles newly
     practiced or orphaned, product interfaces changed, links broken or fixed.
 
-    BASE defaults to the upstream's default branch (compared at its merge base with HEAD);
-    HEAD defaults to the working tree.
+    BASE (or --base REF) is any git revision (origin/main, HEAD~1); it defaults to the
+    upstream's default branch, compared at its merge base with HEAD. HEAD defaults to the
+    working tree.
     """
     from kb.diff import diff, markdown
 
+    if base_option and base:
+        if head:
+            raise click.UsageError("give the base once: as BASE or as --base, not both")
+        base, head = base_option, base  # `kb diff --base main feature`: the one argument is HEAD
+    base = base or base_option
     changes = diff(settings_for(ctx), base, head)
     if fmt == "json":
         click.echo(json.dumps(changes, indent=2, ensure_ascii=False))

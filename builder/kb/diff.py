@@ -22,7 +22,7 @@ from kb.settings import Settings
 
 LINK_CODES = {"KB401", "KB402", "KB403", "KB404", "KB405", "KB406", "KB407", "KB408"}
 KINDS = ("loops_added", "loops_removed", "stages_advanced", "principles_newly_practiced",
-         "principles_orphaned", "interfaces_changed", "links_broken", "links_fixed")
+         "principles_orphaned", "interfaces_changed", "links_broken", "links_fixed", "loops_unreadable")
 
 
 def diff(settings: Settings, base: str | None, head: str | None) -> dict[str, list[dict[str, Any]]]:
@@ -34,7 +34,10 @@ def diff(settings: Settings, base: str | None, head: str | None) -> dict[str, li
         raise KbError("kb diff needs a git repository (and git on PATH)")
     prefix = _prefix(settings.root, repo)
     head_sha = git.resolve_ref(repo, head) if head else None
-    base_sha = git.merge_base(repo, base or git.default_base(repo), head_sha or "HEAD")
+    if base:
+        base_sha = git.merge_base(repo, base, head_sha or "HEAD")
+    else:
+        _, base_sha = git.picked_base(repo, "kb diff", head_sha or "HEAD")
     with tempfile.TemporaryDirectory(prefix="kb-diff-") as tmp:
         before = _check_at(settings, repo, base_sha, prefix, Path(tmp) / "base")
         after = _check_at(settings, repo, head_sha, prefix, Path(tmp) / "head") if head_sha else check(settings)
@@ -60,7 +63,11 @@ def compare(before: Checked, after: Checked) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {kind: [] for kind in KINDS}
     old, new = _loops(before.graph), _loops(after.graph)
     out["loops_added"] = [{"id": i, "title": t, "stage": s} for i, (t, s) in sorted(new.items()) if i not in old]
-    out["loops_removed"] = [{"id": i, "title": t} for i, (t, _s) in sorted(old.items()) if i not in new]
+    unreadable = _unreadable_loops(after)
+    out["loops_removed"] = [{"id": i, "title": t} for i, (t, _s) in sorted(old.items())
+                            if i not in new and i not in unreadable]
+    out["loops_unreadable"] = [entry for i, entry in sorted(unreadable.items())
+                               if i in old or i not in _all_loops(before.graph)]
     for ident in sorted(set(old) & set(new)):
         was, now = old[ident][1], new[ident][1]
         if was != now:
@@ -81,6 +88,24 @@ def compare(before: Checked, after: Checked) -> dict[str, list[dict[str, Any]]]:
 def _loops(graph: Graph) -> dict[str, tuple[str, str]]:
     return {d.id: (d.title, str(d.meta.get("stage", ""))) for d in graph.by_id[Collection.LOOP].values()
             if d.readable}
+
+
+def _all_loops(graph: Graph) -> set[str]:
+    return set(graph.by_id[Collection.LOOP])
+
+
+def _unreadable_loops(checked: Checked) -> dict[str, dict[str, Any]]:
+    """Loops whose frontmatter cannot be read, with the finding that says why: such a loop is
+    still there (not removed), and the reader must see it is broken."""
+    out = {}
+    for doc in checked.graph.by_id[Collection.LOOP].values():
+        if doc.readable:
+            continue
+        why = next((f for f in sorted(checked.findings, key=lambda f: f.sort_key())
+                    if f.path == doc.path and f.code < "KB200"), None)
+        out[doc.id] = {"id": doc.id, "path": doc.path, "code": why.code if why else "",
+                       "line": why.line if why else 1, "message": why.message if why else "cannot be read"}
+    return out
 
 
 def _rank(stage: str) -> int:
@@ -158,6 +183,8 @@ def markdown(changes: dict[str, list[dict[str, Any]]]) -> str:
     sections = [
         ("loops_added", "Loop cycles added", lambda e: f"`{e['id']}` — {_md(e['title'])} (at *{e['stage']}*)"),
         ("loops_removed", "Loop cycles removed", lambda e: f"`{e['id']}` — {_md(e['title'])}"),
+        ("loops_unreadable", "Loop cycles whose frontmatter cannot be read",
+         lambda e: f"`{e['path']}`:{e['line']}: {e['code']} {_md(e['message'])}"),
         ("stages_advanced", "Stages changed", lambda e: f"`{e['id']}`: {e['from']} → **{e['to']}**"
          + ("" if e["advanced"] else " (moved back)")),
         ("principles_newly_practiced", "Principles now practiced",

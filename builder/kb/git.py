@@ -3,8 +3,8 @@
 Every call goes through `_command`, which neutralises repository configuration that could run
 programs (fsmonitor, pagers, hooks, external diffs, ssh, transports, signature checks) — a
 handbook checked out from an archive may carry a hostile `.git/config`. Text from content or from
-the command line is never passed where git would read it as an option: refs are checked by
-`_check_ref` and resolved with `--end-of-options`, paths always come after `--`.
+the command line is never passed where git would read it as an option: revisions are checked by
+`_check_ref` (no leading '-') and resolved with `--end-of-options`, paths always come after `--`.
 
 GitPython is imported lazily (`_gitpython`), so `kb lint` without `--changed` never imports it.
 Only the standard library is imported at module level.
@@ -35,7 +35,6 @@ DIFF_FLAGS: tuple[str, ...] = (
     "--no-textconv", "--no-ext-diff", "--no-color", "--no-relative", "--ignore-submodules=all",
 )  # fmt: skip
 _ENV: dict[str, str] = {"GIT_TERMINAL_PROMPT": "0", "GIT_PAGER": "cat", "PAGER": "cat"}
-_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/+-]*")
 _SHA = re.compile(rb"[0-9a-f]{40}(?:[0-9a-f]{24})?")
 _BASES: tuple[str, ...] = ("origin/main", "origin/master", "main", "master")
 
@@ -179,28 +178,44 @@ def has_commits(repo: Path) -> bool:
 
 
 def _check_ref(ref: str) -> None:
-    """Accept only plain ref names and hashes (a strict subset of `git check-ref-format
-    --allow-onelevel`), so nothing a user types can become an option or a revision expression."""
-    bad = (
-        not _REF.fullmatch(ref)
-        or ".." in ref
-        or "//" in ref
-        or "/." in ref
-        or ref.endswith(("/", ".", ".lock"))
-        or ".lock/" in ref
-    )
-    if bad:
-        raise GitError(f"invalid git ref {ref!r} (use a branch, tag or commit hash)")
+    """Refuse what could become an option or break the argument list: an empty revision, a
+    leading '-', control characters. Everything else is for `git rev-parse --verify` to judge
+    (HEAD~1, main^, HEAD@{1}, v1.0, a short hash), always after `--end-of-options`."""
+    if not ref or ref.startswith("-") or any(ord(ch) < 32 or ord(ch) == 127 for ch in ref):
+        raise GitError(f"invalid git revision {ref!r} (a branch, tag, commit or an expression such "
+                       "as HEAD~1; never starting with '-')")
 
 
 def resolve_ref(repo: Path, ref: str) -> str:
-    """The commit hash `ref` names; GitError if it is malformed or unknown."""
+    """The commit hash `ref` names (any revision `git rev-parse --verify` accepts); GitError if
+    it could be an option, is a range, or names no commit (with a hint in a shallow clone)."""
     _check_ref(ref)
     out = _try(repo, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
     sha = (out or b"").strip()
-    if not _SHA.fullmatch(sha):
-        raise GitError(f"unknown git ref {ref!r}")
-    return sha.decode()
+    if _SHA.fullmatch(sha):
+        return sha.decode()
+    if ".." in ref:
+        raise GitError(f"{ref!r} is a range; give one revision (a branch, tag, commit, or HEAD~1)")
+    raise GitError(f"unknown git revision {ref!r}{shallow_hint(repo)}")
+
+
+def shallow_hint(repo: Path) -> str:
+    """What to do when history is missing: empty unless `repo` is a shallow clone."""
+    try:
+        shallow = is_shallow(repo)
+    except GitError:
+        return ""
+    if not shallow:
+        return ""
+    return ("; this is a shallow clone, so the base may not have been fetched: fetch the full "
+            "history (actions/checkout: `fetch-depth: 0`, or `git fetch --unshallow`)")
+
+
+def current_branch(repo: Path) -> str | None:
+    """The checked-out branch's short name; None on a detached HEAD."""
+    out = _try(repo, "symbolic-ref", "--quiet", "--short", "HEAD")
+    name = (out or b"").strip().decode("utf-8", "replace")
+    return name or None
 
 
 def default_base(repo: Path) -> str:
@@ -216,6 +231,29 @@ def default_base(repo: Path) -> str:
     raise GitError(f"no base branch found (tried {tried}): pass --base REF")
 
 
+def picked_base(repo: Path, command: str, head: str = "HEAD") -> tuple[str, str]:
+    """The default base and its merge base with HEAD, for a command given no base. Refuses
+    (GitError) a base that would compare the branch with itself and so check nothing: one whose
+    merge base is HEAD, or the current branch itself (origin/HEAD names the checked-out branch
+    after `git clone -b feature`)."""
+    ref = default_base(repo)
+    sha = merge_base(repo, ref, head)
+    branch = current_branch(repo) if head == "HEAD" else None
+    if branch and branch in (ref, ref.partition("/")[2]):
+        why = f"it is the branch being checked ({branch})"
+        if ref.startswith("origin/"):
+            why += ", because origin/HEAD names it, as after `git clone -b " + branch + "`"
+    elif sha == resolve_ref(repo, head):
+        why = f"its merge base with {head} is {head} itself"
+    else:
+        return ref, sha
+    raise GitError(
+        f"{command} picked the base {ref!r}, but {why}: it would compare the branch with itself "
+        f"and check nothing. Pass the branch this one merges into, e.g. `{command} --base origin/main` "
+        "(in a pull-request workflow: --base \"origin/${{ github.base_ref }}\"), "
+        "or --base HEAD to check only uncommitted changes")
+
+
 def merge_base(repo: Path, ref: str, head: str = "HEAD") -> str:
     """The best common ancestor of `head` and `ref`: what a pull request is compared against."""
     sha = resolve_ref(repo, ref)
@@ -223,7 +261,8 @@ def merge_base(repo: Path, ref: str, head: str = "HEAD") -> str:
     out = _try(repo, "merge-base", "--end-of-options", tip, sha)
     base = (out or b"").strip()
     if not _SHA.fullmatch(base):
-        raise GitError(f"HEAD and {ref!r} have no common ancestor (shallow clone?)")
+        hint = shallow_hint(repo) or " (unrelated histories?)"
+        raise GitError(f"HEAD and {ref!r} have no common ancestor{hint}")
     return base.decode()
 
 
@@ -279,7 +318,7 @@ def _name_status(fields: Iterator[bytes], first: bytes) -> Change:
     return Change(status, _path(next(fields, b"")))
 
 
-def changed_paths(repo: Path, base_ref: str) -> ChangedPaths:
+def changed_paths(repo: Path, base_ref: str, base_sha: str | None = None) -> ChangedPaths:
     """Paths changed since the merge base of `base_ref` and HEAD, including staged, unstaged
     and untracked files: what `kb lint --changed` checks.
 
@@ -288,7 +327,7 @@ def changed_paths(repo: Path, base_ref: str) -> ChangedPaths:
     Whether a mentioned path is changed or deleted is decided by whether it exists now;
     `deleted` holds only paths that existed at the merge base.
     """
-    base = merge_base(repo, base_ref)
+    base = base_sha or merge_base(repo, base_ref)
     out = _output(repo, "diff-tree", "-r", "-z", "--name-status", "-M", *DIFF_FLAGS, base, "HEAD")
     fields = _split_nul(out)
     committed = [_name_status(fields, first) for first in fields]

@@ -71,13 +71,16 @@ def _changed(settings: Settings, found: list[Finding], base: str | None) -> tupl
     repo = git.find_repo(settings.root)
     if repo is None:
         raise KbError("--changed needs a git repository (and git on PATH)")
-    ref = base or git.default_base(repo)
-    changes = git.changed_paths(repo, ref)
+    if base:
+        ref, base_sha = base, git.merge_base(repo, base)
+    else:
+        ref, base_sha = git.picked_base(repo, "kb lint --changed")
+    changes = git.changed_paths(repo, ref, base_sha)
     prefix = _prefix(settings.root, repo)
     changed = {p[len(prefix):] for p in changes.changed if p.startswith(prefix)}
     touched = changed & _markdown(settings)
     own = [f for f in found if f.path in changed]
-    caused = _caused(settings, repo, git.merge_base(repo, ref), prefix, found, changed) if (
+    caused = _caused(settings, repo, base_sha, prefix, found, changed) if (
         changes.changed or changes.deleted) else []
     notes = [f"kb: {len(touched)} changed file{'' if len(touched) == 1 else 's'} since {ref}"]
     return sorted(own + caused, key=Finding.sort_key), len(touched), notes
