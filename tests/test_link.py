@@ -92,6 +92,9 @@ def test_an_id_in_two_collections_is_ambiguous(tmp_path: Path) -> None:
     "[a](./img/chart%20one.png)", "<img src=\"img/chart one.png\">", "[x](#top)",
     "[e](https://example.com/missing.md)", "[m](mailto:someone@example.com)", "[s](//cdn.example.com/x.md)",
     "[r][ref]\n\n[ref]: ../products/kb.md#what-it-does", "[[principles/index]]", "[[loops/2026/index]]",
+    "[u](/principles/ownership.md)", "[u](/principles/ownership/#why-it-matters)", "[u](/principles/ownership)",
+    "[u](/principles/)", "[u](/)", "[u](/#home)", "[u](/handbook/img/chart%20one.png)",
+    "<img src=\"/handbook/img/chart one.png\">", "[u](/handbook/guide.md?x=1#top)",
 ])
 def test_relative_links_that_resolve(tmp_path: Path, link: str) -> None:
     files = {**page(f"# Top\n\n{link}\n"), "content/handbook/img/chart one.png": b"\x89PNG"}
@@ -109,8 +112,13 @@ def test_relative_links_that_resolve(tmp_path: Path, link: str) -> None:
     ("[a](img/none.png)", "KB406", "link to missing file 'img/none.png'", None),
     ("[u](../../README.md)", "KB408", "link '../../README.md' leaves the content folder",
      "link only to files under content/"),
-    ("[u](/principles/ownership.md)", "KB408", "link '/principles/ownership.md' is an absolute path", None),
     ("[u](file:///etc/passwd)", "KB408", "link 'file:///etc/passwd' is an absolute path", None),
+    ("[u](C:\\Users\\me\\notes.md)", "KB408", "link 'C:\\Users\\me\\notes.md' is an absolute path", None),
+    ("[u](/../secrets.md)", "KB408", "link '/../secrets.md' leaves the content folder", None),
+    ("[u](/etc/passwd)", "KB406", "link to missing file '/etc/passwd'",
+     "a link starting with '/' is read from the content folder's root, as the site's root"),
+    ("[u](/principles/ownershp/)", "KB406", "link to missing file '/principles/ownershp/'", None),
+    ("[u](/principles/ownership.md#nope)", "KB407", "no heading '#nope' in principles/ownership.md", None),
 ])
 def test_relative_links_that_do_not(tmp_path: Path, link: str, code: str, message: str,
                                     hint: str | None) -> None:

@@ -53,6 +53,7 @@ RULES: dict[str, tuple[Severity, str]] = {
     "KB412": (Severity.ERROR, "consumed interface that its provider does not declare"),
     "KB413": (Severity.WARNING, "alternatives that do not list each other"),
     "KB414": (Severity.WARNING, "product without non_goals (when require_non_goals is set)"),
+    "KB415": (Severity.ERROR, "link into a hidden folder the site does not publish"),
     "KB501": (Severity.ERROR, "loop is missing the section of a step it has reached"),
     "KB502": (Severity.ERROR, "a reached step's section is empty"),
     "KB601": (Severity.WARNING, "page nothing links to"),

@@ -8,18 +8,20 @@ checked against the target's headings. Pure: no git, no MkDocs, no Jinja2.
 from __future__ import annotations
 
 import difflib
+import os
 import posixpath
 import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from enum import Enum
+from pathlib import Path
 from urllib.parse import unquote
 
 from kb.findings import Finding, Severity, finding
 from kb.frontmatter import as_date, shown
 from kb.markdown import Link, LinkKind, slugify
-from kb.model import Asset, Collection, Document, as_strs, fast_init
+from kb.model import INDEX_NAMES, Asset, Collection, Document, as_strs, fast_init
 
 #: Generated pages a link may point at although no content file backs them.
 GENERATED = ("index", "principles/index", "principles/coverage", "products/index",
@@ -56,7 +58,7 @@ class Resolved:
     """A body link that resolved to a document (or generated page): what emit rewrites."""
 
     link: Link
-    target: str  # document key, or a generated page's key
+    target: str  # document key, or a generated page's key (an asset's path in `Graph.asset_links`)
     anchor: str | None
 
 
@@ -71,6 +73,15 @@ class Graph:
     incoming: dict[str, list[Edge]] = field(default_factory=lambda: defaultdict(list))
     outgoing: dict[str, list[Edge]] = field(default_factory=lambda: defaultdict(list))
     resolved: dict[str, list[Resolved]] = field(default_factory=lambda: defaultdict(list))
+    #: Site-root links to assets (`/img/x.png`), which emit rewrites as relative links.
+    asset_links: dict[str, list[Resolved]] = field(default_factory=lambda: defaultdict(list))
+    #: Documents published under another name: a folder's only index `x/_index.md` (Hugo's)
+    #: is the folder's page, `x/index`. Key -> the key of its page in the docs tree.
+    site: dict[str, str] = field(default_factory=dict)
+
+    def site_key(self, key: str) -> str:
+        """Where a document's page is in the emitted docs tree (its key, unless renamed)."""
+        return self.site.get(key, key)
 
     def add(self, edge: Edge) -> None:
         self.edges.append(edge)
@@ -93,10 +104,15 @@ class Graph:
         return [self.docs[k] for k in seen if k in self.docs]
 
 
-def link(docs: Iterable[Document], assets: Iterable[Asset]) -> tuple[Graph, list[Finding]]:
-    """Build the graph and report every reference that does not resolve."""
+def link(docs: Iterable[Document], assets: Iterable[Asset],
+         content: Path | None = None) -> tuple[Graph, list[Finding]]:
+    """Build the graph and report every reference that does not resolve.
+
+    `content` (the content folder) lets a link into a hidden folder, which the walk skips,
+    be told from a link to a missing file: only such links look at the disk.
+    """
     graph = _index(docs, assets)
-    linker = _Linker(graph)
+    linker = _Linker(graph, content)
     found = linker.duplicates()
     for key, doc in graph.docs.items():
         linker.here = key
@@ -116,7 +132,15 @@ def _index(docs: Iterable[Document], assets: Iterable[Asset]) -> Graph:
     for doc in docs:
         by_key[doc.key] = doc
         by_id[doc.collection].setdefault(doc.id, doc)
-    return Graph(by_key, by_id, {a.rel for a in assets})
+    graph = Graph(by_key, by_id, {a.rel for a in assets})
+    generated = set(GENERATED) | _year_pages(by_key.values())
+    for key in by_key:
+        if key == "_index" or key.endswith("/_index"):
+            folder = key[: -len("_index")]
+            if (folder + "index" not in by_key and folder + "README" not in by_key
+                    and folder + "index" not in generated):
+                graph.site[key] = folder + "index"
+    return graph
 
 
 _REFS: dict[Collection, tuple[tuple[str, Collection, EdgeKind, str], ...]] = {
@@ -139,8 +163,9 @@ _WIKI_KIND, _HTML_KIND, _LINK_EDGE = LinkKind.WIKI, LinkKind.HTML, EdgeKind.LINK
 
 
 class _Linker:
-    def __init__(self, graph: Graph) -> None:
+    def __init__(self, graph: Graph, content: Path | None = None) -> None:
         self.graph = graph
+        self.content = content
         self.generated = set(GENERATED) | _year_pages(graph.docs.values())
         self.names = self._names()
         self.rels = {d.rel: d for d in graph.docs.values()}
@@ -277,11 +302,11 @@ class _Linker:
 
     def _relative(self, doc: Document, item: Link) -> tuple[str, str, str] | None:
         url = item.target.strip()
-        if url.startswith("//") or (_SCHEME.match(url) and not url.lower().startswith("file:")):
-            return None  # external (unsafe schemes were reported by validate)
-        if url.lower().startswith("file:") or url.startswith("/"):
+        if url.lower().startswith(("file:", "\\")) or _WINDOWS_PATH.match(url):
             return ("KB408", f"link '{shown(url)}' is an absolute path",
                     "link relative to this file, e.g. ../principles/ownership.md")
+        if url.startswith("//") or _SCHEME.match(url):
+            return None  # external (unsafe schemes were reported by validate)
         if item.kind is _HTML_KIND and not _looks_like_file(url):
             return None  # HTML links point at built URLs we cannot map back; files we can
         url = url.split("?", 1)[0]
@@ -290,23 +315,51 @@ class _Linker:
         return self._file_link(doc, item, unquote(url))
 
     def _file_link(self, doc: Document, item: Link, url: str) -> tuple[str, str, str] | None:
-        folder = doc.rel.rpartition("/")[0]  # posixpath.dirname
+        """A link to a file: relative to this document, or (`/team/`) to the content root, the
+        site's root when it was served at a domain root; tried as a web server would."""
+        rooted = url.startswith("/")
+        folder = "" if rooted else doc.rel.rpartition("/")[0]  # posixpath.dirname
         joined = self._joined.get((folder, url))
         if joined is None:  # the same links recur from the documents of one folder
-            joined = self._joined[(folder, url)] = posixpath.normpath(posixpath.join(folder, url))
+            path = url.lstrip("/") if rooted else posixpath.join(folder, url)
+            joined = self._joined[(folder, url)] = posixpath.normpath(path) if path else "."
         if joined == ".." or joined.startswith("../"):
             return ("KB408", f"link '{shown(item.target)}' leaves the content folder",
                     "link only to files under content/")
-        for rel in _candidates(joined, url.endswith("/")):
+        candidates = _candidates(joined, url.endswith("/"))
+        for rel in candidates:
             if rel in self.rels:
                 return self._resolve(doc, item, rel[:-3], item.anchor, wiki=False)
             if rel in self.graph.assets:
+                if rooted:  # emit writes it relative, so it works wherever the site is served
+                    self.graph.asset_links[self.here].append(Resolved(item, rel, item.anchor))
                 return None
+        for rel in candidates:
             if rel[:-3] in self.generated:
                 return self._resolve(doc, item, rel[:-3], None, wiki=False)
+        hidden = self._hidden(joined)
+        if hidden:
+            return hidden
         close = self._suggester("file", [*self.rels, *self.graph.assets]).closest(joined)
         hint = f"did you mean '{posixpath.relpath(close, posixpath.dirname(doc.rel) or '.')}'?" if close else ""
+        if rooted:
+            hint = (f"a link starting with '/' is read from the content folder's root, as the site's root"
+                    f"{'; ' + hint if hint else ''}")
         return ("KB406", f"link to missing file '{shown(item.target)}'", hint)
+
+    def _hidden(self, joined: str) -> tuple[str, str, str] | None:
+        """KB415 for a file that exists under a hidden folder (`.gitbook/assets/x.png`): the
+        walk skips such folders and the site does not publish them, so the link is broken
+        on the site although the file is there. Only these links look at the disk."""
+        parts = joined.split("/")
+        at = next((i for i, part in enumerate(parts) if part.startswith(".")), None)
+        if at is None or self.content is None or not os.path.lexists(self.content / joined):
+            return None
+        name = "/".join(parts[: at + 1])
+        what = "folder" if at < len(parts) - 1 else "file"
+        return ("KB415", f"'{shown(joined)}' is in a hidden {what} the site does not publish",
+                f"rename '{shown(name)}' to a name without the leading '.' (or move the file out of it) "
+                "and update the links")
 
     # -- whole-graph checks --------------------------------------------------------------
     def duplicates(self) -> list[Finding]:
@@ -379,7 +432,7 @@ class _Linker:
             if doc.collection is _PRINCIPLE and not self.graph.sources(key, EdgeKind.PRACTICES):
                 found.append(finding(doc.path, 1, 1, "KB603", f"no loop practices '{doc.id}'",
                                      "write a loop cycle that practices it, or retire it"))
-            elif doc.collection is _PAGE and key != "index" and key not in self.graph.incoming:
+            elif doc.collection is _PAGE and key not in self.graph.incoming and not _never_orphan(key):
                 found.append(finding(doc.path, 1, 1, "KB601", "nothing links to this page",
                                      f"link it from a related page, e.g. [[{key}]]"))
         return found
@@ -423,13 +476,26 @@ def _reserved(doc: Document) -> bool:
             or key.startswith(("people/", "feeds/")))
 
 
+def _never_orphan(key: str) -> bool:
+    """The home page (`index.md`, or `README.md` / `_index.md` standing for it) and GitBook's
+    `SUMMARY.md`, a navigation file, are reached without links."""
+    return key in _HOME_KEYS or key == "SUMMARY" or key.endswith("/SUMMARY")
+
+
+_HOME_KEYS = frozenset(name[:-3] for name in INDEX_NAMES)
+#: `C:\x` or `C:/x`: a Windows path, which `_SCHEME` would take for a URL scheme.
+_WINDOWS_PATH = re.compile(r"[A-Za-z]:[\\/]")
+
+
 def _candidates(joined: str, is_dir: bool) -> list[str]:
+    """The files a link may mean, in the order MkDocs (and a web server) tries them: a folder
+    means its `index.md`, else its `README.md`, else Hugo's `_index.md`."""
     if joined == ".":
-        return ["index.md"]
+        return list(INDEX_NAMES)
     if joined.endswith(".md"):
         return [joined]
     if is_dir or "." not in posixpath.basename(joined):
-        return [f"{joined}/index.md", f"{joined}.md", joined]
+        return [f"{joined}/{name}" for name in INDEX_NAMES] + [f"{joined}.md", joined]
     return [joined]
 
 

@@ -161,14 +161,39 @@ class Document:
 
     @property
     def title(self) -> str:
+        """`title`, else the first `# ` heading, else the file name as MkDocs derives it."""
         value = self.meta.get("title")
         if isinstance(value, str) and value.strip():
             return value
-        return self.scan.title or self.id
+        return self.scan.title or file_title(self.rel)
 
     def file_pos(self, body_line: int, col: int) -> Pos:
         """A body-relative position as a position in the file."""
         return (self.body_line + body_line - 1, col)
+
+
+#: File names that stand for their folder: MkDocs publishes `index.md` and `README.md` as the
+#: folder's page, Hugo `_index.md` (kb publishes it so when the folder has no other index).
+INDEX_NAMES = ("index.md", "README.md", "_index.md")
+
+
+def file_title(rel: str) -> str:
+    """A page's title from its file name, as MkDocs derives it (`structure/pages.py`):
+    `-` and `_` become spaces, and an all-lowercase name is capitalized
+    (`how-to-access-airbase.md` → "How to access airbase", `GCP_Marketplace.md` →
+    "GCP Marketplace"). The home page is "Home", as in MkDocs. A folder's index page takes
+    its folder's name where MkDocs would say "Index": a nav full of "Index" helps no reader.
+    """
+    folder, _, name = rel.rpartition("/")
+    stem = name[:-3] if name.endswith(".md") else name
+    if name in INDEX_NAMES:
+        if not folder:
+            return "Home"
+        stem = folder.rpartition("/")[2]
+    title = stem.replace("-", " ").replace("_", " ")
+    if not title.strip():
+        return stem or name
+    return title.capitalize() if title.lower() == title else title
 
 
 @dataclass(frozen=True, slots=True)

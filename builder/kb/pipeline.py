@@ -43,7 +43,7 @@ def check(settings: Settings, today: dt.date | None = None) -> Checked:
         corpus = load(settings, partial(validate, settings=settings, today=today or dt.date.today()))
         found = list(corpus.findings)
         found.extend(corpus.checked)
-        graph, link_findings = link(corpus.documents, corpus.assets)
+        graph, link_findings = link(corpus.documents, corpus.assets, settings.content)
         found.extend(link_findings)
         found.extend(check_contracts(graph, settings.require_non_goals))
         found.extend(site_config_findings(settings.root))

@@ -104,7 +104,10 @@ def _check_fields(doc: Document) -> list[Finding]:
     for key, value in meta.items():
         field = schema.get(key)
         if field is None:
-            found.append(_unknown(doc, (key,), key, schema))
+            if doc.collection is not _PAGE:
+                found.append(_unknown(doc, (key,), key, schema))
+            elif type(key) is str and (near := near_miss(key, schema)) is not None:
+                found.append(_near_miss(doc, key, near))
             continue
         kind = field.kind
         if type(value) is str:
@@ -149,16 +152,60 @@ def _texts_fine(field: Field, value: list) -> bool:
 
 
 def _has_default(doc: Document, field: Field) -> bool:
-    """A plain page may take its title from its first heading, as MkDocs does."""
-    return doc.collection is Collection.PAGE and field.name == "title" and bool(doc.scan.title)
+    """A plain page never needs a title: MkDocs takes it from the first heading, else from
+    the file name (`Document.title`)."""
+    return doc.collection is Collection.PAGE and field.name == "title"
+
+
+def near_miss(key: str, known: Iterable[str]) -> str | None:
+    """The known key `key` is a typo of, if any: the same key in another case, or one edit
+    away (a transposition counts as one; two edits for keys over four letters). A page may
+    carry keys kb does not know (MkDocs hands them to templates; `data_source`, `weight`,
+    `hide_sidebar` from earlier generators), so only such near misses are reported."""
+    folded = key.casefold()
+    best: tuple[int, str] | None = None
+    for name in known:
+        if name == key:
+            return None
+        limit = 1 if len(name) <= 4 else 2
+        if abs(len(name) - len(folded)) > limit:
+            continue
+        distance = _edits(folded, name, limit)
+        if distance <= limit and (best is None or distance < best[0]):
+            best = (distance, name)
+    return best[1] if best else None
+
+
+def _edits(a: str, b: str, limit: int) -> int:
+    """Optimal string alignment distance (insert, delete, substitute, swap neighbours),
+    or `limit + 1` once it is certain to exceed `limit`."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        row = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            row[j] = min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                row[j] = min(row[j], previous2[j - 2] + 1)
+        if min(row) > limit:
+            return limit + 1
+        previous2, previous = previous, row
+    return previous[-1]
+
+
+def _near_miss(doc: Document, key: str, close: str) -> Finding:
+    line, col = doc.front.key_pos(key)
+    return replace(finding(doc.path, line, col, "KB202", f"unknown field '{shown(key)}'",
+                           f"did you mean '{close}'? (a page may carry keys of its own, "
+                           "but this one is a near miss of a key kb reads)"),
+                   severity=Severity.WARNING)
 
 
 def _unknown(doc: Document, path: tuple, key: str, known: dict[str, Field]) -> Finding:
     line, col = doc.front.key_pos(*path)
     close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
     hint = f"did you mean '{close[0]}'?" if close else "known fields: " + ", ".join(known)
-    if not close and doc.collection is Collection.PAGE:
-        hint += "; put your own keys under 'extra:'"
     return finding(doc.path, line, col, "KB202", f"unknown field '{shown(key)}'", hint)
 
 
