@@ -290,5 +290,28 @@ def schema(collection: str | None) -> None:
     click.echo(json.dumps(data, indent=2))
 
 
+@main.command()
+@click.argument("directory", required=False, default=".", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--empty", is_flag=True, help="No starter principles: a home page only.")
+@click.option("--name", default="Handbook", show_default=True, help="Site name and home page title.")
+@click.option("--ref", help="Git ref of kb that the workflows and pre-commit pin "
+              "(default: the commit this kb was installed from, else main).")
+@click.pass_context
+def init(ctx: click.Context, directory: Path, empty: bool, name: str, ref: str | None) -> None:
+    """Create a handbook repository in DIRECTORY (default: here) that lints clean and builds:
+    content/, mkdocs.yml, kb.toml, CI workflows, a PR template, a pre-commit config. Never overwrites.
+    """
+    from kb.init import InitError, InitOptions, create_handbook
+
+    try:
+        written = create_handbook(directory, InitOptions(empty=empty, name=name, ref=ref))
+    except InitError as exc:
+        click.echo(f"kb: {exc}", err=True)
+        ctx.exit(1)
+    for rel in written:
+        click.echo((directory / rel).as_posix())
+    click.echo(f"kb: wrote a handbook in {directory}; next: git init, kb lint, kb serve", err=True)
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
