@@ -19,13 +19,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 
 import yaml
 from markupsafe import Markup
 
 from kb import cores, templating
 from kb.history import History
-from kb.link import EdgeKind, Graph
+from kb.link import EdgeKind, Graph, Resolved
 from kb.model import Collection, Document, Stage
 from kb.nav import NOT_IN_NAV, nav, titled
 from kb.pipeline import Checked
@@ -74,7 +75,8 @@ def emit(checked: Checked, history: History | None, settings: Settings, docs_dir
     for asset in checked.corpus.assets:
         tree.copies[asset.rel] = settings.content / asset.rel
     changed, removed = sync(tree, docs_dir)
-    result = Emitted(docs_dir, titled(nav(checked.graph, Views(checked.graph, history)), tree), NOT_IN_NAV,
+    entries = _published_nav(nav(checked.graph, Views(checked.graph, history)), checked.graph)
+    result = Emitted(docs_dir, titled(entries, tree), NOT_IN_NAV,
                      tuple(changed), tuple(removed), sum(1 for r in tree.files if r.endswith(".md")),
                      site_name(checked.graph))
     _write_state(state_file, {"fingerprint": stamp, "nav": result.nav, "pages": result.pages,
@@ -93,7 +95,7 @@ def emit_documents(checked: Checked, history: History | None, settings: Settings
     pages = _Pages(templating.environment(settings.root), views, settings, {f.page: f for f in all_feeds})
     tree = Tree()
     for key in keys:
-        tree.text(checked.graph.docs[key].rel, pages.document(checked.graph.docs[key]))
+        tree.text(checked.graph.site_key(key) + ".md", pages.document(checked.graph.docs[key]))
     changed = []
     for rel, data in tree.files.items():
         target = docs_dir / rel
@@ -171,7 +173,7 @@ def render_tree(graph: Graph, history: History | None, settings: Settings,
     # Each page is a pure function of the graph: on a large handbook, forked processes share them.
     jobs = cores.processes(len(docs), PARALLEL_MIN_DOCUMENTS, cores.available())
     for doc, text in zip(docs, cores.fork_map(pages.document, docs, jobs), strict=True):
-        tree.text(doc.rel, text)
+        tree.text(graph.site_key(doc.key) + ".md", text)
     for rel, content in pages.generated().items():
         tree.text(rel, content)
     tree.text("kb.json", kb_json(graph, views))
@@ -189,9 +191,36 @@ def xml_safe(text: str) -> str:
     return _NOT_XML.sub("\ufffd", text)
 
 
+def _published_nav(entries: list[Any], graph: Graph) -> list[Any]:
+    """The nav with each page under the name emit writes it as (`x/_index.md` as
+    `x/index.md`), and a folder's index page first in its section (README.md too, which
+    MkDocs publishes as the folder's page): Material makes the first page the section's."""
+    renamed = {key + ".md": site + ".md" for key, site in graph.site.items()}
+    out: list[Any] = []
+    for entry in entries:
+        if isinstance(entry, str):
+            out.append(renamed.get(entry, entry))
+        elif isinstance(entry, dict):
+            out.append({k: _published_nav(v, graph) if isinstance(v, list) else renamed.get(v, v)
+                        for k, v in entry.items()})
+        else:
+            out.append(entry)
+    index = next((i for i, e in enumerate(out) if isinstance(e, str) and _is_index_page(e, graph)), None)
+    if index:
+        out.insert(0, out.pop(index))
+    return out
+
+
+def _is_index_page(rel: str, graph: Graph) -> bool:
+    folder, _, name = rel.rpartition("/")
+    if name == "index.md":
+        return True
+    return name == "README.md" and (f"{folder}/index" if folder else "index") not in graph.docs
+
+
 def site_name(graph: Graph) -> str:
     """The home page's title, HTML-escaped: Material prints `config.site_name` raw."""
-    home = graph.docs.get("index")
+    home = graph.docs.get("index") or graph.docs.get("README") or graph.docs.get("_index")
     return html.escape(home.title, quote=True) if home is not None and home.readable else "Handbook"
 
 
@@ -212,8 +241,10 @@ class _Pages:
         )
 
     def _linker(self, here: str) -> Callable[..., Markup]:
+        site = self.graph.site_key
+
         def lk(key: str, label: str | None = None, anchor: str | None = None) -> Markup:
-            return templating.link(here, key, label if label is not None else self.views.title(key), anchor)
+            return templating.link(here, site(key), label if label is not None else self.views.title(key), anchor)
         return lk
 
     # -- documents -------------------------------------------------------------------------
@@ -234,15 +265,26 @@ class _Pages:
         return frontmatter(doc, feed) + header + self._body(doc) + "\n" + footer
 
     def _body(self, doc: Document) -> str:
-        """The author's body with resolved wikilinks rewritten to relative markdown links."""
+        """The author's body with resolved wikilinks rewritten to relative markdown links, and
+        other links rewritten where MkDocs would leave them broken (`_url_edit`)."""
         body, out, pos = doc.body, [], 0
-        for item in sorted(self.graph.resolved.get(doc.key, ()), key=lambda r: r.link.start):
-            if item.link.kind.value != "wiki":
-                continue
-            out.append(body[pos:item.link.start])
-            label = item.link.label or self.views.title(item.target)
-            out.append(templating.link(doc.key, item.target, label, _anchor(self.graph, item)))
-            pos = item.link.end
+        edits: list[tuple[int, int, str]] = []
+        for item in self.graph.resolved.get(doc.key, ()):
+            if item.link.kind.value == "wiki":
+                label = item.link.label or self.views.title(item.target)
+                target = self.graph.site_key(item.target)
+                text = templating.link(doc.key, target, label, _anchor(self.graph, item))
+                edits.append((item.link.start, item.link.end, text))
+            else:
+                edits.extend(_url_edit(self.graph, doc, item, body, asset=False))
+        for item in self.graph.asset_links.get(doc.key, ()):
+            edits.extend(_url_edit(self.graph, doc, item, body, asset=True))
+        for start, end, text in sorted(edits):
+            if start < pos:
+                continue  # inside an edit already made (cannot happen for scanned links)
+            out.append(body[pos:start])
+            out.append(text)
+            pos = end
         out.append(body[pos:])
         return "".join(out)
 
@@ -300,6 +342,60 @@ class _Pages:
         people = coverage.table(self.views.people(), self.views, "person")
         return self._render("coverage.md.j2", "principles/coverage", cov=cov, svg=Markup(coverage.svg(cov)),
                             products=products, people=people, person_key=person_key)
+
+
+def _url_edit(graph: Graph, doc: Document, item: Resolved, body: str, asset: bool) -> list[tuple[int, int, str]]:
+    """The rewrite of one resolved link's URL, if the site needs one.
+
+    MkDocs turns a link to a `.md` file or an asset into the right URL, but leaves others as
+    written: a site-root link (`/team/`) then works only at a domain root, and a folder link
+    (`team/`) or one without `.md` only from an index page. kb writes such links as relative
+    links to the file they resolved to, so they work wherever the site is served; links to a
+    page published under another name (`_index.md`) too. Raw HTML is not rewritten by
+    MkDocs at all, so its links get the page's final URL.
+    """
+    link = item.link
+    written = link.target + ("#" + link.anchor if link.anchor is not None else "")
+    path = unquote_path(link.target.strip())
+    html_link = link.kind.value == "html"
+    if not path:
+        return []  # `#anchor` or `?query` only: the page itself
+    renamed = not asset and item.target in graph.site
+    if not (path.startswith("/") or renamed or html_link or (not asset and not path.endswith(".md"))):
+        return []
+    segment = body[link.start:link.end]
+    at = segment.rfind(written)
+    if at < 0 or not written:
+        return []
+    here = doc.key
+    anchor = link.anchor if link.anchor else None
+    if asset:
+        if html_link:
+            url = _from_page(graph, here, item.target)
+        else:
+            url = quote(posixpath.relpath(item.target, posixpath.dirname(doc.rel) or "."))
+        url += f"#{anchor}" if anchor else ""
+    elif html_link:
+        target = graph.site_key(item.target)
+        url = _from_page(graph, here, templating.url_of(target) or "./")
+        url += f"#{anchor}" if anchor else ""
+    else:
+        url = templating.href(here, graph.site_key(item.target), anchor)
+    start = link.start + at
+    return [(start, start + len(written), url)]
+
+
+def unquote_path(url: str) -> str:
+    return unquote(url.split("?", 1)[0])
+
+
+def _from_page(graph: Graph, here: str, target: str) -> str:
+    """`target` (a path of the built site) relative to the URL of the page `here`."""
+    page = templating.url_of(graph.site_key(here))
+    rel = posixpath.relpath(target or ".", page.rstrip("/") or ".")
+    if target.endswith("/") and not rel.endswith("/"):
+        rel += "/"
+    return quote(rel)
 
 
 def _anchor(graph: Graph, item: Any) -> str | None:
@@ -361,10 +457,23 @@ def frontmatter(doc: Document, feed: Any = None) -> str:
         meta["description"] = summary
     for key in keys:  # only valid values: MkDocs and Material crash on others (`hide: 5`)
         meta[key] = doc.meta[key]
+    if doc.collection is Collection.PAGE:
+        meta.update(_own_keys(doc))
     if feed is not None:
         meta["kb_feeds"] = feed_meta(feed)
     dumped = yaml.dump(_escape(meta), Dumper=_DUMPER, allow_unicode=True, sort_keys=False, width=1000)
     return f"---\n{dumped}---\n\n"
+
+
+def _own_keys(doc: Document) -> dict[str, Any]:
+    """A page's keys kb does not know (`data_source`, Hugo's `weight`): MkDocs hands them to
+    templates, so they pass through, escaped like every string. Keys kb or the renderer read
+    are not among them (their values are checked first), and `kb_` names are kb's own."""
+    from kb.schema import fields_of
+
+    known = fields_of(Collection.PAGE)
+    return {key: value for key, value in doc.meta.items()
+            if isinstance(key, str) and key not in known and not key.startswith("kb_")}
 
 
 def feed_meta(feed: Any) -> list[dict[str, str]]:
@@ -394,7 +503,7 @@ def kb_json(graph: Graph, views: Views) -> str:
         hist = views.file_history(doc)
         documents.append({
             "path": doc.path, "collection": doc.collection.value, "id": doc.id, "title": doc.title,
-            "url": url_of(doc.key), "frontmatter": _jsonable(dict(doc.meta)),
+            "url": page_url(graph, doc.key), "frontmatter": _jsonable(dict(doc.meta)),
             "history": None if hist is None else {
                 "created": _iso(hist.created), "updated": _iso(hist.updated),
                 "authors": list(hist.authors), "commits": hist.commits,
@@ -404,6 +513,16 @@ def kb_json(graph: Graph, views: Views) -> str:
     edges = sorted({(paths[e.source], paths.get(e.target, e.target), e.kind.value) for e in graph.edges})
     data = {"documents": documents, "edges": [{"from": a, "to": b, "kind": k} for a, b, k in edges]}
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"  # compact: C encoder
+
+
+def page_url(graph: Graph, key: str) -> str:
+    """The URL MkDocs gives a document's page: a `README.md` without an `index.md` beside it is
+    its folder's page, as is an `_index.md` published as `index.md`."""
+    site = graph.site_key(key)
+    folder, _, name = site.rpartition("/")
+    if name == "README" and (f"{folder}/index" if folder else "index") not in graph.docs:
+        return f"{folder}/" if folder else ""
+    return url_of(site)
 
 
 def _iso(value: Any) -> str | None:

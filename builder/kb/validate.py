@@ -396,10 +396,12 @@ def _did_you_mean(value: str, choices: Iterable[str]) -> str:
 
 
 def _markup_in_strings(doc: Document) -> list[Finding]:
-    """KB410: HTML in frontmatter strings is shown as text, which surprises the writer."""
+    """KB410: HTML in frontmatter strings is shown as text, which surprises the writer. A
+    page's keys of its own are not shown by kb at all (templates may use them), nor checked."""
     found = []
+    known = _schema(doc.collection)[0]
     for path, scalar in doc.front.scalars.items():
-        if scalar.tag == "str" and path and path[0] != "extra" and MARKUP_RE.search(scalar.raw):
+        if scalar.tag == "str" and path and path[0] in known and path[0] != "extra" and MARKUP_RE.search(scalar.raw):
             line, col = doc.front.value_pos(*path)
             name = shown(".".join(str(p) for p in path))
             found.append(finding(doc.path, line, col, "KB410", f"markup in '{name}' is shown as text",
