@@ -35,6 +35,8 @@ def test_wheel_holds_the_templates_and_defaults(wheel: Path) -> None:
     assert "kb/templates/mkdocs.builtin.yml" in names
     assert "kb/templates/assets/kb/mermaid.min.js" in names
     assert not any(n.startswith(("tests/", "content/", "bench/")) for n in names)
+    starter = sorted(n for n in names if n.startswith("kb/starter/principles/"))
+    assert starter == sorted(f"kb/starter/principles/{p.name}" for p in (ROOT / "content" / "principles").glob("*.md"))
 
 
 def test_installed_kb_builds_another_repository(wheel: Path, tmp_path: Path) -> None:
@@ -62,3 +64,26 @@ def test_installed_kb_builds_another_repository(wheel: Path, tmp_path: Path) -> 
     assert "Ownership" in page
     assert (tmp_path / "site" / "principles" / "index.html").is_file()
     assert not (handbook / "site").exists()
+
+
+def test_installed_kb_inits_a_handbook_that_lints_and_builds(wheel: Path, tmp_path: Path) -> None:
+    """`kb init` from a plain install: the starter principles come from the wheel, not a checkout."""
+    target = tmp_path / "installed"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
+                   check=True, capture_output=True)
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    probe = subprocess.run([sys.executable, "-c", "import kb.init as i; print(i.starter_principles())"],
+                           capture_output=True, text=True, env=env, cwd=tmp_path, check=True)
+    assert Path(probe.stdout.strip()).is_relative_to(target)
+    handbook = tmp_path / "x"
+
+    def kb(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "kb", *args], capture_output=True, text=True, env=env,
+                              cwd=handbook if handbook.is_dir() else tmp_path, check=False)
+
+    assert kb("init", str(handbook)).returncode == 0
+    lint = kb("lint")
+    assert lint.returncode == 0 and lint.stdout.endswith("0 errors, 14 warnings in 15 files\n"), lint.stdout
+    done = kb("build", "-q", "--out", str(tmp_path / "site"))
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "site" / "principles" / "ownership" / "index.html").is_file()
