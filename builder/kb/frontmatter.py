@@ -195,7 +195,70 @@ def _syntax(path: str, text: str, exc: yaml.MarkedYAMLError) -> Finding:
         hint = "indent with spaces, not tabs"
     elif "\n...\n" in f"\n{text}":
         hint = "'...' does not close frontmatter; close it with '---'"
+    else:
+        hint = _syntax_hint(text, exc, line)
     return finding(path, line, col, "KB103", f"YAML syntax error: {problem}", hint)
+
+
+#: `key: value` on one line, after optional indentation and list dashes.
+_KEY_VALUE = re.compile(r"^(?P<lead>[ ]*(?:-[ ]+)*)(?P<key>[^\s:#'\"\[\]{},&*!|>%@`-][^:#]*?):[ \t]+(?P<value>\S.*?)[ \t]*$")
+_CLOSERS = {"[": "]", "{": "}"}
+
+
+def _syntax_hint(text: str, exc: yaml.MarkedYAMLError, line: int) -> str:
+    """A hint for the common mistakes: a colon in a plain value, a mis-indented list item or
+    key, an unclosed quote or bracket. Empty when the parser's words are all there is."""
+    problem, context = exc.problem or "", exc.context or ""
+    lines = text.split("\n")
+    here = lines[line - 2] if 0 <= line - 2 < len(lines) else ""
+    if "quoted scalar" in context and "end of stream" in problem and exc.context_mark:
+        quote = _char_at(text, exc.context_mark) or '"'
+        where = exc.context_mark.line + 2
+        return f"the quote {quote} opened on line {where} is never closed: end the value with {quote}"
+    if "quoted scalar" in context and "escape" in problem:
+        return ("inside double quotes a backslash starts an escape: write \\\\ for a backslash, "
+                "or use single quotes")
+    if "flow sequence" in context or "flow mapping" in context:
+        opener = "[" if "sequence" in context else "{"
+        mark = exc.context_mark
+        opened = lines[mark.line] if mark and mark.line < len(lines) else here
+        what = "'- item'" if opener == "[" else "'key: value'"
+        if mark and _CLOSERS[opener] not in opened[mark.column :]:
+            return (f"the '{opener}' opened on line {mark.line + 2} is never closed: end it with "
+                    f"'{_CLOSERS[opener]}' on the same line, or write one {what} per line")
+        return (f"inside '{opener} {_CLOSERS[opener]}' separate entries with ', ' and quote any that "
+                f"contain ': ', '#', brackets or commas")
+    if problem.startswith("mapping values are not allowed"):
+        match = _KEY_VALUE.match(here)
+        if match and ": " in match["value"] + " ":
+            return f"quote the value: {match['lead']}{match['key']}: {_quoted(match['value'])}"
+        return ("a key is indented under the line above it: start each key in the same column "
+                "as the other keys, or quote the value above if it contains ': '")
+    if "expected key" in problem or "expected <block end>" in problem:
+        stripped = here.lstrip(" ")
+        if stripped.startswith(":"):
+            return "a key is missing before ':': write 'name: value'"
+        if stripped.startswith("- ") or stripped == "-":
+            return ("this list item is indented differently from the items above it: indent every "
+                    "'- item' of a list by the same number of spaces")
+        match = _KEY_VALUE.match(here)
+        if match and match["value"][:1] in "\"'":
+            return f"text follows the closing quote: quote the whole value: {match['key']}: {_quoted(match['value'])}"
+        if match and match["value"][:1] in "[{":
+            return (f"text follows the closing '{_CLOSERS[match['value'][0]]}': put every entry inside "
+                    "the brackets, or quote the whole value")
+        return ("this line's indentation matches no key above: keys of one mapping start in the same "
+                "column, and list items under a key are indented the same")
+    return ""
+
+
+def _quoted(value: str, limit: int = 60) -> str:
+    """`value` as a quoted YAML scalar, shortened for a hint."""
+    if len(value) > limit:
+        value = value[: limit - 1].rstrip() + "…"
+    if '"' in value and "'" not in value:
+        return f"'{value}'"
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _unacceptable(path: str, text: str, exc: yaml.reader.ReaderError) -> Finding:
