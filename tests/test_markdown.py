@@ -45,8 +45,10 @@ def toc(body: str) -> list[tuple]:
 
 
 def test_atx_headings_levels_and_positions():
+    # As Python-Markdown: `#` in column 1 with or without a space, no indent; 7 `#`s make an h6
     body = "# One\n\n  ### Three ###\n###### Six\n####### seven\n#nospace\n    # indented code"
-    assert heads(body) == [(1, "One", "one", 1, 1), (3, "Three", "three", 3, 3), (6, "Six", "six", 4, 1)]
+    assert heads(body) == [(1, "One", "one", 1, 1), (6, "Six", "six", 4, 1), (6, "# seven", "seven", 5, 1),
+                           (1, "nospace", "nospace", 6, 1)]
 
 
 def test_atx_heading_that_is_only_hashes_is_empty():
@@ -121,18 +123,24 @@ def test_custom_ids_are_kept_and_reserved():
 
 
 def test_headings_in_fences_are_ignored():
-    body = "```\n# no\n```\n~~~~ python\n# no\n~~~\n# still code\n~~~~~\n   ```\n# no\n  ````\n# yes"
-    assert heads(body) == [(1, "yes", "yes", 12, 1)]
+    body = "```\n# no\n```\n~~~ python\n# no\n~~~\n  ```\n  # no\n  ```\n# yes"
+    assert heads(body) == [(1, "yes", "yes", 10, 1)]
+
+
+def test_a_fence_that_never_closes_is_no_fence():
+    # superfences closes a fence only with the same run at the same indent; else no code at all
+    body = "~~~~ python\n# a\n~~~\n# b\n~~~~~\n   ```\n# c\n  ````\n# d"
+    assert [h[2] for h in heads(body)] == ["a", "b", "c", "d"]
 
 
 def test_backtick_fence_info_may_not_hold_backticks():
     assert heads("``` a`b\n# yes") == [(1, "yes", "yes", 2, 1)]
 
 
-def test_unclosed_fence_runs_to_the_end():
+def test_unclosed_fence_is_markdown():
     body = "# a\n```\n# b\n[[x]] [y](z.md)"
-    assert heads(body) == [(1, "a", "a", 1, 1)]
-    assert scan(body).links == ()
+    assert heads(body) == [(1, "a", "a", 1, 1), (1, "b", "b", 3, 1)]
+    assert [x.target for x in scan(body).links] == ["x", "z.md"]
 
 
 def test_headings_in_comments_are_ignored():
@@ -322,12 +330,19 @@ def test_markdown_links_and_images():
 
 
 def test_autolinks_and_reference_definitions():
-    body = 'go <https://e.com/a#f> now\n[id]: ./x.md#h "T"\n   [two]: <a b.md>\n    [code]: no.md'
+    # a definition is a link where it is used; `<a b.md>` (a space) is no definition
+    body = 'go <https://e.com/a#f> now\n[id]: ./x.md#h "T"\n   [two]: <a b.md>\n    [code]: no.md\n' \
+           '  [three]: <c.md>\n\n[id] [code] [x][THREE]'
     assert links(body) == [
         (M, "https://e.com/a", "f", None, 1, 4, "<https://e.com/a#f>"),
-        (R, "./x.md", "h", "id", 2, 1, "[id]: ./x.md#h"),
-        (R, "a b.md", None, "two", 3, 4, "[two]: <a b.md>"),
+        (R, "./x.md", "h", "id", 2, 1, '[id]: ./x.md#h "T"'),
+        (R, "c.md", None, "three", 5, 3, "[three]: <c.md>"),
     ]
+
+
+def test_unused_reference_definitions_are_no_links():
+    assert links("[a]: a.md\n[b]: b.md\n\n[b][] and [^a] and `[a]`") == [
+        (R, "b.md", None, "b", 2, 1, "[b]: b.md")]
 
 
 def test_html_href_and_src_attributes():

@@ -27,7 +27,9 @@ from enum import Enum
 from itertools import accumulate
 from operator import itemgetter
 
+from kb.mdconfig import MarkdownConfig
 from kb.model import fast_init
+from kb.slugs import configure as _configure_slugs
 from kb.slugs import heading_text, slugify, strip_inline, unique  # noqa: F401 - slugify, strip_inline re-exported
 
 
@@ -82,6 +84,11 @@ class Unsafe:
     line: int
     col: int
     what: str
+    kind: str = "script"  # SCRIPT: runs script, reported everywhere; EMBED: an embed or <style>
+
+
+#: `Unsafe.kind`s.
+SCRIPT, EMBED = "script", "embed"
 
 
 @fast_init
@@ -96,24 +103,49 @@ class BodyScan:
     suppressions: dict[int, frozenset[str]]  # body line -> codes ({"*"} = all)
 
 
-_SPECIAL_FIRST = frozenset("#`~=-[ \t")  # other lines cannot open a heading, fence or refdef
+#: First characters of lines that may open a block kb cares about, or change the containers
+#: (lists, quotes, admonitions, tabs, definitions, footnotes) whose indented lines are markdown.
+_SPECIAL_FIRST = frozenset("#`~=-[ \t*+0123456789!?:<>")
 _LIST = re.compile(r"[ ]{0,3}(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)")
+_PM_LIST = re.compile(r"(?:[*+-]|\d+\.)[ ]+")  # Python-Markdown's list markers (no `1)`)
+_OPENER = re.compile(r"(?:!!!|\?\?\?\+?|===\+?!?)[ ]")  # admonition, details, tabbed
+_FOOTDEF = re.compile(r"\[\^[^\]]*\]:")
+_DEFINITION = re.compile(r":[ ]{1,3}(?=\S)")
+_HTML_OPEN = re.compile(r"<([A-Za-z][A-Za-z0-9]*)(?=[\s/>]|$)")
+_TAG = re.compile(r"<!--.*?-->|<(/?)([A-Za-z][A-Za-z0-9-]*)(?:[^<>\"']|\"[^\"]*\"|'[^']*')*?(/?)>", re.S)
+_MARKDOWN_ATTR = re.compile(r"""\smarkdown\s*=\s*["']?(?:1|block|span)\b""")
+#: Python-Markdown's block-level elements: one opening a line starts a raw HTML block.
+_BLOCK_TAGS = frozenset("""address article aside blockquote details div dl fieldset figcaption figure
+    footer form h1 h2 h3 h4 h5 h6 header hgroup hr main menu nav ol p pre section table ul canvas
+    colgroup dd body dt group html iframe li legend math map noscript output object option progress
+    script style summary tbody td textarea tfoot th thead tr video center""".split())
+_VOID_TAGS = frozenset("area base br col embed hr img input link meta param source track wbr".split())
+#: superfences' opening fence: language, then `{attrs}` or `key="value"` options, nothing else.
+_SUPERFENCE = re.compile(
+    r"""(?P<fence>~{3,}|`{3,})(?:[ \t]*\.?[\w#.+-]+(?=[\t ]|$))?
+    (?:[ \t]*\{[^\n]*\}|(?:[ \t]*[a-zA-Z][a-zA-Z0-9_]*(?:=(?P<q>["']).*?(?P=q))?(?=[\t ]|$))*)[ \t]*$""",
+    re.X,
+)
+_FENCED_CODE = re.compile(  # Python-Markdown's fenced_code, when superfences is not configured
+    r"""(?P<fence>~{3,}|`{3,})[ ]*(?:\{[^\n]*\}|(?:\.?[\w#.+-]*[ ]*)?(?:hl_lines=(?P<q>["']).*?(?P=q)[ ]*)?)$"""
+)
 # On one line, left to right: a code span (a backtick run closed by one of the same length),
 # a closed comment, or a comment left open.
 _SPANS = re.compile(r"(?<!`)(`++).*?(?<!`)\1(?!`)|(<!--.*?-->)|<!--")
-_BLOCK_ENDS = frozenset({"heading", "hr", "fence"})
+_BLOCK_ENDS = frozenset({"heading", "hr", "fence", "html"})
 _COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
 _RULE = r"[ ]{0,3}(?:(?:-[ ]{0,2}){3,}|(?:_[ ]{0,2}){3,}|(?:\*[ ]{0,2}){3,})[ \t]*$"
 _HR = re.compile(_RULE)
 _TEXT_LINE = re.compile(rf"^(?!{_RULE})[ \t]*\S", re.M)  # a line with text, not a thematic break
-_REFDEF = re.compile(r"\[([^\[\]\n]+)\]:[ \t]*(?:<([^<>\n]*)>|(\S+))")
+# Python-Markdown's reference definition (title ignored); the id may be empty.
+_REFDEF = re.compile(r"""\[([^\[\]]*)\]:[ ]*(\S+)[ ]*(?:(["'])[^\n]*\3[ ]*|\([^\n]*\)[ ]*)?$""")
 _WIKI = re.compile(r"\[\[([^\[\]\n]++)\]\]")
-_MDLINK = re.compile(  # possessive quantifiers: fast, and no backtracking blow-up
-    r"""\[((?:[^\[\]\n\\]++|\\.|\[[^\[\]\n]*+\])*+)\]\([ \t]*+
-    (?:<([^<>\n]*+)>|((?:[^\s()\\]++|\\.|\([^\s()]*+\))*+))
-    (?:[ \t]++(?:"[^"\n]*+"|'[^'\n]*+'|\([^()\n]*+\)))?[ \t]*+\)""",
-    re.X,
-)
+_SIMPLE_URL = re.compile(r"\(([^\s()<>\"'\\]*+)\)")  # `(url)`: the common case, no title or parens
+_ANGLE_URL = re.compile(r"""\(\s*(<[^<>]*>)\s*(?:('[^']*'|"[^"]*")\s*)?\)""")
+_REF_ID = re.compile(r"\s?\[([^\]]*)\]")
+_BLANK_LINE = re.compile(r"\n[ \t]*(?:\n|\Z)")
+_ESCAPED = re.compile(r"\\[\\`*_{}\[\]()>#+\-.!]")
+_WS = re.compile(r"\s+")
 # `<scheme:...>` autolinks, or an opening tag; quoted values may not hold `<` so a stray quote
 # cannot make one match run to the end of the body.
 _ANGLE = re.compile(
@@ -122,33 +154,54 @@ _ANGLE = re.compile(
     re.X,
 )
 _ATTR = re.compile(r"""([^\s"'<>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
-_UNSAFE_TAG = re.compile(r"<(script|iframe|object|embed|meta|base|form|style)(?=[\s/>]|$)", re.I)
-_URL_ATTRS = frozenset({"href", "src", "xlink:href", "action", "formaction"})
+_UNSAFE_TAG = re.compile(r"<(script|iframe|object|embed|meta|base|form|style|video|audio)(?=[\s/>]|$)", re.I)
+#: Elements that load content from elsewhere: allowed on plain pages with an https or same-site source.
+_EMBED_TAGS = frozenset({"iframe", "object", "embed", "video", "audio"})
+_EMBED_SRC = frozenset({"src", "data", "poster"})
+_URL_ATTRS = frozenset({"href", "src", "xlink:href", "action", "formaction", "data", "poster"})
 _LINK_ATTRS = frozenset({"href", "src"})
 _URL_JUNK = re.compile(r"[\x00-\x20\x7f]+")
 _BAD_SCHEMES = ("javascript:", "data:", "vbscript:")
 _IGNORE = re.compile(r"kb:\s*ignore\b(.*)", re.S)
 _CODE = re.compile(r"\bKB\d{3}\b", re.I)
 
-def scan(body: str) -> BodyScan:
+#: The configuration `scan` follows unless given one; `configure` sets it (before `kb.load`
+#: forks its workers, which inherit it).
+_CONFIG = MarkdownConfig()
+
+
+def configure(config: MarkdownConfig) -> None:
+    """Scan bodies, and make anchors (`slugify`), as this configuration renders them."""
+    global _CONFIG
+    _CONFIG = config
+    _configure_slugs(config)
+
+
+def scan(body: str, config: MarkdownConfig | None = None) -> BodyScan:
     """Scan a markdown body (frontmatter already removed, newlines normalized to LF).
 
-    Never raises on any text. Code (fences, spans) and closed HTML comments hide links and
-    HTML; an unclosed fence or comment hides links to the end but is still checked for unsafe
-    HTML, since the renderer may not treat it as code.
+    Never raises on any text. Code (fences, indented blocks, spans) and closed HTML comments
+    hide links and HTML; raw HTML blocks hide markdown (links, headings) but not their tags'
+    attributes; an unclosed comment hides links to the end but is still checked for unsafe
+    HTML, since the renderer may not treat it as a comment.
     """
-    lines = _Lines(body)
+    config = config or _CONFIG
+    lines = _Lines(body, config)
     lines.run()
-    if lines.indented:
-        _indented_code(lines)
-    raw: list[tuple] = lines.refdefs
-    unsafe: list[tuple[int, str]] = []
-    for refdef in raw:
+    raw: list[tuple] = []
+    unsafe: list[tuple] = []
+    for refdef in lines.refdefs:
         _check_url(refdef[3], refdef[5], unsafe)
     if "[" in body or "<" in body:
         text = _blank(body, lines.mask)
-        _brackets(body, text, raw, unsafe)
+        used: set[str] = set()
+        if "[" in body:
+            mdtext = _blank(text, lines.raw_html) if lines.raw_html else text
+            if "\\" in body:
+                mdtext = _ESCAPED.sub("  ", mdtext)
+            _brackets(body, mdtext, raw, unsafe, used, lines.defined, config.footnotes)
         _angles(body, text, raw, unsafe)
+        raw.extend(r for r in lines.refdefs if r[6] in used)
         if lines.soft_from < len(body):
             raw = [r for r in raw if r[0] < lines.soft_from]
     headings = _headings(body, lines.heads)
@@ -156,94 +209,232 @@ def scan(body: str) -> BodyScan:
     return BodyScan(headings, _links(body, raw), _unsafe(body, unsafe), title, lines.suppressions)
 
 
-class _Lines:
-    """The line pass: fences, comments, code spans, headings and refdefs.
+def _columns(line: str) -> tuple[int, int]:
+    """(characters, columns) of a line's leading whitespace, tabs to the next multiple of 4."""
+    col = 0
+    for n, c in enumerate(line):
+        if c == " ":
+            col += 1
+        elif c == "\t":
+            col += 4 - col % 4
+        else:
+            return n, col
+    return len(line), col
 
-    Plain text lines cost a look at their first character; whether a line is a setext
-    heading's text, or a section holds content, is worked out later only where it matters.
+
+class _Lines:
+    """The line pass: fences, raw HTML blocks, comments, code, containers, headings, refdefs.
+
+    Plain text lines outside containers cost a look at their first character; whether a line
+    is a setext heading's text, or a section holds content, is worked out later only where it
+    matters. Containers follow Python-Markdown: list items, admonitions, details, tabs,
+    definitions and footnotes hold the lines indented 4 columns per level under them, and
+    their first line's content (`- ### x`) is read as a block of its own.
     """
 
-    def __init__(self, body: str) -> None:
+    def __init__(self, body: str, config: MarkdownConfig) -> None:
         self.body = body
+        self.config = config
         self.lines = body.split("\n")
         self.mask: list[tuple[int, int]] = []  # ranges blanked before link and HTML searches
-        self.soft_from = len(body)  # an unclosed fence or comment: no links from here, HTML checked
+        self.raw_html: list[tuple[int, int]] = []  # raw HTML blocks: no markdown links inside
+        self.soft_from = len(body)  # an unclosed comment: no links from here, HTML checked
         self.heads: list[tuple] = []  # (level, raw text, atx, line, col, start offset, end offset)
         self.refdefs: list[tuple] = []
+        self.defined: set[str] = set()  # reference ids
         self.suppressions: dict[int, frozenset[str]] = {}
         self.kinds: dict[int, str] = {}  # line index -> kind, for lines known not to be text
-        self.fence: tuple[str, int, int] | None = None  # (char, length, offset) of an open fence
         self.comment: tuple[int, int] | None = None  # (offset, line index) of an open comment
-        self.indented = False  # an indented line after a blank line or heading: maybe code
 
     def run(self) -> None:
-        """Walk the lines once; fences and comments, which are rare, leave the fast path."""
-        ticks = "`" in self.body
-        comments = "<" in self.body and "<!--" in self.body
+        """Walk the lines once; fences, raw HTML and comments jump ahead."""
+        body = self.body
+        ticks = "`" in body or "~~~" in body
+        comments = "<!--" in body
         special = _SPECIAL_FIRST
-        offsets = list(accumulate(map(len, self.lines), initial=0))  # line i starts at offsets[i] + i
-        inside = False  # in a fence or a comment
-        for i, line in enumerate(self.lines):
-            if inside:
-                inside = self._inside(i, line, offsets[i] + i)
-            elif not line:
+        lines = self.lines
+        offsets = list(accumulate(map(len, lines), initial=0))  # line i starts at offsets[i] + i
+        self.offsets = offsets
+        depth = 0  # open containers
+        blank = True  # the previous line is blank (or the body starts here)
+        code = False  # in an indented code block
+        n = len(lines)
+        i = 0
+        while i < n:
+            line = lines[i]
+            base = offsets[i] + i
+            if self.comment is not None:
+                self._in_comment(i, line, base)
+                blank = False
+                i += 1
                 continue
-            elif line[0] in special and line[:2] != "- ":  # list items need no look
-                inside = self._line(i, line, offsets[i] + i)
-            elif (comments and "<!--" in line) or (ticks and "`" in line and _hides_markup(line)):
-                inside = self._inline(line, offsets[i] + i, i)
-        if self.fence is not None:
-            self.soft_from = self.fence[2]
+            if not line or line.isspace():
+                blank = True
+                i += 1
+                continue
+            c = line[0]
+            if depth == 0 and c not in special:
+                blank = code = False
+                if (comments and "<!--" in line) or (ticks and "`" in line and _hides_markup(line)):
+                    self._inline(line, base, i)
+                i += 1
+                continue
+            if ticks and (j := self._fence(i, line, base)) > i:
+                blank, code, i = True, False, j
+                continue
+            if c == "<" or (c == " " and line.lstrip(" ")[:1] == "<"):
+                j = self._html(i, line, base)
+                if j > i:
+                    blank, code, i = True, False, j
+                    continue
+            width, cols = _columns(line)
+            if blank:
+                depth = min(depth, cols // 4)
+            level = min(cols // 4, depth)
+            rest = cols - 4 * level
+            if rest >= 4:  # indented code where a block starts, else a paragraph's line
+                if code or blank or self.kinds.get(i - 1) in _BLOCK_ENDS:
+                    code = True
+                    self.mask.append((base, base + len(line)))
+                    self.kinds[i] = "code"
+                blank = False
+                i += 1
+                continue
+            code = False
+            depth = self._content(i, line, base, width, rest == 0, level, depth)
+            blank = False
+            if (comments and "<!--" in line) or (ticks and "`" in line and _hides_markup(line)):
+                self._inline(line, base, i)
+            i += 1
         if self.comment is not None:
-            self.soft_from = min(self.soft_from, self.comment[0])
+            self.soft_from = self.comment[0]
 
-    def _inside(self, i: int, line: str, base: int) -> bool:
-        """A line in an open fence or comment; whether it is still open after this line."""
-        fence = self.fence
-        if fence is None:
-            return self._in_comment(i, line, base)
-        if fence[0] in line and _closes(line, fence):
-            self.mask.append((fence[2], base + len(line)))
-            self.kinds[i] = "fence"
-            self.fence = None
-            return False
-        return True
+    def _content(self, i: int, line: str, base: int, at: int, col0: bool, level: int, depth: int) -> int:
+        """Classify a line's content from `line[at]` (inside `level` containers); the depth
+        of containers open after it."""
+        config = self.config
+        while at < len(line):
+            s = line[at:]
+            c0 = s[0]
+            if c0 == "#":
+                if col0:
+                    self._hash_heading(i, s, base + at, at + 1, base + len(line))
+                return depth
+            if c0 == ">":
+                at += 2 if s[1:2] == " " else 1
+                width, _ = _columns(line[at:])
+                col0 = width == 0
+                at += width
+                continue
+            if c0 in "-*+0123456789":
+                if c0 != "+" and _HR.match(s):
+                    self.kinds[i] = "hr"
+                    if c0 == "-" and not at and self._setext(i, line, base):
+                        self.kinds[i] = "heading"
+                    return depth
+                m = _PM_LIST.match(s)
+                if m is None:
+                    return depth
+                level += 1
+                depth = level
+                at += m.end()
+                col0 = True
+                continue
+            if c0 == "[":
+                if config.footnotes and _FOOTDEF.match(s):
+                    return level + 1
+                if "]:" in s and (m := _REFDEF.match(s)):
+                    self._refdef(m, base + at)
+                    self.kinds[i] = "refdef"
+                return depth
+            if c0 == "=" and not at and not level and line.rstrip("= \t") == "" and self._setext(i, line, base):
+                self.kinds[i] = "heading"
+                return depth
+            if c0 in "!?=" and _OPENER.match(s):
+                if (c0 == "!" and config.admonition) or (c0 == "?" and config.details) or (
+                        c0 == "=" and config.tabbed):
+                    return level + 1
+                return depth
+            if c0 == ":" and config.def_list and (m := _DEFINITION.match(s)):
+                level += 1
+                depth = level
+                at += m.end()
+                col0 = True
+                continue
+            return depth
+        return depth
 
-    def _line(self, i: int, line: str, base: int) -> bool:
-        """Classify a line that may open a heading, fence or refdef (by its first character);
-        whether it leaves a fence or comment open."""
+    def _hash_heading(self, i: int, s: str, start: int, col: int, end: int) -> None:
+        """A `#` line at the start of a block's line: Python-Markdown's heading, no space needed."""
+        n = len(s) - len(s.lstrip("#"))
+        level = min(n, 6)
+        self.heads.append((level, s[level:], True, i + 1, col, start, end))
+        self.kinds[i] = "heading"
+
+    def _fence(self, i: int, line: str, base: int) -> int:
+        """If line i opens a fence that closes, mask it and return the index after it."""
+        s = line.lstrip(" \t>") if self.config.superfences else line
+        c0 = s[:1]
+        if c0 != "`" and c0 != "~" or not s.startswith(("```", "~~~")):
+            return i
+        m = (_SUPERFENCE if self.config.superfences else _FENCED_CODE).match(s)
+        if m is None:
+            return i
+        fence = m.group("fence")
+        ws = line[: len(line) - len(s)]
+        lines = self.lines
+        for j in range(i + 1, len(lines)):
+            other = lines[j]
+            if ws and not other.startswith(ws):
+                if other.lstrip(" \t>"):
+                    return i  # a line indented less than the fence: superfences gives it up
+                continue
+            rest = other[len(ws):]
+            if rest.startswith(fence) and not rest[len(fence):].strip(" \t"):
+                end = self.offsets[j] + j + len(other)
+                self.mask.append((base, end))
+                for k in range(i, j + 1):
+                    self.kinds[k] = "fence"
+                return j + 1
+        return i
+
+    def _html(self, i: int, line: str, base: int) -> int:
+        """If line i opens a raw HTML block (a block-level tag at most 3 spaces in), record it and
+        return the index of the line after it; md_in_html's `markdown="1"` keeps its inside markdown."""
         s = line.lstrip(" ")
-        indent = len(line) - len(s)
-        c0 = s[:1] if indent < 4 else ""
-        kind = None
-        if not s or s.isspace():
-            kind = "blank"
-        elif (indent >= 4 or line[0] == "\t") and not self.indented:
-            self.indented = i == 0 or not self.lines[i - 1].strip() or self.kinds.get(i - 1) == "heading"
-        elif c0 == "#":
-            n = len(s) - len(s.lstrip("#"))
-            if n <= 6 and (len(s) == n or s[n] in " \t"):
-                self.heads.append((n, s[n:], True, i + 1, indent + 1, base, base + len(line)))
-                kind = "heading"
-        elif c0 == "`" or c0 == "~":
-            n = len(s) - len(s.lstrip(c0))
-            if n >= 3 and (c0 == "~" or "`" not in s[n:]):
-                self.fence = (c0, n, base)
-                return True
-        elif c0 == "[" and "]:" in s:
-            m = _REFDEF.match(s)
-            if m:
-                self._refdef(m, base + indent)
-                kind = "refdef"
-        elif (c0 == "=" or c0 == "-") and not indent and self._setext(i, line, base):
-            kind = "heading"
-        if kind is None and c0 == "-" and _HR.match(line):
-            kind = "hr"
-        if kind is not None:
-            self.kinds[i] = kind
-        if "<!--" in line or ("`" in line and _hides_markup(line)):
-            return self._inline(line, base, i)
-        return False
+        if len(line) - len(s) > 3:
+            return i
+        m = _HTML_OPEN.match(s)
+        if m is None or m.group(1).lower() not in _BLOCK_TAGS:
+            return i
+        start = base + len(line) - len(s)
+        body = self.body
+        if self.config.md_in_html:
+            tag = _TAG.match(body, start)
+            if tag is not None and _MARKDOWN_ATTR.search(tag.group()):
+                self.kinds[i] = "html"
+                return i + 1
+        stack: list[str] = []
+        end = len(body)
+        for t in _TAG.finditer(body, start):
+            name = t.group(2)
+            if name is None:
+                continue
+            name = name.lower()
+            if t.group(1):
+                if name in stack:
+                    while stack.pop() != name:
+                        pass
+            elif name not in _VOID_TAGS and not t.group(3):
+                stack.append(name)
+            if not stack:
+                end = t.end()
+                break
+        self.raw_html.append((start, end))
+        last = body.count("\n", start, end) + i
+        for k in range(i, last + 1):
+            self.kinds[k] = "html"
+        return last + 1
 
     def _setext(self, i: int, line: str, base: int) -> bool:
         """Whether line i underlines line i-1, the first line of a block (as Python-Markdown)."""
@@ -275,10 +466,14 @@ class _Lines:
         return kind is None and _HR.match(line) is not None
 
     def _refdef(self, m: re.Match, start: int) -> None:
-        g = 2 if m.group(2) is not None else 3
-        self.refdefs.append(
-            (start, start + m.end(), LinkKind.REFDEF, m.group(g), m.group(1), start + m.start(g))
-        )
+        key = m.group(1).strip().lower()  # Python-Markdown's reference id
+        url = m.group(2)
+        at = start + m.start(2)
+        if url.startswith("<"):
+            url, at = url[1:], at + 1
+        url = url.rstrip(">")
+        self.refdefs.append((start, start + m.end(), LinkKind.REFDEF, url, m.group(1), at, key))
+        self.defined.add(key)
         self.mask.append((start, start + m.end()))
 
     def _inline(self, line: str, base: int, i: int) -> bool:
@@ -319,13 +514,6 @@ class _Lines:
             self.suppressions[ln] = self.suppressions.get(ln, frozenset()) | codes
 
 
-def _closes(line: str, fence: tuple[str, int, int]) -> bool:
-    """Whether a line closes the open fence (same char, at least as long, ≤3 spaces indent)."""
-    s = line.lstrip(" ")
-    r = s.rstrip()
-    return len(line) - len(s) <= 3 and len(r) >= fence[1] and not r.strip(fence[0])
-
-
 def _hides_markup(line: str) -> bool:
     """Whether a line's code spans could hold something taken for a link or HTML."""
     return "[" in line or "<" in line
@@ -358,39 +546,172 @@ def _blank(body: str, ranges: list[tuple[int, int]]) -> str:
     return "".join(parts)
 
 
-def _brackets(body: str, text: str, raw: list[tuple], unsafe: list[tuple[int, str]]) -> None:
-    """Wikilinks, inline links and images: one look at each `[` (a one-character `find` is
-    much faster than searching the body for `[[` or `](`)."""
+def _brackets(body: str, text: str, raw: list[tuple], unsafe: list[tuple], used: set[str],
+              defined: set[str], footnotes: bool) -> None:
+    """Wikilinks, inline links and images, and the ids reference links use, read as
+    Python-Markdown's inline patterns read them: link text may span lines and hold brackets
+    and images, a URL may hold spaces and parentheses. One look at each `[`."""
     j = 0
     while (k := text.find("[", j)) >= 0:
-        m = _WIKI.match(text, k) if text[k + 1 : k + 2] == "[" else None
-        if m is not None:
+        if text[k + 1 : k + 2] == "[" and (m := _WIKI.match(text, k)) is not None:
             start = k - 1 if k and text[k - 1] == "!" else k
             raw.append((start, m.end(), _WIKI_KIND, body[m.start(1) : m.end(1)], None, k))
-        elif (m := _MDLINK.match(text, k)) is not None:
-            _mdlink(body, text, m, raw, unsafe)
-        j = k + 1 if m is None else m.end()
+            j = m.end()
+            continue
+        j = k + 1
+        close = _close_bracket(text, k)
+        if close < 0:
+            continue
+        if text[close + 1 : close + 2] == "(":
+            end = _inline_link(body, text, k, close, raw, unsafe)
+            if end:
+                _images(body, text, k + 1, close, raw, unsafe)  # the only links inside a link's text
+                j = end
+                continue
+        label = text[k + 1 : close]
+        if footnotes and label.startswith("^"):
+            continue  # a footnote reference
+        if not defined:
+            continue
+        label = _WS.sub(" ", label.lower())
+        m = _REF_ID.match(text, close + 1)
+        if m is not None:  # `[text][id]`, `[text][]`; an undefined id leaves `[text]` a shortcut
+            key = _WS.sub(" ", m.group(1).lower()) or label
+            if key in defined:
+                used.add(key)
+                continue
+        used.add(label)
 
 
-def _mdlink(body: str, text: str, m: re.Match, raw: list[tuple], unsafe: list[tuple[int, str]]) -> None:
-    g = 2 if m.group(2) is not None else 3
-    url = body[m.start(g) : m.end(g)]
-    start = m.start()
-    image = start > 0 and text[start - 1] == "!"
+_BRACKET = re.compile(r"[\[\]]")
+
+
+def _para_end(text: str, at: int) -> int:
+    m = _BLANK_LINE.search(text, at)
+    return m.start() if m is not None else len(text)
+
+
+def _close_bracket(text: str, k: int) -> int:
+    """The `]` that closes the `[` at k within its paragraph (brackets nest), or -1."""
+    e = text.find("]", k + 1)
+    if e < 0:
+        return -1
+    if text.find("[", k + 1, e) < 0 and text.find("\n", k + 1, e) < 0:
+        return e
+    depth = 1
+    for m in _BRACKET.finditer(text, k + 1, _para_end(text, k)):
+        depth += 1 if m.group() == "[" else -1
+        if depth == 0:
+            return m.start()
+    return -1
+
+
+def _images(body: str, text: str, start: int, end: int, raw: list[tuple], unsafe: list[tuple]) -> None:
+    j = start
+    while (k := text.find("![", j, end)) >= 0:
+        j = k + 2
+        close = _close_bracket(text, k + 1)
+        if 0 <= close < end and text[close + 1 : close + 2] == "(":
+            j = _inline_link(body, text, k + 1, close, raw, unsafe) or j
+
+
+def _inline_link(body: str, text: str, k: int, close: int, raw: list[tuple], unsafe: list[tuple]) -> int:
+    """Record the inline link or image whose text is text[k+1:close] and whose `(` follows;
+    return where it ends, 0 if it is none."""
+    p = close + 1
+    m = _SIMPLE_URL.match(text, p)
+    if m is not None:
+        a, b, end = m.start(1), m.end(1), m.end()
+    elif (m := _ANGLE_URL.match(text, p)) is not None:
+        a, b, end = m.start(1) + 1, m.end(1) - 1, m.end()
+    else:
+        found = _get_link(text, p, _para_end(text, p))
+        if found is None:
+            return 0
+        a, b, end = found
+    url = body[a:b]
+    if url != url.strip():
+        stripped = url.lstrip()
+        a += len(url) - len(stripped)
+        url = stripped.rstrip()
+    if "\\" in url:
+        url = _ESCAPED.sub(lambda e: e.group()[1], url)
+    image = k > 0 and text[k - 1] == "!"
     kind = _IMAGE_KIND if image else _MARKDOWN_KIND
-    raw.append((start - image, m.end(), kind, url, body[m.start(1) : m.end(1)], m.start(g)))
-    _check_url(url, m.start(g), unsafe)
+    raw.append((k - image, end, kind, url, body[k + 1 : close], a))
+    _check_url(url, a, unsafe)
+    return end
 
 
-def _angles(body: str, text: str, raw: list[tuple], unsafe: list[tuple[int, str]]) -> None:
+def _get_link(data: str, p: int, limit: int) -> tuple[int, int, int] | None:
+    """Python-Markdown's `LinkInlineProcessor.getLink` for `(` at p: (href start, href end, end),
+    or None. Nested parentheses count; a quoted title ends the URL."""
+    index = p + 1
+    while index < limit and data[index].isspace():
+        index += 1
+    start_index = index
+    bracket, backtrack, last_bracket = 1, 1, -1
+    quote = alt_quote = None
+    start_quote = exit_quote = start_alt = exit_alt = -1
+    ignore = False
+    last = ""
+    href: tuple[int, int] | None = None
+    for pos in range(start_index, limit):
+        c = data[pos]
+        if c == "(":
+            if not ignore:
+                bracket += 1
+            elif backtrack > 0:
+                backtrack -= 1
+        elif c == ")":
+            if (exit_quote != -1 and quote == last) or (exit_alt != -1 and alt_quote == last):
+                bracket = 0
+            elif not ignore:
+                bracket -= 1
+            elif backtrack > 0:
+                backtrack -= 1
+                if backtrack == 0:
+                    last_bracket = index + 1
+        elif c in "'\"":
+            if not quote:
+                ignore = True
+                backtrack, bracket = bracket, 1
+                start_quote, quote = index + 1, c
+            elif c != quote and not alt_quote:
+                start_alt, alt_quote = index + 1, c
+            elif c == quote:
+                exit_quote = index + 1
+            elif alt_quote and c == alt_quote:
+                exit_alt = index + 1
+        index += 1
+        if bracket == 0:
+            if exit_quote >= 0 and quote == last:
+                href = (start_index, start_quote - 1)
+            elif exit_alt >= 0 and alt_quote == last:
+                href = (start_index, start_alt - 1)
+            else:
+                href = (start_index, index - 1)
+            break
+        if c != " ":
+            last = c
+    if bracket != 0 and backtrack == 0:
+        href = (start_index, last_bracket - 1)
+        index = last_bracket
+        bracket = 0
+    if bracket != 0 or href is None:
+        return None
+    return href[0], href[1], index
+
+
+def _angles(body: str, text: str, raw: list[tuple], unsafe: list[tuple]) -> None:
     """Unsafe elements, autolinks and the attributes of opening tags."""
     j = 0
     while (k := text.find("<", j)) >= 0:
         j = k + 1
-        m = _UNSAFE_TAG.match(text, k)
-        if m:
-            unsafe.append((k, f"<{m.group(1).lower()}> element"))
+        u = _UNSAFE_TAG.match(text, k)
         m = _ANGLE.match(text, k)
+        if u:
+            _element(body, u.group(1).lower(), k, m, unsafe)
         if m is None:
             continue
         if m.group(1) is not None:
@@ -402,7 +723,31 @@ def _angles(body: str, text: str, raw: list[tuple], unsafe: list[tuple[int, str]
         j = m.end()
 
 
-def _attributes(body: str, tag: re.Match, raw: list[tuple], unsafe: list[tuple[int, str]]) -> None:
+def _element(body: str, name: str, k: int, tag: re.Match | None, unsafe: list[tuple]) -> None:
+    """An element KB409 is about: script-like everywhere, or an embed (https or same-site
+    sources only) or `<style>`, which plain pages may hold."""
+    if name == "style":
+        unsafe.append((k, "<style> element", EMBED))
+        return
+    if name not in _EMBED_TAGS:
+        unsafe.append((k, f"<{name}> element", SCRIPT))
+        return
+    if tag is not None and tag.group(3):
+        for a in _ATTR.finditer(body, tag.start(3), tag.end(3)):
+            value = a.group(2) if a.group(2) is not None else a.group(3) if a.group(3) is not None else a.group(4)
+            if value is None or a.group(1).lower() not in _EMBED_SRC:
+                continue
+            url = _URL_JUNK.sub("", html.unescape(value)).lower()
+            if not (url.startswith(("https:", "//")) or not _HAS_SCHEME.match(url)):
+                unsafe.append((k, f"<{name}> element with a source that is not https", SCRIPT))
+                return
+    unsafe.append((k, f"<{name}> element", EMBED))
+
+
+_HAS_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*:")
+
+
+def _attributes(body: str, tag: re.Match, raw: list[tuple], unsafe: list[tuple]) -> None:
     """Event handlers and URL attributes of one opening tag."""
     for a in _ATTR.finditer(body, tag.start(3), tag.end(3)):
         g = 2 if a.group(2) is not None else 3 if a.group(3) is not None else 4
@@ -410,7 +755,7 @@ def _attributes(body: str, tag: re.Match, raw: list[tuple], unsafe: list[tuple[i
             continue
         name = a.group(1).lower()
         if name.startswith("on") and len(name) > 2:
-            unsafe.append((a.start(), f"inline event handler {name}="))
+            unsafe.append((a.start(), f"inline event handler {name}=", SCRIPT))
         elif name in _URL_ATTRS:
             url = a.group(g)
             _check_url(url, a.start(g), unsafe)
@@ -418,14 +763,14 @@ def _attributes(body: str, tag: re.Match, raw: list[tuple], unsafe: list[tuple[i
                 raw.append((tag.start(), tag.end(), LinkKind.HTML, url, None, a.start(g)))
 
 
-def _check_url(url: str, at: int, unsafe: list[tuple[int, str]]) -> None:
+def _check_url(url: str, at: int, unsafe: list[tuple]) -> None:
     """Record a javascript:/data:/vbscript: URL, however it is disguised."""
     if ":" not in url and "&" not in url:
         return
     clean = _URL_JUNK.sub("", html.unescape(url) if "&" in url else url).lower()
     for scheme in _BAD_SCHEMES:
         if clean.startswith(scheme):
-            unsafe.append((at, f"{scheme} URL"))
+            unsafe.append((at, f"{scheme} URL", SCRIPT))
             return
 
 
@@ -433,7 +778,7 @@ def _links(body: str, raw: list[tuple]) -> tuple[Link, ...]:
     """Link records in body order from (start, end, kind, text, label, url offset) tuples."""
     out = []
     line, last = 1, 0
-    for start, end, kind, text, label, _at in sorted(raw, key=itemgetter(0, 5)):
+    for start, end, kind, text, label, _at, *_ in sorted(raw, key=itemgetter(0, 5)):
         line += body.count("\n", last, start)
         last = start
         col = start - body.rfind("\n", 0, start)
@@ -463,10 +808,10 @@ def _wiki_parts(inner: str) -> tuple[str, str | None, str | None]:
     return parts
 
 
-def _unsafe(body: str, found: list[tuple[int, str]]) -> tuple[Unsafe, ...]:
+def _unsafe(body: str, found: list[tuple]) -> tuple[Unsafe, ...]:
     out = []
-    for at, what in sorted(set(found)):
-        out.append(Unsafe(body.count("\n", 0, at) + 1, at - body.rfind("\n", 0, at), what))
+    for at, what, kind in sorted(set(found)):
+        out.append(Unsafe(body.count("\n", 0, at) + 1, at - body.rfind("\n", 0, at), what, kind))
     return tuple(out)
 
 
@@ -486,27 +831,3 @@ def _headings(body: str, heads: list[tuple]) -> tuple[Heading, ...]:
             content = _has_text(body, end)
         out.append(Heading(level, text, anchor, line, col, content))
     return tuple(out)
-
-
-def _indented_code(lines: _Lines) -> None:
-    """Hide indented code blocks, as Python-Markdown renders them: a block of lines indented
-    by 4 spaces (or a tab) after a blank line or a heading, outside a list (whose indented
-    blocks are the items' own paragraphs, where links do count)."""
-    pos = 0
-    after_break, in_list, in_code = True, False, False
-    for i, line in enumerate(lines.lines):
-        start, pos = pos, pos + len(line) + 1
-        if not line.strip():
-            after_break = True
-            continue
-        if line.startswith(("    ", "\t")):
-            if in_code or (after_break and not in_list):
-                in_code = True
-                lines.mask.append((start, pos - 1))
-        else:
-            in_code = False
-            if _LIST.match(line):
-                in_list = True
-            elif after_break:
-                in_list = False
-        after_break = lines.kinds.get(i) == "heading"

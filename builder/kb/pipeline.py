@@ -14,6 +14,8 @@ from kb.contracts import check_contracts
 from kb.findings import Finding, Severity, apply_severities
 from kb.link import Graph, link
 from kb.load import Corpus, load, paused_gc
+from kb.markdown import configure
+from kb.mdconfig import for_root
 from kb.model import Document
 from kb.settings import Settings
 from kb.siteconfig import site_config_findings
@@ -39,6 +41,7 @@ def check(settings: Settings, today: dt.date | None = None) -> Checked:
     Validation works document by document, so it runs inside `load`, on each chunk of
     documents in the process that read it (several, on a large handbook).
     """
+    configure(for_root(settings.root))  # read bodies as the site's markdown extensions do
     with paused_gc():  # see paused_gc: the stages build long-lived records, not cycles
         corpus = load(settings, partial(validate, settings=settings, today=today or dt.date.today()))
         found = list(corpus.findings)

@@ -6,7 +6,12 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from functools import lru_cache
+from collections.abc import Callable
+from functools import lru_cache, partial
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kb.mdconfig import MarkdownConfig
 
 _CODE_SPAN = re.compile(r"(?<!`)(`++)(.*?)(?<!`)\1(?!`)")
 
@@ -37,11 +42,65 @@ _INLINE_SUBS = (
 
 
 @lru_cache(maxsize=8192)
-def slugify(text: str) -> str:
+def _toc_slugify(text: str) -> str:
     """Python-Markdown toc's default slugify (separator '-')."""
     value = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
     value = re.sub(r"[^\w\s-]", "", value).strip().lower()
     return re.sub(r"[-\s]+", "-", value)
+
+
+def toc_slugify(text: str, separator: str = "-", unicode: bool = False) -> str:
+    """Python-Markdown toc's `slugify` / `slugify_unicode` with any separator."""
+    if not unicode:
+        text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    value = re.sub(r"[^\w\s-]", "", text).strip().lower()
+    return re.sub(rf"[{re.escape(separator)}\s]+", separator, value)
+
+
+_TAGS = re.compile(r"</?[^>]*>")
+_INVALID_SLUG_CHAR = re.compile(r"[^\w\- ]")
+_ASCII_UPPER = re.compile(r"[A-Z]")
+
+
+def pymdownx_slugify(text: str, separator: str = "-", case: str = "none", percent: bool = False,
+                     normalize: str = "NFC") -> str:
+    """pymdownx.slugs' `slugify(case=..., percent_encode=..., normalize=...)`: keeps Unicode
+    letters (Cyrillic, Japanese...), so such headings get usable ids. Same steps, no import."""
+    slug = _TAGS.sub("", unicodedata.normalize(normalize, text)).strip()  # type: ignore[arg-type]
+    if case == "lower":
+        slug = slug.lower()
+    elif case == "lower-ascii":
+        slug = _ASCII_UPPER.sub(lambda m: m.group(0).lower(), slug)
+    elif case == "fold":
+        slug = slug.casefold()
+    slug = _INVALID_SLUG_CHAR.sub("", slug).replace(" ", separator)
+    if percent:
+        from urllib.parse import quote
+
+        return quote(slug.encode("utf-8"))
+    return slug
+
+
+_slug: Callable[[str], str] = _toc_slugify
+
+
+def slugify(text: str) -> str:
+    """The heading id toc gives `text` under the configured slugify (see `configure`)."""
+    return _slug(text)
+
+
+def configure(config: MarkdownConfig) -> None:
+    """Make `slugify` follow a configuration's toc `slugify` and `separator`."""
+    global _slug
+    sep = config.separator
+    if config.slugify == "pymdownx":
+        _slug = lru_cache(maxsize=8192)(partial(
+            pymdownx_slugify, separator=sep, case=config.slug_case, percent=config.slug_percent,
+            normalize=config.slug_normalize))
+    elif config.slugify == "unicode" or sep != "-":
+        _slug = lru_cache(maxsize=8192)(partial(toc_slugify, separator=sep, unicode=config.slugify == "unicode"))
+    else:
+        _slug = _toc_slugify
 
 
 def strip_inline(text: str) -> str:

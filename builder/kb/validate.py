@@ -434,12 +434,22 @@ def renderable(doc: Document, key: str) -> bool:
     return not _check_value(doc, field, doc.meta[key], (key,))
 
 
-def _unsafe_body(doc: Document) -> list[Finding]:
+def _unsafe_body(doc: Document, strict_embeds: bool = False) -> list[Finding]:
+    """KB409. What runs script is a finding everywhere; embeds of https or same-site sources
+    (`<iframe>`, `<video>`, `<audio>`, `<object>`, `<embed>`) and `<style>` only in principles,
+    products and loops, or on plain pages too when `strict_embeds`."""
     out = []
+    lenient = doc.collection is _PAGE and not strict_embeds
     for item in doc.scan.unsafe:
+        if lenient and item.kind == "embed":  # kb.markdown.EMBED
+            continue
         line, col = doc.file_pos(item.line, item.col)
-        out.append(finding(doc.path, line, col, "KB409", f"unsafe HTML or URL: {item.what}",
-                           "remove it; the site is public and kb does not run scripts from content"))
+        if item.kind == "embed":
+            hint = ("plain pages may embed https or same-site sources; in principles, products and "
+                    "loops link to it instead")
+        else:
+            hint = "remove it; the site is public and kb does not run scripts from content"
+        out.append(finding(doc.path, line, col, "KB409", f"unsafe HTML or URL: {item.what}", hint))
     return out
 
 
