@@ -212,3 +212,14 @@ def test_the_written_workflows_install_and_run_kb_in_another_repository(tmp_path
     assert "0 errors, 13 warnings in 16 files" in text  # publish lints everything (KB603 for the rest)
     assert "Faster reviews" in summary.read_text()  # kb diff
     assert "Faster reviews" in (pr.root / "site" / "loops" / "2026" / "2026-11-25-faster-reviews" / "index.html").read_text()
+
+
+def test_readme_tells_how_to_use_kb_for_your_own_handbook() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Use kb for your own handbook\n", 1)[1].split("\n## ", 1)[0]
+    for needed in ("`kb init`", "--empty", "uses: example-org/kb@", "github.action_path", "root:",
+                   "pre-commit", "pass_filenames: false", "GitHub Pages", "no release\ntags"):
+        assert needed in section, needed
+    assert REPOSITORY == "example-org/kb"  # the README names it: change both together
+    for rel in WRITTEN:
+        assert f"`{rel}`" in section or f"`{rel.rsplit('/', 1)[-1]}`" in section, rel
