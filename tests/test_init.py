@@ -223,3 +223,21 @@ def test_readme_tells_how_to_use_kb_for_your_own_handbook() -> None:
     assert REPOSITORY == "example-org/kb"  # the README names it: change both together
     for rel in WRITTEN:
         assert f"`{rel}`" in section or f"`{rel.rsplit('/', 1)[-1]}`" in section, rel
+
+
+def test_written_workflows_are_valid_for_github(tmp_path: Path) -> None:
+    """SchemaStore's workflow schema (vendored by check-jsonschema) accepts what kb init writes."""
+    pytest.importorskip("check_jsonschema")
+    import json
+    from importlib import resources
+
+    import jsonschema
+
+    text = (resources.files("check_jsonschema.builtin_schemas.vendor") / "github-workflows.json").read_text("utf-8")
+    spec = json.loads(text)
+    validator = jsonschema.validators.validator_for(spec)(spec)
+    init("--empty", str(tmp_path))
+    for path in sorted((tmp_path / ".github" / "workflows").glob("*.yml")):
+        data = yaml.safe_load(path.read_text())
+        data["on"] = data.pop(True)
+        assert [e.message for e in validator.iter_errors(data)] == [], path.name
