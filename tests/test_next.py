@@ -19,7 +19,7 @@ from site_helpers import SMALL, run_kb, snapshot, write_tree
 pytestmark = pytest.mark.usefixtures("frozen_today")  # 2026-12-01: the new cycles are not stale
 PREVIOUS = "2026-01-10-notes-survive"
 PREVIOUS_PATH = f"content/loops/2026/{PREVIOUS}.md"
-NEW_PATH = "content/loops/2026/2026-11-20-notes-survive-next-cycle.md"
+NEW_PATH = "content/loops/2026/2026-11-20-notes-survive-cycle-3.md"  # it follows lost-notes
 
 
 @pytest.fixture
@@ -48,7 +48,7 @@ def test_next_cycle_follows_the_loop_with_its_product_and_principles(root: Path)
     assert result.stdout == NEW_PATH + "\n" and result.stderr == ""
     meta, _ = split((root / NEW_PATH).read_text(encoding="utf-8"))
     assert meta == {
-        "title": "Notes survive (next cycle)",
+        "title": "Notes survive (cycle 3)",
         "date": __import__("datetime").date(2026, 11, 20),
         "stage": "observe",
         "principles": ["ownership", "root-cause"],
@@ -158,3 +158,41 @@ def test_previous_loop_with_a_broken_reference_says_so(root: Path) -> None:
         f"kb: {PREVIOUS}: unknown principle 'root-caus' (did you mean 'root-cause'?); fix it first\n"
     )
     assert snapshot(root) == before
+
+
+def test_next_twice_numbers_the_cycles(root: Path) -> None:
+    assert next_(root, PREVIOUS, "--date", "2026-11-20").exit_code == 0
+    third = NEW_PATH.rsplit("/", 1)[1].removesuffix(".md")
+    result = next_(root, third, "--date", "2026-11-25")
+    assert result.exit_code == 0, result.output
+    rel = result.stdout.strip()
+    assert rel == "content/loops/2026/2026-11-25-notes-survive-cycle-4.md"
+    meta, _ = split((root / rel).read_text(encoding="utf-8"))
+    assert meta["title"] == "Notes survive (cycle 4)" and meta["follows"] == third
+    # an older handbook's "(next cycle)" title is replaced, not stacked
+    old = root / "content/loops/2026/2026-11-25-notes-survive-cycle-4.md"
+    old.write_text(old.read_text(encoding="utf-8").replace("(cycle 4)", "(next cycle) (next cycle)"),
+                   encoding="utf-8")
+    meta, _ = split((root / next_(root, old.stem, "--date", "2026-11-26").stdout.strip()).read_text("utf-8"))
+    assert meta["title"] == "Notes survive (cycle 5)"
+
+
+def test_a_prefix_gets_did_you_mean(root: Path) -> None:
+    result = next_(root, "2026-01")
+    assert result.exit_code == 1
+    assert result.stderr == "kb: LOOP: unknown loop '2026-01' (did you mean '2026-01-10-notes-survive'?)\n"
+    result = next_(root, "2026")
+    assert result.exit_code == 1
+    assert result.stderr == ("kb: LOOP: unknown loop '2026' (did you mean one of 2026-01-10-notes-survive, "
+                             "2026-02-20-duplicate-cycles?)\n")
+
+
+def test_the_known_list_is_cut_with_an_ellipsis(root: Path) -> None:
+    loop = SMALL[PREVIOUS_PATH]
+    for day in range(1, 13):
+        (root / f"content/loops/2026/2026-03-{day:02d}-cycle.md").write_text(loop, encoding="utf-8")
+    result = next_(root, "zzz")
+    assert result.exit_code == 1
+    known = result.stderr.split("(known: ", 1)[1]
+    assert known.endswith(", … (5 more))\n")  # 15 loops
+    assert len(known.split(", ")) == 11  # ten ids and the ellipsis

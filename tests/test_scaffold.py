@@ -3,10 +3,10 @@
 What a fresh scaffold lints to, by collection (the template's prompts are HTML comments,
 which count as empty text):
 - loop: only KB502 for each reached step (the default stage `observe` → the Observe section);
-- product without options: KB204 for the four blank required fields — summary, problem,
-  users (an empty list) and owner; with --summary/--problem/--user/--owner it lints clean;
-- principle without --summary: KB204 for the blank summary, and the KB603 warning every
-  principle gets until a loop practices it.
+- product: every required field (from the schema) must be given, or it exits 2 naming the
+  missing ones (on a terminal it asks); with them all it lints clean;
+- principle: --summary is required; it lints to the KB603 warning every principle gets until a
+  loop practices it.
 """
 
 from __future__ import annotations
@@ -100,31 +100,150 @@ def test_new_with_an_empty_title_exits_1(root: Path) -> None:
 
 # -- kb new product / principle -----------------------------------------------------------------
 
-def test_new_product_lints_to_only_its_blank_required_fields(root: Path) -> None:
-    rel = new(root, "product", "Search Box")
-    assert rel == "content/products/search-box.md"
-    found = findings_for(root, rel)
-    assert {code for code, _line, _col in found} == {"KB204"}
-    lines = (root / rel).read_text(encoding="utf-8").splitlines()
-    blank = {lines[line - 1].split(":")[0] for _code, line, _col in found}
-    assert blank == {"summary", "problem", "users", "owner"}
+def test_new_product_without_its_required_fields_exits_2_and_names_them(root: Path) -> None:
+    before = snapshot(root)
+    result = run_kb(["new", "product", "Search Box"], root)  # no terminal: nothing is asked
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "kb: error: kb new product needs summary (--summary), problem (--problem), users (--user) "
+        "and owner (--owner): give them as options, or run it on a terminal to be asked\n")
+    assert snapshot(root) == before
+    result = run_kb(["new", "product", "Search Box", "--summary", "Find any cycle.", "--no-input"], root)
+    assert result.exit_code == 2 and "needs problem (--problem), users (--user) and owner" in result.stderr
 
 
 def test_new_product_with_every_option_lints_clean(root: Path) -> None:
     rel = new(root, "product", "Search Box", "--summary", "Find any cycle.", "--owner", "Ana Lima",
               "--problem", "Cycles are hard to find.", "--user", "Product builders")
     assert findings_for(root, rel) == []
+    text = (root / rel).read_text(encoding="utf-8")
+    assert "''" not in text and "status: idea\n" in text
 
 
-def test_new_principle_lints_to_its_blank_summary_and_no_loop_yet(root: Path) -> None:
-    rel = new(root, "principle", "Bias for action")
+def test_new_principle_without_summary_exits_2(root: Path) -> None:
+    result = run_kb(["new", "principle", "Bias for action"], root)
+    assert result.exit_code == 2
+    assert "kb new principle needs summary (--summary): give it as an option" in result.stderr
+    assert not (root / "content/principles/bias-for-action.md").exists()
+
+
+def test_new_principle_lints_to_only_no_loop_yet(root: Path) -> None:
+    rel = new(root, "principle", "Bias for action", "--summary", "Move first, then measure.")
     assert rel == "content/principles/bias-for-action.md"
     text = (root / rel).read_text(encoding="utf-8")
     assert "order: 3\n" in text  # after the existing principles' orders
-    found = findings_for(root, rel)
-    assert sorted(code for code, _line, _col in found) == ["KB204", "KB603"]
-    lines = text.splitlines()
-    assert [lines[line - 1].split(":")[0] for code, line, _col in found if code == "KB204"] == ["summary"]
+    assert [code for code, _line, _col in findings_for(root, rel)] == ["KB603"]  # a warning
+
+
+def test_new_loop_without_a_principle_exits_2(root: Path) -> None:
+    result = run_kb(["new", "loop", "x"], root)
+    assert result.exit_code == 2
+    assert result.stderr == ("kb: error: kb new loop needs principles (--principle): give it as an option, "
+                             "or run it on a terminal to be asked\n")
+    assert not list((root / "content/loops").rglob("*-x.md"))
+
+
+@pytest.mark.parametrize(("given", "written"), [
+    ("Ownership", "ownership"),  # a title
+    ("ownership", "ownership"),
+    ("take ownership", "ownership"),  # an alias, as [[take ownership]] resolves
+    ("Root-cause problem solving", "root-cause"),
+    ("root cause", "root-cause"),  # its id written with a space
+])
+def test_principle_option_takes_ids_titles_and_aliases(root: Path, given: str, written: str) -> None:
+    rel = new(root, "loop", "Named", "--principle", given, "--product", "Loop Journal")
+    text = (root / rel).read_text(encoding="utf-8")
+    assert f"principles:\n- {written}\n" in text and "product: journal\n" in text
+    assert [code for code, _l, _c in findings_for(root, rel)] == ["KB502"]
+
+
+def test_the_same_principle_twice_is_written_once(root: Path) -> None:
+    rel = new(root, "loop", "Twice", "--principle", "Ownership", "--principle", "take ownership")
+    assert (root / rel).read_text(encoding="utf-8").count("- ownership") == 1
+
+
+@pytest.mark.parametrize(("date", "message"), [
+    ("1/3/2026", "Error: --date must be YYYY-MM-DD, e.g. 2026-03-01 (not '1/3/2026')"),
+    ("2026-3-1", "Error: --date must be YYYY-MM-DD, e.g. 2026-03-01 (not '2026-3-1')"),
+    ("2026-02-30", "Error: --date 2026-02-30 is not a calendar date"),
+])
+def test_bad_dates_are_refused_in_words(root: Path, date: str, message: str) -> None:
+    for args in (["new", "loop", "x", "--principle", "ownership", "--date", date],
+                 ["next", "2026-01-10-notes-survive", "--date", date],
+                 ["index", "principles", "--since", date]):
+        result = run_kb(args, root)
+        assert result.exit_code == 2, args
+        expected = message.replace("--date", "--since") if args[0] == "index" else message
+        assert expected in result.stderr and "%Y" not in result.stderr
+
+
+def test_an_option_of_another_collection_is_refused(root: Path) -> None:
+    result = run_kb(["new", "principle", "P", "--summary", "s", "--owner", "me", "--stage", "design"], root)
+    assert result.exit_code == 1
+    assert result.stderr == "kb: --owner and --stage do not apply to a principle\n"
+
+
+def test_empty_handbook_says_there_are_no_principles(tmp_path: Path) -> None:
+    root = write_tree(tmp_path / "empty", {"content/index.md": "# Home\n"})
+    result = run_kb(["new", "loop", "First", "--principle", "ownership"], root)
+    assert result.exit_code == 1
+    assert result.stderr == ("kb: --principle: there are no principles in this handbook yet, so 'ownership' "
+                             "cannot be one; write the first with `kb new principle TITLE`\n")
+    result = run_kb(["new", "loop", "First"], root)
+    assert result.exit_code == 2
+    assert "There are no principles yet: write the first with `kb new principle TITLE`" in result.stderr
+    assert new(root, "principle", "Ownership", "--summary", "Own it.") == "content/principles/ownership.md"
+    assert new(root, "loop", "First", "--principle", "Ownership", "--date", "2026-03-01") == (
+        "content/loops/2026/2026-03-01-first.md")
+
+
+def test_new_product_lints_clean_in_this_repository(tmp_path: Path) -> None:
+    """The shipped handbook sets require_non_goals: --non-goal is a required option there."""
+    import shutil
+
+    repo = Path(__file__).resolve().parents[1]
+    root = tmp_path / "copy"
+    shutil.copytree(repo / "content", root / "content")
+    shutil.copy(repo / "pyproject.toml", root / "pyproject.toml")
+    args = ["product", "Search Box", "--summary", "Find any cycle.", "--owner", "Ana Lima",
+            "--problem", "Cycles are hard to find.", "--user", "Product builders", "--status", "building",
+            "--principle", "Ownership", "--principle", "root cause"]
+    result = run_kb(["new", *args], root)
+    assert result.exit_code == 2 and "needs non_goals (--non-goal)" in result.stderr
+    rel = new(root, *args, "--non-goal", "Editing loops", "--non-goal", "Search outside the handbook")
+    text = (root / rel).read_text(encoding="utf-8")
+    assert "non_goals:\n- Editing loops\n- Search outside the handbook\n" in text
+    assert "principles:\n- ownership\n- root-cause-problem-solving\n" in text
+    assert findings_for(root, rel) == []
+    loop = new(root, "loop", "Faster search", "--principle", "ownership", "--product", "Search Box",
+               "--stage", "design", "--date", "2026-11-30")
+    assert {code for code, _l, _c in findings_for(root, loop)} == {"KB502"}  # the reached steps to write
+    principle = new(root, "principle", "Bias for action", "--summary", "Move first, then measure.")
+    assert [code for code, _l, _c in findings_for(root, principle)] == ["KB603"]
+
+
+def test_prompts_for_missing_fields_on_a_terminal(root: Path) -> None:
+    """A real process on a pseudo-terminal: each missing required field is asked for."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    master, slave = pty.openpty()
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "builder")}
+    proc = subprocess.Popen([sys.executable, "-m", "kb", "--root", str(root), "new", "product", "Search Box",
+                             "--summary", "Find any cycle."], stdin=slave, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, env=env)
+    os.close(slave)
+    os.write(master, b"Cycles are hard to find.\nProduct builders; Coaches\nAna Lima\n")
+    out, _ = proc.communicate(timeout=60)
+    os.close(master)
+    assert proc.returncode == 0, out
+    text = (root / "content/products/search-box.md").read_text(encoding="utf-8")
+    assert "problem: Cycles are hard to find.\n" in text
+    assert "users:\n- Product builders\n- Coaches\n" in text and "owner: Ana Lima\n" in text
+    assert b"Owner (person or team accountable)" in out
+    assert findings_for(root, "content/products/search-box.md") == []
 
 
 def test_new_principle_then_the_site_builds(root: Path, tmp_path: Path) -> None:
@@ -205,3 +324,18 @@ def test_index_counts_match_the_shipped_handbook() -> None:
         assert all(loop in loops for loop in row["loops"])
     for row in data:
         assert all(f"product: {row['id']}" in loops[loop] for loop in row["loops"])
+
+
+def test_index_takes_the_singular_too(root: Path) -> None:
+    for singular, plural in (("principle", "principles"), ("product", "products")):
+        one, other = run_kb(["index", singular], root), run_kb(["index", plural], root)
+        assert one.exit_code == 0 and one.stdout == other.stdout
+
+
+def test_index_since_applies_to_products(root: Path) -> None:
+    result = run_kb(["index", "products", "--format", "json", "--since", "2026-01-01"], root)
+    assert result.exit_code == 0, result.output
+    loops = {row["id"]: row["loops"] for row in json.loads(result.stdout)}
+    assert loops == {"inbox": ["2026-02-20-duplicate-cycles"], "journal": ["2026-01-10-notes-survive"]}
+    text = run_kb(["index", "products", "--since", "2026-02-01"], root).stdout
+    assert "| Loop Journal | live | Ana Lima | 0 | inbox | — |" in text

@@ -162,36 +162,67 @@ def serve(ctx: click.Context, port: int, host: str) -> None:
 
 
 STAGES = [s.value for s in __import__("kb.model", fromlist=["Stage"]).Stage]
+STATUSES = [s.value for s in __import__("kb.model", fromlist=["Status"]).Status]
+
+
+class IsoDate(click.ParamType):
+    """A calendar date written YYYY-MM-DD, refused in words a writer understands."""
+
+    name = "YYYY-MM-DD"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        import datetime as dt
+        import re
+
+        if isinstance(value, dt.date):
+            return value
+        option = param.opts[0] if param is not None and param.opts else "the date"
+        text = str(value).strip()
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            raise click.UsageError(f"{option} must be YYYY-MM-DD, e.g. 2026-03-01 (not {text!r})", ctx)
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            raise click.UsageError(f"{option} {text} is not a calendar date", ctx) from None
 
 
 @main.command()
 @click.argument("kind", type=click.Choice(["loop", "product", "principle"]))
 @click.argument("title")
-@click.option("--product", help="Loop: the product it improves (an id).")
-@click.option("--principle", "principles", multiple=True, help="Loop: a principle practiced (repeatable).")
-@click.option("--stage", type=click.Choice(STAGES), default="observe", show_default=True,
-              help="Loop: the furthest step reached.")
-@click.option("--date", "when", type=click.DateTime(["%Y-%m-%d"]), help="Loop: start date (default today).")
+@click.option("--principle", "principles", multiple=True,
+              help="Loop (required) or product: a principle, by id, title or alias (repeatable).")
+@click.option("--product", help="Loop: the product it improves (id or title).")
+@click.option("--stage", type=click.Choice(STAGES), help="Loop: the furthest step reached.  [default: observe]")
+@click.option("--date", "when", type=IsoDate(), help="Loop: start date.  [default: today]")
 @click.option("--author", "authors", multiple=True, help="Loop: an author (repeatable; default: git authors).")
-@click.option("--summary", default="", help="Product or principle: its one-line summary.")
-@click.option("--owner", default="", help="Product: who is accountable.")
-@click.option("--problem", default="", help="Product: the want or need it solves.")
-@click.option("--user", "users", multiple=True, help="Product: who has the problem (repeatable).")
+@click.option("--summary", help="Product or principle (required): its one-line summary.")
+@click.option("--problem", help="Product (required): the want or need it solves.")
+@click.option("--user", "users", multiple=True, help="Product (required): who has the problem (repeatable).")
+@click.option("--owner", help="Product (required): the person or team accountable.")
+@click.option("--status", type=click.Choice(STATUSES), help="Product: where it is in its life.  [default: idea]")
+@click.option("--non-goal", "non_goals", multiple=True,
+              help="Product: what it deliberately does not do (repeatable; required with require_non_goals).")
+@click.option("--no-input", is_flag=True, help="Never ask: refuse (exit 2) when a required field is missing.")
 @click.pass_context
-def new(ctx: click.Context, kind: str, title: str, product: str | None, principles: tuple[str, ...],
-        stage: str, when: Any, authors: tuple[str, ...], summary: str, owner: str, problem: str,
-        users: tuple[str, ...]) -> None:
-    """Scaffold a loop cycle, product card or principle from templates/ and print its path."""
-    import datetime as dt
+def new(ctx: click.Context, kind: str, title: str, no_input: bool, when: Any, **options: Any) -> None:
+    """Scaffold a loop cycle, product card or principle from templates/ and print its path.
 
-    from kb.model import Collection, Stage
-    from kb.scaffold import NewDoc, ScaffoldError, create
+    Every required field of the collection's schema must be given: as an option, or, on a
+    terminal, when asked. Without a terminal (or with --no-input) a missing one exits 2.
+    """
+    from kb.model import Collection
+    from kb.scaffold import NewDoc, ScaffoldError, create, from_prompt, missing, prompt_text, with_defaults
 
     settings = settings_for(ctx)
-    doc = NewDoc(Collection(kind), title, product, principles, Stage(stage),
-                 when.date() if when else dt.date.today(), authors,
-                 extra={"summary": summary, "owner": owner, "problem": problem, "users": users})
+    values = {name: value for name, value in options.items() if value not in (None, "", ())}
+    if when is not None:
+        values["date"] = when
     try:
+        doc = with_defaults(settings, NewDoc(Collection(kind), title, values))
+        if not no_input and sys.stdin.isatty():
+            for f in missing(settings, doc):
+                kind_of = click.Choice(f.choices) if f.choices else click.STRING
+                doc.values[f.name] = from_prompt(f, click.prompt(prompt_text(f), type=kind_of))
         path = create(settings, doc)
     except ScaffoldError as exc:
         click.echo(f"kb: {exc}", err=True)
@@ -201,8 +232,8 @@ def new(ctx: click.Context, kind: str, title: str, product: str | None, principl
 
 @main.command("next")
 @click.argument("loop_id", metavar="LOOP")
-@click.option("--title", help="Title of the new cycle (default: the previous title, next cycle).")
-@click.option("--date", "when", type=click.DateTime(["%Y-%m-%d"]), help="Start date (default today).")
+@click.option("--title", help="Title of the new cycle (default: the previous title, numbered: 'Slow CI (cycle 2)').")
+@click.option("--date", "when", type=IsoDate(), help="Start date.  [default: today]")
 @click.pass_context
 def next_(ctx: click.Context, loop_id: str, title: str | None, when: Any) -> None:
     """Scaffold the next cycle of LOOP (step 5, repeat): it follows LOOP, same product and principles."""
@@ -212,7 +243,7 @@ def next_(ctx: click.Context, loop_id: str, title: str | None, when: Any) -> Non
 
     settings = settings_for(ctx)
     try:
-        doc, note = next_cycle(settings, loop_id, title, when.date() if when else dt.date.today())
+        doc, note = next_cycle(settings, loop_id, title, when or dt.date.today())
         path = create(settings, doc)
     except ScaffoldError as exc:
         click.echo(f"kb: {exc}", err=True)
@@ -252,19 +283,20 @@ def diff_(ctx: click.Context, base: str | None, head: str | None, base_option: s
 
 
 @main.command()
-@click.argument("what", type=click.Choice(["principles", "products"]))
+@click.argument("what", metavar="principles|products",
+                type=click.Choice(["principles", "products", "principle", "product"]))
 @click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown",
               show_default=True)
-@click.option("--since", type=click.DateTime(["%Y-%m-%d"]),
-              help="Principles: count only loop cycles started on or after this date.")
+@click.option("--since", type=IsoDate(), help="Count only loop cycles started on or after this date.")
 @click.pass_context
 def index(ctx: click.Context, what: str, fmt: str, since: Any) -> None:
     """Print the principle or product index (counts from the loop cycles)."""
     from kb.index import index_json, index_markdown
     from kb.pipeline import check
 
+    what = what if what.endswith("s") else what + "s"
     checked = check(settings_for(ctx))
-    day = since.date() if since else None
+    day = since
     if fmt == "json":
         click.echo(json.dumps(index_json(checked.graph, what, day), indent=2, ensure_ascii=False))
     else:

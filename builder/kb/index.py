@@ -5,13 +5,24 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from kb.frontmatter import as_date
 from kb.link import Graph
+from kb.model import Collection
 from kb.views import Views, principle_index, product_index
 
 
 def index_json(graph: Graph, what: str, since: dt.date | None = None) -> list[Any]:
+    """The index rows; `since` keeps only the loop cycles started on or after that date, for
+    principles and products alike."""
     views = Views(graph)
-    return list(principle_index(views, since) if what == "principles" else product_index(views))
+    if what == "principles":
+        return list(principle_index(views, since))
+    rows = list(product_index(views))
+    if since is None:
+        return rows
+    started = {d.id: as_date(d.meta.get("date")) for d in graph.by_id[Collection.LOOP].values() if d.readable}
+    return [{**row, "loops": [i for i in row["loops"] if (started.get(i) or dt.date.min) >= since]}
+            for row in rows]
 
 
 def index_markdown(graph: Graph, what: str, since: dt.date | None = None) -> str:

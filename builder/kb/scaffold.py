@@ -1,8 +1,11 @@
 """`kb new` (and `kb next`): write a new document that starts out right.
 
-Frontmatter comes from the collection's schema (written with python-frontmatter), the body
-from `templates/new_<collection>.md.j2`: step headings with prompts as HTML comments, which
-count as empty sections for KB502 until the writer replaces them. Never overwrites.
+Frontmatter comes from the collection's schema (kb.schema, written with python-frontmatter):
+its required fields are the ones a scaffold needs, given as options (`option_name`), asked for
+on a terminal (`prompt_text`), or refused (`MissingFields`); references to principles, products
+and loops accept ids, aliases and titles, as wikilinks do. The body comes from
+`templates/new_<collection>.md.j2`: step headings with prompts as HTML comments, which count as
+empty sections for KB502 until the writer replaces them. Never overwrites.
 """
 
 from __future__ import annotations
@@ -10,14 +13,15 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from kb.errors import KbError
 from kb.link import closest
 from kb.load import load
-from kb.model import Collection, Stage
+from kb.model import Collection, Stage, as_strs
+from kb.schema import Field, Kind, fields_of
 from kb.settings import Settings
 from kb.validate import slug
 
@@ -26,18 +30,96 @@ class ScaffoldError(KbError):
     """Bad input to `kb new` (unknown product, file exists): exit 1 with a clear message."""
 
 
+class MissingFields(KbError):
+    """Required fields neither given nor asked for: exit 2, naming them and their options."""
+
+    def __init__(self, collection: Collection, fields: list[Field], note: str = "") -> None:
+        self.collection, self.fields = collection, fields
+        named = _and([f"{f.name} ({option_name(f)})" for f in fields])
+        super().__init__(f"kb new {collection.value} needs {named}: give "
+                         f"{'it as an option' if len(fields) == 1 else 'them as options'}, "
+                         f"or run it on a terminal to be asked{note}")
+
+
+#: Values a field takes when no option gives one (a default counts as given).
+DEFAULTS: dict[str, Any] = {"stage": Stage.OBSERVE.value, "status": "idea"}
+
+
 @dataclass(frozen=True)
 class NewDoc:
+    """A document to write: its title, and frontmatter values by field name (as given: a
+    principle or product may be named by id, title or alias; `create` resolves them)."""
+
     collection: Collection
     title: str
-    product: str | None = None
-    principles: tuple[str, ...] = ()
-    stage: Stage = Stage.OBSERVE
-    date: dt.date = field(default_factory=dt.date.today)
-    authors: tuple[str, ...] = ()
-    follows: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)  # product/principle fields given as options
+    values: dict[str, Any] = field(default_factory=dict)
     observe_notes: str = ""  # carried into the Observe prompt by `kb next`
+
+    @property
+    def date(self) -> dt.date:
+        when = self.values.get("date")
+        return when if isinstance(when, dt.date) else dt.date.today()
+
+
+def schema_fields(settings: Settings, collection: Collection) -> dict[str, Field]:
+    """The collection's fields, with `non_goals` required where `require_non_goals` is set."""
+    fields = dict(fields_of(collection))
+    if collection is Collection.PRODUCT and settings.require_non_goals and "non_goals" in fields:
+        fields["non_goals"] = replace(fields["non_goals"], required=True, min_items=1)
+    return fields
+
+
+def option_name(f: Field) -> str:
+    """The `kb new` option that gives a field: lists take one item per option, so singular."""
+    name = f.name[:-1] if f.kind in (Kind.TEXTS, Kind.IDS) and f.name.endswith("s") else f.name
+    return "--" + name.replace("_", "-")
+
+
+def prompt_text(f: Field) -> str:
+    """What a terminal asks for a missing field: its name and what it means."""
+    doc = f.doc.rstrip(".")
+    text = f"{f.name.replace('_', ' ').capitalize()} ({doc[:1].lower()}{doc[1:]})"
+    if f.kind in (Kind.TEXTS, Kind.IDS):
+        text += "; several separated by ';'"
+    if f.kind is Kind.CHOICE:
+        text += f"; one of {', '.join(f.choices)}"
+    return text
+
+
+def from_prompt(f: Field, answer: str) -> Any:
+    """A prompted answer as the field's value (lists split at ';')."""
+    if f.kind in (Kind.TEXTS, Kind.IDS):
+        return tuple(part.strip() for part in answer.split(";") if part.strip())
+    return answer.strip()
+
+
+def with_defaults(settings: Settings, new: NewDoc) -> NewDoc:
+    """Fill the defaults a collection's fields take; refuse options that are not its fields."""
+    fields = schema_fields(settings, new.collection)
+    values = {k: v for k, v in new.values.items() if not _blank(v)}
+    stray = [k for k in values if k not in fields]
+    if stray:
+        known = {f.name: f for c in Collection for f in fields_of(c).values()}
+        names = _and([option_name(known[k]) if k in known else k for k in stray])
+        raise ScaffoldError(f"{names} {'does' if len(stray) == 1 else 'do'} not apply to a "
+                            f"{new.collection.value}")
+    for name, value in DEFAULTS.items():
+        if name in fields:
+            values.setdefault(name, value)
+    if "date" in fields and fields["date"].required:
+        values.setdefault("date", dt.date.today())
+    return replace(new, values=values)
+
+
+def missing(settings: Settings, new: NewDoc) -> list[Field]:
+    """The required fields (from the schema) that `new` has no value for; the title is an argument."""
+    return [f for f in schema_fields(settings, new.collection).values()
+            if f.required and f.name != "title" and _blank(new.values.get(f.name))]
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip()) or (
+        isinstance(value, (list, tuple)) and not value)
 
 
 def target_path(settings: Settings, new: NewDoc) -> Path:
@@ -48,10 +130,15 @@ def target_path(settings: Settings, new: NewDoc) -> Path:
 
 
 def create(settings: Settings, new: NewDoc) -> Path:
-    """Write the new file and return its path; refuse unknown references and existing files."""
+    """Write the new file and return its path; refuse missing fields (MissingFields), unknown
+    references and existing files (ScaffoldError)."""
     if not new.title.strip():
         raise ScaffoldError("the title is empty")
-    _check_references(settings, new)
+    new = with_defaults(settings, new)
+    absent = missing(settings, new)
+    if absent:
+        raise MissingFields(new.collection, absent, _empty_note(settings, absent))
+    new = _resolve_references(settings, new)
     path = target_path(settings, new)
     text = render(settings, new)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -91,24 +178,17 @@ def _carry_notes(body: str, notes: str) -> str:
 
 
 def _meta(settings: Settings, new: NewDoc) -> dict[str, Any]:
-    if new.collection is Collection.LOOP:
-        meta: dict[str, Any] = {"title": new.title, "date": new.date, "stage": new.stage.value,
-                                "principles": list(new.principles)}
-        if new.product:
-            meta["product"] = new.product
-        if new.authors:
-            meta["authors"] = list(new.authors)
-        if new.follows:
-            meta["follows"] = new.follows
-        return meta
-    if new.collection is Collection.PRODUCT:
-        return {"title": new.title, "summary": new.extra.get("summary", ""),
-                "problem": new.extra.get("problem", ""), "users": list(new.extra.get("users", ())),
-                "owner": new.extra.get("owner", ""), "status": new.extra.get("status", "idea")}
-    meta = {"title": new.title, "summary": new.extra.get("summary", "")}
-    order = _next_order(settings)
-    if order:
-        meta["order"] = order
+    """Frontmatter in the schema's field order: the title, then every value given."""
+    values = {"title": new.title, **new.values}
+    if new.collection is Collection.PRINCIPLE and "order" not in values:
+        order = _next_order(settings)
+        if order:
+            values["order"] = order
+    meta: dict[str, Any] = {}
+    for name, f in schema_fields(settings, new.collection).items():
+        if name in values and not _blank(values[name]):
+            value = values[name]
+            meta[name] = list(value) if f.kind in (Kind.TEXTS, Kind.IDS, Kind.OBJECTS) else value
     return meta
 
 
@@ -122,35 +202,102 @@ def _docs(settings: Settings, collection: Collection) -> list[Any]:
     return [d for d in load(settings).documents if d.collection is collection and d.readable]
 
 
-def _check_references(settings: Settings, new: NewDoc) -> None:
-    if new.collection is not Collection.LOOP:
-        return
-    corpus = load(settings).documents
-    ids = {c: {d.id for d in corpus if d.collection is c} for c in Collection}
-    if new.product:
-        _known(new.product, ids[Collection.PRODUCT], "product", "--product")
-    for principle in new.principles:
-        _known(principle, ids[Collection.PRINCIPLE], "principle", "--principle")
-    if new.follows:
-        _known(new.follows, ids[Collection.LOOP], "loop", "LOOP")
+def _resolve_references(settings: Settings, new: NewDoc) -> NewDoc:
+    """Every value of a field that references a collection, resolved to an id the way a
+    wikilink resolves (id, alias, or title, ignoring case); unknown ones refused."""
+    fields = schema_fields(settings, new.collection)
+    refs = {name: f for name, f in fields.items() if f.ref is not None and name in new.values}
+    if not refs:
+        return new
+    corpus = [d for d in load(settings).documents if d.readable]
+    values = dict(new.values)
+    for name, f in refs.items():
+        assert f.ref is not None
+        option = "LOOP" if name == "follows" else option_name(f)
+        if isinstance(values[name], (list, tuple)):
+            values[name] = tuple(dict.fromkeys(resolve(corpus, f.ref, v, option) for v in values[name]))
+        else:
+            values[name] = resolve(corpus, f.ref, values[name], option)
+    return replace(new, values=values)
 
 
-def _known(ident: str, ids: set[str], noun: str, option: str) -> None:
-    if ident in ids:
-        return
-    close = closest(ident, ids)
-    hint = f" (did you mean '{close}'?)" if close else f" (known: {', '.join(sorted(ids)[:10]) or 'none'})"
-    raise ScaffoldError(f"{option}: unknown {noun} '{ident}'{hint}")
+def names_of(corpus: list[Any], collection: Collection) -> dict[str, str]:
+    """Every name a document of `collection` answers to (casefolded) → its id: ids, aliases,
+    titles and titles made into ids."""
+    names: dict[str, str] = {}
+    docs = sorted((d for d in corpus if d.collection is collection), key=lambda d: d.id)
+    for doc in docs:  # weakest first, so an id always wins over another document's title
+        names.setdefault(slug(doc.title), doc.id)
+    for doc in docs:
+        names[doc.title.casefold()] = doc.id
+    for doc in docs:
+        for alias in as_strs(doc.meta.get("aliases")):
+            names[alias.casefold()] = doc.id
+    for doc in docs:
+        names[doc.id.casefold()] = doc.id
+    return names
+
+
+def resolve(corpus: list[Any], collection: Collection, name: str, option: str) -> str:
+    """The id `name` means among `collection`'s documents, or ScaffoldError with a suggestion."""
+    ids = sorted({d.id for d in corpus if d.collection is collection})
+    names = names_of(corpus, collection)
+    text = " ".join(str(name).split())
+    found = names.get(text.casefold()) or names.get(slug(text))
+    if found:
+        return found
+    noun = collection.value
+    if not ids:
+        raise ScaffoldError(f"{option}: there are no {collection.folder} in this handbook yet, so "
+                            f"'{text}' cannot be one; write the first with `kb new {noun} TITLE`")
+    raise ScaffoldError(f"{option}: unknown {noun} '{text}'{suggest(text, ids)}")
+
+
+def suggest(word: str, ids: list[str], shown: int = 10) -> str:
+    """' (did you mean …?)' for a near miss or a prefix, else ' (known: …)', cut at `shown`."""
+    starting = [i for i in ids if i.startswith(word.casefold())] if word else []
+    if len(starting) == 1:
+        return f" (did you mean '{starting[0]}'?)"
+    if starting:
+        more = f", … ({len(starting) - 5} more)" if len(starting) > 5 else ""
+        return f" (did you mean one of {', '.join(starting[:5])}{more}?)"
+    close = closest(word.casefold(), ids)
+    if close:
+        return f" (did you mean '{close}'?)"
+    if not ids:
+        return " (there are none yet)"
+    more = f", … ({len(ids) - shown} more)" if len(ids) > shown else ""
+    return f" (known: {', '.join(ids[:shown])}{more})"
+
+
+def _empty_note(settings: Settings, absent: list[Field]) -> str:
+    """When a missing reference cannot be given because its collection is empty, say how to start."""
+    for f in absent:
+        if f.ref is not None and not _docs(settings, f.ref):
+            return (f". There are no {f.ref.folder} yet: write the first with "
+                    f"`kb new {f.ref.value} TITLE`")
+    return ""
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+_CYCLE_SUFFIX = re.compile(r"(?:\s*\((?:next cycle|cycle \d+)\))+\s*$", re.I)
+
+
+def next_title(title: str, number: int) -> str:
+    """'Slow CI' → 'Slow CI (cycle 2)'; an earlier '(cycle N)' or '(next cycle)' is replaced."""
+    return f"{_CYCLE_SUFFIX.sub('', title) or title} (cycle {number})"
 
 
 def next_cycle(settings: Settings, loop_id: str, title: str | None, when: dt.date) -> tuple[NewDoc, str]:
     """The next turn of a loop: follows it, same product and principles, its Repeat notes
     carried into the new Observe prompt. Returns the new document and a note for the user."""
-    from kb.model import as_strs
-
     corpus = [d for d in load(settings).documents if d.readable]
     loops = {d.id: d for d in corpus if d.collection is Collection.LOOP}
-    _known(loop_id, set(loops), "loop", "LOOP")
+    if loop_id not in loops:
+        raise ScaffoldError(f"LOOP: unknown loop '{loop_id}'{suggest(loop_id, sorted(loops))}")
     previous = loops[loop_id]
     product = previous.meta.get("product")
     product = product if isinstance(product, str) else None
@@ -158,11 +305,21 @@ def next_cycle(settings: Settings, loop_id: str, title: str | None, when: dt.dat
     _carried(corpus, loop_id, product, principles)
     note = "" if previous.meta.get("stage") == Stage.REPEAT.value else (
         f"note: {loop_id} is at stage '{previous.meta.get('stage')}', not 'repeat' yet")
-    new = NewDoc(
-        Collection.LOOP, title or f"{previous.title} (next cycle)", product=product,
-        principles=principles, date=when, follows=loop_id, observe_notes=repeat_notes(previous),
-    )
+    values: dict[str, Any] = {"date": when, "principles": principles, "follows": loop_id}
+    if product:
+        values["product"] = product
+    new = NewDoc(Collection.LOOP, title or next_title(previous.title, _cycle_number(loops, loop_id)),
+                 values, observe_notes=repeat_notes(previous))
     return new, note
+
+
+def _cycle_number(loops: dict[str, Any], loop_id: str) -> int:
+    """The number of the cycle after `loop_id`: one more than the length of its `follows` chain."""
+    seen, current = [loop_id], loops[loop_id].meta.get("follows")
+    while isinstance(current, str) and current in loops and current not in seen:
+        seen.append(current)
+        current = loops[current].meta.get("follows")
+    return len(seen) + 1
 
 
 def _carried(corpus: list[Any], loop_id: str, product: str | None, principles: tuple[str, ...]) -> None:
