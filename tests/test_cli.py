@@ -99,7 +99,7 @@ def test_no_root_found_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.chdir(tmp_path)
     result = run("lint")
     assert result.exit_code == 2
-    assert result.stderr.startswith("kb: error: no content/ folder in ")
+    assert result.stderr.startswith("kb: error: no kb.toml, [tool.kb] in pyproject.toml or content/ folder in ")
 
 
 def test_root_is_found_from_a_subfolder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

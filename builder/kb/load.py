@@ -10,7 +10,6 @@ The result is the same as a serial read, in the same order.
 from __future__ import annotations
 
 import dataclasses
-import fnmatch
 import gc
 import os
 import sys
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from kb import cores, frontmatter
 from kb.findings import Finding, finding
+from kb.layout import Layout
 from kb.markdown import BodyScan, Heading, Link, Unsafe, scan
 from kb.model import EMPTY_FRONTMATTER, FOLDER_COLLECTION, Asset, Collection, Document, Frontmatter, Scalar
 from kb.settings import Settings
@@ -62,12 +62,13 @@ class Corpus:
 
 
 def walk(settings: Settings) -> tuple[list[Entry], list[Entry], list[Finding]]:
-    """Markdown files, assets, and findings about the tree itself (symlinks, name clashes)."""
+    """Markdown files, assets, and findings about the tree itself (symlinks, name clashes).
+    What is left out (settings files, dot-files, the output folder...) is `kb.layout`'s rule."""
     markdown: list[Entry] = []
     assets: list[Entry] = []
     found: list[Finding] = []
     root = settings.root.resolve()
-    for rel, entry in _scan(settings.content, "", root, settings, found):
+    for rel, entry in _scan(settings.content, "", root, settings, found, Layout.of(settings)):
         size = _size(entry)
         (markdown if rel.endswith(".md") else assets).append(Entry(rel, size))
     found.extend(_name_clashes(settings, markdown + assets))
@@ -78,7 +79,7 @@ def walk(settings: Settings) -> tuple[list[Entry], list[Entry], list[Finding]]:
 
 def _scan(
     folder: Path, prefix: str, root: Path, settings: Settings, found: list[Finding],
-    visited: set[str] | None = None,
+    layout: Layout, visited: set[str] | None = None,
 ) -> Iterator[tuple[str, os.DirEntry[str]]]:
     """Files under `folder`, sorted; `visited` holds real paths of folders already walked,
     so a symlink loop cannot make the walk endless."""
@@ -90,38 +91,42 @@ def _scan(
         found.append(_unreadable(settings, prefix.rstrip("/") or ".", exc))
         return
     content = settings.content.resolve()
+    names = frozenset(e.name for e in entries)
     for entry in entries:
         rel = prefix + entry.name
-        if entry.name.startswith(".") or _excluded(rel, settings.exclude):
+        if entry.name.startswith("."):
             continue
-        if entry.is_symlink() and not _inside(entry.path, content):
-            where = "the repository" if not _inside(entry.path, root) else "content/"
-            found.append(finding(
-                _repo_path(settings, rel), 1, 1, "KB304",
-                f"symlink points outside {where}; it is not followed",
-                "content/ is kb's only input: copy the file into content/ instead",
-            ))
-            continue
+        error: OSError | None = None
         try:
             is_dir, is_file = entry.is_dir(), entry.is_file()
         except OSError as exc:  # a symlink loop: "too many levels of symbolic links"
-            found.append(_unreadable(settings, rel, exc))
+            is_dir = is_file = False
+            error = exc
+        if layout.skips_folder(rel, entry.name, entry.path) if is_dir else layout.skips_file(rel, entry.name, names):
             continue
-        if is_dir:  # a symlinked folder inside content/ is followed, once
+        if entry.is_symlink() and not _inside(entry.path, content):
+            folder = "the repository" if settings.at_root else f"{settings.content_dir}/"
+            where = "the repository" if not _inside(entry.path, root) else folder
+            found.append(finding(
+                _repo_path(settings, rel), 1, 1, "KB304",
+                f"symlink points outside {where}; it is not followed",
+                f"{folder} is kb's only input: copy the file into {folder} instead",
+            ))
+            continue
+        if error is not None:
+            found.append(_unreadable(settings, rel, error))
+            continue
+        if is_dir:  # a symlinked folder inside the content folder is followed, once
             real = os.path.realpath(entry.path)
             if real not in visited:
                 visited.add(real)
-                yield from _scan(Path(entry.path), rel + "/", root, settings, found, visited)
+                yield from _scan(Path(entry.path), rel + "/", root, settings, found, layout, visited)
         elif is_file:
             yield rel, entry
         elif rel.endswith(".md"):  # a dangling link, a FIFO, a socket or a device named .md
             found.append(finding(_repo_path(settings, rel), 1, 1, "KB101",
                                  "cannot be read: not a regular file",
                                  "markdown files must be regular files; remove it or exclude it"))
-
-
-def _excluded(rel: str, patterns: tuple[str, ...]) -> bool:
-    return any(fnmatch.fnmatchcase(rel, p) for p in patterns)
 
 
 def _inside(path: str, root: Path) -> bool:
@@ -156,7 +161,7 @@ def _name_clashes(settings: Settings, entries: list[Entry]) -> list[Finding]:
 
 
 def _repo_path(settings: Settings, rel: str) -> str:
-    return f"{settings.content_dir}/{rel}"
+    return settings.repo_path(rel)
 
 
 def _unreadable(settings: Settings, rel: str, exc: OSError) -> Finding:

@@ -7,6 +7,7 @@ does nothing is exactly the kind of mistake kb exists to catch.
 
 from __future__ import annotations
 
+import posixpath
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -51,6 +52,21 @@ class Settings:
         return self.root / self.content_dir
 
     @property
+    def content_prefix(self) -> str:
+        """What goes before a content-relative path to make it root-relative: `content/`, or
+        nothing when the handbook is the repository root (`content_dir = "."`)."""
+        return "" if self.content_dir == "." else self.content_dir + "/"
+
+    def repo_path(self, rel: str) -> str:
+        """A content-relative path as a root-relative one (`x.md` → `content/x.md`)."""
+        return self.content_prefix + rel
+
+    @property
+    def at_root(self) -> bool:
+        """The handbook is the repository root itself (markdown beside pyproject.toml, README...)."""
+        return self.content_dir == "."
+
+    @property
     def output(self) -> Path:
         return (self.root / self.output_dir).resolve()
 
@@ -60,15 +76,31 @@ class Settings:
 
 
 def find_root(start: Path) -> Path:
-    """The nearest folder at or above `start` that holds `content/` (like git finds `.git`)."""
+    """The nearest folder at or above `start` that holds `kb.toml`, a `pyproject.toml` with a
+    `[tool.kb]` table, or a `content/` folder (like git finds `.git`)."""
     start = start.resolve()
     for folder in (start, *start.parents):
-        if (folder / "content").is_dir():
+        if is_root(folder):
             return folder
     raise KbError(
-        f"no content/ folder in {start} or any folder above it "
-        "(run kb inside a handbook repository, or pass --root DIR)"
+        f"no kb.toml, [tool.kb] in pyproject.toml or content/ folder in {start} or any folder "
+        "above it (run kb inside a handbook repository, or pass --root DIR)"
     )
+
+
+def is_root(folder: Path) -> bool:
+    """Does `folder` hold kb's settings or a `content/` folder?"""
+    if (folder / "kb.toml").is_file() or (folder / "content").is_dir():
+        return True
+    pyproject = folder / "pyproject.toml"
+    if not pyproject.is_file():
+        return False
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False  # not kb's to judge here; load_settings reports it where it is kb's root
+    tool = data.get("tool")
+    return isinstance(tool, dict) and "kb" in tool
 
 
 def load_settings(root: Path) -> Settings:
@@ -104,6 +136,16 @@ def _read_table(root: Path) -> tuple[dict[str, Any], str]:
 
 _INTS = {"max_file_bytes", "max_yaml_depth", "max_yaml_nodes", "stale_days", "coverage_window_days"}
 _STRS = {"content_dir", "output_dir", "cache_dir", "site_url"}
+_FOLDERS = {"content_dir"}
+
+
+def _folder(name: str, value: str, source: str) -> str:
+    """A folder inside the root, written one way: `./docs/` → `docs`, `.` stays `.`."""
+    folder = posixpath.normpath(value.replace("\\", "/"))
+    if folder.startswith("/") or folder == ".." or folder.startswith("../") or (
+            len(folder) > 1 and folder[1] == ":"):
+        raise KbError(f"{source}: setting '{name}' must be a folder inside the repository ('{value}')")
+    return folder
 
 
 def _coerce(name: str, value: Any, source: str) -> Any:
@@ -114,7 +156,7 @@ def _coerce(name: str, value: Any, source: str) -> Any:
     if name in _STRS:
         if not isinstance(value, str) or not value:
             raise KbError(f"{source}: setting '{name}' must be a non-empty string")
-        return value
+        return _folder(name, value, source) if name in _FOLDERS else value
     if name == "require_non_goals":
         if not isinstance(value, bool):
             raise KbError(f"{source}: setting 'require_non_goals' must be true or false")
