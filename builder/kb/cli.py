@@ -46,7 +46,8 @@ class KbGroup(click.Group):
 @click.group(cls=KbGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="kb")
 @click.option("--root", type=click.Path(file_okay=False, path_type=Path),
-              help="Handbook root (default: the nearest folder above holding content/).")
+              help="Handbook root (default: the nearest folder at or above this one holding kb.toml, "
+                   "a pyproject.toml with [tool.kb], or content/).")
 @click.pass_context
 def main(ctx: click.Context, root: Path | None) -> None:
     """kb — lint, link and build a Product Builder handbook kept as markdown in git."""
@@ -56,9 +57,11 @@ def main(ctx: click.Context, root: Path | None) -> None:
 def settings_for(ctx: click.Context) -> Settings:
     root = ctx.find_root().obj
     base = find_root(Path.cwd()) if root is None else root.resolve()
-    if root is not None and not (base / "content").is_dir():
-        raise KbError(f"{base} has no content/ folder")
-    return load_settings(base)
+    settings = load_settings(base)
+    if not settings.content.is_dir():
+        named = " (its content_dir setting)" if settings.content_dir != "content" else ""
+        raise KbError(f"{base} has no {settings.content_dir}/ folder{named}")
+    return settings
 
 
 def _default_format() -> str:
@@ -305,6 +308,19 @@ def index(ctx: click.Context, what: str, fmt: str, since: Any) -> None:
 
 def _progress(message: str) -> None:
     click.echo(f"kb: {message}", err=True)
+
+
+@main.command("config")
+def config_() -> None:
+    """Print a working mkdocs.yml: kb's built-in site configuration, with comments.
+
+    Save it as mkdocs.yml beside your content to change the theme, palette, features or
+    markdown extensions; kb keeps owning docs_dir, site_dir and nav.
+    """
+    from kb.render import BUILTIN
+    from kb.templating import default_templates
+
+    click.echo((default_templates() / BUILTIN).read_text(encoding="utf-8"), nl=False)
 
 
 @main.command()

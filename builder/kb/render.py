@@ -8,6 +8,7 @@ with kb (Material, search, tags, light/dark, mermaid, no third-party requests).
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -57,11 +58,28 @@ def load(root: Path, emitted: Emitted, site_dir: Path, strict: bool) -> tuple[An
             config = load_config(config_file=str(path), **overrides)
     except (Abort, ConfigurationError, OSError) as exc:  # Abort is a SystemExit: never let it through
         raise KbError(f"{path.name}: {'; '.join(said) or exc}") from exc
+    add_overrides(config, root)
     if not config.get("not_in_nav"):
         from mkdocs.config.config_options import PathSpec
 
         config["not_in_nav"] = PathSpec().run_validation(emitted.not_in_nav)
     return config, found
+
+
+def overrides_dirs(root: Path) -> list[Path]:
+    """kb's theme overrides: the handbook's own `templates/overrides/`, then the built-in ones."""
+    return [d for d in (root / "templates" / "overrides", default_templates() / "overrides") if d.is_dir()]
+
+
+def add_overrides(config: Any, root: Path) -> None:
+    """Put kb's theme overrides in the theme's template path, whatever mkdocs.yml says: after the
+    site's own `custom_dir` (whose files win), before the theme's. `Theme.dirs` is the public list
+    MkDocs builds its Jinja2 loader from (and watches in `mkdocs serve`)."""
+    dirs: list[str] = config["theme"].dirs
+    at = 1 if config["theme"].custom_dir else 0
+    for folder in reversed(overrides_dirs(root)):
+        if str(folder) not in dirs and os.path.realpath(folder) not in map(os.path.realpath, dirs):
+            dirs.insert(at, str(folder))
 
 
 def render(config: Any, dirty: bool = False, jobs: int = 1) -> Rendered:
@@ -141,7 +159,7 @@ def render_zensical(root: Path, emitted: Emitted, site_dir: Path, strict: bool, 
              f"nav: {json.dumps(emitted.nav, ensure_ascii=False)}"]
     if base.parent != root:
         lines.append(f"site_name: {json.dumps(emitted.site_name, ensure_ascii=False)}")
-    custom = _custom_dir(base)
+    custom = _custom_dir(base) or next(iter(overrides_dirs(root)), None)
     if custom is not None:  # Zensical resolves it against the top config, not the inherited one
         lines.append(f"theme: {{custom_dir: {json.dumps(str(custom))}}}")
     config = cache / "zensical.yml"
