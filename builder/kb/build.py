@@ -121,4 +121,4 @@ def _history(settings: Settings, checked: Checked):  # noqa: ANN202 - History im
 def _stages(settings: Settings) -> dict[str, list[tuple[int, str]]]:
     from kb.history import read_stage_history
 
-    return read_stage_history(settings.root, f"{settings.content_dir}/loops")
+    return read_stage_history(settings.root, settings.repo_path("loops"))

@@ -34,7 +34,7 @@ def redirects(docs: Any, history: Any, content_dir: str) -> dict[str, tuple[str,
     """old URL → (new URL, title) for every document whose history shows a rename."""
     if history is None:
         return {}
-    prefix = content_dir + "/"
+    prefix = "" if content_dir == "." else content_dir + "/"
     out: dict[str, tuple[str, str]] = {}
     for doc in docs:
         if not doc.readable:  # left out of the site: nothing to redirect to

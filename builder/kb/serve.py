@@ -116,9 +116,8 @@ def serve(settings: Settings, host: str, port: int, echo: Any) -> None:
             echo(f.text())
 
     server = LiveReloadServer(builder=builder, host=host, port=port, root=str(site_dir))
-    for path in (settings.content, settings.root / "templates", settings.root / "mkdocs.yml"):
-        if path.exists():
-            server.watch(str(path))
+    for path, recursive in watched(settings):
+        server.watch(str(path), recursive=recursive)
     echo(f"kb: serving on {server.url} (Ctrl+C to stop)")
     try:
         server.serve()
@@ -126,6 +125,29 @@ def serve(settings: Settings, host: str, port: int, echo: Any) -> None:
         echo("kb: stopped")
     finally:
         server.shutdown()
+
+
+def watched(settings: Settings) -> list[tuple[Path, bool]]:
+    """What `kb serve` watches (path, recursively?): the content folder, templates/, mkdocs.yml.
+    A handbook at the repository root is watched folder by folder, leaving out what the walk
+    leaves out: the site, the cache (where serve itself writes) and the rest of `kb.layout`."""
+    from kb.layout import Layout
+    from kb.siteconfig import config_path
+
+    paths: list[tuple[Path, bool]] = []
+    if settings.at_root:
+        layout = Layout.of(settings)
+        paths.append((settings.root, False))  # files at the root
+        for entry in sorted(settings.root.iterdir()):
+            if entry.is_dir() and not layout.skips_folder(entry.name, entry.name, str(entry)):
+                paths.append((entry, True))
+    else:
+        paths.append((settings.content, True))
+    paths.append((settings.root / "templates", True))
+    config = config_path(settings.root)
+    if config is not None:
+        paths.append((config, False))
+    return [(p, r) for p, r in paths if p.exists()]
 
 
 def _snapshot(checked: Any, settings: Settings) -> dict[str, tuple[Any, ...]]:
