@@ -20,9 +20,11 @@ MARKER = ".kb-site"
 
 
 def check_output(out: Path, root: Path, content: Path, cache: Path | None = None) -> None:
-    """Refuse content/, the root, an ancestor of either, the cache, or a non-empty folder kb did not make."""
+    """Refuse content/, the root, an ancestor of either, the cache, or a non-empty folder kb did not make.
+    With the handbook at the repository root (content_dir "."), the site goes in a folder of it,
+    which the walk leaves out (`kb.layout`)."""
     out, root, content = out.resolve(), root.resolve(), content.resolve()
-    if out == content or out.is_relative_to(content):
+    if content != root and (out == content or out.is_relative_to(content)):
         raise KbError(f"refusing to write the site into the content folder ({out})")
     if root.is_relative_to(out):
         raise KbError(f"refusing to write the site into {out}: it holds the handbook itself")
