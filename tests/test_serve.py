@@ -150,3 +150,17 @@ def test_a_shared_first_render_then_an_edit_keep_the_full_index(tmp_path: Path,
     docs = search_docs(shared)
     assert {d["location"] for d in docs} == {d["location"] for d in before}
     assert any("quokka included" in d["text"] for d in docs)
+
+
+def test_a_page_whose_frontmatter_breaks_keeps_its_last_good_version(session: Session) -> None:
+    session.rebuild()
+    good = (session.site_dir / LOOP_HTML).read_text(encoding="utf-8")
+    edit(session, LOOP, "title: Notes survive", "title: Notes: survive")  # KB103
+    result = session.rebuild()
+    assert result.kept == (LOOP,)
+    assert (LOOP, "KB103") in [(f.path, f.code) for f in result.findings]
+    assert (session.site_dir / LOOP_HTML).read_text(encoding="utf-8") == good  # still served
+    edit(session, LOOP, "title: Notes: survive", 'title: "Notes: survive"')
+    result = session.rebuild()
+    assert result.kept == () and not [f for f in result.findings if f.path == LOOP]
+    assert "Notes: survive" in (session.site_dir / LOOP_HTML).read_text(encoding="utf-8")

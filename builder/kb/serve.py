@@ -4,11 +4,17 @@ After an edit, the pure stages run again (they are fast), emit rewrites only the
 whose bytes changed, and MkDocs' dirty build re-renders only those pages. A change to the
 nav (a title, a new or deleted file) takes a full render. MkDocs' dirty build writes a search
 index of only the pages it re-rendered, so the full index is kept here and merged.
+
+An edit that makes a page unreadable (broken frontmatter) does not take it off the site: the
+last good build stays served, the finding is printed, and the browser reloads once it is fixed.
+A page that does not exist gets the site's own 404 page, with the live-reload script.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import errno
+import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +22,7 @@ from typing import Any
 
 from kb import render, render_parallel, searchindex
 from kb.emit import emit, emit_documents
+from kb.errors import KbError
 from kb.findings import Finding, Severity
 from kb.pipeline import check
 from kb.settings import Settings
@@ -32,6 +39,7 @@ class Rebuild:
     full: bool
     findings: list[Finding] = field(default_factory=list)
     processes: int = 1  # that rendered the site (kb.render_parallel); 0 when nothing needed it
+    kept: tuple[str, ...] = ()  # files that became unreadable: the last good site is kept
 
 
 class Session:
@@ -56,6 +64,11 @@ class Session:
 
             self.history = read_history(self.settings.root, [d.path for d in checked.corpus.documents])
         snapshot = _snapshot(checked, self.settings)
+        broken = _broken(self.snapshot, snapshot)
+        if broken:  # an edit made a page unreadable: keep serving its last good version
+            errors = [f for f in checked.findings if f.severity is Severity.ERROR]
+            paths = tuple(d.path for d in checked.corpus.documents if d.key in broken)
+            return Rebuild(time.perf_counter() - started, (), False, errors, 0, kept=paths)
         prose = _prose_edits(self.snapshot, snapshot) if self.emitted is not None else None
         if prose is not None:  # only body text changed: no other page shows it
             changed = emit_documents(checked, self.history, self.settings, self.emitted.docs_dir, prose)
@@ -91,6 +104,34 @@ class Session:
         self.search_config = data.get("config")
 
 
+def _broken(before: dict[str, tuple[Any, ...]], after: dict[str, tuple[Any, ...]]) -> set[str]:
+    """Documents readable in the last good build whose frontmatter can no longer be read."""
+    return {key for key, entry in after.items()
+            if not key.startswith(" ") and not entry[0] and key in before and before[key][0]}
+
+
+def check_port(host: str, port: int) -> None:
+    """Refuse, before any build, a port another program listens on (exit 2 with a free one)."""
+    problem = _bind_error(host, port)
+    if problem is None:
+        return
+    if problem.errno == errno.EADDRINUSE:
+        free = next((p for p in range(port + 1, min(port + 50, 65536)) if _bind_error(host, p) is None), port + 1)
+        raise KbError(f"port {port} is in use; try --port {free}")
+    raise KbError(f"cannot listen on {host}:{port}: {problem.strerror or problem}")
+
+
+def _bind_error(host: str, port: int) -> OSError | None:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds
+            probe.bind((host, port))
+    except OSError as exc:
+        return exc
+    return None
+
+
 def _site_config(root: Path) -> tuple[Any, ...]:
     """What changes every page's HTML without changing its markdown: mkdocs.yml, theme overrides."""
     config = render.config_file(root)
@@ -102,13 +143,22 @@ def serve(settings: Settings, host: str, port: int, echo: Any) -> None:
     """Serve until interrupted, rebuilding on every change under the watched paths."""
     from mkdocs.livereload import LiveReloadServer
 
+    check_port(host, port)
     site_dir = settings.cache / "serve-site"
     session = Session(settings, site_dir)
     first = session.rebuild()
     echo(f"kb: built in {first.seconds:.2f} s; {len(first.findings)} errors")
+    for f in first.findings[:20]:
+        echo(f.text())
 
     def builder() -> None:
         result = session.rebuild()
+        if result.kept:
+            echo(f"kb: {', '.join(result.kept)} cannot be read; still serving the last good version "
+                 "(the browser reloads when it is fixed)")
+            for f in sorted(result.findings, key=lambda f: f.path not in result.kept)[:20]:
+                echo(f.text())
+            return
         kind = "full" if result.full else "incremental"
         echo(f"kb: {kind} rebuild in {result.seconds:.2f} s ({len(result.changed)} files changed, "
              f"{len(result.findings)} errors)")
@@ -116,6 +166,17 @@ def serve(settings: Settings, host: str, port: int, echo: Any) -> None:
             echo(f.text())
 
     server = LiveReloadServer(builder=builder, host=host, port=port, root=str(site_dir))
+
+    def error_page(code: int) -> bytes | None:
+        """The site's own 404 page, with the live-reload script: a page that is gone for now
+        comes back by itself when the content is fixed."""
+        try:
+            page = (site_dir / "404.html").read_bytes() if code == 404 else None
+        except OSError:
+            return None
+        return None if page is None else server._inject_js_into_html(page, server._visible_epoch)
+
+    server.error_handler = error_page
     for path, recursive in watched(settings):
         server.watch(str(path), recursive=recursive)
     echo(f"kb: serving on {server.url} (Ctrl+C to stop)")
@@ -123,6 +184,10 @@ def serve(settings: Settings, host: str, port: int, echo: Any) -> None:
         server.serve()
     except KeyboardInterrupt:
         echo("kb: stopped")
+    except OSError as exc:  # the port was taken between the check and the bind
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        raise KbError(f"port {port} is in use; try --port {port + 1}") from None
     finally:
         server.shutdown()
 
