@@ -62,6 +62,7 @@ RULES: dict[str, tuple[Severity, str]] = {
     "KB701": (Severity.WARNING, "git history unavailable"),
     "KB702": (Severity.WARNING, "shallow clone: history is incomplete"),
     "KB703": (Severity.WARNING, "hand-written nav in mkdocs.yml is ignored"),
+    "KB704": (Severity.WARNING, "large nav printed into every page (mkdocs.yml lacks navigation.prune)"),
 }
 
 

@@ -22,8 +22,9 @@ def nav(graph: Graph, views: Views) -> list[Any]:
     """A nav that scales: sections and indexes, never one entry per loop, and a section's
     pages only while there are few of them (`SECTION_MAX`)."""
     entries: list[Any] = []
-    if "index" in graph.docs:
-        entries.append({"Home": "index.md"})
+    home = next((k for k in ("index", "README", "_index") if k in graph.docs and graph.docs[k].readable), None)
+    if home is not None:  # README.md is the home page where there is no index.md (kb.layout)
+        entries.append({"Home": home + ".md"})
     entries.extend(_page_sections(graph))
     principles = [r.key + ".md" for r in views.principles()]
     entries.append({"Principles": ["principles/index.md", "principles/coverage.md"] + _listed(principles)})
@@ -74,10 +75,12 @@ def _title_in(data: bytes) -> str | None:
 
 
 def _page_sections(graph: Graph) -> list[Any]:
-    """Plain pages grouped by folder: top-level pages first, then one section per folder."""
+    """Plain pages grouped by folder: top-level pages first, then one section per folder, its
+    index (`index.md`, else `README.md`) first. Every page is listed: Material's navigation.prune
+    (in the built-in config; KB704 asks for it in a site's own) renders only each page's path."""
     tree: dict[str, Any] = {}
     pages = sorted((d for d in graph.docs.values() if d.collection is Collection.PAGE and d.readable
-                    and d.key != "index"), key=lambda d: (d.rel.count("/"), d.rel))
+                    and d.key not in NOT_LISTED), key=lambda d: (d.rel.count("/"), d.rel))
     for doc in pages:
         node = tree
         for part in doc.rel.split("/")[:-1]:
@@ -86,10 +89,15 @@ def _page_sections(graph: Graph) -> list[Any]:
     return _nav_entries(tree)
 
 
+#: Top-level pages the nav does not list: the home page (listed first, as Home), and a GitBook
+#: `SUMMARY.md`, which is a table of contents of its own, not a page of the handbook.
+NOT_LISTED = frozenset(("index", "README", "_index", "SUMMARY"))
+
+
 def _nav_entries(node: Mapping[str, Any]) -> list[Any]:
     items: list[Any] = []
     files = sorted((k for k in node if not k.endswith("/")),
-                   key=lambda k: (not k.endswith("/index.md"), node[k].title.casefold()))
+                   key=lambda k: (not k.endswith(("/index.md", "/README.md")), node[k].title.casefold()))
     items.extend(node[k].rel for k in files)
     for folder in sorted(k for k in node if k.endswith("/")):
         title = html.escape(folder[:-1].replace("-", " ").replace("_", " ").capitalize())

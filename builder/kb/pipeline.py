@@ -49,7 +49,7 @@ def check(settings: Settings, today: dt.date | None = None) -> Checked:
         graph, link_findings = link(corpus.documents, corpus.assets, settings.content)
         found.extend(link_findings)
         found.extend(check_contracts(graph, settings.require_non_goals))
-        found.extend(site_config_findings(settings.root))
+        found.extend(site_config_findings(settings.root, corpus.documents))
         found = suppress(found, corpus.documents)
         found = apply_severities(found, settings.severity)
         found.sort(key=Finding.sort_key)

@@ -1,17 +1,19 @@
 """The site configuration a handbook keeps beside its content (mkdocs.yml), read as text.
 
 Text and PyYAML only, so `kb lint` reads it without importing MkDocs: kb's checks of it
-(KB703), and the keys the lint stages need (`exclude_docs`, `theme.features`).
+(KB703, KB704), and the keys the lint stages need (`exclude_docs`, `theme.features`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from kb.findings import Finding, finding
+from kb.model import Collection, Document
 
 CONFIG_NAMES = ("mkdocs.yml", "mkdocs.yaml")
 
@@ -24,20 +26,54 @@ def config_path(root: Path) -> Path | None:
     return None
 
 
-def site_config_findings(root: Path) -> list[Finding]:
-    """KB703: kb generates the nav, so a hand-written `nav:` in mkdocs.yml is ignored."""
+#: Beyond this many nav entries, a theme that prints the whole nav into every page (Material
+#: without navigation.prune) makes every page, and the build, grow with the handbook (KB704).
+NAV_MAX = 500
+
+
+def site_config_findings(root: Path, documents: Iterable[Document] = ()) -> list[Finding]:
+    """KB703: kb generates the nav, so a hand-written `nav:` in mkdocs.yml is ignored.
+    KB704: the site's Material theme lacks `navigation.prune` while the nav is large."""
     path = config_path(root)
     if path is None:
-        return []
+        return []  # the built-in configuration prunes the nav
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return []
-    for number, line in enumerate(text.split("\n"), 1):
+    lines = text.split("\n")
+    found = []
+    for number, line in enumerate(lines, 1):
         if line.startswith("nav:"):
-            return [finding(path.name, number, 1, "KB703", f"{path.name} has a hand-written nav; kb generates it",
-                            "remove 'nav:'; kb builds the nav from content/")]
-    return []
+            found.append(finding(path.name, number, 1, "KB703", f"{path.name} has a hand-written nav; kb generates it",
+                                 "remove 'nav:'; kb builds the nav from the content folder"))
+            break
+    entries = nav_entries(documents)
+    if entries > NAV_MAX:
+        config = read_config(path)
+        if _theme_name(config) == "material" and "navigation.prune" not in theme_features(config):
+            number = next((n for n, line in enumerate(lines, 1) if line.strip().startswith("features:")),
+                          next((n for n, line in enumerate(lines, 1) if line.startswith("theme:")), 1))
+            found.append(finding(
+                path.name, number, 1, "KB704",
+                f"the nav has about {entries} entries and Material prints them all into every page "
+                "(the site and its build grow with the handbook)",
+                "add 'navigation.prune' to theme.features: each page then carries only its own path "
+                "of the nav (it does not combine with navigation.expand)"))
+    return found
+
+
+def nav_entries(documents: Iterable[Document]) -> int:
+    """How many entries kb's nav gets from plain pages: one per page, one per folder."""
+    pages = [d.rel for d in documents if d.collection is Collection.PAGE and d.readable]
+    folders = {rel.rsplit("/", 1)[0] for rel in pages if "/" in rel}
+    return len(pages) + len(folders)
+
+
+def _theme_name(config: dict[str, Any]) -> str | None:
+    theme = config.get("theme")
+    name = theme.get("name") if isinstance(theme, dict) else theme
+    return name if isinstance(name, str) else None
 
 
 class _AnyTagLoader(yaml.SafeLoader):
