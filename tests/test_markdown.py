@@ -67,9 +67,6 @@ def test_setext_headings():
         "---\ntext\n",  # a rule at the very start
         "a\nb\n---\n",  # second line of a paragraph (Python-Markdown: a rule)
         "a\nb\n===\n",
-        "- item\n---\n",  # a list item is not heading text
-        "1. item\n===\n",
-        "Text\n--\n",  # fewer than three dashes
         "Title\n  ===\n",  # an indented underline is paragraph text
         "    code\n===\n",
         "<!-- note -->\n---\n",
@@ -77,6 +74,13 @@ def test_setext_headings():
 )
 def test_not_setext_headings(body):
     assert heads(body) == []
+
+
+def test_setext_under_a_list_item_or_short():
+    # Python-Markdown tries setext before lists, and one `-` or `=` is enough
+    assert heads("- item\n---\n") == [(2, "- item", "-item", 1, 1)]
+    assert heads("1. item\n===\n") == [(1, "1. item", "1-item", 1, 1)]
+    assert heads("Text\n--\n") == [(2, "Text", "text", 1, 1)]
 
 
 @pytest.mark.parametrize(

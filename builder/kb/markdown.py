@@ -106,6 +106,7 @@ class BodyScan:
 #: First characters of lines that may open a block kb cares about, or change the containers
 #: (lists, quotes, admonitions, tabs, definitions, footnotes) whose indented lines are markdown.
 _SPECIAL_FIRST = frozenset("#`~=-[ \t*+0123456789!?:<>")
+_FENCE_FIRST = frozenset("`~ \t>")
 _LIST = re.compile(r"[ ]{0,3}(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)")
 _PM_LIST = re.compile(r"(?:[*+-]|\d+\.)[ ]+")  # Python-Markdown's list markers (no `1)`)
 _OPENER = re.compile(r"(?:!!!|\?\?\?\+?|===\+?!?)[ ]")  # admonition, details, tabbed
@@ -123,9 +124,16 @@ _VOID_TAGS = frozenset("area base br col embed hr img input link meta param sour
 #: superfences' opening fence: language, then `{attrs}` or `key="value"` options, nothing else.
 _SUPERFENCE = re.compile(
     r"""(?P<fence>~{3,}|`{3,})(?:[ \t]*\.?[\w#.+-]+(?=[\t ]|$))?
-    (?:[ \t]*\{[^\n]*\}|(?:[ \t]*[a-zA-Z][a-zA-Z0-9_]*(?:=(?P<q>["']).*?(?P=q))?(?=[\t ]|$))*)[ \t]*$""",
+    (?:[ \t]*\{[^\n]*\}|(?P<options>(?:[ \t]*[a-zA-Z][a-zA-Z0-9_]*(?:=(?P<q>["']).*?(?P=q))?(?=[\t ]|$))*))[ \t]*$""",
     re.X,
 )
+_FENCE_OPTION = re.compile(r"""([a-zA-Z][a-zA-Z0-9_]*)(?:=(["'])(.*?)\2)?""")
+#: The options superfences' highlight validator takes (`key="value"`); any other makes no fence.
+_FENCE_OPTIONS = {
+    "hl_lines": re.compile(r"\d+(?:-\d+)?(?:[ \t]+\d+(?:-\d+)?)*$"),
+    "linenums": re.compile(r"\d+"),
+    "title": None, "title_mode": None,
+}
 _FENCED_CODE = re.compile(  # Python-Markdown's fenced_code, when superfences is not configured
     r"""(?P<fence>~{3,}|`{3,})[ ]*(?:\{[^\n]*\}|(?:\.?[\w#.+-]*[ ]*)?(?:hl_lines=(?P<q>["']).*?(?P=q)[ ]*)?)$"""
 )
@@ -245,6 +253,7 @@ class _Lines:
         self.suppressions: dict[int, frozenset[str]] = {}
         self.kinds: dict[int, str] = {}  # line index -> kind, for lines known not to be text
         self.comment: tuple[int, int] | None = None  # (offset, line index) of an open comment
+        self.footnote = False  # the last line read opened a footnote definition
 
     def run(self) -> None:
         """Walk the lines once; fences, raw HTML and comments jump ahead."""
@@ -258,6 +267,7 @@ class _Lines:
         depth = 0  # open containers
         blank = True  # the previous line is blank (or the body starts here)
         code = False  # in an indented code block
+        foot = False  # the last container opened is a footnote definition's (no element follows it)
         n = len(lines)
         i = 0
         while i < n:
@@ -268,29 +278,49 @@ class _Lines:
                 blank = False
                 i += 1
                 continue
-            if not line or line.isspace():
+            if not line:
                 blank = True
                 i += 1
                 continue
             c = line[0]
-            if depth == 0 and c not in special:
-                blank = code = False
+            if c not in special and (not depth or not blank):  # text (or a lazy continuation line)
+                blank = code = foot = False
+            elif c == "#":  # a heading, outside any container
+                self._hash_heading(i, line, base, 1, base + len(line))
+                depth = 0
+                blank = code = foot = False
+            elif c == "-" and line[1:2] == " " and line[2:3] not in special:  # a plain list item
+                depth = 1
+                blank = code = foot = False
+            else:
+                c = ""
+            if c:
                 if (comments and "<!--" in line) or (ticks and "`" in line and _hides_markup(line)):
                     self._inline(line, base, i)
                 i += 1
                 continue
-            if ticks and (j := self._fence(i, line, base)) > i:
+            c = line[0]
+            if (c == " " or c == "\t") and line.isspace():
+                blank = True
+                i += 1
+                continue
+            if ticks and c in _FENCE_FIRST and (j := self._fence(i, line, base)) > i:
+                cols = _columns(line)[1] // 4
+                depth = cols if cols < depth else depth  # it ends the containers it is not inside
                 blank, code, i = True, False, j
                 continue
             if c == "<" or (c == " " and line.lstrip(" ")[:1] == "<"):
                 j = self._html(i, line, base)
                 if j > i:
-                    blank, code, i = True, False, j
+                    depth, blank, code, i = 0, True, False, j
                     continue
             width, cols = _columns(line)
-            if blank:
-                depth = min(depth, cols // 4)
-            level = min(cols // 4, depth)
+            before = depth
+            level = cols // 4
+            if blank and level < depth:
+                depth = level
+            elif level > depth:
+                level = depth
             rest = cols - 4 * level
             if rest >= 4:  # indented code where a block starts, else a paragraph's line
                 if code or blank or self.kinds.get(i - 1) in _BLOCK_ENDS:
@@ -301,7 +331,15 @@ class _Lines:
                 i += 1
                 continue
             code = False
+            self.footnote = False
             depth = self._content(i, line, base, width, rest == 0, level, depth)
+            if self.footnote:
+                foot = True
+            elif self.kinds.get(i) == "refdef":
+                if not foot:
+                    depth = max(depth, before)  # it leaves nothing behind: a list goes on after it
+            elif not level:
+                foot = False
             blank = False
             if (comments and "<!--" in line) or (ticks and "`" in line and _hides_markup(line)):
                 self._inline(line, base, i)
@@ -317,8 +355,9 @@ class _Lines:
             s = line[at:]
             c0 = s[0]
             if c0 == "#":
-                if col0:
+                if col0:  # a heading; it ends the containers it is not inside (a list it follows)
                     self._hash_heading(i, s, base + at, at + 1, base + len(line))
+                    return level
                 return depth
             if c0 == ">":
                 at += 2 if s[1:2] == " " else 1
@@ -327,10 +366,11 @@ class _Lines:
                 at += width
                 continue
             if c0 in "-*+0123456789":
+                if c0 == "-" and not at and not s.rstrip(" ").strip("-") and self._setext(i, line, base):
+                    self.kinds[i] = "heading"  # even under a list item's first line, as Python-Markdown
+                    return depth
                 if c0 != "+" and _HR.match(s):
                     self.kinds[i] = "hr"
-                    if c0 == "-" and not at and self._setext(i, line, base):
-                        self.kinds[i] = "heading"
                     return depth
                 m = _PM_LIST.match(s)
                 if m is None:
@@ -342,6 +382,7 @@ class _Lines:
                 continue
             if c0 == "[":
                 if config.footnotes and _FOOTDEF.match(s):
+                    self.footnote = True  # its lines are kept apart: nothing after continues it
                     return level + 1
                 if "]:" in s and (m := _REFDEF.match(s)):
                     self._refdef(m, base + at)
@@ -378,7 +419,7 @@ class _Lines:
         if c0 != "`" and c0 != "~" or not s.startswith(("```", "~~~")):
             return i
         m = (_SUPERFENCE if self.config.superfences else _FENCED_CODE).match(s)
-        if m is None:
+        if m is None or (m.groupdict().get("options") and not _options_ok(m.group("options"))):
             return i
         fence = m.group("fence")
         ws = line[: len(line) - len(s)]
@@ -439,11 +480,11 @@ class _Lines:
     def _setext(self, i: int, line: str, base: int) -> bool:
         """Whether line i underlines line i-1, the first line of a block (as Python-Markdown)."""
         under = line.rstrip()
-        if i == 0 or under.strip(under[0]) or (under[0] == "-" and len(under) < 3):
+        if i == 0 or under.strip(under[0]):
             return False
         text = self.lines[i - 1]
         col = len(text) - len(text.lstrip(" ")) + 1
-        if col > 4 or i - 1 in self.kinds or _LIST.match(text) or _HR.match(text) or not _has_text(text):
+        if col > 4 or i - 1 in self.kinds or _HR.match(text) or not _has_text(text):
             return False
         if i > 1 and not self._ends_block(i - 2, under[0] == "-"):
             return False
@@ -512,6 +553,18 @@ class _Lines:
         codes = frozenset(c.upper() for c in _CODE.findall(m.group(1))) or frozenset({"*"})
         for ln in range(first + 1, last + 3):
             self.suppressions[ln] = self.suppressions.get(ln, frozenset()) | codes
+
+
+def _options_ok(options: str) -> bool:
+    """Whether superfences accepts a fence's `key="value"` options (else the fence is no fence)."""
+    for m in _FENCE_OPTION.finditer(options):
+        key = m.group(1)
+        if key not in _FENCE_OPTIONS:
+            return False
+        check = _FENCE_OPTIONS[key]
+        if check is not None and not check.match(m.group(3) if m.group(2) else key):
+            return False
+    return True
 
 
 def _hides_markup(line: str) -> bool:
