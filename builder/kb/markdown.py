@@ -1,21 +1,29 @@
 """Markdown body scanner: headings, links, unsafe HTML and `kb: ignore` comments.
 
-`kb lint` scans every body, so this is one pass over the lines (fences, comments, code spans,
-headings) that gives a plain line a look at its first character and little more, followed by a
-few whole-body searches on a copy with code and comments blanked out (same length, so offsets
-stay valid). Stdlib only.
+`kb lint` scans every body, so this is one pass over the lines (fences, raw HTML blocks,
+comments, code, containers, headings) that gives a plain line a look at its first character
+and little more, followed by a few whole-body searches on a copy with code and comments
+blanked out (same length, so offsets stay valid). Stdlib only.
 
-Block rules are CommonMark's for ATX headings (`#` then a space, up to 3 spaces indent) and
-fences (an unclosed fence runs to the end). Elsewhere we follow Python-Markdown, the site's
-renderer, so anchors match the built pages: a setext heading's text is the first line of a block
-(not a list item) and its underline starts in column 1, an ATX heading loses trailing `#`s even
-without a space before them, and ids come from toc's slugify and `unique()` and attr_list's
-`{#id}`.
+It reads a body as Python-Markdown, the site's renderer, does under the extensions configured
+(`kb.mdconfig`: the repository's mkdocs.yml, else the built-in set; `configure` sets them), so
+the links kb checks are the links on the page and every anchor it accepts exists there:
 
-Not handled (rare in a handbook, and each would cost every line): headings inside blockquotes,
-link text spanning lines, reference-style `[text][id]` links. Indented (4-space) code
-blocks are hidden only outside lists (`_indented_code`), a second pass paid only by bodies
-with an indented line after a blank line or a heading.
+- headings: `#` in the first column of a block, with or without a space, also inside list
+  items (`- ### x`), quotes, admonitions, tabs, definitions and markdown="1" HTML; setext
+  headings (even under a list item's first line); not inside raw HTML blocks, fences or
+  indented code. Ids come from toc's configured slugify (`kb.slugs`), `unique()` and
+  attr_list's `{#id}`;
+- fences follow superfences (any indent, closed by the same run at the same indent, only the
+  options its highlighter takes; one that never closes is no fence) or fenced_code;
+- links follow Python-Markdown's inline patterns: text may span lines and nest brackets and
+  images, URLs may hold spaces, parentheses and titles; footnote definitions and references
+  are not links, and a reference definition is a link only when `[text][id]`, `[id][]` or
+  `[id]` uses it (it is reported at the definition, where its URL is written).
+
+Known differences (rare in a handbook; `bench/oracle.py DIR` counts them): code spans or
+headings across the lines of a paragraph inside link text, reference definitions whose URL or
+title is on the next line, duplicate footnote definitions, HTML blocks nested in markdown="1".
 """
 
 from __future__ import annotations
