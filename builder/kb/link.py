@@ -133,7 +133,7 @@ def _index(docs: Iterable[Document], assets: Iterable[Asset]) -> Graph:
         by_key[doc.key] = doc
         by_id[doc.collection].setdefault(doc.id, doc)
     graph = Graph(by_key, by_id, {a.rel for a in assets})
-    generated = set(GENERATED) | _year_pages(by_key.values())
+    generated = set(GENERATED[1:]) | _year_pages(by_key.values())  # emit writes no home page
     for key in by_key:
         if key == "_index" or key.endswith("/_index"):
             folder = key[: -len("_index")]
@@ -341,10 +341,11 @@ class _Linker:
         if hidden:
             return hidden
         close = self._suggester("file", [*self.rels, *self.graph.assets]).closest(joined)
-        hint = f"did you mean '{posixpath.relpath(close, posixpath.dirname(doc.rel) or '.')}'?" if close else ""
         if rooted:
-            hint = (f"a link starting with '/' is read from the content folder's root, as the site's root"
-                    f"{'; ' + hint if hint else ''}")
+            hint = "a link starting with '/' is read from the content folder's root, as the site's root"
+            return ("KB406", f"link to missing file '{shown(item.target)}'",
+                    f"{hint}; did you mean '/{close}'?" if close else hint)
+        hint = f"did you mean '{posixpath.relpath(close, posixpath.dirname(doc.rel) or '.')}'?" if close else ""
         return ("KB406", f"link to missing file '{shown(item.target)}'", hint)
 
     def _hidden(self, joined: str) -> tuple[str, str, str] | None:
@@ -358,7 +359,7 @@ class _Linker:
         name = "/".join(parts[: at + 1])
         what = "folder" if at < len(parts) - 1 else "file"
         return ("KB415", f"'{shown(joined)}' is in a hidden {what} the site does not publish",
-                f"rename '{shown(name)}' to a name without the leading '.' (or move the file out of it) "
+                f"rename '{shown(name)}' to a name without the leading '.', or move the file out of it, "
                 "and update the links")
 
     # -- whole-graph checks --------------------------------------------------------------

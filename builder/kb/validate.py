@@ -197,8 +197,7 @@ def _edits(a: str, b: str, limit: int) -> int:
 def _near_miss(doc: Document, key: str, close: str) -> Finding:
     line, col = doc.front.key_pos(key)
     return replace(finding(doc.path, line, col, "KB202", f"unknown field '{shown(key)}'",
-                           f"did you mean '{close}'? (a page may carry keys of its own, "
-                           "but this one is a near miss of a key kb reads)"),
+                           f"did you mean '{close}'? kb reads '{close}'; a page's other keys go to templates"),
                    severity=Severity.WARNING)
 
 
