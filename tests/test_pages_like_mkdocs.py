@@ -33,7 +33,8 @@ draft: false
 
 Ask IT for an account. Back [home](/).
 """,
-    "content/departments/engineering/README.md": "Engineering works in [teams](teams/).\n",
+    "content/departments/engineering/README.md": "Engineering works in [teams](teams/).\n\n"
+                                                 "<p>Ask <a href=\"../sales.md\">sales in HTML</a></p>\n",
     "content/departments/engineering/teams/_index.md": "# Teams\n\nSee [about](/handbook/about.md).\n",
     "content/departments/sales.md": "# Sales\n\n![logo](/img/logo.png)\n",
     "content/product/_index.md": "# Product\n\nStart at [Airbase](/how-to-access-airbase/) or [teams][t].\n\n"
@@ -118,6 +119,9 @@ def test_folder_and_site_root_links_land_on_their_pages(site: Path) -> None:
     deep_links = hrefs(deep)
     assert lands(site, deep, deep_links["Airbase"]) == (site / "how-to-access-airbase" / "index.html").resolve()
     assert lands(site, deep, deep_links["teams"]) == (site / "departments/engineering/teams/index.html").resolve()
+    readme = site / "departments" / "engineering" / "index.html"  # README.md: the folder's page
+    assert lands(site, readme, hrefs(readme)["sales in HTML"]) == (site / "departments/sales/index.html").resolve()
+    assert lands(site, readme, hrefs(readme)["teams"]) == (site / "departments/engineering/teams/index.html").resolve()
     about = (site / "handbook" / "about" / "index.html").read_text(encoding="utf-8")
     assert about.count('src="../../img/logo.png"') == 2  # markdown and raw HTML alike
 

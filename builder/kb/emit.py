@@ -376,8 +376,7 @@ def _url_edit(graph: Graph, doc: Document, item: Resolved, body: str, asset: boo
             url = quote(posixpath.relpath(item.target, posixpath.dirname(doc.rel) or "."))
         url += f"#{anchor}" if anchor else ""
     elif html_link:
-        target = graph.site_key(item.target)
-        url = _from_page(graph, here, templating.url_of(target) or "./")
+        url = _from_page(graph, here, page_url(graph, item.target) or "./")
         url += f"#{anchor}" if anchor else ""
     else:
         url = templating.href(here, graph.site_key(item.target), anchor)
@@ -391,7 +390,7 @@ def unquote_path(url: str) -> str:
 
 def _from_page(graph: Graph, here: str, target: str) -> str:
     """`target` (a path of the built site) relative to the URL of the page `here`."""
-    page = templating.url_of(graph.site_key(here))
+    page = page_url(graph, here)
     rel = posixpath.relpath(target or ".", page.rstrip("/") or ".")
     if target.endswith("/") and not rel.endswith("/"):
         rel += "/"
