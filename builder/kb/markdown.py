@@ -128,6 +128,9 @@ _BLOCK_TAGS = frozenset("""address article aside blockquote details div dl field
     footer form h1 h2 h3 h4 h5 h6 header hgroup hr main menu nav ol p pre section table ul canvas
     colgroup dd body dt group html iframe li legend math map noscript output object option progress
     script style summary tbody td textarea tfoot th thead tr video center""".split())
+_HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+_TAGS = re.compile(r"<[^>]*>")
+_ID_ATTR = re.compile(r"""\sid\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")
 _VOID_TAGS = frozenset("area base br col embed hr img input link meta param source track wbr".split())
 #: superfences' opening fence: language, then `{attrs}` or `key="value"` options, nothing else.
 _SUPERFENCE = re.compile(
@@ -262,6 +265,7 @@ class _Lines:
         self.kinds: dict[int, str] = {}  # line index -> kind, for lines known not to be text
         self.comment: tuple[int, int] | None = None  # (offset, line index) of an open comment
         self.footnote = False  # the last line read opened a footnote definition
+        self.md_html = 0  # markdown="1" elements opened and not yet closed
 
     def run(self) -> None:
         """Walk the lines once; fences, raw HTML and comments jump ahead."""
@@ -322,6 +326,8 @@ class _Lines:
                 if j > i:
                     depth, blank, code, i = 0, True, False, j
                     continue
+                if self.md_html and line.lstrip(" ").startswith("</"):
+                    self.md_html -= 1
             width, cols = _columns(line)
             before = depth
             level = cols // 4
@@ -462,6 +468,7 @@ class _Lines:
             tag = _TAG.match(body, start)
             if tag is not None and _MARKDOWN_ATTR.search(tag.group()):
                 self.kinds[i] = "html"
+                self.md_html += 1
                 return i + 1
         stack: list[str] = []
         end = len(body)
@@ -480,10 +487,25 @@ class _Lines:
                 end = t.end()
                 break
         self.raw_html.append((start, end))
+        name = m.group(1).lower()
+        if self.md_html and name in _HEADING_TAGS:  # md_in_html parses it: toc gives it an id
+            self._html_heading(int(name[1]), i, start, end)
         last = body.count("\n", start, end) + i
         for k in range(i, last + 1):
             self.kinds[k] = "html"
         return last + 1
+
+    def _html_heading(self, level: int, i: int, start: int, end: int) -> None:
+        """An `<hN>` inside a markdown="1" element: a heading with its text, or its own `id`."""
+        html_text = self.body[start:end]
+        tag = _TAG.match(html_text)
+        inner = html_text[tag.end() if tag else 0 :]
+        inner = inner[: inner.rfind("</")] if "</" in inner else inner
+        raw = _TAGS.sub("", inner)
+        own = _ID_ATTR.search(tag.group()) if tag else None
+        if own is not None:
+            raw = f"{raw} {{#{own.group(1) or own.group(2) or own.group(3)}}}"
+        self.heads.append((level, raw, False, i + 1, start - self.offsets[i] - i + 1, start, end))
 
     def _setext(self, i: int, line: str, base: int) -> bool:
         """Whether line i underlines line i-1, the first line of a block (as Python-Markdown)."""
