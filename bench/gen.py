@@ -9,6 +9,7 @@ of commits by several authors (with drafts edited later, a few renames and a .ma
 written through `git fast-import`, which makes thousands of commits in seconds.
 
     python bench/gen.py DIR --loops 10000 [--git --commits 2000]
+    python bench/gen.py DIR --plain 900 [--git]      # plain pages in nested folders, no loops
 
 Deterministic for a given seed and `today` (open loops are dated within the last 60 days of
 `today`, so none is stale; older ones have reached `repeat`).
@@ -131,6 +132,83 @@ def generate(root: Path, loops: int, principles: int = 14, products: int = 40, a
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(f.text, encoding="utf-8")
     return sorted(f.path for f in files)
+
+
+#: The plain-page handbook's fixed shape: top-level departments, each with teams; pages go in
+#: topic folders under the teams (at most PLAIN_LEAF pages each). `about/team/` always holds the
+#: same three pages, whatever the size: the page to compare between sizes.
+DEPARTMENTS = ["engineering", "product", "sales", "marketing", "operations", "finance"]
+TEAMS = ["platform", "growth", "support", "planning", "research", "tooling"]
+TOPICS = ["guides", "processes", "reference", "meetings", "onboarding", "tools", "policies",
+          "howtos", "playbooks", "notes"]
+PLAIN_LEAF = 10
+
+
+def generate_plain(root: Path, pages: int, seed: int = 0, git: bool = False) -> list[str]:
+    """A handbook of about `pages` plain markdown pages in nested folders, most without
+    frontmatter (titles from their first `# ` heading, some from the file name), each folder
+    with an index linking its pages, so nothing is an orphan. Returns the file paths."""
+    rng = random.Random(seed)
+    words = SUBJECTS + AREAS + THINGS
+    files: dict[str, str] = {}
+
+    def text(title: str | None, links: list[tuple[str, str]]) -> str:
+        head = f"# {title}\n\n" if title else ""
+        paras = []
+        for _ in range(rng.randint(3, 6)):
+            tokens = [rng.choice(words) for _ in range(rng.randint(40, 80))]
+            if links:
+                label, target = rng.choice(links)
+                tokens.insert(rng.randrange(len(tokens)), f"[{label}]({target})")
+            paras.append(_wrap(tokens))
+        sections = [f"## {rng.choice(words).capitalize()} {rng.choice(THINGS)}\n\n{p}" for p in paras[1:]]
+        return head + paras[0] + "\n\n" + "\n\n".join(sections) + "\n"
+
+    def index(folder: str, title: str, children: list[tuple[str, str]], up: bool) -> None:
+        body = [f"# {title}", ""] + [f"- [{label}]({target})" for label, target in children]
+        if up:
+            body += ["", "Back to [the handbook](../index.md)."]
+        files[f"{folder}/index.md" if folder else "index.md"] = "\n".join(body) + "\n"
+
+    about = [("Who we are", "who-we-are.md"), ("How we work", "how-we-work.md"), ("Contact", "contact.md")]
+    for name, title in ((n, t) for t, n in about):
+        files[f"about/team/{name}"] = text(title, [("the team", "index.md")])
+    index("about/team", "Team", [(t, n) for t, n in about], True)
+    index("about", "About", [("Team", "team/index.md")], True)
+    budget = max(0, pages - len(files) - 1 - len(DEPARTMENTS) * (1 + len(TEAMS)))  # indexes count too
+    leaves = [(d, t) for d in DEPARTMENTS for t in TEAMS]
+    per_team = [budget // len(leaves) + (1 if i < budget % len(leaves) else 0) for i in range(len(leaves))]
+    for (dept, team), count in zip(leaves, per_team, strict=True):
+        topics = [TOPICS[i] for i in range(max(1, -(-count // (PLAIN_LEAF + 1))))]
+        count = max(0, count - len(topics))  # each topic's index is one of the pages
+        shares = [count // len(topics) + (1 if i < count % len(topics) else 0) for i in range(len(topics))]
+        for topic, share in zip(topics, shares, strict=True):
+            folder = f"{dept}/{team}/{topic}"
+            names = [f"{rng.choice(SUBJECTS).replace(' ', '-')}-{rng.choice(THINGS)}-{k}" for k in range(share)]
+            children = []
+            for k, name in enumerate(names):
+                title = None if k % 7 == 3 else f"{name.rsplit('-', 1)[0].replace('-', ' ').capitalize()} {k}"
+                sibling = names[(k + 1) % len(names)]
+                files[f"{folder}/{name}.md"] = text(title, [("next", f"{sibling}.md"), ("topic", "index.md"),
+                                                           ("team page", "../../../about/team/index.md")])
+                children.append((title or name, f"{name}.md"))
+            index(folder, topic.capitalize(), children, True)
+        index(f"{dept}/{team}", team.capitalize(), [(t.capitalize(), f"{t}/index.md") for t in topics], True)
+    for dept in DEPARTMENTS:
+        index(dept, dept.capitalize(), [(t.capitalize(), f"{t}/index.md") for t in TEAMS], True)
+    index("", "Handbook", [(d.capitalize(), f"{d}/index.md") for d in ["about", *DEPARTMENTS]], False)
+    out = [File(f"content/{rel}", body, _epoch(dt.date(2024, 1, 1)) + i * 3600)
+           for i, (rel, body) in enumerate(sorted(files.items()))]
+    root.mkdir(parents=True, exist_ok=True)
+    if git:
+        gen = _Generator(rng, 14, 1, 3, 1, dt.date(2025, 1, 1))
+        _git_import(root, out, max(1, len(out) // 5), gen)
+    else:
+        for f in out:
+            target = root / f.path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(f.text, encoding="utf-8")
+    return sorted(f.path for f in out)
 
 
 class _Generator:
@@ -473,12 +551,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--git", action="store_true", help="make it a git repository with history")
     parser.add_argument("--commits", type=int, default=0, help="commits (default: files / 5)")
+    parser.add_argument("--plain", type=int, metavar="PAGES",
+                        help="instead: a handbook of PAGES plain pages in nested folders, no loops")
     args = parser.parse_args(argv)
     if args.dir.exists() and any(args.dir.iterdir()):
         parser.error(f"{args.dir} is not empty")
     began = time.perf_counter()
-    paths = generate(args.dir, args.loops, args.principles, args.products, args.authors,
-                     args.seed, args.git, args.commits)
+    if args.plain:
+        paths = generate_plain(args.dir, args.plain, args.seed, args.git)
+    else:
+        paths = generate(args.dir, args.loops, args.principles, args.products, args.authors,
+                         args.seed, args.git, args.commits)
     size = sum((args.dir / p).stat().st_size for p in paths)
     print(f"{len(paths):,} files, {size / 1e6:.1f} MB in {args.dir} "
           f"({time.perf_counter() - began:.1f} s)", file=sys.stderr)

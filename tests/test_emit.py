@@ -141,6 +141,8 @@ def test_nav_titles_are_escaped(built: dict) -> None:
     home = (site / "index.html").read_text(encoding="utf-8")
     nav = home[home.index('<nav class="md-nav md-nav--primary"'):]
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in nav
+    product = (site / "products" / "evil" / "index.html").read_text(encoding="utf-8")
+    nav = product[product.index('<nav class="md-nav md-nav--primary"'):]  # pruned: its own section only
     assert 'Evil &quot;quoted&quot; product' in nav
 
 
@@ -197,11 +199,12 @@ def _sidebar(page: Path) -> str:
 
 
 def test_nav_lists_a_section_only_while_it_is_short(built: dict, tmp_path: Path) -> None:
-    """Every page renders the whole nav: past SECTION_MAX products the index stands for them."""
+    """A section's own pages show its nav: past SECTION_MAX products the index stands for them."""
     from kb.nav import SECTION_MAX
 
     _root, site, _output = built["small"]
-    assert "Loop Journal" in _sidebar(site / "index.html")  # two products: listed
+    assert "Loop Journal" in _sidebar(site / "products" / "index.html")  # two products: listed
+    assert "Loop Journal" not in _sidebar(site / "index.html")  # navigation.prune: not on other pages
     files = dict(SMALL)
     for i in range(SECTION_MAX + 1):
         files[f"content/products/generated-{i:02d}.md"] = (
@@ -210,9 +213,9 @@ def test_nav_lists_a_section_only_while_it_is_short(built: dict, tmp_path: Path)
     root = write_tree(tmp_path / "many", files)
     result = run_kb(["build", "--out", str(tmp_path / "site")], root)
     assert result.exit_code == 0, result.output
-    sidebar = _sidebar(tmp_path / "site" / "index.html")
+    sidebar = _sidebar(tmp_path / "site" / "products" / "index.html")
     assert "Generated product 3" not in sidebar and "Loop Journal" not in sidebar
-    assert 'href="products/"' in sidebar  # the section's index is still there
-    assert "Ownership" in sidebar  # the two principles are still listed
+    assert 'href="./"' in sidebar  # the section's index is still there
+    assert "Ownership" in _sidebar(tmp_path / "site" / "principles" / "index.html")  # still listed
     products = (tmp_path / "site" / "products" / "index.html").read_text(encoding="utf-8")
     assert "Generated product 3" in products  # the index lists every card

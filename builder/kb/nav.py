@@ -20,12 +20,15 @@ from kb.views import Views
 
 def nav(graph: Graph, views: Views) -> list[Any]:
     """A nav that scales: sections and indexes, never one entry per loop, and a section's
-    pages only while there are few of them (`SECTION_MAX`)."""
+    pages only while there are few of them (`SECTION_MAX`). The principles, products and loops
+    sections appear once the handbook has any of them: their index pages are built anyway."""
     entries: list[Any] = []
     home = next((k for k in ("index", "README", "_index") if k in graph.docs and graph.docs[k].readable), None)
     if home is not None:  # README.md is the home page where there is no index.md (kb.layout)
         entries.append({"Home": home + ".md"})
     entries.extend(_page_sections(graph))
+    if not any(d.collection is not Collection.PAGE for d in graph.docs.values()):
+        return entries  # a handbook of plain pages only (one adopted as it is): no empty sections
     principles = [r.key + ".md" for r in views.principles()]
     entries.append({"Principles": ["principles/index.md", "principles/coverage.md"] + _listed(principles)})
     entries.append({"Products": ["products/index.md"] + _listed([r.key + ".md" for r in views.products()])})
