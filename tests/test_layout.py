@@ -178,7 +178,7 @@ def test_a_page_does_not_grow_with_the_pages_of_other_folders(tmp_path: Path, mo
         return write(tmp_path / name, files)
 
     sizes = []
-    for name, pages in (("small", 2), ("large", 40)):
+    for name, pages in (("small", 2), ("large", 15)):
         monkeypatch.chdir(handbook(name, pages))
         code, _, err = kb("build", "-q")
         assert code == 0, err

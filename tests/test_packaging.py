@@ -87,3 +87,24 @@ def test_installed_kb_inits_a_handbook_that_lints_and_builds(wheel: Path, tmp_pa
     done = kb("build", "-q", "--out", str(tmp_path / "site"))
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "site" / "principles" / "ownership" / "index.html").is_file()
+
+
+def test_installed_kb_config_builds_with_the_overrides_inside_the_wheel(wheel: Path, tmp_path: Path) -> None:
+    """`kb config` saved as mkdocs.yml in a repository that is not kb's: kb finds the theme
+    overrides inside the installed package (no custom_dir in the config)."""
+    target = tmp_path / "installed"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
+                   check=True, capture_output=True)
+    handbook = tmp_path / "handbook"
+    (handbook / "docs").mkdir(parents=True)
+    (handbook / "kb.toml").write_text('content_dir = "docs"\n')
+    (handbook / "docs" / "index.md").write_text("# Elsewhere\n\nHello.\n")
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    config = subprocess.run([sys.executable, "-m", "kb", "config"], capture_output=True, text=True, env=env,
+                            cwd=tmp_path, check=True).stdout
+    (handbook / "mkdocs.yml").write_text(config)
+    done = subprocess.run([sys.executable, "-m", "kb", "build", "-q"], capture_output=True, text=True, env=env,
+                          cwd=handbook, check=False)
+    assert done.returncode == 0, done.stderr
+    page = (handbook / "site" / "index.html").read_text()
+    assert 'rel="alternate" type="application/atom+xml"' in page
