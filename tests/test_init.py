@@ -186,6 +186,7 @@ def test_the_written_workflows_install_and_run_kb_in_another_repository(tmp_path
     pr.git("checkout", "-q", "-b", "faster-reviews")
     pr.write({LOOP: LOOP_TEXT})
     pr.commit("a reflection", date="2026-11-25T12:00:00Z")
+    monkeypatch.delenv("PYTHONPATH", raising=False)  # the runner's python sees only what it installed
     # offline: build dependencies (hatchling) and kb's dependencies come from the test environment
     for key, value in {"PIP_NO_INDEX": "1", "PIP_NO_BUILD_ISOLATION": "0", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}.items():
         monkeypatch.setenv(key, value)
