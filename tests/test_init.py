@@ -92,7 +92,11 @@ def test_init_empty_lints_clean_and_takes_a_first_principle(tmp_path: Path, monk
     assert code == 0
     assert out.splitlines() == WRITTEN
     assert not (tmp_path / "content" / "principles").exists()
-    assert 'site_name: "Ops handbook"' in (tmp_path / "mkdocs.yml").read_text()
+    printed = CliRunner().invoke(main, ["config"]).stdout.splitlines()  # kb config: the built-in one
+    written = (tmp_path / "mkdocs.yml").read_text().splitlines()
+    assert [line for line in written if line not in printed] == [
+        'site_name: "Ops handbook"', "# repo_url: https://github.com/<owner>/<repository>   # edit links on every page"]
+    assert [line for line in printed if line not in written] == ["site_name: Handbook"]
     lint = kb(tmp_path, "lint")
     assert (lint.returncode, lint.stdout) == (0, "0 errors, 0 warnings in 1 file\n")
     new = CliRunner().invoke(main, ["new", "principle", "Be kind", "--summary", "Kindness first."])

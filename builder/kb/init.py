@@ -151,19 +151,14 @@ def _unlink(text: str, known: set[str]) -> str:
 
 
 def mkdocs_config(name: str) -> str:
-    """The built-in site configuration (the one kb uses without a mkdocs.yml), named."""
+    """What `kb config` prints (kb's built-in site configuration), with the handbook's name."""
+    from kb.render import BUILTIN
     from kb.templating import default_templates
 
-    text = (default_templates() / "mkdocs.builtin.yml").read_text(encoding="utf-8")
-    body = text.lstrip("\n")
-    while body.startswith("#"):
-        body = body.split("\n", 1)[1] if "\n" in body else ""
-    # kb finds its own theme overrides wherever the config is; a relative custom_dir would not be there
-    body = re.sub(r"(?m)^[ \t]+custom_dir:[ \t]*overrides\b.*\n", "", body)
-    body = re.sub(r"(?m)^site_name:.*$", f"site_name: {json.dumps(name, ensure_ascii=False)}", body, count=1)
-    return ("# The site's settings: name, theme, palette, markdown extensions, plugins. kb sets\n"
-            "# docs_dir, site_dir and nav itself (it generates the nav from content/).\n"
-            "# Add repo_url (and edit_uri) to get edit links on every page.\n" + body)
+    text = (default_templates() / BUILTIN).read_text(encoding="utf-8")
+    named = (f"site_name: {json.dumps(name, ensure_ascii=False)}\n"
+             "# repo_url: https://github.com/<owner>/<repository>   # edit links on every page\n")
+    return re.sub(r"(?m)^site_name:.*\n", lambda _: named, text, count=1)
 
 
 def home_page(name: str, empty: bool) -> str:
