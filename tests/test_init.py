@@ -246,3 +246,9 @@ def test_written_workflows_are_valid_for_github(tmp_path: Path) -> None:
         data = yaml.safe_load(path.read_text())
         data["on"] = data.pop(True)
         assert [e.message for e in validator.iter_errors(data)] == [], path.name
+
+
+@pytest.mark.parametrize("args", [["--ref", "main\n  evil: 1"], ["--ref", "-x"], ["--name", "two\nlines"], ["--name", " "]])
+def test_init_refuses_a_ref_or_name_that_would_break_the_files(tmp_path: Path, args: list[str]) -> None:
+    code, _, err = init(*args, str(tmp_path / "h"))
+    assert code == 1 and err.startswith("kb: ") and not (tmp_path / "h").exists()

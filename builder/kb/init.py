@@ -31,6 +31,7 @@ DISTRIBUTION = "kb-handbook"
 OPTIONAL = frozenset({".gitignore"})
 
 _SHA = re.compile(r"[0-9a-f]{40}")
+_REF = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._/-]*")
 _WIKILINK = re.compile(r"\[\[([^\[\]\n]+)\]\]")
 _DATE_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}-")
 
@@ -71,6 +72,10 @@ def installed_ref() -> str:
 
 def create_handbook(target: Path, options: InitOptions) -> list[str]:
     """Write a new handbook into `target`; return the paths written, relative to it."""
+    if options.ref is not None and not _REF.fullmatch(options.ref):
+        raise InitError(f"--ref {options.ref!r} is not a branch name or commit SHA")
+    if not options.name.strip() or any(ch in options.name for ch in "\r\n"):
+        raise InitError("--name must be one non-empty line")
     files = handbook_files(options)
     present = {rel for rel in files if (target / rel).exists() or (target / rel).is_symlink()}
     conflicts = sorted(present - OPTIONAL)
