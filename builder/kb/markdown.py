@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import html
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 from enum import Enum
 from itertools import accumulate
@@ -162,7 +163,6 @@ _WIKI = re.compile(r"\[\[([^\[\]\n]++)\]\]")
 _SIMPLE_URL = re.compile(r"\(([^\s()<>\"'\\]*+)\)")  # `(url)`: the common case, no title or parens
 _ANGLE_URL = re.compile(r"""\(\s*(<[^<>]*>)\s*(?:('[^']*'|"[^"]*")\s*)?\)""")
 _REF_ID = re.compile(r"\s?\[([^\]]*)\]")
-_BLANK_LINE = re.compile(r"\n[ \t]*(?:\n|\Z)")
 _ESCAPED = re.compile(r"\\[\\`*_{}\[\]()>#+\-.!]")
 _WS = re.compile(r"\s+")
 # `<scheme:...>` autolinks, or an opening tag; quoted values may not hold `<` so a stray quote
@@ -634,6 +634,8 @@ def _brackets(body: str, text: str, raw: list[tuple], unsafe: list[tuple], used:
     """Wikilinks, inline links and images, and the ids reference links use, read as
     Python-Markdown's inline patterns read them: link text may span lines and hold brackets
     and images, a URL may hold spaces and parentheses. One look at each `[`."""
+    pars = _Paragraphs(text)
+    longest = 8 * max(map(len, defined)) + 256 if defined else -1
     j = 0
     while (k := text.find("[", j)) >= 0:
         if text[k + 1 : k + 2] == "[" and (m := _WIKI.match(text, k)) is not None:
@@ -642,21 +644,18 @@ def _brackets(body: str, text: str, raw: list[tuple], unsafe: list[tuple], used:
             j = m.end()
             continue
         j = k + 1
-        close = _close_bracket(text, k)
+        close = pars.close_of(k)
         if close < 0:
             continue
         if text[close + 1 : close + 2] == "(":
-            end = _inline_link(body, text, k, close, raw, unsafe)
+            end = _inline_link(body, pars, k, close, raw, unsafe)
             if end:
-                _images(body, text, k + 1, close, raw, unsafe)  # the only links inside a link's text
+                _images(body, pars, k + 1, close, raw, unsafe)  # the only links inside a link's text
                 j = end
                 continue
-        label = text[k + 1 : close]
-        if footnotes and label.startswith("^"):
-            continue  # a footnote reference
-        if not defined:
-            continue
-        label = _WS.sub(" ", label.lower())
+        if (footnotes and text[k + 1] == "^") or close - k > longest:
+            continue  # a footnote reference, or longer than any id (none when nothing is defined)
+        label = _WS.sub(" ", text[k + 1 : close].lower())
         m = _REF_ID.match(text, close + 1)
         if m is not None:  # `[text][id]`, `[text][]`; an undefined id leaves `[text]` a shortcut
             key = _WS.sub(" ", m.group(1).lower()) or label
@@ -666,41 +665,78 @@ def _brackets(body: str, text: str, raw: list[tuple], unsafe: list[tuple], used:
         used.add(label)
 
 
-_BRACKET = re.compile(r"[\[\]]")
+_BRACKET = re.compile(r"[\[\]]|\n[ \t]*(?=\n)")
+_BREAK = re.compile(r"\n[ \t]*(?=\n|\Z)")
+#: A URL and title longer than this is not looked for (bounds the work on hostile input).
+_LONGEST_LINK = 2048
 
 
-def _para_end(text: str, at: int) -> int:
-    m = _BLANK_LINE.search(text, at)
-    return m.start() if m is not None else len(text)
+class _Paragraphs:
+    """Where paragraphs end and which `]` closes each `[`, worked out once per body when needed
+    (looking again for each `[` would be quadratic on hostile input: thousands of `[`)."""
+
+    __slots__ = ("text", "breaks", "closes", "no_paren")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.breaks: list[int] | None = None  # where blank lines start
+        self.closes: dict[int, int] | None = None
+        self.no_paren = (-1, -1)  # (from, to): no `)` in text[from:to]
+
+    def end_of(self, at: int) -> int:
+        """Where the paragraph holding `at` ends: the next blank line, or the end."""
+        if self.breaks is None:
+            self.breaks = [m.start() for m in _BREAK.finditer(self.text)]
+        i = bisect_left(self.breaks, at)
+        return self.breaks[i] if i < len(self.breaks) else len(self.text)
+
+    def close_of(self, k: int) -> int:
+        """The `]` that closes the `[` at k within its paragraph (brackets nest), or -1."""
+        text = self.text
+        e = text.find("]", k + 1)
+        if e < 0:
+            return -1
+        if text.find("[", k + 1, e) < 0 and text.find("\n", k + 1, e) < 0:
+            return e
+        if self.closes is None:
+            self.closes = {}
+            stack: list[int] = []
+            for m in _BRACKET.finditer(text):
+                c = m.group()
+                if c == "[":
+                    stack.append(m.start())
+                elif c == "]":
+                    if stack:
+                        self.closes[stack.pop()] = m.start()
+                else:
+                    stack.clear()
+        return self.closes.get(k, -1)
+
+    def has_paren(self, p: int, limit: int) -> bool:
+        """Whether a `)` follows p before limit."""
+        start, stop = self.no_paren
+        if start <= p and limit <= stop:
+            return False
+        if self.text.find(")", p, limit) < 0:
+            self.no_paren = (p, limit)
+            return False
+        return True
 
 
-def _close_bracket(text: str, k: int) -> int:
-    """The `]` that closes the `[` at k within its paragraph (brackets nest), or -1."""
-    e = text.find("]", k + 1)
-    if e < 0:
-        return -1
-    if text.find("[", k + 1, e) < 0 and text.find("\n", k + 1, e) < 0:
-        return e
-    depth = 1
-    for m in _BRACKET.finditer(text, k + 1, _para_end(text, k)):
-        depth += 1 if m.group() == "[" else -1
-        if depth == 0:
-            return m.start()
-    return -1
-
-
-def _images(body: str, text: str, start: int, end: int, raw: list[tuple], unsafe: list[tuple]) -> None:
+def _images(body: str, pars: _Paragraphs, start: int, end: int, raw: list[tuple], unsafe: list[tuple]) -> None:
+    text = pars.text
     j = start
     while (k := text.find("![", j, end)) >= 0:
         j = k + 2
-        close = _close_bracket(text, k + 1)
+        close = pars.close_of(k + 1)
         if 0 <= close < end and text[close + 1 : close + 2] == "(":
-            j = _inline_link(body, text, k + 1, close, raw, unsafe) or j
+            j = _inline_link(body, pars, k + 1, close, raw, unsafe) or j
 
 
-def _inline_link(body: str, text: str, k: int, close: int, raw: list[tuple], unsafe: list[tuple]) -> int:
+def _inline_link(body: str, pars: _Paragraphs, k: int, close: int, raw: list[tuple], unsafe: list[tuple]) -> int:
     """Record the inline link or image whose text is text[k+1:close] and whose `(` follows;
     return where it ends, 0 if it is none."""
+    text = pars.text
     p = close + 1
     m = _SIMPLE_URL.match(text, p)
     if m is not None:
@@ -708,7 +744,8 @@ def _inline_link(body: str, text: str, k: int, close: int, raw: list[tuple], uns
     elif (m := _ANGLE_URL.match(text, p)) is not None:
         a, b, end = m.start(1) + 1, m.end(1) - 1, m.end()
     else:
-        found = _get_link(text, p, _para_end(text, p))
+        limit = min(pars.end_of(p), p + _LONGEST_LINK)
+        found = _get_link(text, p, limit) if pars.has_paren(p, limit) else None
         if found is None:
             return 0
         a, b, end = found
