@@ -55,11 +55,12 @@ class MarkdownConfig:
     source: str = ""  # the file it came from ("" = kb's defaults)
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that keeps `!!python/...` and `!ENV` values as `Tag`s instead of failing."""
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """SafeLoader (libyaml's when there) that keeps `!!python/...` and `!ENV` values as `Tag`s
+    instead of failing."""
 
 
-def _tagged(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Tag:
+def _tagged(loader: Any, suffix: str, node: yaml.Node) -> Tag:
     if isinstance(node, yaml.ScalarNode):
         value: Any = loader.construct_scalar(node)
     elif isinstance(node, yaml.SequenceNode):
