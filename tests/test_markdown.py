@@ -523,3 +523,46 @@ def test_generated_anchors_match_toc_and_are_unique(texts):
     assert [(h.level, h.anchor, h.text) for h in headings] == toc(body)
     if not any("{#" in t for t in texts):  # custom ids may repeat; generated ones never do
         assert len({h.anchor for h in headings}) == len(headings)
+
+
+# -- as the renderer reads it (tests/test_oracle.py holds the whole reading to Python-Markdown) --
+
+
+def test_footnotes_are_not_links_but_their_text_holds_links():
+    body = "A note[^1].\n\n[^1]: This can vary [a lot](lot.md).\n    More [here](here.md).\n"
+    assert [(x.target, x.line) for x in scan(body).links] == [("lot.md", 3), ("here.md", 4)]
+
+
+def test_link_text_across_lines_and_images_in_links():
+    body = "see [foo\nbar](x.md#a) and [![img](a.png)](b.md)"
+    assert links(body) == [
+        (M, "x.md", "a", "foo\nbar", 1, 5, "[foo\nbar](x.md#a)"),
+        (M, "b.md", None, "![img](a.png)", 2, 18, "[![img](a.png)](b.md)"),
+        (IMG, "a.png", None, "img", 2, 19, "![img](a.png)"),
+    ]
+
+
+def test_urls_with_spaces_and_titles_are_links_as_the_renderer_reads_them():
+    body = '[x](#Thanks and praise) [y](a b.md "T") [z](p_(1).md)'
+    assert [(x.target, x.anchor) for x in scan(body).links] == [
+        ("", "Thanks and praise"), ("a b.md", None), ("p_(1).md", None)]
+
+
+def test_raw_html_blocks_hide_markdown_but_not_tags():
+    body = '<div>\n# no\n[no](no.md) <a href="yes.md">y</a>\n<!-- kb: ignore KB406 -->\n</div>\n\n# yes\n'
+    result = scan(body)
+    assert [h.anchor for h in result.headings] == ["yes"]
+    assert [x.target for x in result.links] == ["yes.md"]
+    assert result.suppressions == {4: frozenset({"KB406"}), 5: frozenset({"KB406"})}
+    assert heads('<div markdown="1">\n# yes\n</div>') == [(1, "yes", "yes", 2, 1)]
+
+
+def test_headings_in_containers():
+    body = "- ### In a list\n\n> ## Quoted\n\n!!! note\n    ## In a note\n\n#word\n"
+    assert [(h.level, h.anchor, h.line, h.col) for h in scan(body).headings] == [
+        (3, "in-a-list", 1, 3), (2, "quoted", 3, 3), (2, "in-a-note", 6, 5), (1, "word", 8, 1)]
+
+
+def test_indented_code_only_where_a_block_starts_outside_containers():
+    body = "1. step\n\n    [in item](a.md)\n\n        [code](b.md)\n\npara\n    [lazy](c.md)\n\n    [code](d.md)\n"
+    assert [x.target for x in scan(body).links] == ["a.md", "c.md"]

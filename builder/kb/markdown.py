@@ -493,6 +493,11 @@ class _Lines:
         last = body.count("\n", start, end) + i
         for k in range(i, last + 1):
             self.kinds[k] = "html"
+        if "<!--" in body[start:end]:  # `kb: ignore` comments count inside raw HTML too
+            for c in _COMMENT.finditer(body, start, end):
+                if c.group().endswith("-->"):
+                    first = i + body.count("\n", start, c.start())
+                    self._comment(c.start(), c.end(), first, first + body.count("\n", c.start(), c.end()))
         return last + 1
 
     def _html_heading(self, level: int, i: int, start: int, end: int) -> None:
