@@ -307,8 +307,9 @@ class _Linker:
                     "link relative to this file, e.g. ../principles/ownership.md")
         if url.startswith("//") or _SCHEME.match(url):
             return None  # external (unsafe schemes were reported by validate)
-        if item.kind is _HTML_KIND and not _looks_like_file(url):
-            return None  # HTML links point at built URLs we cannot map back; files we can
+        if item.kind is _HTML_KIND and not url.startswith("/") and not _looks_like_file(url):
+            return None  # relative HTML links point at built URLs we cannot map back; files and
+            # site-root URLs (`/team/`, tried as a web server would) we can
         url = url.split("?", 1)[0]
         if not url:
             return self._resolve(doc, item, self.here, item.anchor, wiki=False) if item.anchor else None
