@@ -131,6 +131,7 @@ _BLOCK_TAGS = frozenset("""address article aside blockquote details div dl field
     script style summary tbody td textarea tfoot th thead tr video center""".split())
 _HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _TAGS = re.compile(r"<[^>]*>")
+_HEADING_TAG = re.compile(r"<(/?)([hH][1-6])(?=[\s/>])(?:[^<>\"']|\"[^\"]*\"|'[^']*')*>")
 _ID_ATTR = re.compile(r"""\sid\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")
 _VOID_TAGS = frozenset("area base br col embed hr img input link meta param source track wbr".split())
 #: superfences' opening fence: language, then `{attrs}` or `key="value"` options, nothing else.
@@ -223,7 +224,7 @@ def scan(body: str, config: MarkdownConfig | None = None) -> BodyScan:
         raw.extend(r for r in lines.refdefs if r[6] in used)
         if lines.soft_from < len(body):
             raw = [r for r in raw if r[0] < lines.soft_from]
-    headings = _headings(body, lines.heads)
+    headings = _headings(body, lines.heads, config.attr_list)
     title = next((h.text for h in headings if h.level == 1), None)
     return BodyScan(headings, _links(body, raw), _unsafe(body, unsafe), title, lines.suppressions)
 
@@ -487,9 +488,12 @@ class _Lines:
                 end = t.end()
                 break
         self.raw_html.append((start, end))
-        name = m.group(1).lower()
-        if self.md_html and name in _HEADING_TAGS:  # md_in_html parses it: toc gives it an id
-            self._html_heading(int(name[1]), i, start, end)
+        if self.md_html and m.group(1).lower() in _HEADING_TAGS:  # md_in_html parses it: toc ids it
+            self._html_heading(_TAG.match(body, start), i, start, end, True)
+        elif "<h" in body[start:end] or "<H" in body[start:end]:  # raw: an `<hN id=...>` keeps its id
+            for t in _HEADING_TAG.finditer(body, start, end):
+                if _ID_ATTR.search(t.group()):
+                    self._html_heading(t, i + body.count("\n", start, t.start()), t.start(), end, False)
         last = body.count("\n", start, end) + i
         for k in range(i, last + 1):
             self.kinds[k] = "html"
@@ -500,17 +504,21 @@ class _Lines:
                     self._comment(c.start(), c.end(), first, first + body.count("\n", c.start(), c.end()))
         return last + 1
 
-    def _html_heading(self, level: int, i: int, start: int, end: int) -> None:
-        """An `<hN>` inside a markdown="1" element: a heading with its text, or its own `id`."""
-        html_text = self.body[start:end]
-        tag = _TAG.match(html_text)
-        inner = html_text[tag.end() if tag else 0 :]
-        inner = inner[: inner.rfind("</")] if "</" in inner else inner
-        raw = _TAGS.sub("", inner)
-        own = _ID_ATTR.search(tag.group()) if tag else None
+    def _html_heading(self, tag: re.Match | None, i: int, start: int, end: int, parsed: bool) -> None:
+        """An `<hN>` tag at `start`: inside markdown="1" HTML (`parsed`) a heading toc gives an
+        id unless it has one; in raw HTML a heading only with its own `id`."""
+        if tag is None:
+            return
+        own = _ID_ATTR.search(tag.group())
+        close = self.body.find("</", tag.end(), end)
+        raw = _TAGS.sub("", self.body[tag.end() : close if close >= 0 else end])
+        line_start = self.offsets[i] + i
+        head = (int(tag.group(2)[1]), raw, False, i + 1, start - line_start + 1, start, end)
         if own is not None:
-            raw = f"{raw} {{#{own.group(1) or own.group(2) or own.group(3)}}}"
-        self.heads.append((level, raw, False, i + 1, start - self.offsets[i] - i + 1, start, end))
+            head += ((own.group(1) or own.group(2) or own.group(3) or "", parsed),)
+        elif not parsed:
+            return
+        self.heads.append(head)
 
     def _setext(self, i: int, line: str, base: int) -> bool:
         """Whether line i underlines line i-1, the first line of a block (as Python-Markdown)."""
@@ -940,13 +948,19 @@ def _unsafe(body: str, found: list[tuple]) -> tuple[Unsafe, ...]:
     return tuple(out)
 
 
-def _headings(body: str, heads: list[tuple]) -> tuple[Heading, ...]:
-    """Heading records with toc ids and whether their sections hold anything."""
-    texts = [heading_text(h[1], h[2]) for h in heads]
-    used = {custom for _, custom in texts if custom is not None}
+def _headings(body: str, heads: list[tuple], attrs: bool = True) -> tuple[Heading, ...]:
+    """Heading records with toc ids and whether their sections hold anything. A head may carry
+    its own id as an 8th item, (id, whether toc sees it): `<hN id=...>` in raw HTML keeps its id
+    and toc never sees it; one inside markdown="1" HTML toc sees."""
+    texts = [heading_text(h[1], h[2], attrs) for h in heads]
+    for i, h in enumerate(heads):
+        if len(h) > 7:
+            texts[i] = (texts[i][0], h[7][0])
+    used = {custom for (_, custom), h in zip(texts, heads, strict=True)
+            if custom is not None and (len(h) < 8 or h[7][1])}
     counters: dict[str, int] = {}
     out = []
-    for i, (level, _raw, _atx, line, col, _start, end) in enumerate(heads):
+    for i, (level, _raw, _atx, line, col, _start, end, *_own) in enumerate(heads):
         text, custom = texts[i]
         anchor = custom if custom is not None else unique(slugify(text), used, counters)
         if i + 1 < len(heads):

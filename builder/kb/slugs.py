@@ -109,14 +109,15 @@ def strip_inline(text: str) -> str:
 
 
 @lru_cache(maxsize=8192)
-def heading_text(raw: str, atx: bool) -> tuple[str, str | None]:
-    """Plain text and custom `{#id}` (None if none) of a heading's raw text."""
+def heading_text(raw: str, atx: bool, attrs: bool = True) -> tuple[str, str | None]:
+    """Plain text and custom `{#id}` (None if none, or without attr_list: `attrs` false) of a
+    heading's raw text."""
     if len(raw) > _LONG_HEADING:  # keep the regexes below linear on absurd input
         return " ".join(raw.split()), None
     # Python-Markdown drops closing `#`s only at the very end of the line.
     text = _drop_closing_hashes(raw) if atx and raw.endswith("#") else raw.strip()
     custom = None
-    if "{" in text:
+    if attrs and "{" in text:
         text, custom = _attr_list(text)
     if _MARKUP.search(text):
         text = _strip_markup(text)
