@@ -83,15 +83,18 @@ def test_other_plugins_render_in_one_process(tmp_path: Path) -> None:
 
 
 def test_a_warning_every_process_gives_is_said_once(tmp_path: Path) -> None:
-    """MkDocs warns about README.md beside index.md while reading the files, in every process."""
+    """MkDocs warns about a page left out of the nav (a GitBook SUMMARY.md, which kb does not
+    list, with `omitted_files: warn`) while it builds the nav, in every process."""
     files = many_loops(3)
-    files["content/README.md"] = "---\ntitle: Read me\n---\n\nAlso a home page.\n"
+    files["content/SUMMARY.md"] = "# Summary\n\n* [Home](index.md)\n"
+    files["mkdocs.yml"] = ("site_name: Shared\ntheme:\n  name: material\nplugins:\n  - search\n"
+                           "validation:\n  nav:\n    omitted_files: warn\n")
     root = write_tree(tmp_path / "hb", files)
     one = run_kb(["build", "-v", "--out", str(tmp_path / "one")], root, env={"KB_JOBS": "1"}).output
     three = run_kb(["build", "-v", "--out", str(tmp_path / "three")], root, env={"KB_JOBS": "3"}).output
     assert f"{SHARED} 3 processes" in three
     warned = [line for line in one.splitlines() if line.startswith("mkdocs:")]
-    assert any("README.md" in line for line in warned)
+    assert any("not included in the \"nav\" configuration" in line for line in warned)
     assert [line for line in three.splitlines() if line.startswith("mkdocs:")] == warned
 
 
