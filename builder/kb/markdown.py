@@ -153,6 +153,8 @@ _FENCED_CODE = re.compile(  # Python-Markdown's fenced_code, when superfences is
 # On one line, left to right: a code span (a backtick run closed by one of the same length),
 # a closed comment, or a comment left open.
 _SPANS = re.compile(r"(?<!`)(`++).*?(?<!`)\1(?!`)|(<!--.*?-->)|<!--")
+#: A code span the line pass left: one whose backticks close on a later line of the paragraph.
+_LONG_SPAN = re.compile(r"(?<!`)(`++)(?:(?!\n[ \t]*\n)[^`]|(?!\1(?!`))`++)+?\1(?!`)")
 _BLOCK_ENDS = frozenset({"heading", "hr", "fence", "html"})
 _COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
 _RULE = r"[ ]{0,3}(?:(?:-[ ]{0,2}){3,}|(?:_[ ]{0,2}){3,}|(?:\*[ ]{0,2}){3,})[ \t]*$"
@@ -214,6 +216,8 @@ def scan(body: str, config: MarkdownConfig | None = None) -> BodyScan:
         _check_url(refdef[3], refdef[5], unsafe)
     if "[" in body or "<" in body:
         text = _blank(body, lines.mask)
+        if "`" in text and (spans := [m.span() for m in _LONG_SPAN.finditer(text)]):
+            text = _blank(text, spans)  # code spans over the lines of a paragraph
         used: set[str] = set()
         if "[" in body:
             mdtext = _blank(text, lines.raw_html) if lines.raw_html else text
