@@ -216,8 +216,8 @@ def scan(body: str, config: MarkdownConfig | None = None) -> BodyScan:
         _check_url(refdef[3], refdef[5], unsafe)
     if "[" in body or "<" in body:
         text = _blank(body, lines.mask)
-        if "`" in text and (spans := [m.span() for m in _LONG_SPAN.finditer(text)]):
-            text = _blank(text, spans)  # code spans over the lines of a paragraph
+        if lines.odd:
+            text = _long_spans(text, lines.odd)
         used: set[str] = set()
         if "[" in body:
             mdtext = _blank(text, lines.raw_html) if lines.raw_html else text
@@ -228,7 +228,7 @@ def scan(body: str, config: MarkdownConfig | None = None) -> BodyScan:
         raw.extend(r for r in lines.refdefs if r[6] in used)
         if lines.soft_from < len(body):
             raw = [r for r in raw if r[0] < lines.soft_from]
-    headings = _headings(body, lines.heads, config.attr_list)
+    headings = _headings(body, lines.heads, config.attr_list, lines.own)
     title = next((h.text for h in headings if h.level == 1), None)
     return BodyScan(headings, _links(body, raw), _unsafe(body, unsafe), title, lines.suppressions)
 
@@ -271,6 +271,8 @@ class _Lines:
         self.comment: tuple[int, int] | None = None  # (offset, line index) of an open comment
         self.footnote = False  # the last line read opened a footnote definition
         self.md_html = 0  # markdown="1" elements opened and not yet closed
+        self.odd: list[int] = []  # offsets of lines with an odd number of backticks
+        self.own: dict[int, tuple[str, bool]] = {}  # head index -> (its own id, whether toc sees it)
 
     def run(self) -> None:
         """Walk the lines once; fences, raw HTML and comments jump ahead."""
@@ -312,7 +314,12 @@ class _Lines:
             else:
                 c = ""
             if c:
-                if (comments and "<!--" in line) or (ticks and "`" in line and _hides_markup(line)):
+                if ticks and "`" in line:
+                    if line.count("`") & 1:  # maybe a code span that closes on a later line
+                        self.odd.append(base)
+                    if _hides_markup(line) or (comments and "<!--" in line):
+                        self._inline(line, base, i)
+                elif comments and "<!--" in line:
                     self._inline(line, base, i)
                 i += 1
                 continue
@@ -360,7 +367,12 @@ class _Lines:
             elif not level:
                 foot = False
             blank = False
-            if (comments and "<!--" in line) or (ticks and "`" in line and _hides_markup(line)):
+            if ticks and "`" in line:
+                if line.count("`") & 1:
+                    self.odd.append(base)
+                if _hides_markup(line) or (comments and "<!--" in line):
+                    self._inline(line, base, i)
+            elif comments and "<!--" in line:
                 self._inline(line, base, i)
             i += 1
         if self.comment is not None:
@@ -517,12 +529,11 @@ class _Lines:
         close = self.body.find("</", tag.end(), end)
         raw = _TAGS.sub("", self.body[tag.end() : close if close >= 0 else end])
         line_start = self.offsets[i] + i
-        head = (int(tag.group(2)[1]), raw, False, i + 1, start - line_start + 1, start, end)
         if own is not None:
-            head += ((own.group(1) or own.group(2) or own.group(3) or "", parsed),)
+            self.own[len(self.heads)] = (own.group(1) or own.group(2) or own.group(3) or "", parsed)
         elif not parsed:
             return
-        self.heads.append(head)
+        self.heads.append((int(tag.group(2)[1]), raw, False, i + 1, start - line_start + 1, start, end))
 
     def _setext(self, i: int, line: str, base: int) -> bool:
         """Whether line i underlines line i-1, the first line of a block (as Python-Markdown)."""
@@ -612,6 +623,29 @@ def _options_ok(options: str) -> bool:
         if check is not None and not check.match(m.group(3) if m.group(2) else key):
             return False
     return True
+
+
+def _long_spans(text: str, odd: list[int]) -> str:
+    """Blank the code spans that start on a line with an odd number of backticks and close on a
+    later line of the paragraph (as Python-Markdown's inline code reads a paragraph)."""
+    spans: list[tuple[int, int]] = []
+    done = -1
+    for start in odd:
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        k = max(start, done)
+        while (k := text.find("`", k, end)) >= 0:
+            m = _LONG_SPAN.match(text, k)
+            if m is not None:
+                spans.append(m.span())
+                k = done = m.end()
+                if k > end:
+                    break
+            else:  # no closer: past this run of backticks
+                k += 1
+                while k < end and text[k] == "`":
+                    k += 1
+    return _blank(text, spans) if spans else text
 
 
 def _hides_markup(line: str) -> bool:
@@ -952,19 +986,21 @@ def _unsafe(body: str, found: list[tuple]) -> tuple[Unsafe, ...]:
     return tuple(out)
 
 
-def _headings(body: str, heads: list[tuple], attrs: bool = True) -> tuple[Heading, ...]:
-    """Heading records with toc ids and whether their sections hold anything. A head may carry
-    its own id as an 8th item, (id, whether toc sees it): `<hN id=...>` in raw HTML keeps its id
-    and toc never sees it; one inside markdown="1" HTML toc sees."""
+def _headings(body: str, heads: list[tuple], attrs: bool = True,
+              own: dict[int, tuple[str, bool]] | None = None) -> tuple[Heading, ...]:
+    """Heading records with toc ids and whether their sections hold anything. `own` gives some
+    heads their own id, with whether toc sees it: `<hN id=...>` in raw HTML keeps its id and toc
+    never sees it; one inside markdown="1" HTML toc sees."""
     texts = [heading_text(h[1], h[2], attrs) for h in heads]
-    for i, h in enumerate(heads):
-        if len(h) > 7:
-            texts[i] = (texts[i][0], h[7][0])
-    used = {custom for (_, custom), h in zip(texts, heads, strict=True)
-            if custom is not None and (len(h) < 8 or h[7][1])}
+    if own:
+        for i, (anchor, _seen) in own.items():
+            texts[i] = (texts[i][0], anchor)
+        used = {c for i, (_, c) in enumerate(texts) if c is not None and own.get(i, ("", True))[1]}
+    else:
+        used = {custom for _, custom in texts if custom is not None}
     counters: dict[str, int] = {}
     out = []
-    for i, (level, _raw, _atx, line, col, _start, end, *_own) in enumerate(heads):
+    for i, (level, _raw, _atx, line, col, _start, end) in enumerate(heads):
         text, custom = texts[i]
         anchor = custom if custom is not None else unique(slugify(text), used, counters)
         if i + 1 < len(heads):
