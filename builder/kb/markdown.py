@@ -526,8 +526,9 @@ class _Lines:
         if tag is None:
             return
         own = _ID_ATTR.search(tag.group())
-        close = self.body.find("</", tag.end(), end)
-        raw = _TAGS.sub("", self.body[tag.end() : close if close >= 0 else end])
+        name = tag.group(2).lower()
+        close = re.compile(rf"</{name}\s*>", re.I).search(self.body, tag.end(), end)
+        raw = _TAGS.sub("", self.body[tag.end() : close.start() if close else end])
         line_start = self.offsets[i] + i
         if own is not None:
             self.own[len(self.heads)] = (own.group(1) or own.group(2) or own.group(3) or "", parsed)
