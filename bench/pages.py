@@ -7,7 +7,8 @@ is in its content folder), then, interleaved, `--runs` times each:
 
 - `kb build` cold: `.kb-cache/` and the site deleted before every run;
 - `mkdocs build` of the same markdown with what a knowledgeable user would write: theme
-  material with `navigation.prune`, the search plugin, and docs_dir pointing at the content folder.
+  material with `navigation.prune`, the search plugin, and docs_dir pointing at the content folder
+  (leaving out kb's `site/`, for a handbook at the repository root).
 
 Prints the median and min/max wall time of each, their ratio, the size of both sites (du -sb),
 and the size of one page (`about/team/who-we-are/`, whose folder is the same at every size) at
@@ -42,6 +43,8 @@ plugins:
   - search
 docs_dir: {docs}
 site_dir: {site}
+exclude_docs: |
+  /site/
 """
 
 
@@ -81,7 +84,8 @@ def compare(root: Path, runs: int, work: Path) -> dict[str, object]:
         mk_times.append(mkdocs_build(config, site))
     probe_kb, probe_mk = root / "site" / PROBE, site / PROBE
     return {
-        "files": sum(1 for _ in content_of(root).rglob("*.md")),
+        "files": sum(1 for p in content_of(root).rglob("*.md")
+                     if not any(part.startswith(".") for part in p.relative_to(root).parts)),
         "kb": kb_times, "mkdocs": mk_times,
         "kb_size": du(root / "site"), "mkdocs_size": du(site),
         "kb_probe": probe_kb.stat().st_size if probe_kb.is_file() else None,

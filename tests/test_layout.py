@@ -198,3 +198,22 @@ def test_kb704_a_large_nav_without_prune_is_reported_once(tmp_path: Path, monkey
     (root / "mkdocs.yml").write_text("site_name: X\ntheme:\n  name: material\n  features: [navigation.prune]\n")
     found, _ = lint_paths(root, monkeypatch)
     assert not [f for f in found if f["code"] == "KB704"]
+
+
+def test_changed_with_the_handbook_at_the_repository_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`kb lint --changed` lints the merge base of a root handbook too (the whole tree, not '.')."""
+    from conftest import KbRepo
+
+    repo = KbRepo(tmp_path / "repo")
+    repo.write({"kb.toml": 'content_dir = "."\n', "index.md": "# Home\n\n[A](a.md) [B](b.md)\n",
+                "a.md": "# A\n\n[Home](index.md)\n", "b.md": "# B\n\n[Home](index.md)\n"})
+    repo.commit("base")
+    repo.git("checkout", "-q", "-b", "feature")
+    (repo.root / "a.md").unlink()
+    (repo.root / "b.md").write_text("# B\n\n[Home](index.md) [gone](missing.md)\n")
+    repo.commit("feature")
+    monkeypatch.chdir(repo.root)
+    code, out, err = kb("lint", "--changed", "--base", "main", "--format", "json")
+    assert code == 1, err
+    found = {(f["path"], f["code"]) for f in json.loads(out)}
+    assert found == {("b.md", "KB406"), ("index.md", "KB406")}  # index.md: caused by deleting a.md

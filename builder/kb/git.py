@@ -444,9 +444,10 @@ def export_tree(repo: Path, sha: str, path: str, dest: Path) -> None:
 
     if not _SHA.fullmatch(sha.encode()):
         raise GitError(f"not a commit id: {sha!r}")
+    path = "" if path.strip("/") in ("", ".") else path.strip("/")  # "." (content_dir): the whole tree
     if _try(repo, "cat-file", "-e", f"{sha}:{path}") is None:
         return  # the folder did not exist at that commit
-    data = _output(repo, "archive", "--format=tar", sha, "--", path)
+    data = _output(repo, "archive", "--format=tar", sha, *(("--", path) if path else ()))
     with tarfile.open(fileobj=io.BytesIO(data)) as archive:
         archive.extractall(dest, filter="data")
 

@@ -90,7 +90,7 @@ def _markdown(settings: Settings) -> set[str]:
     """Root-relative paths of the markdown files lint reads (hidden and excluded ones are not)."""
     from kb.load import walk
 
-    return {f"{settings.content_dir}/{entry.rel}" for entry in walk(settings)[0]}
+    return {settings.repo_path(entry.rel) for entry in walk(settings)[0]}
 
 
 def _prefix(root: Path, repo: Path) -> str:
