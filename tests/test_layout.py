@@ -217,3 +217,15 @@ def test_changed_with_the_handbook_at_the_repository_root(tmp_path: Path, monkey
     assert code == 1, err
     found = {(f["path"], f["code"]) for f in json.loads(out)}
     assert found == {("b.md", "KB406"), ("index.md", "KB406")}  # index.md: caused by deleting a.md
+
+
+def test_serve_watches_a_root_handbook_but_never_its_site_or_cache(tmp_path: Path) -> None:
+    from kb.serve import watched
+    from kb.settings import load_settings
+
+    root = write(tmp_path / "repo", {k: v for k, v in ROOT_HANDBOOK.items() if k != "build/site-from-before/.kb-site"})
+    (root / "site").mkdir()
+    (root / "site" / ".kb-site").write_text("")
+    (root / ".kb-cache").mkdir()
+    paths = {p.relative_to(root).as_posix(): recursive for p, recursive in watched(load_settings(root))}
+    assert paths == {".": False, "guides": True, "drafts": True, "build": True, "templates": True}
