@@ -6,13 +6,21 @@ on a terminal (`prompt_text`), or refused (`MissingFields`); references to princ
 and loops accept ids, aliases and titles, as wikilinks do. The body comes from
 `templates/new_<collection>.md.j2`: step headings with prompts as HTML comments, which count as
 empty sections for KB502 until the writer replaces them. Never overwrites.
+
+`draft` is the one scaffold function: `kb new` and `kb next` write what it returns, and the
+site's "Start a loop cycle", "Continue this loop" and "Propose a product" links (kb.emit)
+prefill the forge's new-file page with it. The site cannot ask for a missing field, so there
+(`placeholders=True`) a missing one is written empty with a comment saying what it wants, and
+lint reports it until the writer fills it in.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -129,18 +137,57 @@ def target_path(settings: Settings, new: NewDoc) -> Path:
     return settings.content / new.collection.folder / f"{name}.md"
 
 
-def create(settings: Settings, new: NewDoc) -> Path:
-    """Write the new file and return its path; refuse missing fields (MissingFields), unknown
-    references and existing files (ScaffoldError)."""
+class Known:
+    """The readable documents of a handbook, with the name lookups scaffolds need, computed
+    once per collection (the site drafts one file per loop, product and principle page)."""
+
+    def __init__(self, documents: Iterable[Any]) -> None:
+        self.documents = [d for d in documents if d.readable]
+
+    @classmethod
+    def load(cls, settings: Settings) -> Known:
+        return cls(load(settings).documents)
+
+    @functools.cache  # noqa: B019 - one Known per build; it lives as long as its caches
+    def of(self, collection: Collection) -> dict[str, Any]:
+        """id → document, for one collection."""
+        return {d.id: d for d in self.documents if d.collection is collection}
+
+    @functools.cache  # noqa: B019
+    def names(self, collection: Collection) -> dict[str, str]:
+        return names_of(self.documents, collection)
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A scaffolded file: where it goes and what it holds."""
+
+    path: Path
+    text: str
+    missing: tuple[str, ...] = ()  # fields written as placeholders (placeholders=True only)
+
+
+def draft(settings: Settings, new: NewDoc, known: Known | None = None, placeholders: bool = False) -> Draft:
+    """The file `kb new` / `kb next` would write for `new`, and where: the one scaffold of the
+    CLI and the site. Missing required fields are MissingFields, or with `placeholders` written
+    empty with a comment; unknown references are ScaffoldError."""
     if not new.title.strip():
         raise ScaffoldError("the title is empty")
     new = with_defaults(settings, new)
     absent = missing(settings, new)
-    if absent:
+    if absent and not placeholders:
         raise MissingFields(new.collection, absent, _empty_note(settings, absent))
-    new = _resolve_references(settings, new)
-    path = target_path(settings, new)
-    text = render(settings, new)
+    known = known if known is not None else Known.load(settings)
+    new = _resolve_references(settings, new, known)
+    text = render(settings, new, known, absent)
+    return Draft(target_path(settings, new), text, tuple(f.name for f in absent))
+
+
+def create(settings: Settings, new: NewDoc) -> Path:
+    """Write the new file and return its path; refuse missing fields (MissingFields), unknown
+    references and existing files (ScaffoldError)."""
+    scaffold = draft(settings, new)
+    path, text = scaffold.path, scaffold.text
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
@@ -151,16 +198,62 @@ def create(settings: Settings, new: NewDoc) -> Path:
     return path
 
 
-def render(settings: Settings, new: NewDoc) -> str:
+def render(settings: Settings, new: NewDoc, known: Known | None = None, absent: Iterable[Field] = ()) -> str:
     import frontmatter
 
-    from kb.templating import environment
-
-    body = environment(settings.root).get_template(f"new_{new.collection.value}.md.j2").render()
+    known = known if known is not None else Known.load(settings)
+    body = _body(settings.root, new.collection)
     if new.observe_notes:
         body = _carry_notes(body, new.observe_notes)
-    post = frontmatter.Post(body, **_meta(settings, new))
-    return frontmatter.dumps(post, sort_keys=False, allow_unicode=True) + "\n"
+    absent = list(absent)
+    meta = _meta(settings, new, known)
+    for f in absent:
+        meta[f.name] = [] if f.kind in (Kind.TEXTS, Kind.IDS, Kind.OBJECTS) else ""
+    text = frontmatter.dumps(frontmatter.Post(body, **meta), sort_keys=False, allow_unicode=True) + "\n"
+    return _comment_placeholders(text, absent, known)
+
+
+@functools.lru_cache(maxsize=16)
+def _body_cached(root: Path, collection: Collection, stamp: tuple[Any, ...]) -> str:
+    from kb.templating import environment
+
+    return environment(root).get_template(f"new_{collection.value}.md.j2").render()
+
+
+def _body(root: Path, collection: Collection) -> str:
+    """The template's body (it takes no context): rendered once per template file version."""
+    from kb.templating import default_templates
+
+    name = f"new_{collection.value}.md.j2"
+    stamp = []
+    for folder in (root / "templates", default_templates()):
+        try:
+            info = (folder / name).stat()
+            stamp.append((str(folder), info.st_mtime_ns, info.st_size))
+        except OSError:
+            stamp.append((str(folder), None, None))
+    return _body_cached(root, collection, tuple(stamp))
+
+
+def _comment_placeholders(text: str, absent: list[Field], known: Known) -> str:
+    """A YAML comment after each placeholder: what the field wants (and, for references, the
+    ids to choose from)."""
+    if not absent:
+        return text
+    head, sep, rest = text.partition("\n---\n")
+    lines = head.split("\n")
+    for f in absent:
+        note = f.doc.rstrip(".")
+        if f.ref is not None:
+            ids = sorted(known.of(f.ref))
+            more = f", … ({len(ids) - 20} more)" if len(ids) > 20 else ""
+            note = f"{'one or more' if f.kind is Kind.IDS else 'one'} of: {', '.join(ids[:20])}{more}" if ids else (
+                f"there are no {f.ref.folder} yet")
+        for i, line in enumerate(lines):
+            if line.startswith(f"{f.name}:"):
+                lines[i] = f"{line}  # {' '.join(note.split())}"
+                break
+    return "\n".join(lines) + sep + rest
 
 
 _OBSERVE = re.compile(r"^##[ \t][^\n]*observe[^\n]*\n", re.I | re.M)
@@ -177,11 +270,11 @@ def _carry_notes(body: str, notes: str) -> str:
     return body[:end] + "\n" + comment + body[end:].lstrip("\n")
 
 
-def _meta(settings: Settings, new: NewDoc) -> dict[str, Any]:
+def _meta(settings: Settings, new: NewDoc, known: Known) -> dict[str, Any]:
     """Frontmatter in the schema's field order: the title, then every value given."""
     values = {"title": new.title, **new.values}
     if new.collection is Collection.PRINCIPLE and "order" not in values:
-        order = _next_order(settings)
+        order = _next_order(known)
         if order:
             values["order"] = order
     meta: dict[str, Any] = {}
@@ -192,8 +285,8 @@ def _meta(settings: Settings, new: NewDoc) -> dict[str, Any]:
     return meta
 
 
-def _next_order(settings: Settings) -> int | None:
-    orders = [d.meta.get("order") for d in _docs(settings, Collection.PRINCIPLE)]
+def _next_order(known: Known) -> int | None:
+    orders = [d.meta.get("order") for d in known.of(Collection.PRINCIPLE).values()]
     numbers = [o for o in orders if isinstance(o, int) and not isinstance(o, bool)]
     return max(numbers) + 1 if numbers else None
 
@@ -202,14 +295,14 @@ def _docs(settings: Settings, collection: Collection) -> list[Any]:
     return [d for d in load(settings).documents if d.collection is collection and d.readable]
 
 
-def _resolve_references(settings: Settings, new: NewDoc) -> NewDoc:
+def _resolve_references(settings: Settings, new: NewDoc, known: Known) -> NewDoc:
     """Every value of a field that references a collection, resolved to an id the way a
     wikilink resolves (id, alias, or title, ignoring case); unknown ones refused."""
     fields = schema_fields(settings, new.collection)
     refs = {name: f for name, f in fields.items() if f.ref is not None and name in new.values}
     if not refs:
         return new
-    corpus = [d for d in load(settings).documents if d.readable]
+    corpus = known
     values = dict(new.values)
     for name, f in refs.items():
         assert f.ref is not None
@@ -238,10 +331,11 @@ def names_of(corpus: list[Any], collection: Collection) -> dict[str, str]:
     return names
 
 
-def resolve(corpus: list[Any], collection: Collection, name: str, option: str) -> str:
+def resolve(corpus: list[Any] | Known, collection: Collection, name: str, option: str) -> str:
     """The id `name` means among `collection`'s documents, or ScaffoldError with a suggestion."""
-    ids = sorted({d.id for d in corpus if d.collection is collection})
-    names = names_of(corpus, collection)
+    known = corpus if isinstance(corpus, Known) else Known(corpus)
+    names = known.names(collection)
+    ids = sorted(known.of(collection))
     text = " ".join(str(name).split())
     found = names.get(text.casefold()) or names.get(slug(text))
     if found:
@@ -291,18 +385,19 @@ def next_title(title: str, number: int) -> str:
     return f"{_CYCLE_SUFFIX.sub('', title) or title} (cycle {number})"
 
 
-def next_cycle(settings: Settings, loop_id: str, title: str | None, when: dt.date) -> tuple[NewDoc, str]:
+def next_cycle(settings: Settings, loop_id: str, title: str | None, when: dt.date,
+               known: Known | None = None) -> tuple[NewDoc, str]:
     """The next turn of a loop: follows it, same product and principles, its Repeat notes
     carried into the new Observe prompt. Returns the new document and a note for the user."""
-    corpus = [d for d in load(settings).documents if d.readable]
-    loops = {d.id: d for d in corpus if d.collection is Collection.LOOP}
+    known = known if known is not None else Known.load(settings)
+    loops = known.of(Collection.LOOP)
     if loop_id not in loops:
         raise ScaffoldError(f"LOOP: unknown loop '{loop_id}'{suggest(loop_id, sorted(loops))}")
     previous = loops[loop_id]
     product = previous.meta.get("product")
     product = product if isinstance(product, str) else None
     principles = as_strs(previous.meta.get("principles"))
-    _carried(corpus, loop_id, product, principles)
+    _carried(known, loop_id, product, principles)
     note = "" if previous.meta.get("stage") == Stage.REPEAT.value else (
         f"note: {loop_id} is at stage '{previous.meta.get('stage')}', not 'repeat' yet")
     values: dict[str, Any] = {"date": when, "principles": principles, "follows": loop_id}
@@ -322,10 +417,10 @@ def _cycle_number(loops: dict[str, Any], loop_id: str) -> int:
     return len(seen) + 1
 
 
-def _carried(corpus: list[Any], loop_id: str, product: str | None, principles: tuple[str, ...]) -> None:
+def _carried(known: Known, loop_id: str, product: str | None, principles: tuple[str, ...]) -> None:
     """Refuse to copy a broken reference, naming the loop it comes from (not an option)."""
     for ident, collection in [(product, Collection.PRODUCT)] + [(p, Collection.PRINCIPLE) for p in principles]:
-        ids = {d.id for d in corpus if d.collection is collection}
+        ids = known.of(collection)
         if ident is None or ident in ids:
             continue
         close = closest(ident, ids)
