@@ -11,6 +11,7 @@ what changed.
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import posixpath
@@ -25,6 +26,8 @@ import yaml
 from markupsafe import Markup
 
 from kb import cores, templating
+from kb.forge import Forge
+from kb.forge import from_config as forge_from_config
 from kb.history import History
 from kb.link import EdgeKind, Graph, Resolved
 from kb.model import Collection, Document, Stage
@@ -117,7 +120,7 @@ def fingerprint(checked: Checked, history: History | None, settings: Settings,
 
     digest = hashlib.blake2b(digest_size=20)
     for part in (__version__, str(docs_dir), repr(settings), today().isoformat(), repr(sorted(stages.items())),
-                 repr(history.shallow if history else None)):
+                 repr(history.shallow if history else None), repr(site_forge(settings))):
         digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
     for doc in sorted(checked.corpus.documents, key=lambda d: d.path):
         hist = history.files.get(doc.path) if history else None
@@ -224,6 +227,21 @@ def site_name(graph: Graph) -> str:
     return html.escape(home.title, quote=True) if home is not None and home.readable else "Handbook"
 
 
+def site_forge(settings: Settings) -> Forge | None:
+    """The forge of the site configuration kb renders with (the repository's mkdocs.yml, else
+    the handbook's own or the built-in one): None without a `repo_url`."""
+    from kb.siteconfig import config_path, read_config
+
+    path = config_path(settings.root) or settings.root / "templates" / "mkdocs.builtin.yml"
+    if not path.is_file():
+        path = templating.default_templates() / "mkdocs.builtin.yml"
+    return forge_from_config(read_config(path), settings.content_prefix)
+
+
+#: The write actions a page may offer: id → label.
+ACTIONS = {"continue": "Continue this loop", "start": "Start a loop cycle", "propose": "Propose a product"}
+
+
 class _Pages:
     """Renders each kind of page; one instance per build."""
 
@@ -233,6 +251,8 @@ class _Pages:
         self.env = env
         self.views = views
         self.graph = views.graph
+        self.forge = site_forge(settings)
+        self._known: Any = None
 
     def _render(self, template: str, key: str, **context: Any) -> str:
         return self.env.get_template(template).render(
@@ -262,7 +282,108 @@ class _Pages:
         header = self._render(f"header_{doc.collection.value}.md.j2", doc.key, **context)
         feed = self.feeds.get(doc.key)
         footer = self._render("footer.md.j2", doc.key, backlinks=self._backlinks(doc), feed=feed, **context)
-        return frontmatter(doc, feed) + header + self._body(doc) + "\n" + footer
+        return frontmatter(doc, feed, self._site_meta(doc)) + header + self._body(doc) + "\n" + footer
+
+    # -- edit and write actions (kb's theme override shows them) ----------------------------
+    def _site_meta(self, doc: Document) -> dict[str, Any]:
+        """`kb_edit`: the edit link of the page's own source file (MkDocs' page.edit_url is
+        built from the emitted path, wrong for renamed folder pages); `kb_actions`: the links
+        that open the forge's new-file page with what `kb new` / `kb next` would write."""
+        if self.forge is None:
+            return {}
+        meta: dict[str, Any] = {}
+        edit = self.forge.edit_url(doc.rel)
+        if edit:
+            meta["kb_edit"] = edit
+        action = None
+        if doc.collection is Collection.LOOP:
+            action = self._continue(doc)
+        elif doc.collection is Collection.PRODUCT:
+            action = self._start(product=doc)
+        elif doc.collection is Collection.PRINCIPLE:
+            action = self._start(principle=doc)
+        if action:
+            meta["kb_actions"] = [action]
+        return meta
+
+    def known(self) -> Any:
+        from kb.scaffold import Known
+
+        if self._known is None:
+            self._known = Known(self.graph.docs.values())
+        return self._known
+
+    def _action(self, action: str, drafts: list[Any]) -> dict[str, str] | None:
+        """The new-file link for the first draft, prefilled with the longest of the drafts' texts
+        that fits the forge's URL limit (then the same text without comments, then none)."""
+        assert self.forge is not None
+        rel = drafts[0].path.relative_to(self.settings.root).as_posix()
+        folder, name = _existing_folder(self.settings.root, rel)
+        texts = list(dict.fromkeys([d.text for d in drafts] + [_without_comments(d.text) for d in drafts]))
+        url = self.forge.new_file(folder, name, texts)
+        if url is None:
+            return None
+        return {"id": action, "label": ACTIONS[action], "url": url, "path": rel}
+
+    def _continue(self, doc: Document) -> dict[str, str] | None:
+        from dataclasses import replace
+
+        from kb.coverage import today
+        from kb.scaffold import ScaffoldError, draft, next_cycle
+
+        try:
+            new, _note = next_cycle(self.settings, doc.id, None, today(), self.known())
+            drafts = [draft(self.settings, new, self.known(), placeholders=True)]
+            if new.observe_notes:
+                drafts.append(draft(self.settings, replace(new, observe_notes=""), self.known(), placeholders=True))
+        except ScaffoldError:
+            return None  # a broken reference in the loop: lint reports it; no broken link
+        return self._action("continue", drafts)
+
+    def _start(self, product: Document | None = None, principle: Document | None = None) -> dict[str, str] | None:
+        """"Start a loop cycle": a new loop with the product (and the principles its card names,
+        else those of its latest loop) or the principle filled in."""
+        from kb.coverage import today
+        from kb.model import as_strs
+        from kb.scaffold import NewDoc, ScaffoldError, draft
+
+        values: dict[str, Any] = {"date": today()}
+        known_principles = self.known().of(Collection.PRINCIPLE)
+        if product is not None:
+            values["product"] = product.id
+            principles = [p for p in as_strs(product.meta.get("principles")) if p in known_principles]
+            if not principles:
+                latest = self.views.loops_into(product.key, EdgeKind.IMPROVES)
+                principles = [self.graph.docs[k].id for k in latest[0].principles] if latest else []
+            if principles:
+                values["principles"] = tuple(principles)
+        if principle is not None:
+            values["principles"] = (principle.id,)
+        try:
+            new = draft(self.settings, NewDoc(Collection.LOOP, "New loop cycle", values), self.known(),
+                        placeholders=True)
+        except ScaffoldError:
+            return None
+        return self._action("start", [new])
+
+    def _propose(self) -> dict[str, str] | None:
+        from kb.scaffold import NewDoc, ScaffoldError, draft
+
+        try:
+            new = draft(self.settings, NewDoc(Collection.PRODUCT, "New product"), self.known(), placeholders=True)
+        except ScaffoldError:
+            return None
+        return self._action("propose", [new])
+
+    def _with_actions(self, text: str, action: dict[str, str] | None) -> str:
+        """A generated page's text with `kb_actions` added to its frontmatter."""
+        if action is None:
+            return text
+        block = yaml.dump(_escape({"kb_actions": [action]}), Dumper=_DUMPER, allow_unicode=True,
+                          sort_keys=False, width=1000)
+        if text.startswith("---\n"):
+            return "---\n" + block + text[4:]
+        return f"---\n{block}---\n\n" + text
 
     def _body(self, doc: Document) -> str:
         """The author's body with resolved wikilinks rewritten to relative markdown links, and
@@ -313,6 +434,9 @@ class _Pages:
             "loops/index.md": self._render("loops_index.md.j2", "loops/index", loops=loops,
                                            years=_years(loops), feed=self.feeds.get("loops/index")),
         }
+        if self.forge is not None:
+            out["products/index.md"] = self._with_actions(out["products/index.md"], self._propose())
+            out["loops/index.md"] = self._with_actions(out["loops/index.md"], self._start())
         for year, year_loops in _years(loops).items():
             key = f"loops/{year}/index"
             out[key + ".md"] = self._render("loops_year.md.j2", key, year=year, loops=year_loops)
@@ -442,10 +566,11 @@ def _escape(value: Any) -> Any:
     return value
 
 
-def frontmatter(doc: Document, feed: Any = None) -> str:
+def frontmatter(doc: Document, feed: Any = None, site: Mapping[str, Any] | None = None) -> str:
     """The document's frontmatter written anew: title, description and passthrough keys.
 
-    `kb_feeds` names the page's loop feed for the theme override's `<link rel="alternate">`.
+    `kb_feeds` names the page's loop feed for the theme override's `<link rel="alternate">`;
+    `site` adds kb's own keys for the theme override (`kb_edit`, `kb_actions`).
     """
     from kb.validate import renderable
 
@@ -460,6 +585,7 @@ def frontmatter(doc: Document, feed: Any = None) -> str:
         meta.update(_own_keys(doc))
     if feed is not None:
         meta["kb_feeds"] = feed_meta(feed)
+    meta.update(site or {})
     dumped = yaml.dump(_escape(meta), Dumper=_DUMPER, allow_unicode=True, sort_keys=False, width=1000)
     return f"---\n{dumped}---\n\n"
 
@@ -473,6 +599,30 @@ def _own_keys(doc: Document) -> dict[str, Any]:
     known = fields_of(Collection.PAGE)
     return {key: value for key, value in doc.meta.items()
             if isinstance(key, str) and key not in known and not key.startswith("kb_")}
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_dir(path: Path) -> bool:
+    return path.is_dir()
+
+
+def _existing_folder(root: Path, rel: str) -> tuple[str, str]:
+    """(folder, name) for a new file's repository path: the deepest folder of it that exists,
+    and the rest as the file name (`2027/x.md` in a year with no loops yet). Forges open their
+    new-file page only in a folder that exists; a '/' in the name creates folders."""
+    folder, _, name = rel.rpartition("/")
+    while folder and not _is_dir(root / folder):
+        folder, _, parent = folder.rpartition("/")
+        name = f"{parent}/{name}"
+    return folder, name
+
+
+_COMMENT = re.compile(r"[ \t]*<!--.*?-->[ \t]*\n?", re.S)
+
+
+def _without_comments(text: str) -> str:
+    """A scaffold without its HTML-comment prompts (and carried notes): the shorter form."""
+    return _COMMENT.sub("", text)
 
 
 def feed_meta(feed: Any) -> list[dict[str, str]]:
