@@ -5,8 +5,13 @@ threaded `http.server` on 127.0.0.1, and checked as a reader sees it: the princi
 lists the 14 principles with the loop counts `kb index` gives, a principle page lists its
 loops, the search box finds a loop by a word from its body, no page logs a console error,
 and no request leaves localhost. A copy of the handbook with a `<script>` title proves
-titles render as text. A screenshot of the principle index goes to tests/artifacts/ and to
-docs/ (the README shows it).
+titles render as text. A screenshot of the principle index goes to the test's temporary folder
+(and, with KB_UPDATE_SCREENSHOT set, to docs/ for the README).
+
+Writing from the browser: clicking "Continue this loop" on a loop page and "Start a loop cycle"
+on a product page navigates to the forge's new-file page; the request is caught (nothing leaves
+the machine), its prefilled file is written into a copy of the repository, and `kb lint` finds
+in it only the reached step's notes still to write, then nothing once a writer adds them.
 """
 
 from __future__ import annotations
@@ -17,12 +22,14 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 
@@ -39,7 +46,6 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
         "--disable-sync", "--no-first-run"]
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 INJECTED = "<script>alert(1)</script>"
-SCREENSHOT = REPO / "tests" / "artifacts" / "principles.png"
 README_SCREENSHOT = REPO / "docs" / "screenshot-principles.png"
 
 
@@ -154,7 +160,8 @@ def table_rows(tab: Any) -> list[list[str]]:
     return [rows.nth(i).locator("td").all_inner_texts() for i in range(rows.count())]
 
 
-def test_principle_index_lists_14_principles_with_their_loop_counts(shipped: Served, page: Any) -> None:
+def test_principle_index_lists_14_principles_with_their_loop_counts(shipped: Served, page: Any,
+                                                                   tmp_path: Path) -> None:
     tab, _recorder = page
     tab.goto(shipped.url + "principles/")
     rows = table_rows(tab)
@@ -168,11 +175,12 @@ def test_principle_index_lists_14_principles_with_their_loop_counts(shipped: Ser
         if edge["kind"] == "practices":
             practiced[titles[edge["to"]]] += 1
     assert shown == practiced
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    tab.screenshot(path=str(SCREENSHOT), full_page=True)
+    screenshot = tmp_path / "principles.png"
+    tab.screenshot(path=str(screenshot), full_page=True)
+    assert screenshot.stat().st_size > 1000
     if os.environ.get("KB_UPDATE_SCREENSHOT"):  # refresh the README's picture on request only
         README_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(SCREENSHOT, README_SCREENSHOT)
+        shutil.copyfile(screenshot, README_SCREENSHOT)
 
 
 def test_clicking_a_principle_shows_the_loops_it_was_practiced_in(shipped: Served, page: Any) -> None:
@@ -259,3 +267,115 @@ def test_an_injected_script_title_renders_as_text(injected: Served, page: Any) -
     assert INJECTED in tab.locator(".md-search-result").inner_text()
     tab.wait_for_timeout(300)  # a dialog would fire by now
     assert recorder.dialogs == []
+
+
+# -- writing from the browser -----------------------------------------------------------------
+FORGE = re.compile(r"^https://github\.com/")
+
+
+def click_to_forge(tab: Any, recorder: Recorder, url: str, label: str, tmp_path: Path) -> str:
+    """Open `url`, click the link named `label`, and return the forge URL it navigates to. The
+    request is answered locally (route), so nothing leaves the machine."""
+    caught: list[str] = []
+
+    def answer(route: Any) -> None:
+        caught.append(route.request.url)
+        route.fulfill(status=200, content_type="text/html", body="<title>forge</title>")
+
+    tab.route(FORGE, answer)
+    tab.goto(url)
+    link = tab.get_by_role("link", name=label, exact=True)
+    assert link.count() == 1, f"{url}: {link.count()} links named {label!r}"
+    tab.screenshot(path=str(tmp_path / "before-click.png"))
+    with tab.expect_request(FORGE) as request:
+        link.click()
+    tab.wait_for_load_state()
+    target = request.value.url
+    assert caught == [target] and request.value.is_navigation_request()
+    recorder.requests[:] = [r for r in recorder.requests if r != target]  # answered locally
+    return target
+
+
+def repository_copy(tmp_path: Path) -> Path:
+    """The files kb reads, in a temporary folder: the prefilled file is written there."""
+    copy = tmp_path / "repo"
+    shutil.copytree(REPO / "content", copy / "content")
+    for name in ("mkdocs.yml", "pyproject.toml"):
+        shutil.copyfile(REPO / name, copy / name)
+    return copy
+
+
+def write_prefilled(forge_url: str, copy: Path) -> tuple[str, str]:
+    """Write the file a GitHub new-file URL prefills (folder in the path, the rest in
+    `filename`, the text in `value`) into `copy`; return its path and text."""
+    parts = urlparse(forge_url)
+    query = parse_qs(parts.query, keep_blank_values=True)
+    _owner, _name, verb, branch, *folder = parts.path.strip("/").split("/")
+    assert (verb, branch) == ("new", "main"), forge_url
+    path = "/".join([*folder, query["filename"][0]])
+    text = query["value"][0]
+    target = copy / path
+    assert not target.exists()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    return path, text
+
+
+def lint(copy: Path) -> list[dict[str, Any]]:
+    done = subprocess.run([sys.executable, "-m", "kb", "lint", "--format", "json"], cwd=copy,
+                          capture_output=True, text=True, check=False)
+    assert done.returncode in (0, 1), done.stderr
+    return [f for f in json.loads(done.stdout) if f["severity"] == "error"]
+
+
+def write_observe_notes(copy: Path, path: str) -> None:
+    """What a writer does next: notes under the Observe heading (the reached step)."""
+    target = copy / path
+    text = target.read_text(encoding="utf-8")
+    heading = re.search(r"(?m)^## [^\n]*Observe[^\n]*\n", text)
+    assert heading, text
+    notes = "\nThree people asked for this in the support inbox this week.\n"
+    target.write_text(text[:heading.end()] + notes + text[heading.end():], encoding="utf-8")
+
+
+def check_new_loop(copy: Path, path: str) -> dict[str, Any]:
+    """The new loop lints clean but for its reached step's notes; clean once they are written."""
+    findings = lint(copy)
+    assert [(f["path"], f["code"]) for f in findings] == [(path, "KB502")], findings
+    write_observe_notes(copy, path)
+    assert lint(copy) == []
+    import yaml
+
+    return yaml.safe_load((copy / path).read_text(encoding="utf-8").split("---\n")[1])
+
+
+def test_continue_this_loop_opens_the_forge_with_a_next_cycle_that_lints(
+        shipped: Served, page: Any, tmp_path: Path) -> None:
+    tab, recorder = page
+    loops = [d for d in kb_json(shipped)["documents"] if d["collection"] == "loop"]
+    clicked = next(d for d in loops if d["frontmatter"]["stage"] == "repeat" and d["frontmatter"].get("product"))
+    forge_url = click_to_forge(tab, recorder, shipped.url + clicked["url"], "Continue this loop", tmp_path)
+    copy = repository_copy(tmp_path)
+    path, text = write_prefilled(forge_url, copy)
+    assert path.startswith("content/loops/") and path.endswith(".md")
+    meta = check_new_loop(copy, path)
+    clicked_id = Path(clicked["path"]).stem
+    assert meta["follows"] == clicked_id
+    assert meta["product"] == clicked["frontmatter"]["product"]
+    assert meta["principles"] == clicked["frontmatter"]["principles"]
+    assert "From the previous cycle's Repeat notes" in text
+    done = subprocess.run([sys.executable, "-m", "kb", "index", "principles", "--format", "json"], cwd=copy,
+                          capture_output=True, text=True, check=True)
+    assert any(Path(path).stem in row["loops"] for row in json.loads(done.stdout))
+
+
+def test_start_a_loop_cycle_on_a_product_page_opens_the_forge_with_a_loop_that_lints(
+        shipped: Served, page: Any, tmp_path: Path) -> None:
+    tab, recorder = page
+    product = next(d for d in kb_json(shipped)["documents"] if d["path"] == "content/products/kb.md")
+    forge_url = click_to_forge(tab, recorder, shipped.url + product["url"], "Start a loop cycle", tmp_path)
+    copy = repository_copy(tmp_path)
+    path, _text = write_prefilled(forge_url, copy)
+    meta = check_new_loop(copy, path)
+    assert meta["product"] == "kb" and meta["stage"] == "observe" and meta["principles"]
+    assert "follows" not in meta
