@@ -180,7 +180,8 @@ def render_tree(graph: Graph, history: History | None, settings: Settings,
     for rel, content in pages.generated().items():
         tree.text(rel, content)
     tree.text("kb.json", kb_json(graph, views))
-    tree.copies[MERMAID] = templating.default_templates() / MERMAID
+    if any(MERMAID.encode() in data for data in tree.files.values()):  # 2.75 MB: only for a page that loads it
+        tree.copies[MERMAID] = templating.default_templates() / MERMAID
     return tree
 
 
