@@ -1,0 +1,53 @@
+"""kb's own MkDocs plugin for its renders: the same pages in fewer bytes.
+
+Registered by `kb.render.load` on every kb render (it is not needed to render kb's emitted
+tree: plain MkDocs builds the same pages, only slower and with more blank lines). Public
+plugin events only:
+
+- `on_post_page`: the whitespace Material's templates leave before a tag (blank lines and
+  indentation: a third of a plain page's bytes) is cut to one newline, outside `<pre>`, `<code>`, `<kbd>`,
+  `<textarea>`, `<script>` and `<style>`. Between tags, HTML renders a newline as it renders
+  the run of whitespace it replaces, so the page displays and behaves the same; the search
+  index, built from the page's content before this, is unchanged.
+
+Tried and left out: handing MkDocs' per-page `markdown.Markdown()` the configured extensions as
+instances built once (Python-Markdown accepts them) gave the same HTML but saved 0.04 ms of
+the 0.5 ms a `Markdown()` costs with the built-in extensions: nothing worth a difference from
+MkDocs' own way.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from mkdocs.plugins import BasePlugin
+
+NAME = "kb/render"
+
+#: Elements whose whitespace is content (Material styles code and kbd `white-space: pre-wrap`).
+_VERBATIM = re.compile(r"<(pre|code|kbd|textarea|script|style)\b.*?</\1\s*>", re.S | re.I)
+#: A line end followed by whitespace (blank lines, indentation) up to a tag.
+_BLANK = re.compile(r"\n[ \t\n]+(?=<)")
+
+
+def squeeze(html: str) -> str:
+    """`html` with the whitespace before each tag cut to one newline (verbatim elements untouched)."""
+    out, at = [], 0
+    for match in _VERBATIM.finditer(html):
+        out.append(_BLANK.sub("\n", html[at:match.start()]))
+        out.append(match.group(0))
+        at = match.end()
+    out.append(_BLANK.sub("\n", html[at:]))
+    return "".join(out)
+
+
+class RenderPlugin(BasePlugin):
+    def on_post_page(self, output: str, page: Any, config: Any) -> str:
+        return squeeze(output)
+
+
+def add(config: Any) -> None:
+    """Register the plugin in a loaded MkDocs config (before `build()` runs `on_config`)."""
+    if NAME not in config["plugins"]:
+        config["plugins"][NAME] = RenderPlugin()
