@@ -25,21 +25,18 @@ from mkdocs.plugins import BasePlugin
 
 NAME = "kb/render"
 
-#: Elements whose whitespace is content (Material styles code and kbd `white-space: pre-wrap`).
-_VERBATIM = re.compile(r"<(pre|code|kbd|textarea|script|style)\b.*?</\1\s*>", re.S | re.I)
-#: A line end followed by whitespace (blank lines, indentation) up to a tag.
-_BLANK = re.compile(r"\n[ \t\n]+(?=<)")
+#: An element whose whitespace is content (Material styles code and kbd `white-space: pre-wrap`),
+#: kept as it is; or a line end followed by whitespace (blank lines, indentation) up to a tag.
+_SQUEEZE = re.compile(r"(<(pre|code|kbd|textarea|script|style)\b.*?</\2\s*>)|\n[ \t\n]+(?=<)", re.S | re.I)
+
+
+def _keep(match: re.Match[str]) -> str:
+    return match.group(1) or "\n"
 
 
 def squeeze(html: str) -> str:
     """`html` with the whitespace before each tag cut to one newline (verbatim elements untouched)."""
-    out, at = [], 0
-    for match in _VERBATIM.finditer(html):
-        out.append(_BLANK.sub("\n", html[at:match.start()]))
-        out.append(match.group(0))
-        at = match.end()
-    out.append(_BLANK.sub("\n", html[at:]))
-    return "".join(out)
+    return _SQUEEZE.sub(_keep, html)
 
 
 class RenderPlugin(BasePlugin):
