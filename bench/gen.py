@@ -179,7 +179,9 @@ def generate_plain(root: Path, pages: int, seed: int = 0, git: bool = False) -> 
     leaves = [(d, t) for d in DEPARTMENTS for t in TEAMS]
     per_team = [budget // len(leaves) + (1 if i < budget % len(leaves) else 0) for i in range(len(leaves))]
     for (dept, team), count in zip(leaves, per_team, strict=True):
-        topics = [TOPICS[i] for i in range(max(1, -(-count // (PLAIN_LEAF + 1))))]
+        wanted = max(1, -(-count // (PLAIN_LEAF + 1)))  # past ten topics, numbered ones (guides-2)
+        topics = [TOPICS[i % len(TOPICS)] + (f"-{i // len(TOPICS) + 1}" if i >= len(TOPICS) else "")
+                  for i in range(wanted)]
         count = max(0, count - len(topics))  # each topic's index is one of the pages
         shares = [count // len(topics) + (1 if i < count % len(topics) else 0) for i in range(len(topics))]
         for topic, share in zip(topics, shares, strict=True):

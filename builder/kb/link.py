@@ -341,7 +341,8 @@ class _Linker:
         hidden = self._hidden(joined)
         if hidden:
             return hidden
-        close = self._suggester("file", [*self.rels, *self.graph.assets]).closest(joined)
+        files = self._suggesters.get("file") or self._suggester("file", [*self.rels, *self.graph.assets])
+        close = files.closest(joined)
         if rooted:
             hint = "a link starting with '/' is read from the content folder's root, as the site's root"
             return ("KB406", f"link to missing file '{shown(item.target)}'",
@@ -506,9 +507,12 @@ def _looks_like_file(url: str) -> bool:
     return "." in name and not name.endswith((".html", ".htm"))
 
 
-#: "Did you mean" compares a word with at most this many candidates, those whose last part
-#: starts like the word's: on 10,000 files, comparing with all of them made lint quadratic.
+#: "Did you mean" compares a word with all candidates only up to this many; beyond, with a
+#: bounded pool (`closest`: names whose last part starts alike; `Suggestions`: near neighbours),
+#: since comparing with all of 10,000 files made lint quadratic.
 SUGGEST_POOL = 300
+#: On a large set, difflib chooses among at most this many neighbours of the word.
+NEIGHBOURS = 20
 
 
 def closest(word: str, candidates: Iterable[str]) -> str | None:
@@ -522,22 +526,54 @@ def closest(word: str, candidates: Iterable[str]) -> str | None:
 
 
 class Suggestions:
-    """`closest` over a fixed set of names, indexed once, so each miss costs the same on any handbook."""
+    """`closest` over a fixed set of names, indexed once, so each miss costs the same on any handbook.
+
+    A small set (at most SUGGEST_POOL names: principles, products) is compared whole with
+    difflib. On a large one (every file of a 4,500-page handbook) that costs milliseconds a
+    miss, and a handbook migrated from another generator brings 50,000 misses; there a miss
+    looks only at names whose last part is within one deletion of its own (a typo, a letter
+    too many or too few, one swapped), or equal to it (a file that moved), through an index
+    of each last part's single-character deletions, and difflib picks among those few.
+    """
 
     def __init__(self, names: Iterable[str]) -> None:
         self.names = sorted(set(names))
-        self.index: dict[str, list[str]] = {}
-        if len(self.names) > SUGGEST_POOL:
-            for name in self.names:
-                self.index.setdefault(_prefix(name), []).append(name)
         self.cache: dict[str, str | None] = {}
+        self.near: dict[str, list[str]] | None = None
+        if len(self.names) > SUGGEST_POOL:
+            self.near = defaultdict(list)
+            for name in self.names:
+                for key in set(_deletions(_last(name))):
+                    self.near[key].append(name)
 
     def closest(self, word: str) -> str | None:
         if word not in self.cache:
-            pool = self.index.get(_prefix(word), [])[:SUGGEST_POOL] if self.index else self.names
-            close = difflib.get_close_matches(word, pool, n=1, cutoff=0.6)
+            pool = self.names if self.near is None else self._neighbours(word)
+            close = difflib.get_close_matches(word, pool, n=1, cutoff=0.6) if pool else None
             self.cache[word] = close[0] if close else None
         return self.cache[word]
+
+    def _neighbours(self, word: str) -> list[str]:
+        assert self.near is not None
+        found: dict[str, None] = {}
+        for key in _deletions(_last(word)):
+            for name in self.near.get(key, ()):
+                found[name] = None
+                if len(found) >= NEIGHBOURS:
+                    return list(found)
+        return list(found)
+
+
+def _last(name: str) -> str:
+    """A name's last part, without `.md` and case: what a typo or a move leaves recognisable."""
+    last = name.rsplit("/", 1)[-1].casefold()
+    return last[:-3] if last.endswith(".md") else last
+
+
+def _deletions(word: str) -> list[str]:
+    """The word and every string one character shorter (SymSpell's index, distance 1)."""
+    word = word[:64]  # bounded work on absurd names
+    return [word, *[word[:i] + word[i + 1:] for i in range(len(word))]]
 
 
 def _prefix(name: str) -> str:
