@@ -10,7 +10,8 @@ is in its content folder), then, interleaved, `--runs` times each:
   material with `navigation.prune`, the search plugin, and docs_dir pointing at the content folder
   (leaving out kb's `site/`, for a handbook at the repository root).
 
-Prints the median and min/max wall time of each, their ratio, the size of both sites (du -sb),
+Prints the median and min/max wall time of each, their ratio, the same for CPU time (user +
+system of the whole process tree: what a busy machine's wall time follows), the size of both sites (du -sb),
 and the size of one page (`about/team/who-we-are/`, whose folder is the same at every size) at
 `--small` pages and at `--pages` pages: a page must not grow with the pages of other folders.
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -52,19 +54,25 @@ def du(path: Path) -> int:
     return int(subprocess.run(["du", "-sb", str(path)], capture_output=True, text=True, check=True).stdout.split()[0])
 
 
-def kb_build(root: Path) -> float:
+def timed(command: list[str], **kwargs: object) -> tuple[float, float]:
+    """Wall time and CPU time (user + system of the process and the children it waited for)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    began = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True, **kwargs)
+    wall = time.perf_counter() - began
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def kb_build(root: Path) -> tuple[float, float]:
     shutil.rmtree(root / ".kb-cache", ignore_errors=True)
     shutil.rmtree(root / "site", ignore_errors=True)
-    began = time.perf_counter()
-    subprocess.run([str(BIN / "kb"), "build", "-q"], cwd=root, check=True, capture_output=True)
-    return time.perf_counter() - began
+    return timed([str(BIN / "kb"), "build", "-q"], cwd=root)
 
 
-def mkdocs_build(config: Path, site: Path) -> float:
+def mkdocs_build(config: Path, site: Path) -> tuple[float, float]:
     shutil.rmtree(site, ignore_errors=True)
-    began = time.perf_counter()
-    subprocess.run([str(BIN / "mkdocs"), "build", "-q", "-f", str(config)], check=True, capture_output=True)
-    return time.perf_counter() - began
+    return timed([str(BIN / "mkdocs"), "build", "-q", "-f", str(config)])
 
 
 def content_of(root: Path) -> Path:
@@ -78,15 +86,19 @@ def compare(root: Path, runs: int, work: Path) -> dict[str, object]:
     site = work / "mkdocs-site"
     config = work / "mkdocs.yml"
     config.write_text(MKDOCS_YML.format(docs=content_of(root), site=site), encoding="utf-8")
-    kb_times, mk_times = [], []
+    kb_times, mk_times, kb_cpu, mk_cpu = [], [], [], []
     for _ in range(runs):
-        kb_times.append(kb_build(root))
-        mk_times.append(mkdocs_build(config, site))
+        wall, cpu = kb_build(root)
+        kb_times.append(wall)
+        kb_cpu.append(cpu)
+        wall, cpu = mkdocs_build(config, site)
+        mk_times.append(wall)
+        mk_cpu.append(cpu)
     probe_kb, probe_mk = root / "site" / PROBE, site / PROBE
     return {
         "files": sum(1 for p in content_of(root).rglob("*.md")
                      if not any(part.startswith(".") for part in p.relative_to(root).parts)),
-        "kb": kb_times, "mkdocs": mk_times,
+        "kb": kb_times, "mkdocs": mk_times, "kb_cpu": kb_cpu, "mkdocs_cpu": mk_cpu,
         "kb_size": du(root / "site"), "mkdocs_size": du(site),
         "kb_probe": probe_kb.stat().st_size if probe_kb.is_file() else None,
         "mkdocs_probe": probe_mk.stat().st_size if probe_mk.is_file() else None,
@@ -119,6 +131,10 @@ def main(argv: list[str] | None = None) -> None:
         print(row("mkdocs build (material, prune, search)", big["mkdocs"]))
         ratio = statistics.median(big["kb"]) / statistics.median(big["mkdocs"])
         print(f"{'kb / mkdocs':<38} {ratio:7.2f}x   (target <= 0.6x)")
+        print(row("CPU time: kb build", big["kb_cpu"]))
+        print(row("CPU time: mkdocs build", big["mkdocs_cpu"]))
+        cpu_ratio = statistics.median(big["kb_cpu"]) / statistics.median(big["mkdocs_cpu"])
+        print(f"{'CPU time: kb / mkdocs':<38} {cpu_ratio:7.2f}x")
         print(f"{'site size: kb':<38} {big['kb_size'] / 1e6:7.1f} MB")
         print(f"{'site size: mkdocs':<38} {big['mkdocs_size'] / 1e6:7.1f} MB"
               f"   (kb/mkdocs {big['kb_size'] / big['mkdocs_size']:.2f}x)")
