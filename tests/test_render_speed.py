@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 
 from kb.render_speed import squeeze
 
@@ -101,3 +102,22 @@ def test_squeeze_is_idempotent_and_leaves_text_alone() -> None:
     once = squeeze(PAGE)
     assert squeeze(once) == once
     assert squeeze("plain text\n\n   more text") == "plain text\n\n   more text"
+
+
+def test_a_plain_handbook_ships_no_mermaid_and_squeezed_pages(tmp_path: Path) -> None:
+    """No page of plain pages loads mermaid, so the 2.75 MB script is not shipped; kb's plugin
+    runs on the build: no blank line before a tag, code blocks keep theirs."""
+    from site_helpers import run_kb, write_tree
+
+    root = write_tree(tmp_path / "hb", {
+        "content/index.md": "# Home\n\nSee [the guide](guide.md).\n",
+        "content/guide.md": "# Guide\n\n```python\ndef f():\n\n    return 1\n```\n\nBack [home](index.md).\n",
+    })
+    result = run_kb(["build", "--out", str(tmp_path / "site")], root)
+    assert result.exit_code == 0, result.output
+    site = tmp_path / "site"
+    assert not (site / "assets/kb/mermaid.min.js").exists()
+    assert not (root / ".kb-cache/docs/assets/kb/mermaid.min.js").exists()
+    page = (site / "guide/index.html").read_text(encoding="utf-8")
+    assert re.search(r"\n[ \t]*\n[ \t]*<", page.split("<pre")[0]) is None
+    assert re.search(r"\):\s*\n\s*\n", re.sub(r"<[^>]+>", "", page.split("<pre", 1)[1]))
