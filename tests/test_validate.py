@@ -40,11 +40,11 @@ def test_required_fields_with_hints(tmp_path: Path) -> None:
     found = findings(tmp_path, {PRODUCT: "---\ntitle: kb\nsummary: s\nusers: [x]\n---\n"})
     assert lines(found) == [
         "kb.md:1:1: KB201 required field 'owner' is missing "
-        "(add 'owner:' to the frontmatter (Person or team accountable.))",
+        "(add 'owner:' to the frontmatter (person or team accountable))",
         "kb.md:1:1: KB201 required field 'problem' is missing "
-        "(add 'problem:' to the frontmatter (The want or need it solves.))",
+        "(add 'problem:' to the frontmatter (the want or need it solves))",
         "kb.md:1:1: KB201 required field 'status' is missing "
-        "(add 'status:' to the frontmatter (Where it is in its life.))",
+        "(add 'status:' to the frontmatter (where it is in its life))",
     ]
 
 
@@ -52,7 +52,7 @@ def test_unknown_fields_suggest_the_closest(tmp_path: Path) -> None:
     found = findings(tmp_path, loop(FRONT_LOOP + "autors: [a]\nfeedback:\n  - source: s\n    qoute: q\n"))
     assert [(f.line, f.col, f.code, f.message, f.hint) for f in found] == [
         (6, 1, "KB202", "unknown field 'autors'", "did you mean 'authors'?"),
-        (8, 5, "KB201", "'feedback' item 1 is missing 'quote'", "add 'quote:' (what they said.)"),
+        (8, 5, "KB201", "'feedback' item 1 is missing 'quote'", "add 'quote:' (what they said)"),
         (9, 5, "KB202", "unknown field 'qoute'", "did you mean 'quote'?"),
     ]
 
@@ -89,7 +89,7 @@ def test_page_title_from_first_heading(tmp_path: Path) -> None:
                 "give 'title' a value or remove the line")),
     ("title: null", (2, 8, "KB203", "'title' is empty (null), expected text",
                      "give 'title' a value or remove the line")),
-    ("title: '  '", (2, 8, "KB204", "'title' is blank", "write the document's name, as shown in titles and indexes.")),
+    ("title: '  '", (2, 8, "KB204", "'title' is blank", "write the title: the document's name, as shown in titles and indexes")),
     ("title: |\n  two\n  lines", (2, 8, "KB204", "'title' must be a single line",
                                   "remove the line breaks, or use the body for longer text")),
 ])
@@ -122,7 +122,7 @@ def test_enums_ids_lists_and_lengths(tmp_path: Path) -> None:
     found = findings(tmp_path, {PRODUCT: product})
     assert [(f.line, f.col, f.code, f.message, f.hint) for f in found] == [
         (3, 10, "KB204", "'summary' is 201 characters, over 200", "shorten it; the body has room for the rest"),
-        (5, 8, "KB204", "'users' needs at least 1 item(s)", "list who has that want or need."),
+        (5, 8, "KB204", "'users' needs at least one item", "list who has that want or need"),
         (7, 9, "KB204", "'status' must be one of idea, building, live, retired, not 'alive'",
          "did you mean 'live'?"),
         (9, 21, "KB204", "'interfaces.0.kind' must be one of api, cli, ui, file, event, other, not 'rest'", ""),
@@ -217,7 +217,7 @@ def test_no_section_checks_for_an_invalid_stage(tmp_path: Path) -> None:
 def test_stale_loops(tmp_path: Path, date: str, stage: str, today: dt.date, stale: bool) -> None:
     sections = "".join(f"## {s}\n\nok\n\n" for s in ("Observe", "Reflect", "Design", "Implement", "Repeat"))
     front = FRONT_LOOP.replace("2026-11-24", date).replace("observe", stage)
-    found = findings(tmp_path, loop(front, sections), today)
+    found = findings(tmp_path, {"content/loops/2026/2026-01-01-case.md": f"---\n{front}---\n\n{sections}"}, today)
     assert [(f.line, f.col, f.code, f.severity) for f in found] == (
         [(3, 7, "KB602", Severity.WARNING)] if stale else [])
 

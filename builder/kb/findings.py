@@ -39,6 +39,7 @@ RULES: dict[str, tuple[Severity, str]] = {
     "KB302": (Severity.ERROR, "duplicate id in a collection, or a clashing alias"),
     "KB303": (Severity.ERROR, "file names differ only by case or Unicode normalization"),
     "KB304": (Severity.ERROR, "symlink that points outside the repository"),
+    "KB305": (Severity.WARNING, "loop whose file name or year folder does not match its date"),
     "KB401": (Severity.ERROR, "unknown principle"),
     "KB402": (Severity.ERROR, "unknown product"),
     "KB403": (Severity.ERROR, "unknown loop"),
@@ -54,6 +55,7 @@ RULES: dict[str, tuple[Severity, str]] = {
     "KB413": (Severity.WARNING, "alternatives that do not list each other"),
     "KB414": (Severity.WARNING, "product without non_goals (when require_non_goals is set)"),
     "KB415": (Severity.ERROR, "link into a hidden folder the site does not publish"),
+    "KB416": (Severity.ERROR, "nesting deeper than the renderer can take"),
     "KB501": (Severity.ERROR, "loop is missing the section of a step it has reached"),
     "KB502": (Severity.ERROR, "a reached step's section is empty"),
     "KB601": (Severity.WARNING, "page nothing links to"),
@@ -63,6 +65,7 @@ RULES: dict[str, tuple[Severity, str]] = {
     "KB702": (Severity.WARNING, "shallow clone: history is incomplete"),
     "KB703": (Severity.WARNING, "hand-written nav in mkdocs.yml is ignored"),
     "KB704": (Severity.WARNING, "large nav printed into every page (mkdocs.yml lacks navigation.prune)"),
+    "KB705": (Severity.ERROR, "page the renderer failed on (the site shows a notice instead)"),
 }
 
 

@@ -110,7 +110,19 @@ class BodyScan:
     unsafe: tuple[Unsafe, ...]
     title: str | None  # text of the first level-1 heading
     suppressions: dict[int, frozenset[str]]  # body line -> codes ({"*"} = all)
+    #: (line, col) where blocks first nest more than MAX_NESTING deep (KB416), else None
+    deep: tuple[int, int] | None = None
 
+
+#: Blocks nested deeper than this in one place (list items, quotes, admonitions, details, tabs,
+#: definitions, markdown="1" HTML, counted together) are KB416. Python-Markdown parses each
+#: level with nested calls, about 4 stack frames a list level and 3 a markdown="1" div: under
+#: MkDocs' build (kb build, Python's limit of 1000 frames) a page fails from about 240 nested
+#: list levels and 330 divs (admonitions, details, tabs nest the same way; quotes alone are
+#: cut off by Python-Markdown near the limit, which leaves less for what they hold). 100
+#: keeps a margin of more than two for deeper callers (plugins, kb serve, test runners) and
+#: for kinds mixed on one page; real handbooks nest a handful of levels.
+MAX_NESTING = 100
 
 #: First characters of lines that may open a block kb cares about, or change the containers
 #: (lists, quotes, admonitions, tabs, definitions, footnotes) whose indented lines are markdown.
@@ -230,7 +242,8 @@ def scan(body: str, config: MarkdownConfig | None = None) -> BodyScan:
             raw = [r for r in raw if r[0] < lines.soft_from]
     headings = _headings(body, lines.heads, config.attr_list, lines.own)
     title = next((h.text for h in headings if h.level == 1), None)
-    return BodyScan(headings, _links(body, raw), _unsafe(body, unsafe), title, lines.suppressions)
+    return BodyScan(headings, _links(body, raw), _unsafe(body, unsafe), title, lines.suppressions,
+                    lines.deep)
 
 
 def _columns(line: str) -> tuple[int, int]:
@@ -273,6 +286,8 @@ class _Lines:
         self.md_html = 0  # markdown="1" elements opened and not yet closed
         self.odd: list[int] = []  # offsets of lines with an odd number of backticks
         self.own: dict[int, tuple[str, bool]] = {}  # head index -> (its own id, whether toc sees it)
+        self.room = MAX_NESTING  # container levels a line may open: less inside markdown="1" HTML
+        self.deep: tuple[int, int] | None = None  # (line, col) where nesting first passes MAX_NESTING
 
     def run(self) -> None:
         """Walk the lines once; fences, raw HTML and comments jump ahead."""
@@ -287,6 +302,7 @@ class _Lines:
         blank = True  # the previous line is blank (or the body starts here)
         code = False  # in an indented code block
         foot = False  # the last container opened is a footnote definition's (no element follows it)
+        room = self.room
         n = len(lines)
         i = 0
         while i < n:
@@ -337,9 +353,11 @@ class _Lines:
                 j = self._html(i, line, base)
                 if j > i:
                     depth, blank, code, i = 0, True, False, j
+                    room = self.room
                     continue
                 if self.md_html and line.lstrip(" ").startswith("</"):
                     self.md_html -= 1
+                    room = self.room = MAX_NESTING - self.md_html
             width, cols = _columns(line)
             before = depth
             level = cols // 4
@@ -359,6 +377,8 @@ class _Lines:
             code = False
             self.footnote = False
             depth = self._content(i, line, base, width, rest == 0, level, depth)
+            if depth > room:
+                self._too_deep(i, width)
             if self.footnote:
                 foot = True
             elif self.kinds.get(i) == "refdef":
@@ -382,6 +402,7 @@ class _Lines:
         """Classify a line's content from `line[at]` (inside `level` containers); the depth
         of containers open after it."""
         config = self.config
+        quotes = 0
         while at < len(line):
             s = line[at:]
             c0 = s[0]
@@ -391,6 +412,9 @@ class _Lines:
                     return level
                 return depth
             if c0 == ">":
+                quotes += 1
+                if level + quotes > self.room:
+                    self._too_deep(i, at)
                 at += 2 if s[1:2] == " " else 1
                 width, _ = _columns(line[at:])
                 col0 = width == 0
@@ -408,6 +432,8 @@ class _Lines:
                     return depth
                 level += 1
                 depth = level
+                if level + quotes > self.room:
+                    self._too_deep(i, at)
                 at += m.end()
                 col0 = True
                 continue
@@ -435,6 +461,11 @@ class _Lines:
                 continue
             return depth
         return depth
+
+    def _too_deep(self, i: int, at: int) -> None:
+        """Blocks nest more than MAX_NESTING deep at line i, column at + 1 (the first place is kept)."""
+        if self.deep is None:
+            self.deep = (i + 1, at + 1)
 
     def _hash_heading(self, i: int, s: str, start: int, col: int, end: int) -> None:
         """A `#` line at the start of a block's line: Python-Markdown's heading, no space needed."""
@@ -486,6 +517,9 @@ class _Lines:
             if tag is not None and _MARKDOWN_ATTR.search(tag.group()):
                 self.kinds[i] = "html"
                 self.md_html += 1
+                self.room = MAX_NESTING - self.md_html
+                if self.room < 0:
+                    self._too_deep(i, start - base)
                 return i + 1
         stack: list[str] = []
         end = len(body)

@@ -49,6 +49,8 @@ def check_document(doc: Document, settings: Settings, today: dt.date) -> list[Fi
     found = _check_name(doc)
     if doc.scan.unsafe:
         found.extend(_unsafe_body(doc))
+    if doc.scan.deep is not None:
+        found.append(_too_deep(doc))
     if not doc.readable:
         return found
     found.extend(_check_fields(doc))
@@ -58,6 +60,7 @@ def check_document(doc: Document, settings: Settings, today: dt.date) -> list[Fi
     if doc.collection is _LOOP:
         found.extend(_loop_sections(doc))
         found.extend(_stale(doc, settings, today))
+        found.extend(_loop_place(doc))
     return found
 
 
@@ -84,6 +87,17 @@ def _check_name(doc: Document) -> list[Finding]:
         return []
     return [finding(doc.path, 1, 1, "KB301", f"file name '{doc.id}' is not a valid id",
                     f"use lowercase kebab-case: '{slug(doc.id)}.md'")]
+
+
+def about(field: Field) -> str:
+    """A field's description to go inside a hint: "person or team accountable" (no capital,
+    no full stop; a name in it, "The document's name", keeps its article)."""
+    text = field.doc.rstrip(". ")
+    return text[:1].lower() + text[1:]
+
+
+def _items(n: int) -> str:
+    return "one item" if n == 1 else f"{n} items"
 
 
 def slug(text: str) -> str:
@@ -119,7 +133,7 @@ def _check_fields(doc: Document) -> list[Finding]:
     for field in required:
         if field.name not in meta and not _has_default(doc, field):
             found.append(finding(doc.path, 1, 1, "KB201", f"required field '{field.name}' is missing",
-                                 f"add '{field.name}:' to the frontmatter ({field.doc})"))
+                                 f"add '{field.name}:' to the frontmatter ({about(field)})"))
     return found
 
 
@@ -260,7 +274,8 @@ def _text_problems(doc: Document, field: Field, value: str, path: tuple) -> list
     line, col = doc.front.value_pos(*path)
     name = shown(".".join(str(p) for p in path))
     if not value.strip():
-        return [finding(doc.path, line, col, "KB204", f"'{name}' is blank", f"write {field.doc.lower()}")]
+        return [finding(doc.path, line, col, "KB204", f"'{name}' is blank",
+                        f"write the {field.name}: {about(field)}")]
     if field.name == "type" and value not in field.choices:
         return [finding(doc.path, line, col, "KB204", f"'type' is '{shown(value)}' but the file is a {doc.collection.value}",
                         "its folder decides the collection: remove 'type:' or move the file")]
@@ -314,8 +329,8 @@ def _check_list(doc: Document, field: Field, value: Any, path: tuple) -> list[Fi
     if len(value) < field.min_items:
         line, col = doc.front.value_pos(*path)
         found.append(finding(doc.path, line, col, "KB204",
-                             f"'{path[-1]}' needs at least {field.min_items} item(s)",
-                             f"list {field.doc.lower()}"))
+                             f"'{path[-1]}' needs at least {_items(field.min_items)}",
+                             f"list {about(field)}"))
     if field.kind is Kind.OBJECTS:
         for i, item in enumerate(value):
             found.extend(_check_object(doc, field, item, (*path, i)))
@@ -354,7 +369,7 @@ def _check_object(doc: Document, field: Field, item: Any, path: tuple) -> list[F
             line, col = doc.front.value_pos(*path)
             found.append(finding(doc.path, line, col, "KB201",
                                  f"'{path[0]}' item {path[-1] + 1} is missing '{sub.name}'",
-                                 f"add '{sub.name}:' ({sub.doc.lower()})"))
+                                 f"add '{sub.name}:' ({about(sub)})"))
     return found
 
 
@@ -483,6 +498,46 @@ def _loop_sections(doc: Document) -> list[Finding]:
                                  f"section '{heading.text}' is empty",
                                  "write what happened in this step (prompts in comments do not count)"))
     return found
+
+
+def _too_deep(doc: Document) -> Finding:
+    """KB416: the renderer nests one call per level; past a few hundred the page fails to build."""
+    from kb.markdown import MAX_NESTING
+
+    assert doc.scan.deep is not None
+    line, col = doc.file_pos(*doc.scan.deep)
+    return finding(doc.path, line, col, "KB416",
+                   f"nesting deeper than the renderer can take: lists, quotes or blocks more than "
+                   f"{MAX_NESTING} levels deep",
+                   "flatten it; the site's markdown renderer fails on a page nested a few hundred levels")
+
+
+_DATED = re.compile(r"\d{4}-\d{2}-\d{2}-")  # a loop file name that starts with a date
+
+
+def _loop_place(doc: Document) -> list[Finding]:
+    """KB305: a file name that starts with a date starts with the loop's `date:`, and a year
+    folder above it is that date's year (`loops/2026/2026-03-01-x.md`). A mismatch misfiles
+    the loop: its URL and folder say one day, its year page another. The hint names the right
+    path. Names without a date (`slow-ci.md`) and loops outside year folders are left alone."""
+    started = as_date(doc.meta.get("date"))
+    if started is None:
+        return []
+    day, year = started.isoformat(), str(started.year)
+    *folders, _name = doc.path.split("/")
+    in_year = bool(folders) and len(folders[-1]) == 4 and folders[-1].isdigit()
+    dated = _DATED.match(doc.id) is not None
+    name_ok = not dated or doc.id.startswith(day + "-")
+    if name_ok and (not in_year or folders[-1] == year):
+        return []
+    name = f"{day}-{doc.id[11:]}" if dated else doc.id
+    right = "/".join([*folders[:-1], year] if in_year else folders) + f"/{name}.md"
+    if not name_ok:
+        what = f"loop file name '{doc.id}.md' does not start with its date {day}"
+    else:
+        what = f"loop dated {day} is in the year folder '{folders[-1]}'"
+    line, col = doc.front.value_pos("date")
+    return [finding(doc.path, line, col, "KB305", what, f"move it to {right}, or correct its date")]
 
 
 def _stale(doc: Document, settings: Settings, today: dt.date) -> list[Finding]:
