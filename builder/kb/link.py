@@ -511,8 +511,18 @@ def _looks_like_file(url: str) -> bool:
 #: bounded pool (`closest`: names whose last part starts alike; `Suggestions`: near neighbours),
 #: since comparing with all of 10,000 files made lint quadratic.
 SUGGEST_POOL = 300
-#: On a large set, difflib chooses among at most this many neighbours of the word.
+#: Otherwise difflib chooses among at most this many candidates (see `Suggestions`).
 NEIGHBOURS = 20
+#: `Suggestions` compares a word with a whole set only up to this many names and this many
+#: characters: difflib's cost grows with both (246 files and 60-character paths: 35 ms a miss).
+SMALL_SET = 50
+SHORT_WORD = 60
+#: A token shared by more names than this does not pick candidates.
+COMMON_TOKEN = 200
+#: Each kind of reference gets "did you mean" for this many different misses (in document
+#: order, so the same tree gets the same hints); a handbook migrated from another generator
+#: brings tens of thousands, which need a migration rather than a hint each.
+SUGGEST_BUDGET = 5000
 
 
 def closest(word: str, candidates: Iterable[str]) -> str | None:
@@ -528,40 +538,61 @@ def closest(word: str, candidates: Iterable[str]) -> str | None:
 class Suggestions:
     """`closest` over a fixed set of names, indexed once, so each miss costs the same on any handbook.
 
-    A small set (at most SUGGEST_POOL names: principles, products) is compared whole with
-    difflib. On a large one (every file of a 4,500-page handbook) that costs milliseconds a
-    miss, and a handbook migrated from another generator brings 50,000 misses; there a miss
-    looks only at names whose last part is within one deletion of its own (a typo, a letter
-    too many or too few, one swapped), or equal to it (a file that moved), through an index
-    of each last part's single-character deletions, and difflib picks among those few.
+    difflib compares a word with every name of a small set (principles, products) while the
+    word is short (SMALL_SET, SHORT_WORD). Otherwise that costs milliseconds a miss (long paths, 10,000 files), and a
+    handbook migrated from another generator brings 50,000 misses; there difflib chooses only
+    among a few candidates: names whose last part is within one deletion of the word's (a
+    typo, a letter too many or too few; SymSpell's index), and names sharing the word's
+    rarer path tokens (a file that moved: `leading-projects` under another folder).
     """
 
     def __init__(self, names: Iterable[str]) -> None:
         self.names = sorted(set(names))
         self.cache: dict[str, str | None] = {}
-        self.near: dict[str, list[str]] | None = None
-        if len(self.names) > SUGGEST_POOL:
-            self.near = defaultdict(list)
-            for name in self.names:
-                for key in set(_deletions(_last(name))):
-                    self.near[key].append(name)
+        self.near: dict[str, list[str]] = defaultdict(list)
+        self.tokens: dict[str, list[str]] = defaultdict(list)
+        for name in self.names:
+            for key in set(_deletions(_last(name))):
+                self.near[key].append(name)
+            for token in set(_tokens(name)):
+                self.tokens[token].append(name)
 
     def closest(self, word: str) -> str | None:
         if word not in self.cache:
-            pool = self.names if self.near is None else self._neighbours(word)
-            close = difflib.get_close_matches(word, pool, n=1, cutoff=0.6) if pool else None
+            if len(self.cache) >= SUGGEST_BUDGET:
+                return None  # thousands of different misses: a migration, not typos to hint at
+            if len(self.names) <= SMALL_SET and len(word) <= SHORT_WORD:
+                close = difflib.get_close_matches(word, self.names, n=1, cutoff=0.6)
+            else:  # the ends of long paths, where they differ, compared: cost bounded
+                tails = {name[-SHORT_WORD:]: name for name in reversed(self._candidates(word))}
+                close = difflib.get_close_matches(word[-SHORT_WORD:], tails, n=1, cutoff=0.6)
+                close = [tails[close[0]]] if close else None
             self.cache[word] = close[0] if close else None
         return self.cache[word]
 
-    def _neighbours(self, word: str) -> list[str]:
-        assert self.near is not None
+    def _candidates(self, word: str) -> list[str]:
         found: dict[str, None] = {}
         for key in _deletions(_last(word)):
             for name in self.near.get(key, ()):
                 found[name] = None
                 if len(found) >= NEIGHBOURS:
                     return list(found)
-        return list(found)
+        shared: dict[str, int] = defaultdict(int)
+        for token in set(_tokens(word)):
+            names = self.tokens.get(token, ())
+            if len(names) <= COMMON_TOKEN:  # a token half the handbook has says nothing
+                for name in names:
+                    shared[name] += 1
+        best = sorted(shared, key=lambda name: -shared[name])[: NEIGHBOURS - len(found)]
+        return [*found, *best]
+
+
+def _tokens(name: str) -> list[str]:
+    """Words of a path or name (`{% page "/a/leading-projects/" %}` -> a, leading, projects)."""
+    return [t for t in _TOKEN_SPLIT.split(name.casefold()) if len(t) > 1 and t != "md"]
+
+
+_TOKEN_SPLIT = re.compile(r"[^a-z0-9\u00c0-\uffff]+")
 
 
 def _last(name: str) -> str:
