@@ -61,7 +61,7 @@ def build(settings: Settings, out: Path | None = None, strict: bool = False,
 
 def _build_site(settings: Settings, checked: Checked, target: Path, strict: bool,
                 progress: Progress, result: BuildResult, with_history: bool, renderer: str) -> None:
-    from kb import redirects, render, render_parallel
+    from kb import redirects, render
     from kb.emit import emit
 
     timings = result.timings
@@ -84,9 +84,10 @@ def _build_site(settings: Settings, checked: Checked, target: Path, strict: bool
         if renderer == "zensical":
             rendered = render.render_zensical(settings.root, emitted, tmp, strict, settings.cache)
         else:
-            config, found = render.load(settings.root, emitted, tmp, strict)
-            result.findings.extend(found)
-            rendered = render.render(config, jobs=render_parallel.jobs(emitted.pages))
+            rendered = _render_guarded(settings, checked, emitted, tmp, strict, result)
+            if rendered is None:  # --strict and a page the renderer failed on: nothing written
+                output.discard(tmp)
+                return
         result.mkdocs_warnings = rendered.warnings
         if rendered.processes > 1:
             progress(f"rendered in {rendered.processes} processes")
@@ -99,6 +100,45 @@ def _build_site(settings: Settings, checked: Checked, target: Path, strict: bool
     output.swap(tmp, target)
     result.written = True
     progress(f"wrote {target}")
+
+
+def _render_guarded(settings: Settings, checked: Checked, emitted, tmp: Path,  # noqa: ANN001 - Emitted imports Jinja2
+                    strict: bool, result: BuildResult):  # noqa: ANN202 - Rendered imports MkDocs
+    """Render with MkDocs; a page the renderer fails on (or one KB416 already found too deep
+    for it) shows a notice instead, and each failure is a KB705 finding (`kb.render_guard`).
+    None with --strict when a page failed: the site is not written."""
+    from kb import render, render_guard, render_parallel
+    from kb.findings import apply_severities, finding
+
+    sources: dict[str, str] = {}  # emitted file -> its source file
+    notices: dict[str, str] = {}
+    for doc in checked.corpus.documents:
+        if doc.readable:
+            uri = checked.graph.site_key(doc.key) + ".md"
+            sources[uri] = doc.path
+            if doc.scan.deep is not None:
+                notices[uri] = "KB416"
+    failed: list[tuple[str, str]] = []
+
+    def load():  # noqa: ANN202
+        config, found = render.load(settings.root, emitted, tmp, strict)
+        result.findings.extend(f for f in found if f not in result.findings)
+        return config
+
+    rendered = render_guard.render(load, lambda config: render.render(
+        config, jobs=render_parallel.jobs(emitted.pages)), notices, failed)
+    new = []
+    for uri, why in failed:
+        path = sources.get(uri) or settings.repo_path(uri)
+        what = "page" if uri in sources else "generated page"
+        new.append(finding(path, 1, 1, "KB705", f"the site's renderer failed on this {what}: {why}",
+                           "the site shows a short notice in its place; find what the renderer cannot take "
+                           "(a markdown extension's error, nesting) and fix it"))
+    new = apply_severities(new, settings.severity)
+    result.findings = sorted(result.findings + new, key=Finding.sort_key)
+    if strict and any(f.severity is Severity.ERROR for f in new):
+        return None
+    return rendered
 
 
 #: Findings that mean a markdown file was not read at all (no Document exists for it).

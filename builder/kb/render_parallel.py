@@ -28,7 +28,7 @@ from kb.render import Rendered
 
 #: Plugins known to work page by page (what a page shows does not depend on other pages' HTML).
 #: Material's only: MkDocs' own search plugin writes a differently ordered (and prebuilt) index.
-SAFE_PLUGINS = frozenset({"material/search", "material/tags", "kb/render"})
+SAFE_PLUGINS = frozenset({"material/search", "material/tags", "kb/render", "kb/guard"})
 #: Below this many pages one process is as fast: each extra one re-reads every page and starts MkDocs.
 MIN_PAGES = 200
 MOST = 4
