@@ -244,3 +244,37 @@ def test_theme_file_names_on_pages(tmp_path: Path) -> None:
     assert [(f.line, f.col, f.code, f.message) for f in found] == [
         (3, 11, "KB204", "'template' is not the name of a theme file: '../evil.html'"),
     ]
+
+
+@pytest.mark.parametrize(("setting", "expected"), [
+    ("", []),
+    ("allow_embeds = true\n", []),
+    ("allow_embeds = false\n", ["content/handbook/embed.md:6:1: KB409 unsafe HTML or URL: <iframe> element",
+                                "content/handbook/embed.md:7:1: KB409 unsafe HTML or URL: <style> element"]),
+])
+def test_allow_embeds_setting_through_the_cli(tmp_path: Path, setting: str, expected: list[str]) -> None:
+    from click.testing import CliRunner
+
+    from kb.cli import main
+
+    root = make_base(tmp_path, {
+        "kb.toml": setting,
+        "content/handbook/embed.md": "---\ntitle: Embed\n---\n\n[[ownership]]\n"
+                                     '<iframe src="https://example.com/v"></iframe>\n<style>p {}</style>\n',
+        "content/index.md": "---\ntitle: Home\n---\n\n[[handbook/embed]]\n",
+    })
+    result = CliRunner().invoke(main, ["--root", str(root), "lint"])
+    got = [line.split(" (")[0] for line in result.stdout.splitlines() if "KB409" in line]
+    assert got == expected
+    assert result.exit_code == (1 if expected else 0), result.stdout
+
+
+def test_allow_embeds_must_be_a_boolean(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from kb.cli import main
+
+    root = make_base(tmp_path, {"kb.toml": 'allow_embeds = "no"\n'})
+    result = CliRunner().invoke(main, ["--root", str(root), "lint"])
+    assert result.exit_code == 2
+    assert "setting 'allow_embeds' must be true or false" in result.stderr

@@ -44,6 +44,9 @@ class Settings:
     severity: dict[str, Severity] = field(default_factory=dict)
     #: ask every product card for `non_goals`, its boundary (KB414)
     require_non_goals: bool = False
+    #: plain pages may embed https or same-site iframes, video, audio, objects and <style>;
+    #: false reports them (KB409) as in the collections
+    allow_embeds: bool = True
     #: site URL used for feeds and canonical links when mkdocs.yml gives no site_url
     site_url: str = ""
 
@@ -137,6 +140,7 @@ def _read_table(root: Path) -> tuple[dict[str, Any], str]:
 _INTS = {"max_file_bytes", "max_yaml_depth", "max_yaml_nodes", "stale_days", "coverage_window_days"}
 _STRS = {"content_dir", "output_dir", "cache_dir", "site_url"}
 _FOLDERS = {"content_dir"}
+_BOOLS = {"require_non_goals", "allow_embeds"}
 
 
 def _folder(name: str, value: str, source: str) -> str:
@@ -157,9 +161,9 @@ def _coerce(name: str, value: Any, source: str) -> Any:
         if not isinstance(value, str) or not value:
             raise KbError(f"{source}: setting '{name}' must be a non-empty string")
         return _folder(name, value, source) if name in _FOLDERS else value
-    if name == "require_non_goals":
+    if name in _BOOLS:
         if not isinstance(value, bool):
-            raise KbError(f"{source}: setting 'require_non_goals' must be true or false")
+            raise KbError(f"{source}: setting '{name}' must be true or false")
         return value
     if name == "exclude":
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):

@@ -48,7 +48,7 @@ def validate(docs: Iterable[Document], settings: Settings, today: dt.date) -> li
 def check_document(doc: Document, settings: Settings, today: dt.date) -> list[Finding]:
     found = _check_name(doc)
     if doc.scan.unsafe:
-        found.extend(_unsafe_body(doc))
+        found.extend(_unsafe_body(doc, strict_embeds=not settings.allow_embeds))
     if doc.scan.deep is not None:
         found.append(_too_deep(doc))
     if not doc.readable:
