@@ -18,6 +18,7 @@ from enum import Enum
 from pathlib import Path
 from urllib.parse import unquote
 
+from kb import generated
 from kb.findings import Finding, Severity, finding
 from kb.frontmatter import as_date, shown
 from kb.markdown import Link, LinkKind, slugify
@@ -292,6 +293,7 @@ class _Linker:
         anchors = self._anchors.get(key)
         if anchors is None:
             anchors = self._anchors[key] = {h.anchor for h in target.scan.headings}
+            anchors.update(slugify(text) for text in generated.headings(target))  # kb's own sections
         if anchor in anchors or (wiki and slugify(anchor) in anchors):
             return None
         lower = {a.lower(): a for a in anchors}
