@@ -21,9 +21,9 @@ from conftest import BASE, GIT_ENV, LOOP, PRINCIPLE, KbRepo
 from kb.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
-OLD_LOOP = "content/loops/2026/2026-10-01-old-broken.md"
-NEW_LOOP = "content/loops/2026/2026-11-25-new-broken.md"
-CLEAN_LOOP = "content/loops/2026/2026-11-26-clean.md"
+OLD_LOOP = "content/loops/2026/2026-11-23-old-broken.md"
+NEW_LOOP = "content/loops/2026/2026-11-23-urgent-new-broken.md"
+CLEAN_LOOP = "content/loops/2026/2026-11-23-verified-clean.md"
 
 
 def loop(title: str, principle: str = "ownership") -> str:
