@@ -35,7 +35,7 @@ ACTION_DATA = yaml.safe_load(ACTION.read_text(encoding="utf-8"))
 BIN = Path(sys.executable).parent  # where the installed `kb` script lives
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 KB_CALL = re.compile(r"(?:^|[\s;&|(])kb\s", re.M)
-NEW_LOOP = "content/loops/2026/2026-11-25-faster-reviews.md"
+NEW_LOOP = "content/loops/2026/2026-11-23-faster-reviews.md"
 
 
 def load(path: Path) -> Any:
@@ -380,18 +380,18 @@ def run_hook(pr: KbRepo, hook: dict[str, Any]) -> subprocess.CompletedProcess[st
 @pytest.mark.parametrize("hook", hooks(), ids=lambda h: h["id"])
 def test_hook_entry_checks_the_whole_handbook(pull_request: KbRepo, hook: dict[str, Any]) -> None:
     assert hook["entry"].split()[0] == "kb" and hook.get("require_serial")
-    pull_request.write({"content/loops/2026/2026-11-27-staged.md": BASE[LOOP].replace("Slow CI", "Staged")})
+    pull_request.write({"content/loops/2026/2026-11-23-staged.md": BASE[LOOP].replace("Slow CI", "Staged")})
     pull_request.git("add", "-A")
     clean = run_hook(pull_request, hook)
     assert clean.returncode == 0, clean.stdout + clean.stderr
     assert clean.stdout == "0 errors, 0 warnings in 6 files\n"  # the whole handbook is checked
     pull_request.write(
-        {"content/loops/2026/2026-11-27-staged.md": BASE[LOOP].replace("[ownership]", "[own]")}
+        {"content/loops/2026/2026-11-23-staged.md": BASE[LOOP].replace("[ownership]", "[own]")}
     )
     pull_request.git("add", "-A")
     broken = run_hook(pull_request, hook)
     assert broken.returncode == 1
-    assert "content/loops/2026/2026-11-27-staged.md:5:14: KB401" in broken.stdout
+    assert "content/loops/2026/2026-11-23-staged.md:5:14: KB401" in broken.stdout
 
 
 @pytest.mark.parametrize("hook", hooks(), ids=lambda h: h["id"])
