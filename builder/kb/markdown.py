@@ -330,13 +330,8 @@ class _Lines:
             else:
                 c = ""
             if c:
-                if ticks and "`" in line:
-                    if line.count("`") & 1:  # maybe a code span that closes on a later line
-                        self.odd.append(base)
-                    if _hides_markup(line) or (comments and "<!--" in line):
-                        self._inline(line, base, i)
-                elif comments and "<!--" in line:
-                    self._inline(line, base, i)
+                if (ticks and "`" in line) or (comments and "<!--" in line):
+                    self._marks(line, base, i, comments)
                 i += 1
                 continue
             c = line[0]
@@ -387,13 +382,8 @@ class _Lines:
             elif not level:
                 foot = False
             blank = False
-            if ticks and "`" in line:
-                if line.count("`") & 1:
-                    self.odd.append(base)
-                if _hides_markup(line) or (comments and "<!--" in line):
-                    self._inline(line, base, i)
-            elif comments and "<!--" in line:
-                self._inline(line, base, i)
+            if (ticks and "`" in line) or (comments and "<!--" in line):
+                self._marks(line, base, i, comments)
             i += 1
         if self.comment is not None:
             self.soft_from = self.comment[0]
@@ -609,6 +599,16 @@ class _Lines:
         self.refdefs.append((start, start + m.end(), LinkKind.REFDEF, url, m.group(1), at, key))
         self.defined.add(key)
         self.mask.append((start, start + m.end()))
+
+    def _marks(self, line: str, base: int, i: int, comments: bool) -> None:
+        """Code spans and comments on a text line (the caller saw a backtick or `<!--`)."""
+        if "`" in line:
+            if line.count("`") & 1:  # maybe a code span that closes on a later line
+                self.odd.append(base)
+            if _hides_markup(line) or (comments and "<!--" in line):
+                self._inline(line, base, i)
+        else:
+            self._inline(line, base, i)
 
     def _inline(self, line: str, base: int, i: int) -> bool:
         """Blank code spans and closed comments in (the rest of) a line; whether a comment
