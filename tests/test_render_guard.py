@@ -132,3 +132,23 @@ def test_kb705_can_be_made_a_warning(tmp_path: Path) -> None:
     done = kb(root, "build", "--strict", "--out", str(tmp_path / "site"))
     assert done.returncode == 0, done.stderr
     assert "KB705" in done.stderr and (tmp_path / "site" / "handbook" / "bad" / "index.html").is_file()
+
+
+def test_kb_serve_renders_around_a_deep_page_and_one_the_renderer_fails_on(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`kb serve` uses the same guard: its render never stops on one page, and says which."""
+    from kb.serve import Session
+    from kb.settings import load_settings
+
+    root = handbook(tmp_path, {"content/handbook/deep.md": page("Deep", deep_list(500)),
+                               "content/handbook/bad.md": page("Bad", "BOOM-MARKER\n")}, boom=True)
+    monkeypatch.syspath_prepend(str(root / "ext"))
+    monkeypatch.setenv("KB_JOBS", "1")
+    site = tmp_path / "served"
+    result = Session(load_settings(root), site).rebuild()
+    codes = {(f.path, f.code) for f in result.findings}
+    assert ("content/handbook/deep.md", "KB416") in codes
+    assert ("content/handbook/bad.md", "KB705") in codes
+    for name in ("deep", "bad"):
+        assert NOTICE in (site / "handbook" / name / "index.html").read_text(encoding="utf-8")
+    assert NOTICE not in (site / "index.html").read_text(encoding="utf-8")

@@ -108,33 +108,14 @@ def _render_guarded(settings: Settings, checked: Checked, emitted, tmp: Path,  #
     for it) shows a notice instead, and each failure is a KB705 finding (`kb.render_guard`).
     None with --strict when a page failed: the site is not written."""
     from kb import render, render_guard, render_parallel
-    from kb.findings import apply_severities, finding
-
-    sources: dict[str, str] = {}  # emitted file -> its source file
-    notices: dict[str, str] = {}
-    for doc in checked.corpus.documents:
-        if doc.readable:
-            uri = checked.graph.site_key(doc.key) + ".md"
-            sources[uri] = doc.path
-            if doc.scan.deep is not None:
-                notices[uri] = "KB416"
-    failed: list[tuple[str, str]] = []
 
     def load():  # noqa: ANN202
         config, found = render.load(settings.root, emitted, tmp, strict)
         result.findings.extend(f for f in found if f not in result.findings)
         return config
 
-    rendered = render_guard.render(load, lambda config: render.render(
-        config, jobs=render_parallel.jobs(emitted.pages)), notices, failed)
-    new = []
-    for uri, why in failed:
-        path = sources.get(uri) or settings.repo_path(uri)
-        what = "page" if uri in sources else "generated page"
-        new.append(finding(path, 1, 1, "KB705", f"the site's renderer failed on this {what}: {why}",
-                           "the site shows a short notice in its place; find what the renderer cannot take "
-                           "(a markdown extension's error, nesting) and fix it"))
-    new = apply_severities(new, settings.severity)
+    rendered, new = render_guard.guarded(settings, checked, load, lambda config: render.render(
+        config, jobs=render_parallel.jobs(emitted.pages)))
     result.findings = sorted(result.findings + new, key=Finding.sort_key)
     if strict and any(f.severity is Severity.ERROR for f in new):
         return None

@@ -15,9 +15,15 @@ process has the plugin, and a share that fails is rendered again in the main pro
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mkdocs.plugins import BasePlugin, event_priority
+
+from kb.findings import Finding, apply_severities, finding
+
+if TYPE_CHECKING:
+    from kb.pipeline import Checked
+    from kb.settings import Settings
 
 NAME = "kb/guard"
 #: Renders tried before giving up: each failing page costs one more.
@@ -79,3 +85,27 @@ def _why(exc: BaseException) -> str:
         exc = exc.__cause__  # KbError wrapping MkDocs' own: the original says more
     text = " ".join(str(exc).split())[:200]
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def guarded(settings: Settings, checked: Checked, load: Callable[[], Any],
+            run: Callable[[Any], Any]) -> tuple[Any, list[Finding]]:
+    """`render` for `kb build` and `kb serve` alike: pages KB416 found too deep get the notice
+    from the start, and each page the renderer failed on is a KB705 finding at its source."""
+    sources: dict[str, str] = {}  # emitted file -> its source file
+    notices: dict[str, str] = {}
+    for doc in checked.corpus.documents:
+        if doc.readable:
+            uri = checked.graph.site_key(doc.key) + ".md"
+            sources[uri] = doc.path
+            if doc.scan.deep is not None:
+                notices[uri] = "KB416"
+    failed: list[tuple[str, str]] = []
+    rendered = render(load, run, notices, failed)
+    new = []
+    for uri, why in failed:
+        path = sources.get(uri) or settings.repo_path(uri)
+        what = "page" if uri in sources else "generated page"
+        new.append(finding(path, 1, 1, "KB705", f"the site's renderer failed on this {what}: {why}",
+                           "the site shows a short notice in its place; find what the renderer cannot take "
+                           "(a markdown extension's error, nesting) and fix it"))
+    return rendered, apply_severities(new, settings.severity)

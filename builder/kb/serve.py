@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kb import render, render_parallel, searchindex
+from kb import render, render_guard, render_parallel, searchindex
 from kb.emit import emit, emit_documents
 from kb.errors import KbError
 from kb.findings import Finding, Severity
@@ -82,13 +82,17 @@ class Session:
         layout = (emitted.nav, emitted.site_name, _site_config(self.settings.root))
         full = self.layout is None or layout != self.layout or bool(emitted.removed)
         processes = 0  # nothing to render
+        failed: list[Finding] = []  # KB705: pages the renderer failed on show a notice
         if full or emitted.changed:
-            config, _ = render.load(self.settings.root, emitted, self.site_dir, strict=False)
             jobs = render_parallel.jobs(emitted.pages) if full else 1
-            processes = render.render(config, dirty=not full, jobs=jobs).processes
+            rendered, failed = render_guard.guarded(
+                self.settings, checked,
+                lambda: render.load(self.settings.root, emitted, self.site_dir, strict=False)[0],
+                lambda config: render.render(config, dirty=not full, jobs=jobs))
+            processes = rendered.processes
             self._merge_search(full)
         self.layout = layout
-        errors = [f for f in checked.findings if f.severity is Severity.ERROR]
+        errors = [f for f in [*checked.findings, *failed] if f.severity is Severity.ERROR]
         return Rebuild(time.perf_counter() - started, emitted.changed, full, errors, processes)
 
     def _merge_search(self, full: bool) -> None:
