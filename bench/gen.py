@@ -123,15 +123,7 @@ def generate(root: Path, loops: int, principles: int = 14, products: int = 40, a
     gen = _Generator(random.Random(seed), principles, products, authors, years,
                      today or dt.date.today())
     files = gen.files(loops)
-    root.mkdir(parents=True, exist_ok=True)
-    if git:
-        _git_import(root, files, commits or max(1, len(files) // 5), gen)
-    else:
-        for f in files:
-            target = root / f.path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(f.text, encoding="utf-8")
-    return sorted(f.path for f in files)
+    return _write(root, files, gen if git else None, commits)
 
 
 #: The plain-page handbook's fixed shape: top-level departments, each with teams; pages go in
@@ -201,16 +193,21 @@ def generate_plain(root: Path, pages: int, seed: int = 0, git: bool = False) -> 
     index("", "Handbook", [(d.capitalize(), f"{d}/index.md") for d in ["about", *DEPARTMENTS]], False)
     out = [File(f"content/{rel}", body, _epoch(dt.date(2024, 1, 1)) + i * 3600)
            for i, (rel, body) in enumerate(sorted(files.items()))]
+    return _write(root, out, _Generator(rng, 14, 1, 3, 1, dt.date(2025, 1, 1)) if git else None)
+
+
+def _write(root: Path, files: list[File], gen: _Generator | None, commits: int = 0) -> list[str]:
+    """Write the files, as a git history of about `commits` commits when `gen` is given (its
+    authors and dates); returns their paths, sorted."""
     root.mkdir(parents=True, exist_ok=True)
-    if git:
-        gen = _Generator(rng, 14, 1, 3, 1, dt.date(2025, 1, 1))
-        _git_import(root, out, max(1, len(out) // 5), gen)
+    if gen is not None:
+        _git_import(root, files, commits or max(1, len(files) // 5), gen)
     else:
-        for f in out:
+        for f in files:
             target = root / f.path
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(f.text, encoding="utf-8")
-    return sorted(f.path for f in out)
+    return sorted(f.path for f in files)
 
 
 class _Generator:

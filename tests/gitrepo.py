@@ -48,3 +48,9 @@ class GitRepo:
             self.write(rel, text)
         self.git("add", "-A")
         self.git("commit", "-q", "-m", message, author=author, when=when)
+
+    def shallow_clone(self, dest: Path) -> Path:
+        """A `--depth 1` clone of this repository at `dest`, as CI's default checkout makes."""
+        subprocess.run(["git", "clone", "-q", "--depth", "1", self.path.as_uri(), str(dest)],
+                       check=True, capture_output=True)  # fmt: skip
+        return dest

@@ -60,9 +60,7 @@ def test_find_repo_without_git(repo: GitRepo, tmp_path: Path, monkeypatch: pytes
 def test_is_shallow(repo: GitRepo, tmp_path: Path) -> None:
     repo.write("content/second.md")
     repo.commit()
-    clone = tmp_path / "clone"
-    subprocess.run(["git", "clone", "-q", "--depth", "1", repo.path.as_uri(), str(clone)],
-                   check=True, capture_output=True)  # fmt: skip
+    clone = repo.shallow_clone(tmp_path / "clone")
     assert not git.is_shallow(repo.path)
     assert git.is_shallow(clone)
 
@@ -112,9 +110,7 @@ def test_resolve_ref_refuses_a_range(repo: GitRepo, ref: str) -> None:
 def test_unknown_revision_in_a_shallow_clone_hints_at_fetch_depth(repo: GitRepo, tmp_path: Path) -> None:
     repo.write("content/second.md")
     repo.commit()
-    clone = tmp_path / "clone"
-    subprocess.run(["git", "clone", "-q", "--depth", "1", repo.path.as_uri(), str(clone)],
-                   check=True, capture_output=True)  # fmt: skip
+    clone = repo.shallow_clone(tmp_path / "clone")
     with pytest.raises(git.GitError, match=r"shallow clone.*fetch-depth: 0"):
         git.resolve_ref(clone, "HEAD~1")
     with pytest.raises(git.GitError) as plain:

@@ -223,9 +223,7 @@ def test_shallow_clone_warns_once(repo: GitRepo, tmp_path: Path) -> None:
     repo.commit("2024-01-01T10:00:00Z", ALICE)
     repo.write(DOC, "two\n")
     repo.commit("2024-02-01T10:00:00Z", BOB)
-    clone = tmp_path / "clone"
-    subprocess.run(["git", "clone", "-q", "--depth", "1", repo.path.as_uri(), str(clone)],
-                   check=True, capture_output=True)  # fmt: skip
+    clone = repo.shallow_clone(tmp_path / "clone")
     result = read_history(clone, [DOC])
     assert result.available and result.shallow
     assert [(f.code, f.path, f.line, f.col) for f in result.findings] == [("KB702", ".", 1, 1)]

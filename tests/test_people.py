@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -144,12 +143,7 @@ def test_kb_json_carries_the_history(full: tuple[Path, str]) -> None:
 
 @pytest.fixture(scope="module")
 def shallow(repo: GitRepo) -> tuple[Path, Path, str]:
-    clone = repo.path.parent / "shallow"
-    subprocess.run(
-        ["git", "clone", "-q", "--depth", "1", repo.path.as_uri(), str(clone)],
-        check=True,
-        capture_output=True,
-    )
+    clone = repo.shallow_clone(repo.path.parent / "shallow")
     site, stderr = build(clone, repo.path.parent / "shallow-site")
     return clone, site, stderr
 
