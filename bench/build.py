@@ -52,8 +52,10 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return (f"{os.cpu_count()} CPUs ({model}), Python {platform.python_version()}, "
-            f"{platform.system()} {platform.release()}")
+    return (
+        f"{os.cpu_count()} CPUs ({model}), Python {platform.python_version()}, "
+        f"{platform.system()} {platform.release()}"
+    )
 
 
 def kb_command(*args: str) -> list[str]:
@@ -72,8 +74,11 @@ def handbook(base: Path | None, loops: int, git: bool = True) -> Path:
         if root.exists():
             shutil.rmtree(root)
         paths = generate(root, loops, git=git)
-        print(f"generated {len(paths):,} files ({loops:,} loops{', git history' if git else ''}) "
-              f"in {root} ({time.perf_counter() - began:.1f} s)", file=sys.stderr)
+        print(
+            f"generated {len(paths):,} files ({loops:,} loops{', git history' if git else ''}) "
+            f"in {root} ({time.perf_counter() - began:.1f} s)",
+            file=sys.stderr,
+        )
     return root
 
 
@@ -83,8 +88,9 @@ def clean(root: Path) -> None:
         shutil.rmtree(root / name, ignore_errors=True)
 
 
-def run_timed(cmd: list[str], cwd: Path, log: Path | None = None,
-              env: dict[str, str] | None = None) -> tuple[float, int, int, float]:
+def run_timed(
+    cmd: list[str], cwd: Path, log: Path | None = None, env: dict[str, str] | None = None
+) -> tuple[float, int, int, float]:
     """Wall seconds, peak RSS in bytes, exit code and CPU seconds (user + system) of `cmd`.
 
     The peak is the kernel's ru_maxrss from wait4 for that child, which on Linux is the largest
@@ -176,42 +182,71 @@ def report(figs: list[BuildFigures]) -> list[tuple[str, bool]]:
     """Print the figures; return (target, passed) pairs."""
     print(f"machine: {machine()}")
     stages = list(dict.fromkeys(s for f in figs for s in f.stages))
-    head = ["loops", "files", "pages", *stages, "in-process", "kb share", "kb build (subprocess)",
-            "peak RSS", "per page", "2nd emit"]
+    head = [
+        "loops",
+        "files",
+        "pages",
+        *stages,
+        "in-process",
+        "kb share",
+        "kb build (subprocess)",
+        "peak RSS",
+        "per page",
+        "2nd emit",
+    ]
     print("\n| " + " | ".join(head) + " |")
     print("|" + "|".join("---:" for _ in head) + "|")
     for f in figs:
-        cells = [f"{f.loops:,}", f"{f.files:,}", f"{f.pages:,}",
-                 *(f"{f.stages.get(s, 0.0):.2f} s" for s in stages), f"{f.in_process:.2f} s",
-                 f"{f.share:.1%}", f"{f.wall:.2f} s", f"{f.peak / 2**20:.0f} MB",
-                 f"{f.per_page * 1000:.1f} ms", f"{f.second_emit:.3f} s ({f.second_emit_changed} written)"]
+        cells = [
+            f"{f.loops:,}",
+            f"{f.files:,}",
+            f"{f.pages:,}",
+            *(f"{f.stages.get(s, 0.0):.2f} s" for s in stages),
+            f"{f.in_process:.2f} s",
+            f"{f.share:.1%}",
+            f"{f.wall:.2f} s",
+            f"{f.peak / 2**20:.0f} MB",
+            f"{f.per_page * 1000:.1f} ms",
+            f"{f.second_emit:.3f} s ({f.second_emit_changed} written)",
+        ]
         print("| " + " | ".join(cells) + " |")
     results = []
     print()
     for f in figs:
         ok = f.share < SHARE_TARGET
         results.append((f"kb's own stages < {SHARE_TARGET:.0%} of the build, {f.loops:,} loops", ok))
-        print(f"{verdict(ok)}  kb's own stages (load+validate+link, history, emit): {f.own:.2f} s "
-              f"= {f.share:.1%} of the {f.in_process:.2f} s build at {f.loops:,} loops "
-              f"(target < {SHARE_TARGET:.0%})")
+        print(
+            f"{verdict(ok)}  kb's own stages (load+validate+link, history, emit): {f.own:.2f} s "
+            f"= {f.share:.1%} of the {f.in_process:.2f} s build at {f.loops:,} loops "
+            f"(target < {SHARE_TARGET:.0%})"
+        )
         ok = f.second_emit < SECOND_EMIT_TARGET and f.second_emit_changed == 0
         results.append((f"second emit < {SECOND_EMIT_TARGET} s, {f.loops:,} loops", ok))
-        print(f"{verdict(ok)}  second emit with no change: {f.second_emit:.3f} s, "
-              f"{f.second_emit_changed} files written at {f.loops:,} loops (target < {SECOND_EMIT_TARGET} s, none)")
+        print(
+            f"{verdict(ok)}  second emit with no change: {f.second_emit:.3f} s, "
+            f"{f.second_emit_changed} files written at {f.loops:,} loops (target < {SECOND_EMIT_TARGET} s, none)"
+        )
     if len(figs) > 1:
         small, large = min(figs, key=lambda f: f.loops), max(figs, key=lambda f: f.loops)
         ratio = large.per_page / small.per_page
         ok = ratio <= FLAT_TARGET
         results.append((f"time per page flat {small.loops:,} -> {large.loops:,} (<= {FLAT_TARGET}x)", ok))
-        print(f"{verdict(ok)}  time per page: {small.per_page * 1000:.1f} ms at {small.loops:,} loops, "
-              f"{large.per_page * 1000:.1f} ms at {large.loops:,}: {ratio:.2f}x (target <= {FLAT_TARGET}x)")
+        print(
+            f"{verdict(ok)}  time per page: {small.per_page * 1000:.1f} ms at {small.loops:,} loops, "
+            f"{large.per_page * 1000:.1f} ms at {large.loops:,}: {ratio:.2f}x (target <= {FLAT_TARGET}x)"
+        )
     return results
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--loops", type=int, nargs="+", default=[1000],
-                        help="sizes in loop cycles (default 1000; e.g. --loops 1000 5000)")
+    parser.add_argument(
+        "--loops",
+        type=int,
+        nargs="+",
+        default=[1000],
+        help="sizes in loop cycles (default 1000; e.g. --loops 1000 5000)",
+    )
     parser.add_argument("--dir", type=Path, help="keep (and reuse) the handbooks under this folder")
     parser.add_argument("--no-git", action="store_true", help="generate without git history")
     args = parser.parse_args(argv)

@@ -75,8 +75,10 @@ def main(argv: list[str] | None = None) -> None:
         walls.append(run.wall)
         summary = run.out.strip().splitlines()[-1] if run.out.strip() else "(no output)"
     peak = tree_peak(cmd, root)
-    print(f"kb lint: median {statistics.median(walls):.2f} s of {args.runs} "
-          f"(min {min(walls):.2f} s), tree peak {peak / 2**20:.0f} MB | {summary}")
+    print(
+        f"kb lint: median {statistics.median(walls):.2f} s of {args.runs} "
+        f"(min {min(walls):.2f} s), tree peak {peak / 2**20:.0f} MB | {summary}"
+    )
     print("load after:", load_average())
 
 

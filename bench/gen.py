@@ -44,31 +44,117 @@ PRINCIPLES = [  # id, title, alias
 ]
 PRINCIPLE_SECTIONS = ("Why it matters", "In practice", "How it goes wrong")
 PRINCIPLE_ANCHORS = ("why-it-matters", "in-practice", "how-it-goes-wrong")
-AREAS = ["feedback", "deploy", "billing", "search", "onboarding", "metrics", "release", "support",
-         "inventory", "payments", "identity", "notification", "storage", "scheduling", "analytics",
-         "docs", "build", "fleet", "config", "audit"]
-THINGS = ["inbox", "pipeline", "service", "console", "dashboard", "gateway", "agent", "catalog",
-          "tracker", "portal"]
+AREAS = [
+    "feedback",
+    "deploy",
+    "billing",
+    "search",
+    "onboarding",
+    "metrics",
+    "release",
+    "support",
+    "inventory",
+    "payments",
+    "identity",
+    "notification",
+    "storage",
+    "scheduling",
+    "analytics",
+    "docs",
+    "build",
+    "fleet",
+    "config",
+    "audit",
+]
+THINGS = [
+    "inbox",
+    "pipeline",
+    "service",
+    "console",
+    "dashboard",
+    "gateway",
+    "agent",
+    "catalog",
+    "tracker",
+    "portal",
+]
 PRODUCT_SECTIONS = ("What it is", "Boundary", "How it combines with others")
 PRODUCT_ANCHORS = ("what-it-is", "boundary", "how-it-combines-with-others")
-PAGES = [("personal-loop", "The personal loop"), ("what-is-a-product", "What is a product?"),
-         ("builders", "Builders and product builders"), ("level-up", "Levelling up"),
-         ("why-build-products", "Why build products"), ("glossary", "Glossary")]
-FIRST = ["Ada", "Jun", "Priya", "Tomas", "Lena", "Omar", "Grace", "Kofi", "Mei", "Ravi", "Sofia",
-         "Yusuf"]
+PAGES = [
+    ("personal-loop", "The personal loop"),
+    ("what-is-a-product", "What is a product?"),
+    ("builders", "Builders and product builders"),
+    ("level-up", "Levelling up"),
+    ("why-build-products", "Why build products"),
+    ("glossary", "Glossary"),
+]
+FIRST = ["Ada", "Jun", "Priya", "Tomas", "Lena", "Omar", "Grace", "Kofi", "Mei", "Ravi", "Sofia", "Yusuf"]
 LAST = ["Moreno", "Park", "Nair", "Varga", "Fischer", "Haddad", "Okafor", "Lindqvist", "Tanaka"]
 STAGES = ("observe", "reflect", "design", "implement", "repeat")
-SUBJECTS = ["lint", "deploy", "onboarding", "search", "billing", "alerts", "release notes",
-            "feedback", "CI", "docs", "support queue", "dashboards", "backups", "on-call",
-            "invoices", "sign-up", "API", "cache", "reports", "tests", "fleet updates", "inbox"]
-PROBLEMS = ["too slow", "misses aliases", "drifts from reality", "loses context",
-            "spikes at month end", "confuses new joiners", "fails silently", "needs manual steps",
-            "duplicates work", "hides errors", "breaks on large inputs", "costs too much",
-            "goes unread", "arrives too late"]
-TAGS = ["ci", "cost", "performance", "docs", "feedback", "ux", "reliability", "security",
-        "process", "tooling", "onboarding", "data"]
-SOURCES = ["Support desk, ticket", "Team lead, chat", "Customer call", "Finance, cost review",
-           "Pull request review", "Survey answer", "Sales, account review", "On-call handover"]
+SUBJECTS = [
+    "lint",
+    "deploy",
+    "onboarding",
+    "search",
+    "billing",
+    "alerts",
+    "release notes",
+    "feedback",
+    "CI",
+    "docs",
+    "support queue",
+    "dashboards",
+    "backups",
+    "on-call",
+    "invoices",
+    "sign-up",
+    "API",
+    "cache",
+    "reports",
+    "tests",
+    "fleet updates",
+    "inbox",
+]
+PROBLEMS = [
+    "too slow",
+    "misses aliases",
+    "drifts from reality",
+    "loses context",
+    "spikes at month end",
+    "confuses new joiners",
+    "fails silently",
+    "needs manual steps",
+    "duplicates work",
+    "hides errors",
+    "breaks on large inputs",
+    "costs too much",
+    "goes unread",
+    "arrives too late",
+]
+TAGS = [
+    "ci",
+    "cost",
+    "performance",
+    "docs",
+    "feedback",
+    "ux",
+    "reliability",
+    "security",
+    "process",
+    "tooling",
+    "onboarding",
+    "data",
+]
+SOURCES = [
+    "Support desk, ticket",
+    "Team lead, chat",
+    "Customer call",
+    "Finance, cost review",
+    "Pull request review",
+    "Survey answer",
+    "Sales, account review",
+    "On-call handover",
+]
 SENTENCES = [
     "Several people mentioned the same problem in the same week",
     "I wrote down what I saw before trying to explain it",
@@ -95,11 +181,13 @@ SENTENCES = [
     "Every step of the process was written down with who does it and when",
     "It is easy to mistake a loud complaint for a common one",
 ]
-PROMPTS = {"observe": "What did you see or hear? Quote users where you can.",
-           "reflect": "What pattern or cause explains it?",
-           "design": "What will you change, and how will you know it worked?",
-           "implement": "What did you ship, and when?",
-           "repeat": "What happened next? What is the next cycle?"}
+PROMPTS = {
+    "observe": "What did you see or hear? Quote users where you can.",
+    "reflect": "What pattern or cause explains it?",
+    "design": "What will you change, and how will you know it worked?",
+    "implement": "What did you ship, and when?",
+    "repeat": "What happened next? What is the next cycle?",
+}
 
 
 @dataclass
@@ -116,12 +204,20 @@ class Loop:
     product: str | None
 
 
-def generate(root: Path, loops: int, principles: int = 14, products: int = 40, authors: int = 6,
-             seed: int = 0, git: bool = False, commits: int = 0, years: int = 4,
-             today: dt.date | None = None) -> list[str]:
+def generate(
+    root: Path,
+    loops: int,
+    principles: int = 14,
+    products: int = 40,
+    authors: int = 6,
+    seed: int = 0,
+    git: bool = False,
+    commits: int = 0,
+    years: int = 4,
+    today: dt.date | None = None,
+) -> list[str]:
     """Write the handbook under `root` (a git repository if `git`); return the file paths."""
-    gen = _Generator(random.Random(seed), principles, products, authors, years,
-                     today or dt.date.today())
+    gen = _Generator(random.Random(seed), principles, products, authors, years, today or dt.date.today())
     files = gen.files(loops)
     return _write(root, files, gen if git else None, commits)
 
@@ -131,8 +227,18 @@ def generate(root: Path, loops: int, principles: int = 14, products: int = 40, a
 #: same three pages, whatever the size: the page to compare between sizes.
 DEPARTMENTS = ["engineering", "product", "sales", "marketing", "operations", "finance"]
 TEAMS = ["platform", "growth", "support", "planning", "research", "tooling"]
-TOPICS = ["guides", "processes", "reference", "meetings", "onboarding", "tools", "policies",
-          "howtos", "playbooks", "notes"]
+TOPICS = [
+    "guides",
+    "processes",
+    "reference",
+    "meetings",
+    "onboarding",
+    "tools",
+    "policies",
+    "howtos",
+    "playbooks",
+    "notes",
+]
 PLAIN_LEAF = 10
 
 
@@ -172,27 +278,39 @@ def generate_plain(root: Path, pages: int, seed: int = 0, git: bool = False) -> 
     per_team = [budget // len(leaves) + (1 if i < budget % len(leaves) else 0) for i in range(len(leaves))]
     for (dept, team), count in zip(leaves, per_team, strict=True):
         wanted = max(1, -(-count // (PLAIN_LEAF + 1)))  # past ten topics, numbered ones (guides-2)
-        topics = [TOPICS[i % len(TOPICS)] + (f"-{i // len(TOPICS) + 1}" if i >= len(TOPICS) else "")
-                  for i in range(wanted)]
+        topics = [
+            TOPICS[i % len(TOPICS)] + (f"-{i // len(TOPICS) + 1}" if i >= len(TOPICS) else "")
+            for i in range(wanted)
+        ]
         count = max(0, count - len(topics))  # each topic's index is one of the pages
         shares = [count // len(topics) + (1 if i < count % len(topics) else 0) for i in range(len(topics))]
         for topic, share in zip(topics, shares, strict=True):
             folder = f"{dept}/{team}/{topic}"
-            names = [f"{rng.choice(SUBJECTS).replace(' ', '-')}-{rng.choice(THINGS)}-{k}" for k in range(share)]
+            names = [
+                f"{rng.choice(SUBJECTS).replace(' ', '-')}-{rng.choice(THINGS)}-{k}" for k in range(share)
+            ]
             children = []
             for k, name in enumerate(names):
                 title = None if k % 7 == 3 else f"{name.rsplit('-', 1)[0].replace('-', ' ').capitalize()} {k}"
                 sibling = names[(k + 1) % len(names)]
-                files[f"{folder}/{name}.md"] = text(title, [("next", f"{sibling}.md"), ("topic", "index.md"),
-                                                           ("team page", "../../../about/team/index.md")])
+                files[f"{folder}/{name}.md"] = text(
+                    title,
+                    [
+                        ("next", f"{sibling}.md"),
+                        ("topic", "index.md"),
+                        ("team page", "../../../about/team/index.md"),
+                    ],
+                )
                 children.append((title or name, f"{name}.md"))
             index(folder, topic.capitalize(), children, True)
         index(f"{dept}/{team}", team.capitalize(), [(t.capitalize(), f"{t}/index.md") for t in topics], True)
     for dept in DEPARTMENTS:
         index(dept, dept.capitalize(), [(t.capitalize(), f"{t}/index.md") for t in TEAMS], True)
     index("", "Handbook", [(d.capitalize(), f"{d}/index.md") for d in ["about", *DEPARTMENTS]], False)
-    out = [File(f"content/{rel}", body, _epoch(dt.date(2024, 1, 1)) + i * 3600)
-           for i, (rel, body) in enumerate(sorted(files.items()))]
+    out = [
+        File(f"content/{rel}", body, _epoch(dt.date(2024, 1, 1)) + i * 3600)
+        for i, (rel, body) in enumerate(sorted(files.items()))
+    ]
     return _write(root, out, _Generator(rng, 14, 1, 3, 1, dt.date(2025, 1, 1)) if git else None)
 
 
@@ -211,15 +329,18 @@ def _write(root: Path, files: list[File], gen: _Generator | None, commits: int =
 
 
 class _Generator:
-    def __init__(self, rng: random.Random, principles: int, products: int, authors: int,
-                 years: int, today: dt.date) -> None:
+    def __init__(
+        self, rng: random.Random, principles: int, products: int, authors: int, years: int, today: dt.date
+    ) -> None:
         self.rng = rng
         self.today = today
         self.start = today - dt.timedelta(days=365 * years)
         self.principles = _principles(principles)
         self.products = _products(rng, products)
-        self.people = [f"{FIRST[i % len(FIRST)]} {LAST[(i * 5 + i // len(FIRST)) % len(LAST)]}"
-                       for i in range(max(authors, 1))]
+        self.people = [
+            f"{FIRST[i % len(FIRST)]} {LAST[(i * 5 + i // len(FIRST)) % len(LAST)]}"
+            for i in range(max(authors, 1))
+        ]
         self.loops: list[Loop] = []
         self.last_loop: dict[str, Loop] = {}
         self.interfaces = [self.surfaces(title) for _, title in self.products]
@@ -234,13 +355,18 @@ class _Generator:
 
     def files(self, loops: int) -> list[File]:
         base = _epoch(self.start) - 30 * 86400
-        out = [File(f"content/principles/{pid}.md", self.principle(i), base + i * 3600)
-               for i, (pid, _, _) in enumerate(self.principles)]
-        out += [File(f"content/products/{pid}.md", self.product(i), base + 86400 + i * 3600)
-                for i, (pid, _) in enumerate(self.products)]
+        out = [
+            File(f"content/principles/{pid}.md", self.principle(i), base + i * 3600)
+            for i, (pid, _, _) in enumerate(self.principles)
+        ]
+        out += [
+            File(f"content/products/{pid}.md", self.product(i), base + 86400 + i * 3600)
+            for i, (pid, _) in enumerate(self.products)
+        ]
         out.append(File("content/index.md", self.index(), base))
-        out += [File(f"content/handbook/{pid}.md", self.page(pid, title), base + 7200)
-                for pid, title in PAGES]
+        out += [
+            File(f"content/handbook/{pid}.md", self.page(pid, title), base + 7200) for pid, title in PAGES
+        ]
         span = (self.today - self.start).days
         self.count = loops
         for i in range(loops):
@@ -288,8 +414,12 @@ class _Generator:
         pid, title, alias = self.principles[i]
         others = [p for p in self.principles if p[0] != pid]
         related = self.rng.sample(others, min(3, len(others)))
-        head = [f"title: {_q(title)}", f"summary: {self.sentence()}.",
-                f"order: {i + 1}", f"aliases: [{alias}]"]
+        head = [
+            f"title: {_q(title)}",
+            f"summary: {self.sentence()}.",
+            f"order: {i + 1}",
+            f"aliases: [{alias}]",
+        ]
         if related:
             head.append("related: [" + ", ".join(p[0] for p in related) + "]")
         body = []
@@ -306,26 +436,48 @@ class _Generator:
         principles = rng.sample(self.principles, min(len(self.principles), rng.randint(1, 3)))
         alts = [self.products[self.alternatives[i]][0]] if i in self.alternatives else []
         alts.append(rng.choice(["A shared spreadsheet", "Notion", "A chat channel", "Email"]))
-        consumes = [f"{d[0]}/{rng.choice(self.interfaces[self.products.index(d)])[0]}"
-                    for d in deps if rng.random() < 0.6]
-        head = [f"title: {title}", f"summary: {title} keeps {self.sentence().lower()}",
-                f"problem: {self.sentence()}.", "users:",
-                *(f"  - {u}" for u in rng.sample(["Product owners", "Support engineers",
-                                                   "Everyone on the team", "New joiners",
-                                                   "Finance", "Customers"], rng.randint(1, 3))),
-                f"owner: {rng.choice(self.people)}",
-                f"status: {rng.choice(['idea', 'building', 'live', 'live', 'retired'])}",
-                "interfaces:"]
+        consumes = [
+            f"{d[0]}/{rng.choice(self.interfaces[self.products.index(d)])[0]}"
+            for d in deps
+            if rng.random() < 0.6
+        ]
+        head = [
+            f"title: {title}",
+            f"summary: {title} keeps {self.sentence().lower()}",
+            f"problem: {self.sentence()}.",
+            "users:",
+            *(
+                f"  - {u}"
+                for u in rng.sample(
+                    [
+                        "Product owners",
+                        "Support engineers",
+                        "Everyone on the team",
+                        "New joiners",
+                        "Finance",
+                        "Customers",
+                    ],
+                    rng.randint(1, 3),
+                )
+            ),
+            f"owner: {rng.choice(self.people)}",
+            f"status: {rng.choice(['idea', 'building', 'live', 'live', 'retired'])}",
+            "interfaces:",
+        ]
         for name, kind, description in self.interfaces[i]:
             head += [f"  - name: {name}", f"    kind: {kind}", f"    description: {description}"]
         if deps:
             head.append("depends_on: [" + ", ".join(d[0] for d in deps) + "]")
         if consumes:
             head += ["consumes:", *(f"  - {c}" for c in consumes)]
-        head += ["alternatives:", *(f"  - {a}" for a in alts),
-                 "non_goals:", f"  - {rng.choice(['Billing', 'Analytics', 'Access control'])} for other products",
-                 "principles: [" + ", ".join(p[0] for p in principles) + "]",
-                 "tags: [" + ", ".join(rng.sample(TAGS, 2)) + "]"]
+        head += [
+            "alternatives:",
+            *(f"  - {a}" for a in alts),
+            "non_goals:",
+            f"  - {rng.choice(['Billing', 'Analytics', 'Access control'])} for other products",
+            "principles: [" + ", ".join(p[0] for p in principles) + "]",
+            "tags: [" + ", ".join(rng.sample(TAGS, 2)) + "]",
+        ]
         links = [self.principle_link(p[0], p[2], "../") for p in principles]
         links += [self.product_link(d[0], d[1], "../") for d in deps]
         body = [f"## {s}\n\n" + self.paragraph(links[n::3]) for n, s in enumerate(PRODUCT_SECTIONS)]
@@ -335,17 +487,24 @@ class _Generator:
         lines = [f"{n + 1}. [[handbook/{pid}|{title}]]" for n, (pid, title) in enumerate(PAGES)]
         principles = ", ".join(f"[[{p[0]}]]" for p in self.principles[:3])
         products = ", ".join(f"[[products/{p[0]}|{p[1]}]]" for p in self.products[:3])
-        return _doc(["title: The Product Builder Handbook",
-                     "summary: How we build products and improve them through the personal loop."],
-                    "# The Product Builder Handbook\n\n## Start here\n\n" + "\n".join(lines)
-                    + f"\n\n## Principles and products\n\nGood first reads are {principles}."
-                    + f" Products to start with: {products}.")
+        return _doc(
+            [
+                "title: The Product Builder Handbook",
+                "summary: How we build products and improve them through the personal loop.",
+            ],
+            "# The Product Builder Handbook\n\n## Start here\n\n"
+            + "\n".join(lines)
+            + f"\n\n## Principles and products\n\nGood first reads are {principles}."
+            + f" Products to start with: {products}.",
+        )
 
     def page(self, pid: str, title: str) -> str:
         p = self.principles[len(pid) % len(self.principles)]
         links = [self.principle_link(p[0], p[2], "../"), "[the home page](../index.md)"]
-        return _doc([f"title: {_q(title)}", f"summary: {self.sentence()}."],
-                    f"## {title}\n\n" + self.paragraph(links) + "\n\n```text\nkb lint\n```")
+        return _doc(
+            [f"title: {_q(title)}", f"summary: {self.sentence()}."],
+            f"## {title}\n\n" + self.paragraph(links) + "\n\n```text\nkb lint\n```",
+        )
 
     def loop(self, i: int, day: dt.date) -> tuple[str, str]:
         rng = self.rng
@@ -359,7 +518,7 @@ class _Generator:
         product = rng.choice(self.products) if rng.random() < 0.85 else None
         previous = self.last_loop.get(product[0]) if product else None
         follows = previous if previous and rng.random() < 0.6 else None
-        first = self.principles[i % len(self.principles)::max(self.count, 1)]  # all are practiced
+        first = self.principles[i % len(self.principles) :: max(self.count, 1)]  # all are practiced
         chosen = first + rng.sample(self.principles, rng.randint(0, 2))
         principles = list(dict.fromkeys(chosen))
         loop = Loop(lid, day, product[0] if product else None)
@@ -370,8 +529,9 @@ class _Generator:
         body = self.loop_body(stage, principles, product, follows, day.year)
         return f"content/loops/{day.year}/{lid}.md", _doc(head, body)
 
-    def loop_head(self, title: str, day: dt.date, stage: str, principles: list, product,
-                  follows: Loop | None) -> list[str]:
+    def loop_head(
+        self, title: str, day: dt.date, stage: str, principles: list, product, follows: Loop | None
+    ) -> list[str]:
         rng = self.rng
         head = [f"title: {title}", f"date: {day.isoformat()}", f"stage: {stage}", "principles:"]
         head += [f"  - {p[0]}" for p in principles]
@@ -386,15 +546,16 @@ class _Generator:
             head.append("feedback:")
         for _ in range(feedback):
             number = rng.randrange(100, 99999)
-            head += [f"  - source: {rng.choice(SOURCES)} {number}",
-                     f'    quote: "{rng.choice(SENTENCES)}, and it keeps happening."']
+            head += [
+                f"  - source: {rng.choice(SOURCES)} {number}",
+                f'    quote: "{rng.choice(SENTENCES)}, and it keeps happening."',
+            ]
             if rng.random() < 0.5:
                 head.append(f"    url: https://feedback.example.com/items/{number}")
         head.append("tags: [" + ", ".join(rng.sample(TAGS, rng.randint(1, 3))) + "]")
         return head
 
-    def loop_body(self, stage: str, principles: list, product, follows: Loop | None,
-                  year: int) -> str:
+    def loop_body(self, stage: str, principles: list, product, follows: Loop | None, year: int) -> str:
         rng = self.rng
         reached = STAGES.index(stage) + 1
         links: dict[str, list[str]] = {s: [] for s in STAGES}
@@ -402,11 +563,14 @@ class _Generator:
             links["observe"].append(self.product_link(product[0], product[1], "../../"))
         for p in principles:
             links[rng.choice(STAGES[1:reached] or STAGES[:1])].append(
-                self.principle_link(p[0], p[2], "../../"))
+                self.principle_link(p[0], p[2], "../../")
+            )
         if follows:
             links["observe"].append(
-                f"[[{follows.id}]]" if rng.random() < 0.5 else
-                f"[the previous cycle](../{follows.date.year}/{follows.id}.md#1-observe)")
+                f"[[{follows.id}]]"
+                if rng.random() < 0.5
+                else f"[the previous cycle](../{follows.date.year}/{follows.id}.md#1-observe)"
+            )
         sections = []
         for n, step in enumerate(STAGES):
             heading = f"## {n + 1}. {step.title()}"
@@ -501,7 +665,7 @@ def _stream(files: list[File], commits: int, gen: _Generator):
     mailmap = f"{gen.people[0]} <{emails[0]}> <{emails[0].replace('@', '+old@')}>\n"
     now = 0
     for k in range(commits):
-        part = ordered[k * len(ordered) // commits:(k + 1) * len(ordered) // commits]
+        part = ordered[k * len(ordered) // commits : (k + 1) * len(ordered) // commits]
         now = max([now + 60] + [f.when for f in part])
         ops = [b"M 100644 inline .mailmap\n" + _data(mailmap)] if k == 0 else []
         for f in part:
@@ -550,8 +714,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--git", action="store_true", help="make it a git repository with history")
     parser.add_argument("--commits", type=int, default=0, help="commits (default: files / 5)")
-    parser.add_argument("--plain", type=int, metavar="PAGES",
-                        help="instead: a handbook of PAGES plain pages in nested folders, no loops")
+    parser.add_argument(
+        "--plain",
+        type=int,
+        metavar="PAGES",
+        help="instead: a handbook of PAGES plain pages in nested folders, no loops",
+    )
     args = parser.parse_args(argv)
     if args.dir.exists() and any(args.dir.iterdir()):
         parser.error(f"{args.dir} is not empty")
@@ -559,11 +727,21 @@ def main(argv: list[str] | None = None) -> None:
     if args.plain:
         paths = generate_plain(args.dir, args.plain, args.seed, args.git)
     else:
-        paths = generate(args.dir, args.loops, args.principles, args.products, args.authors,
-                         args.seed, args.git, args.commits)
+        paths = generate(
+            args.dir,
+            args.loops,
+            args.principles,
+            args.products,
+            args.authors,
+            args.seed,
+            args.git,
+            args.commits,
+        )
     size = sum((args.dir / p).stat().st_size for p in paths)
-    print(f"{len(paths):,} files, {size / 1e6:.1f} MB in {args.dir} "
-          f"({time.perf_counter() - began:.1f} s)", file=sys.stderr)
+    print(
+        f"{len(paths):,} files, {size / 1e6:.1f} MB in {args.dir} ({time.perf_counter() - began:.1f} s)",
+        file=sys.stderr,
+    )
 
 
 if __name__ == "__main__":

@@ -77,8 +77,9 @@ class Run:
 def generate(root: Path, loops: int, seed: int) -> None:
     """In a subprocess, so that this process stays small: a child's peak RSS as wait4 reports
     it starts from its parent's peak (Linux carries it across vfork and exec)."""
-    subprocess.run([sys.executable, str(GEN), str(root), "--loops", str(loops), "--seed", str(seed)],
-                   check=True)
+    subprocess.run(
+        [sys.executable, str(GEN), str(root), "--loops", str(loops), "--seed", str(seed)], check=True
+    )
 
 
 def kb_argv() -> list[str]:
@@ -90,20 +91,25 @@ def run_once(cmd: Command, cwd: Path) -> Run:
     """One run: wall and CPU seconds, peak RSS of the largest process in the tree, output."""
     env = {**os.environ, **cmd.env}
     began = time.perf_counter()
-    proc = subprocess.Popen(cmd.argv, cwd=cwd, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(cmd.argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     out = proc.stdout.read()  # type: ignore[union-attr]
     _, status, usage = os.wait4(proc.pid, 0)  # usage includes the children it waited for
     wall = time.perf_counter() - began
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024,
-               out.decode(errors="replace"), proc.returncode)
+    return Run(
+        wall,
+        usage.ru_utime + usage.ru_stime,
+        usage.ru_maxrss * 1024,
+        out.decode(errors="replace"),
+        proc.returncode,
+    )
 
 
 def tree_peak(cmd: Command, cwd: Path) -> int:
     """Peak of the summed RSS of a command and all its descendants, sampled every 5 ms."""
-    proc = subprocess.Popen(cmd.argv, cwd=cwd, env={**os.environ, **cmd.env},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        cmd.argv, cwd=cwd, env={**os.environ, **cmd.env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     peak = 0
     done = threading.Event()
 
@@ -179,9 +185,11 @@ def report(commands: list[Command], runs: int) -> None:
     print(f"\n| {'command':<38} | wall median | min    | max    | CPU median | peak RSS | tree RSS |")
     print(f"|{'-' * 40}|-------------|--------|--------|------------|----------|----------|")
     for cmd in commands:
-        print(f"| {cmd.name:<38} | {statistics.median(cmd.walls):9.2f} s | {min(cmd.walls):4.2f} s "
-              f"| {max(cmd.walls):4.2f} s | {statistics.median(cmd.cpus):8.2f} s "
-              f"| {cmd.rss / 2**20:5.0f} MB | {cmd.tree / 2**20:5.0f} MB |")
+        print(
+            f"| {cmd.name:<38} | {statistics.median(cmd.walls):9.2f} s | {min(cmd.walls):4.2f} s "
+            f"| {max(cmd.walls):4.2f} s | {statistics.median(cmd.cpus):8.2f} s "
+            f"| {cmd.rss / 2**20:5.0f} MB | {cmd.tree / 2**20:5.0f} MB |"
+        )
     floor = statistics.median(commands[-1].walls)
     for cmd in commands[:-1]:
         print(f"{cmd.name} / floor: {statistics.median(cmd.walls) / floor:.2f}x")

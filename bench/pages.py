@@ -51,7 +51,9 @@ exclude_docs: |
 
 
 def du(path: Path) -> int:
-    return int(subprocess.run(["du", "-sb", str(path)], capture_output=True, text=True, check=True).stdout.split()[0])
+    return int(
+        subprocess.run(["du", "-sb", str(path)], capture_output=True, text=True, check=True).stdout.split()[0]
+    )
 
 
 def timed(command: list[str], **kwargs: object) -> tuple[float, float]:
@@ -96,10 +98,17 @@ def compare(root: Path, runs: int, work: Path) -> dict[str, object]:
         mk_cpu.append(cpu)
     probe_kb, probe_mk = root / "site" / PROBE, site / PROBE
     return {
-        "files": sum(1 for p in content_of(root).rglob("*.md")
-                     if not any(part.startswith(".") for part in p.relative_to(root).parts)),
-        "kb": kb_times, "mkdocs": mk_times, "kb_cpu": kb_cpu, "mkdocs_cpu": mk_cpu,
-        "kb_size": du(root / "site"), "mkdocs_size": du(site),
+        "files": sum(
+            1
+            for p in content_of(root).rglob("*.md")
+            if not any(part.startswith(".") for part in p.relative_to(root).parts)
+        ),
+        "kb": kb_times,
+        "mkdocs": mk_times,
+        "kb_cpu": kb_cpu,
+        "mkdocs_cpu": mk_cpu,
+        "kb_size": du(root / "site"),
+        "mkdocs_size": du(site),
         "kb_probe": probe_kb.stat().st_size if probe_kb.is_file() else None,
         "mkdocs_probe": probe_mk.stat().st_size if probe_mk.is_file() else None,
     }
@@ -112,7 +121,9 @@ def row(name: str, times: list[float]) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=900)
-    parser.add_argument("--small", type=int, default=100, help="the smaller handbook, for page sizes (0: skip)")
+    parser.add_argument(
+        "--small", type=int, default=100, help="the smaller handbook, for page sizes (0: skip)"
+    )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--dir", type=Path, help="an existing handbook root instead of a generated one")
     parser.add_argument("--git", action="store_true", help="generate with git history")
@@ -136,8 +147,10 @@ def main(argv: list[str] | None = None) -> None:
         cpu_ratio = statistics.median(big["kb_cpu"]) / statistics.median(big["mkdocs_cpu"])
         print(f"{'CPU time: kb / mkdocs':<38} {cpu_ratio:7.2f}x")
         print(f"{'site size: kb':<38} {big['kb_size'] / 1e6:7.1f} MB")
-        print(f"{'site size: mkdocs':<38} {big['mkdocs_size'] / 1e6:7.1f} MB"
-              f"   (kb/mkdocs {big['kb_size'] / big['mkdocs_size']:.2f}x)")
+        print(
+            f"{'site size: mkdocs':<38} {big['mkdocs_size'] / 1e6:7.1f} MB"
+            f"   (kb/mkdocs {big['kb_size'] / big['mkdocs_size']:.2f}x)"
+        )
         if args.small and not args.dir:
             small_root = work / "small"
             gen.generate_plain(small_root, args.small, git=args.git)

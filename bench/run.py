@@ -65,11 +65,14 @@ h = read_history(root, paths)
 print(len(h.files), "documents,", sum(1 for f in h.files.values() if f.commits), "with history")
 """
 PLUGINS_PLAIN = "plugins:\n  - search\n  - tags\n"
-PLUGINS_STACK = PLUGINS_PLAIN + """  - git-revision-date-localized:
+PLUGINS_STACK = (
+    PLUGINS_PLAIN
+    + """  - git-revision-date-localized:
       enable_creation_date: true
       fallback_to_build_date: true
   - git-authors
 """
+)
 
 
 @dataclass
@@ -87,8 +90,10 @@ def builtin_config() -> str:
     with tempfile.TemporaryDirectory() as empty:
         text = config_file(Path(empty)).read_text(encoding="utf-8")
     if PLUGINS_PLAIN not in text:
-        raise SystemExit("bench/run.py: kb's built-in mkdocs config no longer has the plugins block "
-                         f"{PLUGINS_PLAIN!r}; update PLUGINS_PLAIN")
+        raise SystemExit(
+            "bench/run.py: kb's built-in mkdocs config no longer has the plugins block "
+            f"{PLUGINS_PLAIN!r}; update PLUGINS_PLAIN"
+        )
     return text
 
 
@@ -113,8 +118,11 @@ def find_mkdocs(given: str | None) -> str | None:
 
 def find_zensical(mkdocs: str | None) -> str | None:
     """Where kb would find `zensical` (PATH or beside its Python), else beside --mkdocs."""
-    for candidate in (shutil.which("zensical"), str(Path(sys.executable).with_name("zensical")),
-                      str(Path(mkdocs).with_name("zensical")) if mkdocs else None):
+    for candidate in (
+        shutil.which("zensical"),
+        str(Path(sys.executable).with_name("zensical")),
+        str(Path(mkdocs).with_name("zensical")) if mkdocs else None,
+    ):
         if candidate and Path(candidate).is_file():
             return candidate
     return None
@@ -141,8 +149,14 @@ def warm(root: Path) -> None:
                 pass
 
 
-def timed(cmd: list[str], root: Path, log: Path, runs: int = 1, env: dict[str, str] | None = None,
-          before: Callable[[], None] | None = None) -> Row:
+def timed(
+    cmd: list[str],
+    root: Path,
+    log: Path,
+    runs: int = 1,
+    env: dict[str, str] | None = None,
+    before: Callable[[], None] | None = None,
+) -> Row:
     """Median wall and CPU time of `runs` runs; `before` runs ahead of each (e.g. a cold cache)."""
     walls, cpus, peak = [], [], 0
     for _ in range(runs):
@@ -154,12 +168,17 @@ def timed(cmd: list[str], root: Path, log: Path, runs: int = 1, env: dict[str, s
         walls.append(wall)
         cpus.append(cpu)
         peak = max(peak, rss)
-    return Row(statistics.median(walls), peak, note=f"median of {runs}" if runs > 1 else "",
-               cpu=statistics.median(cpus))
+    return Row(
+        statistics.median(walls),
+        peak,
+        note=f"median of {runs}" if runs > 1 else "",
+        cpu=statistics.median(cpus),
+    )
 
 
-def measure_size(base: Path, loops: int, args: argparse.Namespace, mkdocs: str | None,
-                 zensical: str | None) -> tuple[Path, dict[str, Row], dict[str, float]]:
+def measure_size(
+    base: Path, loops: int, args: argparse.Namespace, mkdocs: str | None, zensical: str | None
+) -> tuple[Path, dict[str, Row], dict[str, float]]:
     root = handbook(base, loops)
     logs = base / f"logs-{loops}"
     logs.mkdir(exist_ok=True)
@@ -173,13 +192,15 @@ def measure_size(base: Path, loops: int, args: argparse.Namespace, mkdocs: str |
     rows["kb lint"] = timed(kb_command("lint"), root, logs / "lint.log", args.runs)
     rows["kb lint"].pages = docs_count
     say("history stage")
-    rows["history stage (read_history)"] = timed([sys.executable, "-c", HISTORY, str(root)], root,
-                                                 logs / "history.log", args.runs)
+    rows["history stage (read_history)"] = timed(
+        [sys.executable, "-c", HISTORY, str(root)], root, logs / "history.log", args.runs
+    )
     rows["history stage (read_history)"].pages = docs_count
 
     say("kb build")
-    row = rows["kb build (with history)"] = timed(kb_command("build", "-v"), root, logs / "kb-build.log",
-                                                  args.runs, before=lambda: clean(root))
+    row = rows["kb build (with history)"] = timed(
+        kb_command("build", "-v"), root, logs / "kb-build.log", args.runs, before=lambda: clean(root)
+    )
     row.pages = count_pages(root / ".kb-cache" / "docs")
     stages = parse_stages(logs / "kb-build.log")
     emitted = base / f"emitted-{loops}"  # a copy: kb's next builds must not change what MkDocs reads
@@ -199,8 +220,9 @@ def measure_size(base: Path, loops: int, args: argparse.Namespace, mkdocs: str |
         if not (shim / "zensical").exists():
             (shim / "zensical").symlink_to(zensical)
         env = dict(os.environ, PATH=f"{shim}{os.pathsep}{os.environ.get('PATH', '')}")
-        rows[name] = timed(kb_command("build", "-v", "--renderer", "zensical"), root,
-                           logs / "kb-build-zensical.log", env=env)
+        rows[name] = timed(
+            kb_command("build", "-v", "--renderer", "zensical"), root, logs / "kb-build-zensical.log", env=env
+        )
         rows[name].pages = rows["kb build (with history)"].pages
 
     docs = {"emitted": emitted, "content": root / "content"}
@@ -266,7 +288,12 @@ def print_table(results: dict[int, dict[str, Row]]) -> None:
     for s in sizes:
         mine = results[s].get(kb)
         if mine and mine.wall and mine.pages:
-            cells += [f"{mine.wall / mine.pages * 1000:.1f} ms", f"{mine.cpu / mine.pages * 1000:.1f} ms", "", ""]
+            cells += [
+                f"{mine.wall / mine.pages * 1000:.1f} ms",
+                f"{mine.cpu / mine.pages * 1000:.1f} ms",
+                "",
+                "",
+            ]
         else:
             cells += ["—", "", "", ""]
     print("| " + " | ".join(cells) + " |")
@@ -282,16 +309,23 @@ def check_targets(results: dict[int, dict[str, Row]]) -> list[tuple[str, bool | 
         mine = rows.get(kb)
         if other is None or mine is None or not mine.wall:
             return None, "not measured"
-        return mine.wall / other[1].wall, (f"{mine.wall:.2f} s vs {other[1].wall:.2f} s ({other[0]}); "
-                                           f"CPU time {mine.cpu / other[1].cpu:.3f}x")
+        return mine.wall / other[1].wall, (
+            f"{mine.wall:.2f} s vs {other[1].wall:.2f} s ({other[0]}); "
+            f"CPU time {mine.cpu / other[1].cpu:.3f}x"
+        )
 
     base = 1000 if 1000 in results else min(results)
-    for part, limit, what in (("plugin stack", STACK_RATIO, "plugin stack"), ("plain", PLAIN_RATIO, "plain mkdocs")):
+    for part, limit, what in (
+        ("plugin stack", STACK_RATIO, "plugin stack"),
+        ("plain", PLAIN_RATIO, "plain mkdocs"),
+    ):
         value, detail = ratio(base, part)
         name = f"kb build with history at {base:,} loops <= {limit}x {what}"
         out.append((name, None if value is None else value <= limit))
-        print(f"{verdict_of(out[-1][1])}  {name}: "
-              + (f"{value:.3f}x — {detail}" if value is not None else detail))
+        print(
+            f"{verdict_of(out[-1][1])}  {name}: "
+            + (f"{value:.3f}x — {detail}" if value is not None else detail)
+        )
     sizes = sorted(s for s in results if results[s].get(kb) and results[s][kb].wall and results[s][kb].pages)
     name = f"time per page flat within {FLAT}x"
     if len(sizes) < 2:
@@ -302,9 +336,11 @@ def check_targets(results: dict[int, dict[str, Row]]) -> list[tuple[str, bool | 
         r = per[sizes[-1]] / per[sizes[0]]
         out.append((f"{name} ({sizes[0]:,} -> {sizes[-1]:,})", r <= FLAT))
         cpu = {s: results[s][kb].cpu / results[s][kb].pages for s in sizes}
-        print(f"{verdict_of(r <= FLAT)}  {name}: {per[sizes[0]] * 1000:.1f} ms/page at {sizes[0]:,} loops, "
-              f"{per[sizes[-1]] * 1000:.1f} ms/page at {sizes[-1]:,}: {r:.2f}x "
-              f"(CPU time per page {cpu[sizes[-1]] / cpu[sizes[0]]:.2f}x)")
+        print(
+            f"{verdict_of(r <= FLAT)}  {name}: {per[sizes[0]] * 1000:.1f} ms/page at {sizes[0]:,} loops, "
+            f"{per[sizes[-1]] * 1000:.1f} ms/page at {sizes[-1]:,}: {r:.2f}x "
+            f"(CPU time per page {cpu[sizes[-1]] / cpu[sizes[0]]:.2f}x)"
+        )
     return out
 
 
@@ -314,16 +350,33 @@ def verdict_of(ok: bool | None) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000],
-                        help="handbook sizes in loop cycles (default: 1000 5000)")
-    parser.add_argument("--skip-stack-above", type=int, metavar="N",
-                        help="skip the MkDocs runs (plain and plugin stack) for sizes above N loops")
+    parser.add_argument(
+        "--sizes",
+        type=int,
+        nargs="+",
+        default=[1000, 5000],
+        help="handbook sizes in loop cycles (default: 1000 5000)",
+    )
+    parser.add_argument(
+        "--skip-stack-above",
+        type=int,
+        metavar="N",
+        help="skip the MkDocs runs (plain and plugin stack) for sizes above N loops",
+    )
     parser.add_argument("--dir", type=Path, help="keep the handbooks, logs and configs here (reused)")
     parser.add_argument("--mkdocs", help="the mkdocs executable of the plugin stack's virtualenv")
-    parser.add_argument("--plain-docs", choices=["emitted", "content"], default="emitted",
-                        help="docs folder of the plain MkDocs run (default: kb's emitted tree)")
-    parser.add_argument("--stack-docs", choices=["emitted", "content"], default="content",
-                        help="docs folder of the plugin stack (default: content/, the files in git)")
+    parser.add_argument(
+        "--plain-docs",
+        choices=["emitted", "content"],
+        default="emitted",
+        help="docs folder of the plain MkDocs run (default: kb's emitted tree)",
+    )
+    parser.add_argument(
+        "--stack-docs",
+        choices=["emitted", "content"],
+        default="content",
+        help="docs folder of the plugin stack (default: content/, the files in git)",
+    )
     parser.add_argument("--runs", type=int, default=3, help="runs of kb lint, history and kb build (median)")
     parser.add_argument("--edits", type=int, default=5, help="edits for edit -> reload")
     parser.add_argument("--no-serve", action="store_true", help="skip edit -> reload")
@@ -365,8 +418,10 @@ def main(argv: list[str] | None = None) -> None:
     print(f"\nload average at end: {os.getloadavg()[0]:.1f} (other processes on the machine skew wall times)")
     failed = [name for name, ok in targets if ok is False]
     passed = sum(1 for _, ok in targets if ok)
-    print(f"\ntargets: {passed} PASS, {len(failed)} FAIL, {len(targets) - passed - len(failed)} SKIP"
-          + (f"; FAILED: {'; '.join(failed)}" if failed else ""))
+    print(
+        f"\ntargets: {passed} PASS, {len(failed)} FAIL, {len(targets) - passed - len(failed)} SKIP"
+        + (f"; FAILED: {'; '.join(failed)}" if failed else "")
+    )
     sys.exit(1 if failed else 0)
 
 

@@ -65,7 +65,7 @@ def _targets(content: Path, count: int) -> list[Path]:
     done = [p for p in loops if "\nstage: repeat\n" in p.read_text(encoding="utf-8")]
     pool = done or loops
     step = max(1, len(pool) // count)
-    return pool[step // 2::step][:count]
+    return pool[step // 2 :: step][:count]
 
 
 def edit_reload(root: Path, edits: int = 5, loops: int = 0, echo=print) -> ServeFigures:  # noqa: ANN001
@@ -81,8 +81,10 @@ def edit_reload(root: Path, edits: int = 5, loops: int = 0, echo=print) -> Serve
     session = Session(settings, site)
     first = session.rebuild()
     fig.first, fig.first_full = first.seconds, first.full
-    echo(f"first build: {first.seconds:.2f} s ({'full' if first.full else 'incremental'}, "
-         f"{len(first.changed):,} files emitted)")
+    echo(
+        f"first build: {first.seconds:.2f} s ({'full' if first.full else 'incremental'}, "
+        f"{len(first.changed):,} files emitted)"
+    )
     originals: dict[Path, str] = {}
     try:
         for n, path in enumerate(_targets(settings.content, edits), 1):
@@ -109,20 +111,24 @@ def _edit(session, settings, path: Path, n: int, site: Path, echo) -> Edit:  # n
     result = session.rebuild()
     seconds = time.perf_counter() - began
     found = html.is_file() and sentence in html.read_text(encoding="utf-8")
-    echo(f"edit {n}: {rel.as_posix()}: {seconds:.2f} s, "
-         f"{'full' if result.full else 'incremental'}, {len(result.changed)} files re-emitted "
-         f"({', '.join(result.changed[:4])}{', …' if len(result.changed) > 4 else ''}), "
-         f"new text {'in' if found else 'NOT in'} the HTML")
+    echo(
+        f"edit {n}: {rel.as_posix()}: {seconds:.2f} s, "
+        f"{'full' if result.full else 'incremental'}, {len(result.changed)} files re-emitted "
+        f"({', '.join(result.changed[:4])}{', …' if len(result.changed) > 4 else ''}), "
+        f"new text {'in' if found else 'NOT in'} the HTML"
+    )
     return Edit(rel.as_posix(), seconds, result.changed, result.full, found)
 
 
 def summary(fig: ServeFigures) -> str:
     changed = sorted({len(e.changed) for e in fig.edits})
     kinds = {"full" if e.full else "incremental" for e in fig.edits}
-    return (f"{verdict(fig.ok)}  edit -> reload at {fig.loops:,} loops: median {fig.median:.2f} s of "
-            f"{len(fig.edits)} edits (target < {TARGET:.0f} s); "
-            f"{'/'.join(map(str, changed))} files re-emitted per edit; rebuilds {' and '.join(sorted(kinds))}"
-            + ("" if all(e.found for e in fig.edits) else "; the new text was MISSING from some pages"))
+    return (
+        f"{verdict(fig.ok)}  edit -> reload at {fig.loops:,} loops: median {fig.median:.2f} s of "
+        f"{len(fig.edits)} edits (target < {TARGET:.0f} s); "
+        f"{'/'.join(map(str, changed))} files re-emitted per edit; rebuilds {' and '.join(sorted(kinds))}"
+        + ("" if all(e.found for e in fig.edits) else "; the new text was MISSING from some pages")
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -176,8 +176,9 @@ class KbRepo:
         env = {**os.environ, **GIT_ENV}
         if date:
             env["GIT_AUTHOR_DATE"] = env["GIT_COMMITTER_DATE"] = date
-        done = subprocess.run(["git", *args], cwd=self.root, env=env, check=True,
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            ["git", *args], cwd=self.root, env=env, check=True, capture_output=True, text=True
+        )
         return done.stdout.strip()
 
     def write(self, files: Mapping[str, str | bytes]) -> None:

@@ -20,14 +20,23 @@ class GitRepo:
         self.author, self.when = author, when
         self.git("init", "-q", "-b", "main")
 
-    def git(self, *args: str, author: str | None = None, when: str | None = None,
-            stdin: str | None = None) -> str:
+    def git(
+        self, *args: str, author: str | None = None, when: str | None = None, stdin: str | None = None
+    ) -> str:
         name, email = (author or self.author).removesuffix(">").split(" <")
         stamp = when or self.when
-        env = {**os.environ, "GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email, "GIT_AUTHOR_DATE": stamp,
-               "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email, "GIT_COMMITTER_DATE": stamp}
-        done = subprocess.run(["git", *args], cwd=self.path, env=env, check=True, input=stdin,
-                              capture_output=True, text=True)
+        env = {
+            **os.environ,
+            "GIT_AUTHOR_NAME": name,
+            "GIT_AUTHOR_EMAIL": email,
+            "GIT_AUTHOR_DATE": stamp,
+            "GIT_COMMITTER_NAME": name,
+            "GIT_COMMITTER_EMAIL": email,
+            "GIT_COMMITTER_DATE": stamp,
+        }
+        done = subprocess.run(
+            ["git", *args], cwd=self.path, env=env, check=True, input=stdin, capture_output=True, text=True
+        )
         return done.stdout.strip()
 
     def write(self, rel: str, text: str | bytes = "text\n") -> None:
@@ -42,8 +51,13 @@ class GitRepo:
         (self.path / new).parent.mkdir(parents=True, exist_ok=True)
         self.git("mv", old, new)
 
-    def commit(self, when: str | None = None, author: str | None = None, message: str = "change",
-               files: Mapping[str, str | bytes] | None = None) -> None:
+    def commit(
+        self,
+        when: str | None = None,
+        author: str | None = None,
+        message: str = "change",
+        files: Mapping[str, str | bytes] | None = None,
+    ) -> None:
         for rel, text in (files or {}).items():
             self.write(rel, text)
         self.git("add", "-A")

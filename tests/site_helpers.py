@@ -329,7 +329,9 @@ def many_loops(count: int, base: Mapping[str, str | bytes] = SMALL) -> dict[str,
         files[f"content/loops/2024/{day}-generated-{i:04d}.md"] = (
             f"---\ntitle: Generated cycle {i}\ndate: {day}\nstage: repeat\n"
             f"principles: [{principle}]\nproduct: journal\nauthors: [Author {i % 7}]\n---\n\n"
-            + "".join(f"## {n}. {step}\n\nCycle {i} {step.lower()} notes, with a [[{principle}]] link.\n\n"
-                      for n, step in enumerate(("Observe", "Reflect", "Design", "Implement", "Repeat"), 1))
+            + "".join(
+                f"## {n}. {step}\n\nCycle {i} {step.lower()} notes, with a [[{principle}]] link.\n\n"
+                for n, step in enumerate(("Observe", "Reflect", "Design", "Implement", "Repeat"), 1)
+            )
         )
     return files

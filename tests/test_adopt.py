@@ -19,10 +19,38 @@ import pytest
 
 from site_helpers import PNG, run_kb, snapshot, write_tree
 
-SECTIONS = ["engineering", "engineering/backend", "engineering/frontend", "product", "product/discovery",
-            "people_ops", "finance", "finance/planning", "onboarding", "how-we-work"]
-WORDS = ["cost", "estimation", "review", "release", "budget", "hiring", "roadmap", "incident", "design",
-         "metrics", "pricing", "support", "testing", "security", "planning", "vendor", "travel", "api"]
+SECTIONS = [
+    "engineering",
+    "engineering/backend",
+    "engineering/frontend",
+    "product",
+    "product/discovery",
+    "people_ops",
+    "finance",
+    "finance/planning",
+    "onboarding",
+    "how-we-work",
+]
+WORDS = [
+    "cost",
+    "estimation",
+    "review",
+    "release",
+    "budget",
+    "hiring",
+    "roadmap",
+    "incident",
+    "design",
+    "metrics",
+    "pricing",
+    "support",
+    "testing",
+    "security",
+    "planning",
+    "vendor",
+    "travel",
+    "api",
+]
 PER_SECTION = 30
 NO_HEADING = 5
 
@@ -39,8 +67,10 @@ def title_of(i: int) -> str:
 
 def generate() -> tuple[dict[str, str | bytes], list[str]]:
     """The tree, and the content-relative paths of its pages, in order."""
-    paths = [f"{s}/{page_name(n)}.md" for n, s in ((n, SECTIONS[n // PER_SECTION]) for n in
-                                                    range(len(SECTIONS) * PER_SECTION))]
+    paths = [
+        f"{s}/{page_name(n)}.md"
+        for n, s in ((n, SECTIONS[n // PER_SECTION]) for n in range(len(SECTIONS) * PER_SECTION))
+    ]
     files: dict[str, str | bytes] = {
         "content/index.md": "# Team handbook\n\nStart at [the first page](" + paths[0] + ").\n",
     }
@@ -72,7 +102,9 @@ def adopted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
     broken = paths[40]
     text = files["content/" + broken]
     assert isinstance(text, str)
-    files["content/" + broken] = text + "\nSee [the old page](gone_page.md) and [a section](#no-such-section).\n"
+    files["content/" + broken] = (
+        text + "\nSee [the old page](gone_page.md) and [a section](#no-such-section).\n"
+    )
     root = write_tree(tmp_path_factory.mktemp("adopt") / "handbook", files)
     return root, paths
 
@@ -82,7 +114,9 @@ def test_the_tree_is_realistic(adopted: tuple[Path, list[str]]) -> None:
     assert len(paths) == 300
     assert not any((root / "content" / p).read_text().startswith("---") for p in paths)
     names = {Path(p).name for p in paths}
-    assert any("_" in n for n in names) and any(n[0].isupper() for n in names) and any(".v2" in n for n in names)
+    assert (
+        any("_" in n for n in names) and any(n[0].isupper() for n in names) and any(".v2" in n for n in names)
+    )
 
 
 def test_lint_reports_only_what_is_really_wrong(adopted: tuple[Path, list[str]]) -> None:
@@ -99,7 +133,9 @@ def test_lint_reports_only_what_is_really_wrong(adopted: tuple[Path, list[str]])
 
 
 @pytest.fixture(scope="module")
-def built(adopted: tuple[Path, list[str]], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, dict]:
+def built(
+    adopted: tuple[Path, list[str]], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, dict, dict]:
     """The adopted handbook built once: (site, content hashes before, content hashes after)."""
     root, _paths = adopted
     before = snapshot(root / "content")
@@ -120,8 +156,9 @@ def test_build_copies_the_images(built: tuple[Path, dict, dict]) -> None:
         assert (site / top / "img" / "diagram.png").read_bytes() == PNG
 
 
-def test_titles_come_from_first_headings_and_links_work(adopted: tuple[Path, list[str]],
-                                                        built: tuple[Path, dict, dict]) -> None:
+def test_titles_come_from_first_headings_and_links_work(
+    adopted: tuple[Path, list[str]], built: tuple[Path, dict, dict]
+) -> None:
     _root, paths = adopted
     site = built[0]
     first = (site / paths[0][:-3] / "index.html").read_text(encoding="utf-8")
@@ -133,7 +170,8 @@ def test_titles_come_from_first_headings_and_links_work(adopted: tuple[Path, lis
 
 
 def test_a_headingless_page_is_titled_from_its_file_name_as_mkdocs_does(
-        adopted: tuple[Path, list[str]], built: tuple[Path, dict, dict]) -> None:
+    adopted: tuple[Path, list[str]], built: tuple[Path, dict, dict]
+) -> None:
     _root, paths = adopted
     headingless = [p for i, p in enumerate(paths) if i % (len(paths) // NO_HEADING) == 7]
     for path in headingless:

@@ -42,8 +42,14 @@ pytestmark = [
 ]
 sync_api = pytest.importorskip("playwright.sync_api")
 
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 INJECTED = "<script>alert(1)</script>"
 README_SCREENSHOT = REPO / "docs" / "screenshot-principles.png"
@@ -73,7 +79,9 @@ class Recorder:
 
     def attach(self, page: Any) -> None:
         page.on("request", lambda r: self.requests.append(r.url))
-        page.on("console", lambda m: self.errors.append(f"{page.url}: {m.text}") if m.type == "error" else None)
+        page.on(
+            "console", lambda m: self.errors.append(f"{page.url}: {m.text}") if m.type == "error" else None
+        )
         page.on("pageerror", lambda e: self.errors.append(f"{page.url}: {e}"))
         page.on("dialog", self._dialog)
         page.on("framenavigated", lambda f: self.visited.append(f.url) if f == page.main_frame else None)
@@ -86,8 +94,11 @@ class Recorder:
         assert self.visited, "no page was visited"
         assert not self.errors, "console errors:\n" + "\n".join(self.errors)
         assert not self.dialogs, f"a dialog fired: {self.dialogs}"
-        remote = [u for u in self.requests
-                  if urlparse(u).scheme not in ("data", "blob", "about") and urlparse(u).hostname not in LOCAL_HOSTS]
+        remote = [
+            u
+            for u in self.requests
+            if urlparse(u).scheme not in ("data", "blob", "about") and urlparse(u).hostname not in LOCAL_HOSTS
+        ]
         assert not remote, f"requests left localhost: {remote}"
 
 
@@ -160,8 +171,9 @@ def table_rows(tab: Any) -> list[list[str]]:
     return [rows.nth(i).locator("td").all_inner_texts() for i in range(rows.count())]
 
 
-def test_principle_index_lists_14_principles_with_their_loop_counts(shipped: Served, page: Any,
-                                                                   tmp_path: Path) -> None:
+def test_principle_index_lists_14_principles_with_their_loop_counts(
+    shipped: Served, page: Any, tmp_path: Path
+) -> None:
     tab, _recorder = page
     tab.goto(shipped.url + "principles/")
     rows = table_rows(tab)
@@ -190,14 +202,19 @@ def test_clicking_a_principle_shows_the_loops_it_was_practiced_in(shipped: Serve
     data = kb_json(shipped)
     by_path = {d["path"]: d for d in data["documents"]}
     target = next(d for d in data["documents"] if d["collection"] == "principle" and d["title"] == title)
-    loops = {by_path[e["from"]]["title"] for e in data["edges"]
-             if e["kind"] == "practices" and e["to"] == target["path"]}
+    loops = {
+        by_path[e["from"]]["title"]
+        for e in data["edges"]
+        if e["kind"] == "practices" and e["to"] == target["path"]
+    }
     assert len(loops) == counts[title] > 0
     tab.goto(shipped.url + "principles/")
     tab.locator("article table").first.get_by_role("link", name=title, exact=True).click()
     tab.wait_for_url(shipped.url + target["url"])
     assert tab.locator("article h1").first.inner_text() == title
-    practiced = tab.locator("h2#practiced-in").locator("xpath=following-sibling::*[1]/descendant-or-self::table")
+    practiced = tab.locator("h2#practiced-in").locator(
+        "xpath=following-sibling::*[1]/descendant-or-self::table"
+    )
     links = practiced.locator("tbody tr td:nth-child(2) a").all_inner_texts()
     assert set(links) == loops
     first = practiced.locator("tbody tr td:nth-child(2) a").first
@@ -208,8 +225,10 @@ def test_clicking_a_principle_shows_the_loops_it_was_practiced_in(shipped: Serve
 
 def distinctive_word() -> tuple[str, str]:
     """(word, loop path): a word from one loop's body that no other content file contains."""
-    texts = {p.relative_to(REPO).as_posix(): p.read_text(encoding="utf-8").lower()
-             for p in sorted((REPO / "content").rglob("*.md"))}
+    texts = {
+        p.relative_to(REPO).as_posix(): p.read_text(encoding="utf-8").lower()
+        for p in sorted((REPO / "content").rglob("*.md"))
+    }
     for path, text in texts.items():
         if not path.startswith("content/loops/"):
             continue
@@ -322,8 +341,13 @@ def write_prefilled(forge_url: str, copy: Path) -> tuple[str, str]:
 
 
 def lint(copy: Path) -> list[dict[str, Any]]:
-    done = subprocess.run([sys.executable, "-m", "kb", "lint", "--format", "json"], cwd=copy,
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "kb", "lint", "--format", "json"],
+        cwd=copy,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode in (0, 1), done.stderr
     return [f for f in json.loads(done.stdout) if f["severity"] == "error"]
 
@@ -335,7 +359,7 @@ def write_observe_notes(copy: Path, path: str) -> None:
     heading = re.search(r"(?m)^## [^\n]*Observe[^\n]*\n", text)
     assert heading, text
     notes = "\nThree people asked for this in the support inbox this week.\n"
-    target.write_text(text[:heading.end()] + notes + text[heading.end():], encoding="utf-8")
+    target.write_text(text[: heading.end()] + notes + text[heading.end() :], encoding="utf-8")
 
 
 def check_new_loop(copy: Path, path: str) -> dict[str, Any]:
@@ -350,10 +374,13 @@ def check_new_loop(copy: Path, path: str) -> dict[str, Any]:
 
 
 def test_continue_this_loop_opens_the_forge_with_a_next_cycle_that_lints(
-        shipped: Served, page: Any, tmp_path: Path) -> None:
+    shipped: Served, page: Any, tmp_path: Path
+) -> None:
     tab, recorder = page
     loops = [d for d in kb_json(shipped)["documents"] if d["collection"] == "loop"]
-    clicked = next(d for d in loops if d["frontmatter"]["stage"] == "repeat" and d["frontmatter"].get("product"))
+    clicked = next(
+        d for d in loops if d["frontmatter"]["stage"] == "repeat" and d["frontmatter"].get("product")
+    )
     forge_url = click_to_forge(tab, recorder, shipped.url + clicked["url"], "Continue this loop", tmp_path)
     copy = repository_copy(tmp_path)
     path, text = write_prefilled(forge_url, copy)
@@ -364,13 +391,19 @@ def test_continue_this_loop_opens_the_forge_with_a_next_cycle_that_lints(
     assert meta["product"] == clicked["frontmatter"]["product"]
     assert meta["principles"] == clicked["frontmatter"]["principles"]
     assert "From the previous cycle's Repeat notes" in text
-    done = subprocess.run([sys.executable, "-m", "kb", "index", "principles", "--format", "json"], cwd=copy,
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "kb", "index", "principles", "--format", "json"],
+        cwd=copy,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert any(Path(path).stem in row["loops"] for row in json.loads(done.stdout))
 
 
 def test_start_a_loop_cycle_on_a_product_page_opens_the_forge_with_a_loop_that_lints(
-        shipped: Served, page: Any, tmp_path: Path) -> None:
+    shipped: Served, page: Any, tmp_path: Path
+) -> None:
     tab, recorder = page
     product = next(d for d in kb_json(shipped)["documents"] if d["path"] == "content/products/kb.md")
     forge_url = click_to_forge(tab, recorder, shipped.url + product["url"], "Start a loop cycle", tmp_path)

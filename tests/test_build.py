@@ -111,7 +111,10 @@ def test_rebuild_after_an_edit_rewrites_only_what_shows_it(tmp_path: Path, root:
     assert run_kb(["build", "--out", str(tmp_path / "site")], root).exit_code == 0
     after = mtimes(docs)
     assert sorted(k for k in after if after[k] != before.get(k)) == ["loops/2025/2025-12-01-lost-notes.md"]
-    assert "Wrote the new template." in (tmp_path / "site/loops/2025/2025-12-01-lost-notes/index.html").read_text()
+    assert (
+        "Wrote the new template."
+        in (tmp_path / "site/loops/2025/2025-12-01-lost-notes/index.html").read_text()
+    )
 
 
 def test_strict_with_an_error_exits_1_and_writes_nothing(tmp_path: Path, root: Path) -> None:
@@ -171,8 +174,11 @@ def test_interrupted_build_leaves_the_previous_site_intact(tmp_path: Path) -> No
     before = snapshot(site)
     write_tree(root, many_loops(300))  # rendering these takes seconds
     staging = tmp_path / ".site.kb-new"
-    proc = subprocess.Popen([sys.executable, "-m", "kb", "--root", str(root), "build", "--out", str(site)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kb", "--root", str(root), "build", "--out", str(site)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 60
         while not (staging / "loops" / "2024").is_dir():  # MkDocs has started writing pages

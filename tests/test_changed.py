@@ -230,8 +230,9 @@ def base_note(repo: KbRepo) -> str:
 
 def kb_process(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, **GIT_ENV, "PYTHONPATH": str(REPO / "builder")}
-    return subprocess.run([sys.executable, "-m", "kb", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "kb", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_clone_of_the_feature_branch_never_passes_silently(repo: KbRepo, tmp_path: Path) -> None:
@@ -240,8 +241,12 @@ def test_clone_of_the_feature_branch_never_passes_silently(repo: KbRepo, tmp_pat
     repo.write({NEW_LOOP: loop("New broken", "ownrship")})
     repo.commit("a new mistake on the branch")
     target = tmp_path / "feature-clone"
-    subprocess.run(["git", "clone", "-q", "-b", "feature", repo.root.as_uri(), str(target)],
-                   check=True, capture_output=True, env={**os.environ, **GIT_ENV})
+    subprocess.run(
+        ["git", "clone", "-q", "-b", "feature", repo.root.as_uri(), str(target)],
+        check=True,
+        capture_output=True,
+        env={**os.environ, **GIT_ENV},
+    )
     done = kb_process(target, "lint", "--changed")
     assert done.returncode == 2, done.stderr
     assert "picked the base 'origin/feature'" in done.stderr
@@ -263,8 +268,9 @@ def test_default_base_that_is_head_itself_exits_2(repo: KbRepo) -> None:
     repo.write({NEW_LOOP: loop("Uncommitted", "ownrship")})
     result = lint(repo, "--changed")
     assert result.exit_code == 2
-    assert result.stderr.startswith("kb: error: kb lint --changed picked the base 'main', but it is the "
-                                    "branch being checked (main)")
+    assert result.stderr.startswith(
+        "kb: error: kb lint --changed picked the base 'main', but it is the branch being checked (main)"
+    )
     repo.git("checkout", "-q", "-b", "topic")  # a new branch with nothing committed: HEAD is the base
     result = lint(repo, "--changed")
     assert result.exit_code == 2
@@ -328,7 +334,10 @@ def test_option_like_base_exits_2_with_a_clean_message(repo: KbRepo, ref: str) -
 def test_range_base_exits_2(repo: KbRepo, ref: str) -> None:
     result = lint(repo, "--changed", "--base", ref)
     assert result.exit_code == 2
-    assert result.stderr == f"kb: error: {ref!r} is a range; give one revision (a branch, tag, commit, or HEAD~1)\n"
+    assert (
+        result.stderr
+        == f"kb: error: {ref!r} is a range; give one revision (a branch, tag, commit, or HEAD~1)\n"
+    )
 
 
 def test_unknown_ref_exits_2(repo: KbRepo) -> None:

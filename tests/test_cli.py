@@ -33,8 +33,7 @@ def run(*args: str, env: dict[str, str] | None = None) -> Result:
 
 def test_clean_handbook_exits_0(tmp_path: Path) -> None:
     result = run("--root", str(make_base(tmp_path)), "lint")
-    assert (result.exit_code, result.stdout, result.stderr) == (
-        0, "0 errors, 0 warnings in 4 files\n", "")
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "0 errors, 0 warnings in 4 files\n", "")
 
 
 def test_errors_exit_1(tmp_path: Path) -> None:
@@ -63,11 +62,14 @@ def test_severity_settings_apply(tmp_path: Path) -> None:
     assert run("--root", str(root), "lint").stdout == "0 errors, 0 warnings in 5 files\n"
 
 
-@pytest.mark.parametrize("args", [
-    ["lint", "--no-such-option"],
-    ["lint", "--format", "xml"],
-    ["no-such-command"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["lint", "--no-such-option"],
+        ["lint", "--format", "xml"],
+        ["no-such-command"],
+    ],
+)
 def test_bad_usage_exits_2(tmp_path: Path, args: list[str]) -> None:
     result = run("--root", str(make_base(tmp_path)), *args)
     assert result.exit_code == 2
@@ -99,7 +101,9 @@ def test_no_root_found_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.chdir(tmp_path)
     result = run("lint")
     assert result.exit_code == 2
-    assert result.stderr.startswith("kb: error: no kb.toml, [tool.kb] in pyproject.toml or content/ folder in ")
+    assert result.stderr.startswith(
+        "kb: error: no kb.toml, [tool.kb] in pyproject.toml or content/ folder in "
+    )
 
 
 def test_root_is_found_from_a_subfolder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -153,12 +157,17 @@ def test_dot_path_is_everything(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 # -- formats and the summary line ------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("files", "summary"), [
-    ({}, "0 errors, 0 warnings in 4 files"),
-    ({LOOP: BROKEN_LOOP}, "1 error, 1 warning in 4 files"),
-    ({LOOP: BROKEN_LOOP.replace("product: kb", "product: kbb"), **ORPHAN},
-     "2 errors, 2 warnings in 5 files"),
-])
+@pytest.mark.parametrize(
+    ("files", "summary"),
+    [
+        ({}, "0 errors, 0 warnings in 4 files"),
+        ({LOOP: BROKEN_LOOP}, "1 error, 1 warning in 4 files"),
+        (
+            {LOOP: BROKEN_LOOP.replace("product: kb", "product: kbb"), **ORPHAN},
+            "2 errors, 2 warnings in 5 files",
+        ),
+    ],
+)
 def test_summary_line(tmp_path: Path, files: dict[str, str], summary: str) -> None:
     root = str(make_base(tmp_path, files))
     text = run("--root", root, "lint", "--format", "text")
@@ -182,9 +191,12 @@ def test_json_output(tmp_path: Path) -> None:
     result = run("--root", root, "lint", "--format", "json")
     data = json.loads(result.stdout)
     assert [sorted(item) for item in data] == [
-        ["code", "col", "hint", "line", "message", "path", "severity"]] * 2
+        ["code", "col", "hint", "line", "message", "path", "severity"]
+    ] * 2
     assert [(d["code"], d["severity"], d["path"]) for d in data] == [
-        ("KB401", "error", LOOP), ("KB603", "warning", PRINCIPLE)]
+        ("KB401", "error", LOOP),
+        ("KB603", "warning", PRINCIPLE),
+    ]
 
 
 def test_github_actions_defaults_to_github_format(tmp_path: Path) -> None:
@@ -223,7 +235,12 @@ def test_schema_all_collections() -> None:
     assert data["product"]["required"] == ["title", "summary", "problem", "users", "owner", "status"]
     assert data["page"]["required"] == []
     assert data["loop"]["properties"]["stage"]["enum"] == [
-        "observe", "reflect", "design", "implement", "repeat"]
+        "observe",
+        "reflect",
+        "design",
+        "implement",
+        "repeat",
+    ]
     feedback = data["loop"]["properties"]["feedback"]["items"]
     assert feedback["additionalProperties"] is False
     assert feedback["required"] == ["source", "quote"]
@@ -253,8 +270,13 @@ def test_real_process(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO / "builder")}
     env.pop("GITHUB_ACTIONS", None)
     for root, status in ((clean, 0), (broken, 1)):
-        done = subprocess.run([sys.executable, "-m", "kb", "--root", str(root), "lint"],
-                              capture_output=True, text=True, env=env, timeout=60)
+        done = subprocess.run(
+            [sys.executable, "-m", "kb", "--root", str(root), "lint"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
         assert done.returncode == status, done.stderr
         assert "Traceback" not in done.stderr
     assert done.stdout.splitlines()[-1] == "1 error, 1 warning in 4 files"
@@ -265,15 +287,23 @@ def _snapshot(root: Path) -> dict[str, tuple[str, int]]:
     for path in sorted(root.rglob("*")):
         if path.is_file():
             out[path.relative_to(root).as_posix()] = (
-                hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime_ns)
+                hashlib.sha256(path.read_bytes()).hexdigest(),
+                path.stat().st_mtime_ns,
+            )
     return out
 
 
 def test_lint_writes_nothing(tmp_path: Path) -> None:
-    root = make_base(tmp_path, {LOOP: BROKEN_LOOP, **ORPHAN,
-                                "content/loops/2026/2026-11-24-crlf.md": BASE[LOOP].replace("\n", "\r\n"),
-                                "content/handbook/bom.md": "\ufeff# Bom\n\n[[index]]\n",
-                                "content/handbook/img/x.png": b"\x89PNG\r\n"})
+    root = make_base(
+        tmp_path,
+        {
+            LOOP: BROKEN_LOOP,
+            **ORPHAN,
+            "content/loops/2026/2026-11-24-crlf.md": BASE[LOOP].replace("\n", "\r\n"),
+            "content/handbook/bom.md": "\ufeff# Bom\n\n[[index]]\n",
+            "content/handbook/img/x.png": b"\x89PNG\r\n",
+        },
+    )
     for path in root.rglob("*"):  # old mtimes, so any rewrite would show
         if path.is_file():
             os.utime(path, ns=(1_000_000_000_000_000_000, 1_000_000_000_000_000_000))
@@ -299,11 +329,17 @@ HEAVY = ("mkdocs", "jinja2", "git", "material", "markdown", "pymdownx")
 def test_lint_imports_no_heavy_modules() -> None:
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", "import kb.cli, kb.lint, kb.pipeline"],
-        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO / "builder")},
-        timeout=60, check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO / "builder")},
+        timeout=60,
+        check=True,
     )
-    imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()
-                if line.startswith("import time:")}
+    imported = {
+        line.rsplit("|", 1)[-1].strip()
+        for line in done.stderr.splitlines()
+        if line.startswith("import time:")
+    }
     assert "kb.pipeline" in imported
     heavy = sorted(m for m in imported if m.split(".")[0] in HEAVY)
     assert heavy == []
@@ -320,7 +356,12 @@ def test_running_lint_pulls_in_no_heavy_modules(tmp_path: Path) -> None:
         f"heavy = sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r})\n"
         "print(','.join(heavy))\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "PYTHONPATH": str(REPO / "builder")})
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(REPO / "builder")},
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == ""

@@ -99,18 +99,60 @@ Text.
 
 #: (path, line, col, code, severity, message, hint) — every contract finding, in lint order.
 EXPECTED = [
-    ("content/products/ci.md", 10, 5, "KB412", "error", "'kb' declares no interface 'kb serve'",
-     "kb declares: kb lint, kb build, kb.json"),
-    ("content/products/ci.md", 11, 5, "KB412", "error", "consumes 'kb' is not product-id/interface-name",
-     "write it as e.g. kb/kb lint"),
-    ("content/products/ci.md", 12, 5, "KB402", "error", "unknown product 'ghost' in consumes",
-     "no product has that id"),
-    ("content/products/ci.md", 14, 5, "KB412", "error", "consumes 'kb/' is not product-id/interface-name",
-     "write it as e.g. kb/kb lint"),
-    ("content/products/portal.md", 8, 37, "KB412", "error", "'docsite' declares no interface 'serch'",
-     "did you mean 'search'?"),
-    ("content/products/wiki.md", 14, 5, "KB413", "warning", "'kb' is an alternative here but does not list 'wiki'",
-     "add 'wiki' to the alternatives of content/products/kb.md"),
+    (
+        "content/products/ci.md",
+        10,
+        5,
+        "KB412",
+        "error",
+        "'kb' declares no interface 'kb serve'",
+        "kb declares: kb lint, kb build, kb.json",
+    ),
+    (
+        "content/products/ci.md",
+        11,
+        5,
+        "KB412",
+        "error",
+        "consumes 'kb' is not product-id/interface-name",
+        "write it as e.g. kb/kb lint",
+    ),
+    (
+        "content/products/ci.md",
+        12,
+        5,
+        "KB402",
+        "error",
+        "unknown product 'ghost' in consumes",
+        "no product has that id",
+    ),
+    (
+        "content/products/ci.md",
+        14,
+        5,
+        "KB412",
+        "error",
+        "consumes 'kb/' is not product-id/interface-name",
+        "write it as e.g. kb/kb lint",
+    ),
+    (
+        "content/products/portal.md",
+        8,
+        37,
+        "KB412",
+        "error",
+        "'docsite' declares no interface 'serch'",
+        "did you mean 'search'?",
+    ),
+    (
+        "content/products/wiki.md",
+        14,
+        5,
+        "KB413",
+        "warning",
+        "'kb' is an alternative here but does not list 'wiki'",
+        "add 'wiki' to the alternatives of content/products/kb.md",
+    ),
 ]
 CONTRACT_CODES = {"KB402", "KB412", "KB413", "KB414"}
 
@@ -128,8 +170,11 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> KbRepo:
 def contract_findings(root: Path) -> list[tuple[object, ...]]:
     result = run_kb(["lint", "--format", "json"], root)
     assert result.exit_code in (0, 1), result.output
-    return [(f["path"], f["line"], f["col"], f["code"], f["severity"], f["message"], f["hint"])
-            for f in json.loads(result.stdout) if f["code"] in CONTRACT_CODES]
+    return [
+        (f["path"], f["line"], f["col"], f["code"], f["severity"], f["message"], f["hint"])
+        for f in json.loads(result.stdout)
+        if f["code"] in CONTRACT_CODES
+    ]
 
 
 def test_contract_findings_at_the_list_items(repo: KbRepo) -> None:
@@ -140,7 +185,8 @@ def test_text_output_names_each_position(repo: KbRepo) -> None:
     result = run_kb(["lint", str(repo.root / "content/products/portal.md")], repo.root)
     assert result.exit_code == 1
     assert result.stdout.splitlines()[0] == (
-        "content/products/portal.md:8:37: KB412 'docsite' declares no interface 'serch' (did you mean 'search'?)")
+        "content/products/portal.md:8:37: KB412 'docsite' declares no interface 'serch' (did you mean 'search'?)"
+    )
 
 
 def test_non_goals_only_when_required(tmp_path: Path, repo: KbRepo) -> None:
@@ -152,7 +198,8 @@ def test_non_goals_only_when_required(tmp_path: Path, repo: KbRepo) -> None:
         (repo.root / "pyproject.toml").unlink()
     assert [(f[0], f[1], f[2], f[4], f[5]) for f in missing] == [
         (f"content/products/{p}.md", 1, 1, "warning", f"product '{p}' has no non_goals")
-        for p in ("ci", "portal", "wiki")]
+        for p in ("ci", "portal", "wiki")
+    ]
 
 
 def test_one_sided_alternative_is_only_a_warning(tmp_path: Path) -> None:
@@ -164,13 +211,22 @@ def test_one_sided_alternative_is_only_a_warning(tmp_path: Path) -> None:
     assert "content/products/wiki.md:14:5: KB413" in result.stdout
     assert run_kb(["lint", "--strict"], root.root).exit_code == 1
     # Items that are not product names (blank, a number) still count for the position.
-    wiki = FILES["content/products/wiki.md"].replace("alternatives:\n  - Confluence\n  - kb\n",
-                                                   'alternatives: [" ", 7, kb]\n')
+    wiki = FILES["content/products/wiki.md"].replace(
+        "alternatives:\n  - Confluence\n  - kb\n", 'alternatives: [" ", 7, kb]\n'
+    )
     root.write({"content/products/wiki.md": wiki})
     root.commit("flow style", date="2026-01-06T10:00:00Z")
     assert contract_findings(root.root) == [
-        ("content/products/wiki.md", 12, 24, "KB413", "warning",
-         "'kb' is an alternative here but does not list 'wiki'", "add 'wiki' to the alternatives of content/products/kb.md")]
+        (
+            "content/products/wiki.md",
+            12,
+            24,
+            "KB413",
+            "warning",
+            "'kb' is an alternative here but does not list 'wiki'",
+            "add 'wiki' to the alternatives of content/products/kb.md",
+        )
+    ]
 
 
 def swap_table(page: str) -> dict[str, tuple[list[str], list[str]]]:

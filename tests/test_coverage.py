@@ -62,23 +62,34 @@ QUARTERS = ["2025-Q1", "2025-Q2", "2025-Q3", "2025-Q4", "2026-Q1", "2026-Q2", "2
 
 def principle_file(pid: str) -> str:
     title, order = PRINCIPLES[pid]
-    return f'---\ntitle: "{title}"\nsummary: The {pid} principle.\norder: {order}\n---\n\n## Why\n\nBecause.\n'
+    return (
+        f'---\ntitle: "{title}"\nsummary: The {pid} principle.\norder: {order}\n---\n\n## Why\n\nBecause.\n'
+    )
 
 
 def product_file(pid: str) -> str:
-    return (f"---\ntitle: {PRODUCTS[pid]}\nsummary: A product.\nproblem: A problem.\nusers: [Builders]\n"
-            f"owner: Team\nstatus: live\n---\n\n## What\n\nIt works.\n")
+    return (
+        f"---\ntitle: {PRODUCTS[pid]}\nsummary: A product.\nproblem: A problem.\nusers: [Builders]\n"
+        f"owner: Team\nstatus: live\n---\n\n## What\n\nIt works.\n"
+    )
 
 
 def loop_file(spec: LoopSpec) -> str:
-    lines = ["---", f"title: Loop {spec.id[11:]}", f"date: {spec.date}", "stage: repeat",
-             f"principles: [{', '.join(spec.principles)}]"]
+    lines = [
+        "---",
+        f"title: Loop {spec.id[11:]}",
+        f"date: {spec.date}",
+        "stage: repeat",
+        f"principles: [{', '.join(spec.principles)}]",
+    ]
     if spec.product:
         lines.append(f"product: {spec.product}")
     if spec.authors:
         lines.append(f"authors: [{', '.join(spec.authors)}]")
-    steps = "".join(f"## {n}. {s}\n\nNotes on {s.lower()}.\n\n"
-                    for n, s in enumerate(("Observe", "Reflect", "Design", "Implement", "Repeat"), 1))
+    steps = "".join(
+        f"## {n}. {s}\n\nNotes on {s.lower()}.\n\n"
+        for n, s in enumerate(("Observe", "Reflect", "Design", "Implement", "Repeat"), 1)
+    )
     return "\n".join(lines) + "\n---\n\n" + steps
 
 
@@ -106,7 +117,9 @@ def expected_stale() -> list[str]:
 
 def expected_table(group: str) -> dict[str, tuple[int, str, list[str]]]:
     """name → (loops, "practiced / of", titles not yet practiced in principle order)."""
-    groups: dict[str, list[LoopSpec]] = {title: [] for title in PRODUCTS.values()} if group == "product" else {}
+    groups: dict[str, list[LoopSpec]] = (
+        {title: [] for title in PRODUCTS.values()} if group == "product" else {}
+    )
     for spec in LOOPS:
         names = [PRODUCTS[spec.product]] if group == "product" and spec.product else []
         if group == "person":
@@ -125,10 +138,14 @@ def expected_table(group: str) -> dict[str, tuple[int, str, list[str]]]:
 def site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """The handbook committed in three steps, built once: (root, site)."""
     repo = KbRepo(tmp_path_factory.mktemp("coverage") / "hb")
-    repo.write({"pyproject.toml": f"[tool.kb]\ncoverage_window_days = {WINDOW}\n",
-                "content/index.md": "---\ntitle: Home\n---\n\nStart here.\n",
-                **{f"content/principles/{p}.md": principle_file(p) for p in PRINCIPLES},
-                **{f"content/products/{p}.md": product_file(p) for p in PRODUCTS}})
+    repo.write(
+        {
+            "pyproject.toml": f"[tool.kb]\ncoverage_window_days = {WINDOW}\n",
+            "content/index.md": "---\ntitle: Home\n---\n\nStart here.\n",
+            **{f"content/principles/{p}.md": principle_file(p) for p in PRINCIPLES},
+            **{f"content/products/{p}.md": product_file(p) for p in PRODUCTS},
+        }
+    )
     repo.write({loop_path(s): loop_file(s) for s in LOOPS[:3]})
     repo.commit("principles, products, first loops", date="2025-12-31T18:00:00Z")
     repo.write({loop_path(s): loop_file(s) for s in LOOPS[3:]})
@@ -174,13 +191,20 @@ def headings(svg: ET.Element) -> list[str]:
 
 
 def row_labels(svg: ET.Element) -> list[str]:
-    return [t.text or "" for r in rows(svg)[1:] for t in r.findall(SVG_NS + "text") if t.get("role") == "rowheader"]
+    return [
+        t.text or ""
+        for r in rows(svg)[1:]
+        for t in r.findall(SVG_NS + "text")
+        if t.get("role") == "rowheader"
+    ]
 
 
 @pytest.mark.parametrize("where", ["markdown", "html"])
 def test_heatmap_cells_match_the_content(site: tuple[Path, Path], where: str) -> None:
     root, out = site
-    text = emitted(root) if where == "markdown" else (out / "principles/coverage/index.html").read_text("utf-8")
+    text = (
+        emitted(root) if where == "markdown" else (out / "principles/coverage/index.html").read_text("utf-8")
+    )
     svg = svg_of(text)
     got = cells(svg)
     want = expected_counts()
@@ -194,7 +218,9 @@ def test_heatmap_cells_match_the_content(site: tuple[Path, Path], where: str) ->
     assert len(rows(svg)) == 1 + len(PRINCIPLES)
     for row, pid in zip(rows(svg)[1:], PRINCIPLES, strict=True):
         row_cells = [g for g in row.findall(SVG_NS + "g") if g.get("role") == "cell"]
-        assert [(g.get("data-principle"), g.get("data-quarter")) for g in row_cells] == [(pid, q) for q in QUARTERS]
+        assert [(g.get("data-principle"), g.get("data-quarter")) for g in row_cells] == [
+            (pid, q) for q in QUARTERS
+        ]
 
 
 def test_heatmap_rows_flag_principles_not_practiced_in_the_window(site: tuple[Path, Path]) -> None:

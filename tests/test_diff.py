@@ -28,13 +28,17 @@ STEPS = ("Observe", "Reflect", "Design", "Implement", "Repeat")
 def loop(title: str, date: str, stage: str, principles: str, product: str | None = None) -> str:
     front = f"---\ntitle: {title}\ndate: {date}\nstage: {stage}\nprinciples: [{principles}]\n"
     front += f"product: {product}\n" if product else ""
-    body = "".join(f"## {n}. {s}\n\nNotes.\n\n" for n, s in enumerate(STEPS[: STEPS.index(stage.capitalize()) + 1], 1))
+    body = "".join(
+        f"## {n}. {s}\n\nNotes.\n\n" for n, s in enumerate(STEPS[: STEPS.index(stage.capitalize()) + 1], 1)
+    )
     return front + "authors: [Ana Lima]\n---\n\n" + body
 
 
 def product(title: str, extra: str = "", body: str = "## What it does\n\nThings.\n") -> str:
-    return (f"---\ntitle: {title}\nsummary: A product.\nproblem: A problem.\nusers: [Builders]\n"
-            f"owner: Team\nstatus: live\n{extra}---\n\n{body}")
+    return (
+        f"---\ntitle: {title}\nsummary: A product.\nproblem: A problem.\nusers: [Builders]\n"
+        f"owner: Team\nstatus: live\n{extra}---\n\n{body}"
+    )
 
 
 def principle(title: str) -> str:
@@ -82,16 +86,27 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> KbRepo:
     repo.write(BASE)
     repo.commit("base", date="2026-01-11T09:00:00Z")
     repo.git("checkout", "-q", "-b", "feature")
-    repo.write({SLOW: loop("Slow CI", "2026-01-05", "implement", "ownership", "kb"),
-                "content/loops/2026/2026-02-01-listen-more.md": loop("Listen more", "2026-02-01", "observe",
-                                                                     "listening", "inbox")})
+    repo.write(
+        {
+            SLOW: loop("Slow CI", "2026-01-05", "implement", "ownership", "kb"),
+            "content/loops/2026/2026-02-01-listen-more.md": loop(
+                "Listen more", "2026-02-01", "observe", "listening", "inbox"
+            ),
+        }
+    )
     repo.commit("advance slow-ci, add a loop", date="2026-02-01T09:00:00Z")
-    repo.write({CRAFT: loop("Craft time", "2026-01-10", "repeat", "root-cause"),
-                "content/products/kb.md": product("kb", KB_FEATURE, "## What it is\n\nThings.\n"),
-                "content/handbook/guide.md": "---\ntitle: Guide\n---\n\nRead [[ownership]] first.\n"})
+    repo.write(
+        {
+            CRAFT: loop("Craft time", "2026-01-10", "repeat", "root-cause"),
+            "content/products/kb.md": product("kb", KB_FEATURE, "## What it is\n\nThings.\n"),
+            "content/handbook/guide.md": "---\ntitle: Guide\n---\n\nRead [[ownership]] first.\n",
+        }
+    )
     repo.commit("craft-time is about root causes; kb interfaces", date="2026-02-02T09:00:00Z")
     repo.git("checkout", "-q", "main")
-    repo.write({"content/loops/2026/2026-03-01-main-only.md": loop("Main only", "2026-03-01", "observe", "craft")})
+    repo.write(
+        {"content/loops/2026/2026-03-01-main-only.md": loop("Main only", "2026-03-01", "observe", "craft")}
+    )
     repo.commit("a loop on main after the branch point", date="2026-03-01T09:00:00Z")
     repo.git("checkout", "-q", "feature")
     return repo
@@ -119,9 +134,17 @@ def test_feature_branch_json(repo: KbRepo) -> None:
     out = diff(repo, "main", "feature", "--format", "json")
     golden("feature.json", out)
     data = json.loads(out)
-    assert list(data) == ["loops_added", "loops_removed", "stages_advanced", "principles_newly_practiced",
-                          "principles_orphaned", "interfaces_changed", "links_broken", "links_fixed",
-                          "loops_unreadable"]
+    assert list(data) == [
+        "loops_added",
+        "loops_removed",
+        "stages_advanced",
+        "principles_newly_practiced",
+        "principles_orphaned",
+        "interfaces_changed",
+        "links_broken",
+        "links_fixed",
+        "loops_unreadable",
+    ]
     assert all("id" in entry for entries in data.values() for entry in entries)
     assert [e["id"] for e in data["loops_added"]] == ["2026-02-01-listen-more"]  # not main's own loop
     assert data["loops_removed"] == []
@@ -129,22 +152,33 @@ def test_feature_branch_json(repo: KbRepo) -> None:
 
 def test_head_omitted_is_the_working_tree(repo: KbRepo) -> None:
     assert diff(repo, "main") == diff(repo, "main", "feature")  # a clean tree is HEAD
-    (repo.root / CRAFT).write_text(loop("Craft time", "2026-01-10", "implement", "root-cause"), encoding="utf-8")
+    (repo.root / CRAFT).write_text(
+        loop("Craft time", "2026-01-10", "implement", "root-cause"), encoding="utf-8"
+    )
     try:
         data = json.loads(diff(repo, "main", "--format", "json"))
         text = diff(repo, "feature")  # against HEAD itself: only the uncommitted edit
     finally:
         repo.git("checkout", "--", CRAFT)
-    assert {"id": "2026-01-10-craft-time", "title": "Craft time", "from": "repeat", "to": "implement",
-            "advanced": False} in data["stages_advanced"]
-    assert text == ("## What this change does to the handbook\n\n### Stages changed (1)\n\n"
-                    "- `2026-01-10-craft-time`: repeat → **implement** (moved back)\n")
+    assert {
+        "id": "2026-01-10-craft-time",
+        "title": "Craft time",
+        "from": "repeat",
+        "to": "implement",
+        "advanced": False,
+    } in data["stages_advanced"]
+    assert text == (
+        "## What this change does to the handbook\n\n### Stages changed (1)\n\n"
+        "- `2026-01-10-craft-time`: repeat → **implement** (moved back)\n"
+    )
 
 
 def test_no_change(repo: KbRepo) -> None:
     out = diff(repo, "feature")
-    assert out == ("## What this change does to the handbook\n\n"
-                   "No change to loops, principles, product interfaces or links.\n")
+    assert out == (
+        "## What this change does to the handbook\n\n"
+        "No change to loops, principles, product interfaces or links.\n"
+    )
     data = json.loads(diff(repo, "feature", "feature", "--format", "json"))
     assert data and not any(data.values())
 
@@ -168,13 +202,19 @@ def test_not_a_git_repository_exits_2(tmp_path: Path) -> None:
     assert result.stderr == "kb: error: kb diff needs a git repository (and git on PATH)\n"
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["nope"], "kb: error: unknown git revision 'nope'\n"),
-    (["main", "--bad"], None),
-    (["--", "-x"], None),
-    (["main..feature"], "kb: error: 'main..feature' is a range; give one revision (a branch, tag, commit, or HEAD~1)\n"),
-    (["main", "feature", "--base", "main"], None),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["nope"], "kb: error: unknown git revision 'nope'\n"),
+        (["main", "--bad"], None),
+        (["--", "-x"], None),
+        (
+            ["main..feature"],
+            "kb: error: 'main..feature' is a range; give one revision (a branch, tag, commit, or HEAD~1)\n",
+        ),
+        (["main", "feature", "--base", "main"], None),
+    ],
+)
 def test_bad_refs_exit_2_cleanly(repo: KbRepo, args: list[str], message: str | None) -> None:
     result = run_kb(["diff", *args], repo.root)
     assert result.exit_code == 2
@@ -200,14 +240,17 @@ def test_default_base_that_is_the_branch_itself_exits_2(repo: KbRepo) -> None:
     finally:
         repo.git("checkout", "-q", "feature")
     assert result.exit_code == 2 and result.stdout == ""
-    assert result.stderr.startswith("kb: error: kb diff picked the base 'main', but it is the branch being checked")
+    assert result.stderr.startswith(
+        "kb: error: kb diff picked the base 'main', but it is the branch being checked"
+    )
     assert "`kb diff --base origin/main`" in result.stderr
 
 
 def test_a_loop_with_broken_frontmatter_is_unreadable_not_removed(repo: KbRepo) -> None:
     path = repo.root / CRAFT
-    path.write_text(path.read_text(encoding="utf-8").replace("title: Craft time", "title: Craft: time"),
-                    encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("title: Craft time", "title: Craft: time"), encoding="utf-8"
+    )
     try:
         data = json.loads(diff(repo, "feature", "--format", "json"))
         text = diff(repo, "feature")
@@ -215,6 +258,7 @@ def test_a_loop_with_broken_frontmatter_is_unreadable_not_removed(repo: KbRepo) 
         repo.git("checkout", "--", CRAFT)
     assert data["loops_removed"] == []
     assert [(e["id"], e["path"], e["code"], e["line"]) for e in data["loops_unreadable"]] == [
-        ("2026-01-10-craft-time", CRAFT, "KB103", 2)]
+        ("2026-01-10-craft-time", CRAFT, "KB103", 2)
+    ]
     assert "### Loop cycles whose frontmatter cannot be read (1)" in text
     assert "Loop cycles removed" not in text

@@ -28,7 +28,9 @@ _ATTR = re.compile(r'([\w-]+)="([^"]*)"')
 
 def links(page: Path) -> list[dict[str, str]]:
     """Every <a> of a page as its attributes, unescaped."""
-    return [{k: html.unescape(v) for k, v in _ATTR.findall(tag)} for tag in _LINK.findall(page.read_text("utf-8"))]
+    return [
+        {k: html.unescape(v) for k, v in _ATTR.findall(tag)} for tag in _LINK.findall(page.read_text("utf-8"))
+    ]
 
 
 def edit_links(page: Path) -> list[str]:
@@ -101,7 +103,7 @@ def test_every_edit_link_on_the_shipped_site_points_at_a_file_that_exists(shippe
             assert found == [], f"generated page {url} has an edit link: {found}"
         for href in found:
             assert href.startswith(prefix)
-            assert (REPO / href[len(prefix):]).is_file(), href
+            assert (REPO / href[len(prefix) :]).is_file(), href
             seen += 1
     assert seen == len(documents) > 30
     for generated in ("principles/", "products/", "loops/", "principles/coverage/", "people/", "loops/2026/"):
@@ -140,7 +142,9 @@ def copy(tmp_path: Path) -> Iterator[Path]:
 
 def test_continue_this_loop_prefills_what_kb_next_writes(shipped: Path, copy: Path) -> None:
     data = kb_json(shipped)
-    loop = next(d for d in data["documents"] if d["collection"] == "loop" and d["frontmatter"]["stage"] == "repeat")
+    loop = next(
+        d for d in data["documents"] if d["collection"] == "loop" and d["frontmatter"]["stage"] == "repeat"
+    )
     path, text = prefilled(actions(page_of(shipped, loop["url"]))["continue"])
     date = yaml.safe_load(text.split("---\n")[1])["date"]
     result = run_kb(["next", Path(loop["path"]).stem, "--date", date.isoformat()], copy)
@@ -154,7 +158,9 @@ def test_continue_this_loop_prefills_what_kb_next_writes(shipped: Path, copy: Pa
 def test_start_a_loop_cycle_on_a_principle_prefills_what_kb_new_writes(shipped: Path, copy: Path) -> None:
     path, text = prefilled(actions(page_of(shipped, "principles/ownership/"))["start"])
     date = yaml.safe_load(text.split("---\n")[1])["date"]
-    result = run_kb(["new", "loop", "New loop cycle", "--principle", "ownership", "--date", date.isoformat()], copy)
+    result = run_kb(
+        ["new", "loop", "New loop cycle", "--principle", "ownership", "--date", date.isoformat()], copy
+    )
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == path
     assert (copy / path).read_text(encoding="utf-8") == text
@@ -184,9 +190,12 @@ def _root_handbook(tmp_path: Path, config: str) -> Path:
 
 
 def test_edit_links_follow_the_source_file_in_a_handbook_at_the_repository_root(tmp_path: Path) -> None:
-    root = _root_handbook(tmp_path, "site_name: Root\nrepo_url: https://gitlab.com/team/handbook\n"
-                                    "edit_uri: -/edit/trunk/\ntheme:\n  name: material\n"
-                                    "  features: [content.action.edit]\n")
+    root = _root_handbook(
+        tmp_path,
+        "site_name: Root\nrepo_url: https://gitlab.com/team/handbook\n"
+        "edit_uri: -/edit/trunk/\ntheme:\n  name: material\n"
+        "  features: [content.action.edit]\n",
+    )
     site = tmp_path / "site"
     result = run_kb(["build", "-q", "--out", str(site)], root)
     assert result.exit_code == 0, result.output
@@ -196,7 +205,7 @@ def test_edit_links_follow_the_source_file_in_a_handbook_at_the_repository_root(
     assert edit_links(page_of(site, "")) == [prefix + "index.md"]
     for page in html_files(site):
         for href in edit_links(page):
-            assert (root / href[len(prefix):]).is_file(), href
+            assert (root / href[len(prefix) :]).is_file(), href
     assert edit_links(page_of(site, "principles/")) == []
     start = actions(page_of(site, "loops/"))["start"]
     assert re.match(r"https://gitlab.com/team/handbook/-/new/trunk/loops(/\d{4})?\?file_name=\d{4}-", start)
@@ -216,7 +225,8 @@ def test_without_a_repo_url_there_are_no_edit_or_write_links(tmp_path: Path) -> 
 def test_hostile_titles_stay_inside_the_attribute(tmp_path: Path) -> None:
     files = dict(SMALL)
     files["content/principles/ownership.md"] = str(SMALL["content/principles/ownership.md"]).replace(
-        "title: Ownership", "title: '\"><script>alert(1)</script>'")
+        "title: Ownership", "title: '\"><script>alert(1)</script>'"
+    )
     files["mkdocs.yml"] = "site_name: X\nrepo_url: https://github.com/o/r\n"
     root = write_tree(tmp_path / "repo", files)
     site = tmp_path / "site"

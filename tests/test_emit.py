@@ -42,8 +42,11 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Pat
 
 def emitted(docs: Path) -> dict[str, str]:
     """The compared part of the docs tree: every markdown file and kb.json."""
-    return {p.relative_to(docs).as_posix(): p.read_text(encoding="utf-8")
-            for p in sorted(docs.rglob("*")) if p.suffix == ".md" or p.name == "kb.json"}
+    return {
+        p.relative_to(docs).as_posix(): p.read_text(encoding="utf-8")
+        for p in sorted(docs.rglob("*"))
+        if p.suffix == ".md" or p.name == "kb.json"
+    }
 
 
 def write_golden(folder: Path, files: dict[str, str]) -> None:
@@ -60,13 +63,22 @@ def test_emitted_tree_matches_golden(built: dict, case: str) -> None:
     folder = GOLDEN / case
     if UPDATE:
         write_golden(folder, actual)
-    expected = {p.relative_to(folder).as_posix(): p.read_text(encoding="utf-8")
-                for p in sorted(folder.rglob("*")) if p.is_file()}
+    expected = {
+        p.relative_to(folder).as_posix(): p.read_text(encoding="utf-8")
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
     assert sorted(actual) == sorted(expected), "the set of emitted files changed"
     for rel in expected:
         if actual[rel] != expected[rel]:
-            diff = "".join(difflib.unified_diff(expected[rel].splitlines(True), actual[rel].splitlines(True),
-                                                f"golden/{case}/{rel}", f"emitted/{rel}"))
+            diff = "".join(
+                difflib.unified_diff(
+                    expected[rel].splitlines(True),
+                    actual[rel].splitlines(True),
+                    f"golden/{case}/{rel}",
+                    f"emitted/{rel}",
+                )
+            )
             pytest.fail(f"{rel} differs from its golden file (UPDATE_GOLDEN=1 to accept):\n{diff}")
 
 
@@ -109,8 +121,12 @@ def test_no_planted_markup_reaches_any_html_or_the_search_index(built: dict) -> 
     _root, site, _output = built["hostile"]
     pages = html_files(site) + [site / "search" / "search_index.json"]
     assert len(pages) > 8
-    found = [f"{p.relative_to(site)}: {bad}" for p in pages for bad in PLANTED
-             if bad in p.read_text(encoding="utf-8")]
+    found = [
+        f"{p.relative_to(site)}: {bad}"
+        for p in pages
+        for bad in PLANTED
+        if bad in p.read_text(encoding="utf-8")
+    ]
     assert not found
 
 
@@ -124,7 +140,10 @@ def test_planted_markup_shows_as_text(built: dict) -> None:
     assert "<h1>&lt;script&gt;alert(1)&lt;/script&gt;</h1>" in xss
     assert "<title>&lt;script&gt;alert(1)&lt;/script&gt; - Home &amp; &lt;b&gt;away&lt;/b&gt;</title>" in xss
     index = page("principles")
-    assert "<td>Pipes | and *stars* and _under_ and `ticks` and [brackets](x) and &lt;i&gt;tags&lt;/i&gt;</td>" in index
+    assert (
+        "<td>Pipes | and *stars* and _under_ and `ticks` and [brackets](x) and &lt;i&gt;tags&lt;/i&gt;</td>"
+        in index
+    )
     assert '<a href="xss/">&lt;script&gt;alert(1)&lt;/script&gt;</a>' in index
     evil = page("products/evil")
     assert "<td>&lt;img src=x onerror=alert(1)&gt;</td>" in evil
@@ -139,11 +158,11 @@ def test_planted_markup_shows_as_text(built: dict) -> None:
 def test_nav_titles_are_escaped(built: dict) -> None:
     _root, site, _output = built["hostile"]
     home = (site / "index.html").read_text(encoding="utf-8")
-    nav = home[home.index('<nav class="md-nav md-nav--primary"'):]
+    nav = home[home.index('<nav class="md-nav md-nav--primary"') :]
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in nav
     product = (site / "products" / "evil" / "index.html").read_text(encoding="utf-8")
-    nav = product[product.index('<nav class="md-nav md-nav--primary"'):]  # pruned: its own section only
-    assert 'Evil &quot;quoted&quot; product' in nav
+    nav = product[product.index('<nav class="md-nav md-nav--primary"') :]  # pruned: its own section only
+    assert "Evil &quot;quoted&quot; product" in nav
 
 
 def test_people_with_non_latin_names_get_a_page_each(tmp_path: Path) -> None:
@@ -153,12 +172,15 @@ def test_people_with_non_latin_names_get_a_page_each(tmp_path: Path) -> None:
     from kb.settings import load_settings
 
     files = dict(SMALL)
-    for rel, name in (("content/loops/2025/2025-12-01-lost-notes.md", "李雷"),
-                      ("content/loops/2026/2026-02-20-duplicate-cycles.md", "王芳")):
+    for rel, name in (
+        ("content/loops/2025/2025-12-01-lost-notes.md", "李雷"),
+        ("content/loops/2026/2026-02-20-duplicate-cycles.md", "王芳"),
+    ):
         text = files[rel]
         assert isinstance(text, str)
         files[rel] = text.replace("authors: [Ana Lima]", f"authors: [{name}]").replace(
-            "authors: [Ben Okafor]", f"authors: [{name}]")
+            "authors: [Ben Okafor]", f"authors: [{name}]"
+        )
     root = write_tree(tmp_path / "hb", files)
     settings = load_settings(root)
     emit(check(settings), None, settings, tmp_path / "docs")
@@ -178,10 +200,12 @@ def test_wrongly_typed_frontmatter_still_emits(tmp_path: Path) -> None:
     files["content/products/odd.md"] = (
         "---\ntitle: Odd\nsummary: [x]\nproblem: {a: b}\nusers: Someone\nowner: [Team]\nstatus: true\n"
         "interfaces: {name: x}\ndepends_on: inbox\nalternatives: 3\nprinciples: {ownership: 1}\n"
-        "tags: 2026-11-24\n---\n\nText.\n")
+        "tags: 2026-11-24\n---\n\nText.\n"
+    )
     files["content/loops/2026/2026-03-03-odd.md"] = (
         "---\ntitle: Odd loop\ndate: 2026-03-03\nstage: observe\nprinciples: [ownership]\n"
-        "feedback: 3\n---\n\n## Observe\n\nSaw it.\n")
+        "feedback: 3\n---\n\n## Observe\n\nSaw it.\n"
+    )
     root = write_tree(tmp_path / "hb", files)
     settings = load_settings(root)
     checked = check(settings)
@@ -195,7 +219,7 @@ def test_wrongly_typed_frontmatter_still_emits(tmp_path: Path) -> None:
 def _sidebar(page: Path) -> str:
     html = page.read_text(encoding="utf-8")
     start = html.index('<nav class="md-nav md-nav--primary"')
-    return html[start:html.index('class="md-content"', start)]
+    return html[start : html.index('class="md-content"', start)]
 
 
 def test_nav_lists_a_section_only_while_it_is_short(built: dict, tmp_path: Path) -> None:
@@ -209,7 +233,8 @@ def test_nav_lists_a_section_only_while_it_is_short(built: dict, tmp_path: Path)
     for i in range(SECTION_MAX + 1):
         files[f"content/products/generated-{i:02d}.md"] = (
             f"---\ntitle: Generated product {i}\nsummary: One of many.\nproblem: Too many tools.\n"
-            f"users: [Builders]\nowner: Ana Lima\nstatus: live\nnon_goals: [Everything]\n---\n\nA product.\n")
+            f"users: [Builders]\nowner: Ana Lima\nstatus: live\nnon_goals: [Everything]\n---\n\nA product.\n"
+        )
     root = write_tree(tmp_path / "many", files)
     result = run_kb(["build", "--out", str(tmp_path / "site")], root)
     assert result.exit_code == 0, result.output

@@ -25,8 +25,12 @@ import pytest
 from conftest import KbRepo
 from site_helpers import FIXED_NOW, run_kb
 
-C1, C2, C3, C4 = ("2026-01-06T10:00:00+00:00", "2026-02-10T11:30:00+00:00",
-                  "2026-03-15T16:45:00+00:00", "2026-04-01T08:00:00+00:00")
+C1, C2, C3, C4 = (
+    "2026-01-06T10:00:00+00:00",
+    "2026-02-10T11:30:00+00:00",
+    "2026-03-15T16:45:00+00:00",
+    "2026-04-01T08:00:00+00:00",
+)
 EVIL = "Noisy <script>alert(1)</script> & alerts"
 SLOW = "loops/2026/2026-01-05-slow-ci/"
 OLD = "loops/2025/2025-12-20-old-cycle/"
@@ -37,14 +41,18 @@ STEPS = ("Observe", "Reflect", "Design", "Implement", "Repeat")
 def loop(title: str, date: str, stage: str, principles: str, product: str | None, extra: str = "") -> str:
     front = f"---\ntitle: {json.dumps(title)}\ndate: {date}\nstage: {stage}\nprinciples: [{principles}]\n"
     front += f"product: {product}\n" if product else ""
-    sections = "".join(f"## {n}. {s}\n\nNotes on {s.lower()}.{extra}\n\n"
-                       for n, s in enumerate(STEPS[: STEPS.index(stage.capitalize()) + 1], 1))
+    sections = "".join(
+        f"## {n}. {s}\n\nNotes on {s.lower()}.{extra}\n\n"
+        for n, s in enumerate(STEPS[: STEPS.index(stage.capitalize()) + 1], 1)
+    )
     return front + "authors: [Ana Lima]\n---\n\n" + sections
 
 
 def product(title: str) -> str:
-    return (f"---\ntitle: {title}\nsummary: A product.\nproblem: A problem.\nusers: [Builders]\n"
-            "owner: Team\nstatus: live\n---\n\nText.\n")
+    return (
+        f"---\ntitle: {title}\nsummary: A product.\nproblem: A problem.\nusers: [Builders]\n"
+        "owner: Team\nstatus: live\n---\n\nText.\n"
+    )
 
 
 BASE = {
@@ -64,12 +72,24 @@ def slow(stage: str, extra: str = "") -> dict[str, str]:
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> KbRepo:
     repo = KbRepo(tmp_path_factory.mktemp("feeds") / "hb")
-    repo.write({**BASE, **slow("observe"),
-                "content/loops/archive/2025-12-20-old-cycle.md": loop("Old cycle", "2025-12-20", "repeat",
-                                                                     "ownership, root-cause", None)})
+    repo.write(
+        {
+            **BASE,
+            **slow("observe"),
+            "content/loops/archive/2025-12-20-old-cycle.md": loop(
+                "Old cycle", "2025-12-20", "repeat", "ownership, root-cause", None
+            ),
+        }
+    )
     repo.commit("slow-ci observed, old cycle", date=C1)
-    repo.write({**slow("implement"),
-                "content/" + NOISY.rstrip("/") + ".md": loop(EVIL, "2026-02-01", "observe", "root-cause", "inbox")})
+    repo.write(
+        {
+            **slow("implement"),
+            "content/" + NOISY.rstrip("/") + ".md": loop(
+                EVIL, "2026-02-01", "observe", "root-cause", "inbox"
+            ),
+        }
+    )
     repo.commit("slow-ci implemented, noisy", date=C2)
     repo.write(slow("repeat"))
     repo.commit("slow-ci closed", date=C3)
@@ -123,7 +143,7 @@ def page_of(site: Path, feed_key: str, href: str, base: str = "https://x.test/")
     """The site path `href` names, resolved as a reader does against the feed's URL; it must exist."""
     absolute = urljoin(urljoin(base, feed_key + ".xml"), href)
     assert absolute.startswith(base), absolute
-    path = urlparse(absolute).path[len(urlparse(base).path):]
+    path = urlparse(absolute).path[len(urlparse(base).path) :]
     target = site / path / "index.html" if path.endswith("/") or not path else site / path
     assert target.is_file(), f"{href} in {feed_key} → {path}: no such page"
     return path
@@ -135,7 +155,9 @@ def atom_entries(site: Path, key: str) -> list[tuple[str, str, str]]:
 
 
 def json_entries(site: Path, key: str) -> list[tuple[str, str, str]]:
-    return [(event(i["id"]), i["date_published"], page_of(site, key, i["url"])) for i in jfeed(site, key)["items"]]
+    return [
+        (event(i["id"]), i["date_published"], page_of(site, key, i["url"])) for i in jfeed(site, key)["items"]
+    ]
 
 
 ALL = [
@@ -154,12 +176,15 @@ def test_handbook_feed_entries_with_commit_dates(site: Path, reader) -> None:  #
     assert reader(site, "feeds/loops") == ALL
 
 
-@pytest.mark.parametrize(("key", "wanted"), [
-    ("feeds/products/journal", [e for e in ALL if e[2] == SLOW]),
-    ("feeds/products/inbox", [e for e in ALL if e[2] == NOISY]),
-    ("feeds/principles/ownership", [e for e in ALL if e[2] in (SLOW, OLD)]),
-    ("feeds/principles/root-cause", [e for e in ALL if e[2] in (NOISY, OLD)]),
-])
+@pytest.mark.parametrize(
+    ("key", "wanted"),
+    [
+        ("feeds/products/journal", [e for e in ALL if e[2] == SLOW]),
+        ("feeds/products/inbox", [e for e in ALL if e[2] == NOISY]),
+        ("feeds/principles/ownership", [e for e in ALL if e[2] in (SLOW, OLD)]),
+        ("feeds/principles/root-cause", [e for e in ALL if e[2] in (NOISY, OLD)]),
+    ],
+)
 def test_product_and_principle_feeds_hold_only_their_loops(site: Path, key: str, wanted: list) -> None:
     assert atom_entries(site, key) == wanted
     assert json_entries(site, key) == wanted
@@ -178,7 +203,9 @@ def test_feed_metadata(site: Path) -> None:
     assert page_of(site, "feeds/products/journal", journal.feed.link) == "products/journal/"
     data = jfeed(site, "feeds/principles/root-cause")
     assert page_of(site, "feeds/principles/root-cause", data["home_page_url"]) == "principles/root-cause/"
-    assert page_of(site, "feeds/principles/root-cause", data["feed_url"]) == "feeds/principles/root-cause.json"
+    assert (
+        page_of(site, "feeds/principles/root-cause", data["feed_url"]) == "feeds/principles/root-cause.json"
+    )
 
 
 def test_markup_in_a_title_is_escaped(site: Path) -> None:
@@ -195,21 +222,28 @@ def alternates(html: str) -> list[tuple[str, str]]:
     return [(t, h) for t, h in links if "feed" in t or "atom" in t]
 
 
-@pytest.mark.parametrize(("page", "own"), [
-    ("", None),
-    ("loops/", None),
-    ("principles/ownership/", "feeds/principles/ownership"),
-    ("products/inbox/", "feeds/products/inbox"),
-    (SLOW, None),
-])
+@pytest.mark.parametrize(
+    ("page", "own"),
+    [
+        ("", None),
+        ("loops/", None),
+        ("principles/ownership/", "feeds/principles/ownership"),
+        ("products/inbox/", "feeds/products/inbox"),
+        (SLOW, None),
+    ],
+)
 def test_pages_announce_their_feeds_in_head(site: Path, page: str, own: str | None) -> None:
     links = alternates((site / page / "index.html").read_text(encoding="utf-8"))
     resolved = [(t, urljoin("https://x.test/" + page, h)) for t, h in links]
-    want = [("application/atom+xml", "https://x.test/feeds/loops.xml"),
-            ("application/feed+json", "https://x.test/feeds/loops.json")]
+    want = [
+        ("application/atom+xml", "https://x.test/feeds/loops.xml"),
+        ("application/feed+json", "https://x.test/feeds/loops.json"),
+    ]
     if own:
-        want += [("application/atom+xml", f"https://x.test/{own}.xml"),
-                 ("application/feed+json", f"https://x.test/{own}.json")]
+        want += [
+            ("application/atom+xml", f"https://x.test/{own}.xml"),
+            ("application/feed+json", f"https://x.test/{own}.json"),
+        ]
     assert resolved == want
     for _t, url in resolved:
         assert (site / urlparse(url).path.lstrip("/")).is_file()
@@ -219,22 +253,42 @@ def test_feed_links_on_pages_resolve(site: Path) -> None:
     html = (site / "products/journal/index.html").read_text(encoding="utf-8")
     hrefs = re.findall(r'href="([^"]*feeds/[^"]+)"', html.split("</head>", 1)[1])
     assert sorted({urljoin("https://x.test/products/journal/", h) for h in hrefs}) == [
-        "https://x.test/feeds/products/journal.json", "https://x.test/feeds/products/journal.xml"]
+        "https://x.test/feeds/products/journal.json",
+        "https://x.test/feeds/products/journal.xml",
+    ]
 
 
 def test_without_git_dates_come_from_the_loops_and_links_are_absolute(plain_site: Path) -> None:
     base = "https://hb.example.org/team/"
-    day = {SLOW: "2026-01-05T00:00:00+00:00", OLD: "2025-12-20T00:00:00+00:00", NOISY: "2026-02-01T00:00:00+00:00"}
-    want = [("started", day[NOISY], NOISY), ("repeat", day[SLOW], SLOW), ("implement", day[SLOW], SLOW),
-            ("started", day[SLOW], SLOW), ("repeat", day[OLD], OLD), ("implement", day[OLD], OLD),
-            ("started", day[OLD], OLD)]
+    day = {
+        SLOW: "2026-01-05T00:00:00+00:00",
+        OLD: "2025-12-20T00:00:00+00:00",
+        NOISY: "2026-02-01T00:00:00+00:00",
+    }
+    want = [
+        ("started", day[NOISY], NOISY),
+        ("repeat", day[SLOW], SLOW),
+        ("implement", day[SLOW], SLOW),
+        ("started", day[SLOW], SLOW),
+        ("repeat", day[OLD], OLD),
+        ("implement", day[OLD], OLD),
+        ("started", day[OLD], OLD),
+    ]
     parsed = atom(plain_site, "feeds/loops")
-    assert [(event(e.id), e.updated, page_of(plain_site, "feeds/loops", e.link, base)) for e in parsed.entries] == want
+    assert [
+        (event(e.id), e.updated, page_of(plain_site, "feeds/loops", e.link, base)) for e in parsed.entries
+    ] == want
     assert all(e.link.startswith(base) and e.id.startswith(base) for e in parsed.entries)
     assert parsed.feed.id == base + "feeds/loops.xml"
-    assert {lk.rel: lk.href for lk in parsed.feed.links} == {"self": base + "feeds/loops.xml", "alternate": base + "loops/"}
+    assert {lk.rel: lk.href for lk in parsed.feed.links} == {
+        "self": base + "feeds/loops.xml",
+        "alternate": base + "loops/",
+    }
     data = jfeed(plain_site, "feeds/products/journal")
     assert data["feed_url"] == base + "feeds/products/journal.json"
     assert data["home_page_url"] == base + "products/journal/"
     assert [(event(i["id"]), i["url"]) for i in data["items"]] == [
-        ("repeat", base + SLOW), ("implement", base + SLOW), ("started", base + SLOW)]
+        ("repeat", base + SLOW),
+        ("implement", base + SLOW),
+        ("started", base + SLOW),
+    ]

@@ -24,15 +24,18 @@ def test_github_new_file_url_uses_filename_and_value() -> None:
     assert forge is not None and forge.kind == "github" and forge.branch == "trunk"
     url = forge.new_file("docs/loops/2026", "2026-01-02-x.md", [TEXT])
     parts = urlsplit(url)
-    assert f"{parts.scheme}://{parts.netloc}{parts.path}" == "https://github.com/o/r/new/trunk/docs/loops/2026"
+    assert (
+        f"{parts.scheme}://{parts.netloc}{parts.path}" == "https://github.com/o/r/new/trunk/docs/loops/2026"
+    )
     query = parse_qs(parts.query)
     assert query == {"filename": ["2026-01-02-x.md"], "value": [TEXT]}
     assert " " not in url and "<" not in url and '"' not in url and "\n" not in url
 
 
 def test_gitlab_new_file_url_uses_file_name_and_content() -> None:
-    forge = from_config({"repo_url": "https://gitlab.com/group/sub/repo", "edit_uri": "-/edit/dev/content/"},
-                        "content/")
+    forge = from_config(
+        {"repo_url": "https://gitlab.com/group/sub/repo", "edit_uri": "-/edit/dev/content/"}, "content/"
+    )
     assert forge is not None and forge.kind == "gitlab" and forge.branch == "dev"
     url = forge.new_file("content/products", "new-product.md", [TEXT])
     parts = urlsplit(url)
@@ -48,9 +51,15 @@ def test_gitea_hosts_use_their_documented_route() -> None:
 
 
 def test_any_forge_through_a_template() -> None:
-    config = {"repo_url": "https://git.example.net/o/r",
-              "extra": {"kb": {"new_file_url": "{repo_url}/create?ref={branch}&path={path}&dir={dir}"
-                                               "&name={filename}&text={content}&keep={other}"}}}
+    config = {
+        "repo_url": "https://git.example.net/o/r",
+        "extra": {
+            "kb": {
+                "new_file_url": "{repo_url}/create?ref={branch}&path={path}&dir={dir}"
+                "&name={filename}&text={content}&keep={other}"
+            }
+        },
+    }
     forge = from_config(config, "content/")
     assert forge is not None and forge.kind == "template"
     url = forge.new_file("content/loops", "a&b.md", ["x y&z"])
@@ -83,7 +92,10 @@ def test_edit_links_point_at_the_content_folder_wherever_it_is() -> None:
     given = from_config({"repo_url": "https://github.com/o/r", "edit_uri": "blob/dev/content"}, "content/")
     assert given is not None and given.edit_url("x.md") == "https://github.com/o/r/blob/dev/content/x.md"
     gitlab = from_config({"repo_url": "https://gitlab.example.com/o/r"}, "content/")
-    assert gitlab is not None and gitlab.edit_url("x.md") == "https://gitlab.example.com/o/r/-/edit/main/content/x.md"
+    assert (
+        gitlab is not None
+        and gitlab.edit_url("x.md") == "https://gitlab.example.com/o/r/-/edit/main/content/x.md"
+    )
 
 
 def test_an_empty_edit_uri_means_no_edit_links_as_in_mkdocs() -> None:
@@ -93,20 +105,38 @@ def test_an_empty_edit_uri_means_no_edit_links_as_in_mkdocs() -> None:
 
 
 def test_edit_uri_template_and_absolute_edit_uri() -> None:
-    forge = from_config({"repo_url": "https://github.com/o/r",
-                         "edit_uri_template": "blob/main/content/{path_noext}.md?plain=1"}, "content/")
-    assert forge is not None and forge.edit_url("a/b.md") == "https://github.com/o/r/blob/main/content/a/b.md?plain=1"
-    absolute = from_config({"repo_url": "https://github.com/o/r",
-                            "edit_uri": "https://github.com/o/r/edit/stable/content/"}, "content/")
+    forge = from_config(
+        {
+            "repo_url": "https://github.com/o/r",
+            "edit_uri_template": "blob/main/content/{path_noext}.md?plain=1",
+        },
+        "content/",
+    )
+    assert (
+        forge is not None
+        and forge.edit_url("a/b.md") == "https://github.com/o/r/blob/main/content/a/b.md?plain=1"
+    )
+    absolute = from_config(
+        {"repo_url": "https://github.com/o/r", "edit_uri": "https://github.com/o/r/edit/stable/content/"},
+        "content/",
+    )
     assert absolute is not None and absolute.branch == "stable"
     assert absolute.edit_url("x.md") == "https://github.com/o/r/edit/stable/content/x.md"
 
 
-@pytest.mark.parametrize(("edit_uri", "branch"), [
-    ("edit/main/content/", "main"), ("-/edit/dev/", "dev"), ("blob/release-1/docs", "release-1"),
-    ("src/branch/trunk/content/", "trunk"), ("?plain=1", "main"), (None, "main"), ("", "main"),
-    ("content/", "main"),
-])
+@pytest.mark.parametrize(
+    ("edit_uri", "branch"),
+    [
+        ("edit/main/content/", "main"),
+        ("-/edit/dev/", "dev"),
+        ("blob/release-1/docs", "release-1"),
+        ("src/branch/trunk/content/", "trunk"),
+        ("?plain=1", "main"),
+        (None, "main"),
+        ("", "main"),
+        ("content/", "main"),
+    ],
+)
 def test_branch_from_edit_uri(edit_uri: str | None, branch: str) -> None:
     assert branch_of(edit_uri) == branch
 

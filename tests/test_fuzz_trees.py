@@ -383,7 +383,9 @@ LINKS = st.lists(st.tuples(st.integers(0, 20), st.integers(0, 20), st.booleans()
 
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 @given(entries=st.lists(ENTRY, min_size=1, max_size=10), links=LINKS, with_base=st.booleans())
-@example(entries=[("", "%2E%2E", ".md", b"\r\x80")], links=[], with_base=False)  # found: a lone CR before bad UTF-8
+@example(
+    entries=[("", "%2E%2E", ".md", b"\r\x80")], links=[], with_base=False
+)  # found: a lone CR before bad UTF-8
 def test_generated_trees(entries: list, links: list, with_base: bool) -> None:
     with tempfile.TemporaryDirectory(prefix="kb-tree-") as tmp:
         root = make_kb(Path(tmp), BASE if with_base else {})

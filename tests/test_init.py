@@ -27,8 +27,16 @@ from test_workflows import action_steps, context, run_step, steps
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 SHA = "0123456789abcdef0123456789abcdef01234567"
-WRITTEN = ["content/index.md", "mkdocs.yml", "kb.toml", ".gitignore", ".github/workflows/pull-request.yml",
-           ".github/workflows/publish.yml", ".github/pull_request_template.md", ".pre-commit-config.yaml"]
+WRITTEN = [
+    "content/index.md",
+    "mkdocs.yml",
+    "kb.toml",
+    ".gitignore",
+    ".github/workflows/pull-request.yml",
+    ".github/workflows/publish.yml",
+    ".github/pull_request_template.md",
+    ".pre-commit-config.yaml",
+]
 LOOP = "content/loops/2026/2026-11-25-faster-reviews.md"
 LOOP_TEXT = """\
 ---
@@ -86,7 +94,9 @@ def test_init_writes_a_handbook_that_lints_clean_and_builds(tmp_path: Path) -> N
     assert (tmp_path / "site" / "index.html").is_file()
 
 
-def test_init_empty_lints_clean_and_takes_a_first_principle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_init_empty_lints_clean_and_takes_a_first_principle(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     code, out, _ = init("--empty", "--name", "Ops handbook")
     assert code == 0
@@ -95,7 +105,9 @@ def test_init_empty_lints_clean_and_takes_a_first_principle(tmp_path: Path, monk
     printed = CliRunner().invoke(main, ["config"]).stdout.splitlines()  # kb config: the built-in one
     written = (tmp_path / "mkdocs.yml").read_text().splitlines()
     assert [line for line in written if line not in printed] == [
-        'site_name: "Ops handbook"', "# repo_url: https://github.com/<owner>/<repository>   # edit links on every page"]
+        'site_name: "Ops handbook"',
+        "# repo_url: https://github.com/<owner>/<repository>   # edit links on every page",
+    ]
     assert [line for line in printed if line not in written] == ["site_name: Handbook"]
     lint = kb(tmp_path, "lint")
     assert (lint.returncode, lint.stdout) == (0, "0 errors, 0 warnings in 1 file\n")
@@ -151,7 +163,9 @@ def test_workflows_and_pre_commit_pin_the_ref(tmp_path: Path) -> None:
         assert [s["uses"] for s in action_steps(data)] == [f"{REPOSITORY}@{SHA}"]
         assert f"pinned to commit {SHA[:12]}" in (tmp_path / ".github" / "workflows" / name).read_text()
     config = yaml.safe_load((tmp_path / ".pre-commit-config.yaml").read_text())
-    assert config["repos"] == [{"repo": f"https://github.com/{REPOSITORY}", "rev": SHA, "hooks": [{"id": "kb-lint"}]}]
+    assert config["repos"] == [
+        {"repo": f"https://github.com/{REPOSITORY}", "rev": SHA, "hooks": [{"id": "kb-lint"}]}
+    ]
 
 
 def test_without_a_recorded_commit_the_branch_is_named_honestly(tmp_path: Path) -> None:
@@ -172,19 +186,30 @@ def runner_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     not its editable kb: the action's `pip install` puts a real kb in it, offline."""
     venv = tmp_path_factory.mktemp("runner") / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    purelib = Path(subprocess.run([str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                                  capture_output=True, text=True, check=True).stdout.strip())
+    purelib = Path(
+        subprocess.run(
+            [str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
     (purelib / "_test_environment.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     return venv / "bin"
 
 
-def test_the_written_workflows_install_and_run_kb_in_another_repository(tmp_path: Path, runner_python: Path,
-                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_written_workflows_install_and_run_kb_in_another_repository(
+    tmp_path: Path, runner_python: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     init("--ref", SHA, str(tmp_path / "upstream"))
     upstream = KbRepo(tmp_path / "upstream")
     upstream.commit("kb init", date="2026-11-20T12:00:00Z")
-    subprocess.run(["git", "clone", "-q", upstream.root.as_uri(), str(tmp_path / "pr")], check=True,
-                   capture_output=True, env={**os.environ, **GIT_ENV})
+    subprocess.run(
+        ["git", "clone", "-q", upstream.root.as_uri(), str(tmp_path / "pr")],
+        check=True,
+        capture_output=True,
+        env={**os.environ, **GIT_ENV},
+    )
     pr = KbRepo.__new__(KbRepo)
     pr.root = tmp_path / "pr"
     pr.git("checkout", "-q", "-b", "faster-reviews")
@@ -192,7 +217,11 @@ def test_the_written_workflows_install_and_run_kb_in_another_repository(tmp_path
     pr.commit("a reflection", date="2026-11-25T12:00:00Z")
     monkeypatch.delenv("PYTHONPATH", raising=False)  # the runner's python sees only what it installed
     # offline: build dependencies (hatchling) and kb's dependencies come from the test environment
-    for key, value in {"PIP_NO_INDEX": "1", "PIP_NO_BUILD_ISOLATION": "0", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}.items():
+    for key, value in {
+        "PIP_NO_INDEX": "1",
+        "PIP_NO_BUILD_ISOLATION": "0",
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+    }.items():
         monkeypatch.setenv(key, value)
     summary = tmp_path / "summary.md"
     outputs = []
@@ -208,22 +237,38 @@ def test_the_written_workflows_install_and_run_kb_in_another_repository(tmp_path
                 done = run_step(pr.root, run, values, summary, path=str(runner_python))
                 assert done.returncode == 0, (name, run["run"], done.stdout, done.stderr[-3000:])
                 outputs.append(done.stdout + done.stderr)
-    where = subprocess.run([str(runner_python / "python"), "-c", "import kb; print(kb.__file__)"],
-                           capture_output=True, text=True, check=True).stdout
+    where = subprocess.run(
+        [str(runner_python / "python"), "-c", "import kb; print(kb.__file__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert not where.startswith(str(ROOT)), where  # the installed kb ran, not this checkout's
     assert (runner_python / "kb").is_file()
     text = "\n".join(outputs)
     assert "kb: 1 changed file since origin/main" in text and "0 errors, 0 warnings in 1 file" in text
     assert "0 errors, 13 warnings in 16 files" in text  # publish lints everything (KB603 for the rest)
     assert "Faster reviews" in summary.read_text()  # kb diff
-    assert "Faster reviews" in (pr.root / "site" / "loops" / "2026" / "2026-11-25-faster-reviews" / "index.html").read_text()
+    assert (
+        "Faster reviews"
+        in (pr.root / "site" / "loops" / "2026" / "2026-11-25-faster-reviews" / "index.html").read_text()
+    )
 
 
 def test_readme_tells_how_to_use_kb_for_your_own_handbook() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Use kb for your own handbook\n", 1)[1].split("\n## ", 1)[0]
-    for needed in ("`kb init`", "--empty", "uses: example-org/kb@", "github.action_path", "root:",
-                   "pre-commit", "pass_filenames: false", "GitHub Pages", "no release\ntags"):
+    for needed in (
+        "`kb init`",
+        "--empty",
+        "uses: example-org/kb@",
+        "github.action_path",
+        "root:",
+        "pre-commit",
+        "pass_filenames: false",
+        "GitHub Pages",
+        "no release\ntags",
+    ):
         assert needed in section, needed
     assert REPOSITORY == "example-org/kb"  # the README names it: change both together
     for rel in WRITTEN:
@@ -238,7 +283,9 @@ def test_written_workflows_are_valid_for_github(tmp_path: Path) -> None:
 
     import jsonschema
 
-    text = (resources.files("check_jsonschema.builtin_schemas.vendor") / "github-workflows.json").read_text("utf-8")
+    text = (resources.files("check_jsonschema.builtin_schemas.vendor") / "github-workflows.json").read_text(
+        "utf-8"
+    )
     spec = json.loads(text)
     validator = jsonschema.validators.validator_for(spec)(spec)
     init("--empty", str(tmp_path))
@@ -248,7 +295,9 @@ def test_written_workflows_are_valid_for_github(tmp_path: Path) -> None:
         assert [e.message for e in validator.iter_errors(data)] == [], path.name
 
 
-@pytest.mark.parametrize("args", [["--ref", "main\n  evil: 1"], ["--ref", "-x"], ["--name", "two\nlines"], ["--name", " "]])
+@pytest.mark.parametrize(
+    "args", [["--ref", "main\n  evil: 1"], ["--ref", "-x"], ["--name", "two\nlines"], ["--name", " "]]
+)
 def test_init_refuses_a_ref_or_name_that_would_break_the_files(tmp_path: Path, args: list[str]) -> None:
     code, _, err = init(*args, str(tmp_path / "h"))
     assert code == 1 and err.startswith("kb: ") and not (tmp_path / "h").exists()

@@ -71,12 +71,13 @@ ROOT_HANDBOOK = {
 
 
 def test_a_handbook_at_the_repository_root_reads_and_publishes_only_the_handbook(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     root = write(tmp_path / "repo", ROOT_HANDBOOK)
     monkeypatch.chdir(root)
     code, config, _ = kb("config")
     assert code == 0
-    (root / "mkdocs.yml").write_text(config + 'exclude_docs: |\n  drafts/\n', encoding="utf-8")
+    (root / "mkdocs.yml").write_text(config + "exclude_docs: |\n  drafts/\n", encoding="utf-8")
     found, paths = lint_paths(root / "guides" / "sub", monkeypatch)  # found from kb.toml above
     assert paths <= {"index.md", "guides/guide.md", "guides/sub/README.md"}, found
     assert {f["code"] for f in found if f["path"] == "index.md"} == {"KB406"}  # drafts/ is excluded
@@ -87,23 +88,39 @@ def test_a_handbook_at_the_repository_root_reads_and_publishes_only_the_handbook
         assert "site/" not in err and ".kb-cache" not in err
     site = root / "site"
     files = site_files(site)
-    assert {"index.html", "guides/guide/index.html", "guides/sub/index.html", "logo.png",
-            "guides/chart.svg", "guides/data.json"} <= files
+    assert {
+        "index.html",
+        "guides/guide/index.html",
+        "guides/sub/index.html",
+        "logo.png",
+        "guides/chart.svg",
+        "guides/data.json",
+    } <= files
     assert "Team handbook" in (site / "index.html").read_text(encoding="utf-8")
-    leaked = {f for f in files if re.search(
-        r"kb\.toml|pyproject|package\.json|LICENSE|Makefile|CODEOWNERS|mkdocs\.yml|README|\.github|"
-        r"\.gitbook|drafts|templates|venv|node_modules|site-from-before|\.kb-cache|^site/", f)}
+    leaked = {
+        f
+        for f in files
+        if re.search(
+            r"kb\.toml|pyproject|package\.json|LICENSE|Makefile|CODEOWNERS|mkdocs\.yml|README|\.github|"
+            r"\.gitbook|drafts|templates|venv|node_modules|site-from-before|\.kb-cache|^site/",
+            f,
+        )
+    }
     assert not leaked
 
 
 def test_content_dir_names_any_folder_and_paths_stay_repository_relative(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    root = write(tmp_path / "repo", {
-        "pyproject.toml": '[project]\nname = "x"\n\n[tool.kb]\ncontent_dir = "./docs/"\n',
-        "docs/README.md": "# Docs home\n\n[Broken](missing.md) and [ok](team/a.md)\n",
-        "docs/team/a.md": "# A\n\n[Home](../README.md)\n",
-        "content/ignored.md": "# kb reads docs/, not content/\n",
-    })
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = write(
+        tmp_path / "repo",
+        {
+            "pyproject.toml": '[project]\nname = "x"\n\n[tool.kb]\ncontent_dir = "./docs/"\n',
+            "docs/README.md": "# Docs home\n\n[Broken](missing.md) and [ok](team/a.md)\n",
+            "docs/team/a.md": "# A\n\n[Home](../README.md)\n",
+            "content/ignored.md": "# kb reads docs/, not content/\n",
+        },
+    )
     found, paths = lint_paths(root / "docs" / "team", monkeypatch)
     assert paths == {"docs/README.md"}
     assert [f["code"] for f in found] == ["KB406"]
@@ -132,14 +149,22 @@ def test_root_discovery_and_its_errors(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 def test_kb_config_prints_a_mkdocs_yml_that_builds_with_kb_overrides(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    root = write(tmp_path / "repo", {"content/index.md": "# Home\n\n[Other](other.md)\n",
-                                     "content/other.md": "# Other\n\n[Home](index.md)\n"})
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = write(
+        tmp_path / "repo",
+        {
+            "content/index.md": "# Home\n\n[Other](other.md)\n",
+            "content/other.md": "# Other\n\n[Home](index.md)\n",
+        },
+    )
     monkeypatch.chdir(root)
     code, config, _ = kb("config")
     assert code == 0 and "docs_dir" in config and not re.search(r"^\s*custom_dir:", config, re.M)
     assert not re.search(r"^\s*- pymdownx\.snippets", config, re.M)
-    (root / "mkdocs.yml").write_text(config.replace("site_name: Handbook", "site_name: Copied"), encoding="utf-8")
+    (root / "mkdocs.yml").write_text(
+        config.replace("site_name: Handbook", "site_name: Copied"), encoding="utf-8"
+    )
     code, _, err = kb("build", "-q")
     assert code == 0, err
     page = (root / "site" / "other" / "index.html").read_text(encoding="utf-8")
@@ -148,12 +173,16 @@ def test_kb_config_prints_a_mkdocs_yml_that_builds_with_kb_overrides(
 
     # a custom_dir of the site's own works beside kb's, and its files win over kb's
     theme = write(root / "theme", {"partials/copyright.html": "<p>OWN COPYRIGHT</p>\n"})
-    (root / "mkdocs.yml").write_text(config.replace("  name: material\n", "  name: material\n  custom_dir: theme\n"),
-                                     encoding="utf-8")
+    (root / "mkdocs.yml").write_text(
+        config.replace("  name: material\n", "  name: material\n  custom_dir: theme\n"), encoding="utf-8"
+    )
     assert kb("build", "-q")[0] == 0
     page = (root / "site" / "other" / "index.html").read_text(encoding="utf-8")
     assert "OWN COPYRIGHT" in page and 'type="application/atom+xml"' in page
-    write(theme, {"main.html": '{% extends "base.html" %}\n{% block extrahead %}<meta name="own">{% endblock %}\n'})
+    write(
+        theme,
+        {"main.html": '{% extends "base.html" %}\n{% block extrahead %}<meta name="own">{% endblock %}\n'},
+    )
     assert kb("build", "-q")[0] == 0
     page = (root / "site" / "other" / "index.html").read_text(encoding="utf-8")
     assert '<meta name="own">' in page and 'type="application/atom+xml"' not in page
@@ -162,17 +191,22 @@ def test_kb_config_prints_a_mkdocs_yml_that_builds_with_kb_overrides(
 def _sidebar(page: Path) -> str:
     html = page.read_text(encoding="utf-8")
     start = html.index('<nav class="md-nav md-nav--primary"')
-    return html[start:html.index('class="md-content"', start)]
+    return html[start : html.index('class="md-content"', start)]
 
 
-def test_a_page_does_not_grow_with_the_pages_of_other_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_page_does_not_grow_with_the_pages_of_other_folders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def handbook(name: str, pages: int) -> Path:
-        files = {"content/index.md": "# Home\n\n[About](about/index.md)\n",
-                 "content/about/index.md": "# About\n\n[Us](us.md)\n",
-                 "content/about/us.md": "# Us\n\n[About](index.md)\n"}
+        files = {
+            "content/index.md": "# Home\n\n[About](about/index.md)\n",
+            "content/about/index.md": "# About\n\n[Us](us.md)\n",
+            "content/about/us.md": "# Us\n\n[About](index.md)\n",
+        }
         for dept in ("sales", "eng"):
             files[f"content/{dept}/index.md"] = f"# {dept}\n\n" + "".join(
-                f"[p{k}](team/p{k}.md)\n" for k in range(pages))
+                f"[p{k}](team/p{k}.md)\n" for k in range(pages)
+            )
             for k in range(pages):
                 files[f"content/{dept}/team/p{k}.md"] = f"# Page {k}\n\n[Up](../index.md)\n"
         return write(tmp_path / name, files)
@@ -187,7 +221,9 @@ def test_a_page_does_not_grow_with_the_pages_of_other_folders(tmp_path: Path, mo
     assert "Page 3" in _sidebar(Path("site/sales/team/p1/index.html"))  # its own folder is listed
 
 
-def test_kb704_a_large_nav_without_prune_is_reported_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_kb704_a_large_nav_without_prune_is_reported_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     files = {f"content/f{k // 50}/p{k}.md": "# P\n" for k in range(520)}
     files["mkdocs.yml"] = "site_name: X\ntheme:\n  name: material\n  features:\n    - navigation.tabs\n"
     root = write(tmp_path / "repo", files)
@@ -195,18 +231,28 @@ def test_kb704_a_large_nav_without_prune_is_reported_once(tmp_path: Path, monkey
     kb704 = [f for f in found if f["code"] == "KB704"]
     assert len(kb704) == 1 and kb704[0]["path"] == "mkdocs.yml" and kb704[0]["line"] == 4
     assert "navigation.prune" in kb704[0]["hint"]
-    (root / "mkdocs.yml").write_text("site_name: X\ntheme:\n  name: material\n  features: [navigation.prune]\n")
+    (root / "mkdocs.yml").write_text(
+        "site_name: X\ntheme:\n  name: material\n  features: [navigation.prune]\n"
+    )
     found, _ = lint_paths(root, monkeypatch)
     assert not [f for f in found if f["code"] == "KB704"]
 
 
-def test_changed_with_the_handbook_at_the_repository_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_changed_with_the_handbook_at_the_repository_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`kb lint --changed` lints the merge base of a root handbook too (the whole tree, not '.')."""
     from conftest import KbRepo
 
     repo = KbRepo(tmp_path / "repo")
-    repo.write({"kb.toml": 'content_dir = "."\n', "index.md": "# Home\n\n[A](a.md) [B](b.md)\n",
-                "a.md": "# A\n\n[Home](index.md)\n", "b.md": "# B\n\n[Home](index.md)\n"})
+    repo.write(
+        {
+            "kb.toml": 'content_dir = "."\n',
+            "index.md": "# Home\n\n[A](a.md) [B](b.md)\n",
+            "a.md": "# A\n\n[Home](index.md)\n",
+            "b.md": "# B\n\n[Home](index.md)\n",
+        }
+    )
     repo.commit("base")
     repo.git("checkout", "-q", "-b", "feature")
     (repo.root / "a.md").unlink()
@@ -223,7 +269,9 @@ def test_serve_watches_a_root_handbook_but_never_its_site_or_cache(tmp_path: Pat
     from kb.serve import watched
     from kb.settings import load_settings
 
-    root = write(tmp_path / "repo", {k: v for k, v in ROOT_HANDBOOK.items() if k != "build/site-from-before/.kb-site"})
+    root = write(
+        tmp_path / "repo", {k: v for k, v in ROOT_HANDBOOK.items() if k != "build/site-from-before/.kb-site"}
+    )
     (root / "site").mkdir()
     (root / "site" / ".kb-site").write_text("")
     (root / ".kb-cache").mkdir()

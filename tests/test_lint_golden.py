@@ -121,14 +121,26 @@ def test_json_format(tmp_path: Path) -> None:
     code, out, err = lint(root, "--format", "json")
     data = json.loads(out)
     assert code == 1
-    assert data == [{
-        "path": CASE_LOOP, "line": 5, "col": 14, "code": "KB401", "severity": "error",
-        "message": "unknown principle 'ownershp'", "hint": "did you mean 'ownership'?",
-    }, {
-        "path": CASE_LOOP, "line": 5, "col": 24, "code": "KB401", "severity": "error",
-        "message": "unknown principle 'take ownership'",
-        "hint": "did you mean 'ownership'? (use the id, not an alias)",
-    }]
+    assert data == [
+        {
+            "path": CASE_LOOP,
+            "line": 5,
+            "col": 14,
+            "code": "KB401",
+            "severity": "error",
+            "message": "unknown principle 'ownershp'",
+            "hint": "did you mean 'ownership'?",
+        },
+        {
+            "path": CASE_LOOP,
+            "line": 5,
+            "col": 24,
+            "code": "KB401",
+            "severity": "error",
+            "message": "unknown principle 'take ownership'",
+            "hint": "did you mean 'ownership'? (use the id, not an alias)",
+        },
+    ]
     assert err.splitlines()[0] == "2 errors, 0 warnings in 5 files"
 
 
@@ -156,7 +168,8 @@ def test_github_format(tmp_path: Path) -> None:
 def test_github_format_escapes_and_warnings(tmp_path: Path) -> None:
     root = build_case("kb603-unpracticed-principle", tmp_path)
     (root / "content/principles/candor.md").write_text(
-        "---\ntitle: 100% candor, always\nsummary: Say it plainly.\n---\n\nText.\n")
+        "---\ntitle: 100% candor, always\nsummary: Say it plainly.\n---\n\nText.\n"
+    )
     code, out, _ = lint(root, "--format", "github")
     assert code == 0
     assert out.splitlines() == [

@@ -56,15 +56,18 @@ def test_thematic_break_in_body_stays_in_body() -> None:
     assert cut.body == "text\n\n---\n\nmore\n---\n"
 
 
-@pytest.mark.parametrize(("text", "message", "hint"), [
-    ("# no block\n", "no frontmatter block", "start the file with"),
-    ("---\na: 1\n", "frontmatter block is never closed", "close it with"),
-    ("---\na: 1\n...\nbody\n", "frontmatter block is never closed", "'...' does not close"),
-    ("\n---\na: 1\n---\n", "no frontmatter block", "without blank lines before it"),
-    ("--- \na: 1\n---\n", "no frontmatter block", "exactly '---'"),
-    ("+++\na = 1\n+++\n", "TOML frontmatter is not supported", "as YAML"),
-    ('{"a": 1}\n', "JSON frontmatter is not supported", "as YAML"),
-])
+@pytest.mark.parametrize(
+    ("text", "message", "hint"),
+    [
+        ("# no block\n", "no frontmatter block", "start the file with"),
+        ("---\na: 1\n", "frontmatter block is never closed", "close it with"),
+        ("---\na: 1\n...\nbody\n", "frontmatter block is never closed", "'...' does not close"),
+        ("\n---\na: 1\n---\n", "no frontmatter block", "without blank lines before it"),
+        ("--- \na: 1\n---\n", "no frontmatter block", "exactly '---'"),
+        ("+++\na = 1\n+++\n", "TOML frontmatter is not supported", "as YAML"),
+        ('{"a": 1}\n', "JSON frontmatter is not supported", "as YAML"),
+    ],
+)
 def test_split_problems_are_kb102_at_1_1(text: str, message: str, hint: str) -> None:
     _, found = split("x.md", text, required=True)
     [f] = found
@@ -91,11 +94,14 @@ def test_decode_reports_invalid_utf8_at_its_byte() -> None:
     assert problem.message == "not valid UTF-8 (byte 0xff)"
 
 
-@pytest.mark.parametrize(("data", "line", "col"), [
-    (b"\r\x80", 2, 1),  # a lone CR ends a line, as it does when the text is read
-    (b"a\r\nb\rc\x80", 3, 2),
-    ("\ufeffé\u00e9".encode() + b"\xff", 1, 3),  # columns count characters; the BOM is not one
-])
+@pytest.mark.parametrize(
+    ("data", "line", "col"),
+    [
+        (b"\r\x80", 2, 1),  # a lone CR ends a line, as it does when the text is read
+        (b"a\r\nb\rc\x80", 3, 2),
+        ("\ufeffé\u00e9".encode() + b"\xff", 1, 3),  # columns count characters; the BOM is not one
+    ],
+)
 def test_invalid_utf8_position_counts_like_the_text(data: bytes, line: int, col: int) -> None:
     _text, problem = decode("x.md", data)
     assert problem is not None and (problem.line, problem.col) == (line, col)
@@ -112,7 +118,7 @@ def test_decode_reports_nul_bytes() -> None:
 def test_positions_of_keys_and_values() -> None:
     front, found = parsed(
         "title: Slow CI\nprinciples:\n  - ownership\n  - kb\nfeedback:\n"
-        "  - source: Chat\n    quote: \"It is slow\"\n"
+        '  - source: Chat\n    quote: "It is slow"\n'
     )
     assert found == []
     assert front.key_pos("title") == (2, 1)
@@ -126,7 +132,7 @@ def test_positions_of_keys_and_values() -> None:
 
 
 def test_dates_bare_quoted_and_impossible() -> None:
-    front, _ = parsed("a: 2026-11-23\nb: \"2026-11-23\"\nc: 2025-13-45\nd: 2026-11-23 10:00:00\n")
+    front, _ = parsed('a: 2026-11-23\nb: "2026-11-23"\nc: 2025-13-45\nd: 2026-11-23 10:00:00\n')
     assert front.data["a"] == dt.date(2026, 11, 23)
     assert front.data["b"] == "2026-11-23"
     assert isinstance(front.data["c"], InvalidDate)
@@ -154,19 +160,25 @@ def test_non_string_key() -> None:
     assert front.data == {"b": 2}
 
 
-@pytest.mark.parametrize(("yaml_text", "expected", "message"), [
-    ("- a\n- b\n", ("x.md", 2, 1, "KB104"), "frontmatter is a list, not a mapping"),
-    ("just words\n", ("x.md", 2, 1, "KB104"), "frontmatter is a single value, not a mapping"),
-    ("a: [b\nc: d\n", ("x.md", 3, 2, "KB103"), None),
-    ("a: 1\nb:\n\t- x\n", ("x.md", 4, 1, "KB103"), None),
-    ("a: !!python/object:os.system x\n", ("x.md", 2, 4, "KB108"),
-     "YAML tag '!!python/object:os.system' is not plain data"),
-    ("a: !!binary aGk=\n", ("x.md", 2, 4, "KB108"), "YAML tag '!!binary' is not plain data"),
-    ("a: !env HOME\n", ("x.md", 2, 4, "KB108"), "YAML tag '!env' is not plain data"),
-    ("a: &a [*a]\n", ("x.md", 2, 1, "KB107"), "frontmatter is nested deeper than 32 levels"),
-    ("a: " + "[" * 100_000 + "\n", ("x.md", 2, 36, "KB107"), "YAML nested deeper than 32 levels"),
-    ("a:\n" + "".join("  " * i + "- \n" for i in range(60)), ("x.md", 35, 65, "KB107"), None),
-])
+@pytest.mark.parametrize(
+    ("yaml_text", "expected", "message"),
+    [
+        ("- a\n- b\n", ("x.md", 2, 1, "KB104"), "frontmatter is a list, not a mapping"),
+        ("just words\n", ("x.md", 2, 1, "KB104"), "frontmatter is a single value, not a mapping"),
+        ("a: [b\nc: d\n", ("x.md", 3, 2, "KB103"), None),
+        ("a: 1\nb:\n\t- x\n", ("x.md", 4, 1, "KB103"), None),
+        (
+            "a: !!python/object:os.system x\n",
+            ("x.md", 2, 4, "KB108"),
+            "YAML tag '!!python/object:os.system' is not plain data",
+        ),
+        ("a: !!binary aGk=\n", ("x.md", 2, 4, "KB108"), "YAML tag '!!binary' is not plain data"),
+        ("a: !env HOME\n", ("x.md", 2, 4, "KB108"), "YAML tag '!env' is not plain data"),
+        ("a: &a [*a]\n", ("x.md", 2, 1, "KB107"), "frontmatter is nested deeper than 32 levels"),
+        ("a: " + "[" * 100_000 + "\n", ("x.md", 2, 36, "KB107"), "YAML nested deeper than 32 levels"),
+        ("a:\n" + "".join("  " * i + "- \n" for i in range(60)), ("x.md", 35, 65, "KB107"), None),
+    ],
+)
 def test_unreadable_frontmatter(yaml_text: str, expected: tuple, message: str | None) -> None:
     front, found = parsed(yaml_text)
     assert front is None
@@ -207,11 +219,23 @@ def test_unicode_line_separators_do_not_shift_positions() -> None:
 
 
 def test_collections_ids_and_assets(tmp_path: Path) -> None:
-    corpus = loaded(tmp_path, {"content/handbook/img/chart.png": b"\x89PNG", ".git/x.md": "x",
-                               "content/.hidden.md": "x", "content/notes.txt": "x"}, base=True)
+    corpus = loaded(
+        tmp_path,
+        {
+            "content/handbook/img/chart.png": b"\x89PNG",
+            ".git/x.md": "x",
+            "content/.hidden.md": "x",
+            "content/notes.txt": "x",
+        },
+        base=True,
+    )
     by_rel = {d.rel: d for d in corpus.documents}
-    assert sorted(by_rel) == ["index.md", "loops/2026/2026-11-23-slow-ci.md", "principles/ownership.md",
-                              "products/kb.md"]
+    assert sorted(by_rel) == [
+        "index.md",
+        "loops/2026/2026-11-23-slow-ci.md",
+        "principles/ownership.md",
+        "products/kb.md",
+    ]
     assert by_rel["loops/2026/2026-11-23-slow-ci.md"].collection is Collection.LOOP
     assert by_rel["loops/2026/2026-11-23-slow-ci.md"].id == "2026-11-23-slow-ci"
     assert by_rel["index.md"].collection is Collection.PAGE
@@ -237,11 +261,14 @@ def test_unreadable_document_is_kept_for_resolution(tmp_path: Path) -> None:
 
 
 def test_too_large_and_exclude(tmp_path: Path) -> None:
-    corpus = loaded(tmp_path, {
-        "kb.toml": 'max_file_bytes = 50\nexclude = ["drafts/*"]\n',
-        "content/big.md": "# Big\n\n" + "x" * 60,
-        "content/drafts/wip.md": "no frontmatter at all, and huge " * 10,
-    })
+    corpus = loaded(
+        tmp_path,
+        {
+            "kb.toml": 'max_file_bytes = 50\nexclude = ["drafts/*"]\n',
+            "content/big.md": "# Big\n\n" + "x" * 60,
+            "content/drafts/wip.md": "no frontmatter at all, and huge " * 10,
+        },
+    )
     assert codes(corpus.findings) == [("big.md", 1, 1, "KB106")]
     assert corpus.documents == ()
 
@@ -276,7 +303,8 @@ def test_document_title_falls_back_to_heading(tmp_path: Path) -> None:
 def test_merge_keys_are_not_supported() -> None:
     front, found = parsed("base: &b {title: x}\n<<: *b\n")
     assert [(f.line, f.col, f.code, f.message) for f in found] == [
-        (3, 1, "KB203", "merge key '<<' is not supported")]
+        (3, 1, "KB203", "merge key '<<' is not supported")
+    ]
     assert front.data == {"base": {"title": "x"}}
 
 
@@ -289,7 +317,9 @@ def test_fast_init_records_behave_as_frozen_dataclasses() -> None:
     from kb.model import Document, Scalar, fast_init
 
     scalar = Scalar("x", "str", quoted=False)
-    assert scalar == Scalar(raw="x", tag="str", quoted=False) and hash(scalar) == hash(Scalar("x", "str", False))
+    assert scalar == Scalar(raw="x", tag="str", quoted=False) and hash(scalar) == hash(
+        Scalar("x", "str", False)
+    )
     assert repr(scalar) == "Scalar(raw='x', tag='str', quoted=False)"
     with pytest.raises(dataclasses.FrozenInstanceError):
         scalar.raw = "y"  # type: ignore[misc]
@@ -297,7 +327,9 @@ def test_fast_init_records_behave_as_frozen_dataclasses() -> None:
     assert pickle.loads(pickle.dumps(Edge("a", "b", EdgeKind.LINK))) == Edge("a", "b", EdgeKind.LINK)
     with pytest.raises(TypeError):
         Scalar("x", "str")  # type: ignore[call-arg]
-    defaults = {f.name: f.default for f in dataclasses.fields(Document) if f.default is not dataclasses.MISSING}
+    defaults = {
+        f.name: f.default for f in dataclasses.fields(Document) if f.default is not dataclasses.MISSING
+    }
     assert defaults == {"readable": True}
 
     @dataclasses.dataclass(frozen=True, slots=True)

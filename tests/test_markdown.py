@@ -47,8 +47,12 @@ def toc(body: str) -> list[tuple]:
 def test_atx_headings_levels_and_positions():
     # As Python-Markdown: `#` in column 1 with or without a space, no indent; 7 `#`s make an h6
     body = "# One\n\n  ### Three ###\n###### Six\n####### seven\n#nospace\n    # indented code"
-    assert heads(body) == [(1, "One", "one", 1, 1), (6, "Six", "six", 4, 1), (6, "# seven", "seven", 5, 1),
-                           (1, "nospace", "nospace", 6, 1)]
+    assert heads(body) == [
+        (1, "One", "one", 1, 1),
+        (6, "Six", "six", 4, 1),
+        (6, "# seven", "seven", 5, 1),
+        (1, "nospace", "nospace", 6, 1),
+    ]
 
 
 def test_atx_heading_that_is_only_hashes_is_empty():
@@ -335,8 +339,10 @@ def test_markdown_links_and_images():
 
 def test_autolinks_and_reference_definitions():
     # a definition is a link where it is used; `<a b.md>` (a space) is no definition
-    body = 'go <https://e.com/a#f> now\n[id]: ./x.md#h "T"\n   [two]: <a b.md>\n    [code]: no.md\n' \
-           '  [three]: <c.md>\n\n[id] [code] [x][THREE]'
+    body = (
+        'go <https://e.com/a#f> now\n[id]: ./x.md#h "T"\n   [two]: <a b.md>\n    [code]: no.md\n'
+        "  [three]: <c.md>\n\n[id] [code] [x][THREE]"
+    )
     assert links(body) == [
         (M, "https://e.com/a", "f", None, 1, 4, "<https://e.com/a#f>"),
         (R, "./x.md", "h", "id", 2, 1, '[id]: ./x.md#h "T"'),
@@ -346,7 +352,8 @@ def test_autolinks_and_reference_definitions():
 
 def test_unused_reference_definitions_are_no_links():
     assert links("[a]: a.md\n[b]: b.md\n\n[b][] and [^a] and `[a]`") == [
-        (R, "b.md", None, "b", 2, 1, "[b]: b.md")]
+        (R, "b.md", None, "b", 2, 1, "[b]: b.md")
+    ]
 
 
 def test_html_href_and_src_attributes():
@@ -545,7 +552,10 @@ def test_link_text_across_lines_and_images_in_links():
 def test_urls_with_spaces_and_titles_are_links_as_the_renderer_reads_them():
     body = '[x](#Thanks and praise) [y](a b.md "T") [z](p_(1).md)'
     assert [(x.target, x.anchor) for x in scan(body).links] == [
-        ("", "Thanks and praise"), ("a b.md", None), ("p_(1).md", None)]
+        ("", "Thanks and praise"),
+        ("a b.md", None),
+        ("p_(1).md", None),
+    ]
 
 
 def test_raw_html_blocks_hide_markdown_but_not_tags():
@@ -560,7 +570,11 @@ def test_raw_html_blocks_hide_markdown_but_not_tags():
 def test_headings_in_containers():
     body = "- ### In a list\n\n> ## Quoted\n\n!!! note\n    ## In a note\n\n#word\n"
     assert [(h.level, h.anchor, h.line, h.col) for h in scan(body).headings] == [
-        (3, "in-a-list", 1, 3), (2, "quoted", 3, 3), (2, "in-a-note", 6, 5), (1, "word", 8, 1)]
+        (3, "in-a-list", 1, 3),
+        (2, "quoted", 3, 3),
+        (2, "in-a-note", 6, 5),
+        (1, "word", 8, 1),
+    ]
 
 
 def test_indented_code_only_where_a_block_starts_outside_containers():

@@ -171,8 +171,9 @@ def test_next_twice_numbers_the_cycles(root: Path) -> None:
     assert meta["title"] == "Notes survive (cycle 4)" and meta["follows"] == third
     # an older handbook's "(next cycle)" title is replaced, not stacked
     old = root / "content/loops/2026/2026-11-25-notes-survive-cycle-4.md"
-    old.write_text(old.read_text(encoding="utf-8").replace("(cycle 4)", "(next cycle) (next cycle)"),
-                   encoding="utf-8")
+    old.write_text(
+        old.read_text(encoding="utf-8").replace("(cycle 4)", "(next cycle) (next cycle)"), encoding="utf-8"
+    )
     meta, _ = split((root / next_(root, old.stem, "--date", "2026-11-26").stdout.strip()).read_text("utf-8"))
     assert meta["title"] == "Notes survive (cycle 5)"
 
@@ -183,8 +184,10 @@ def test_a_prefix_gets_did_you_mean(root: Path) -> None:
     assert result.stderr == "kb: LOOP: unknown loop '2026-01' (did you mean '2026-01-10-notes-survive'?)\n"
     result = next_(root, "2026")
     assert result.exit_code == 1
-    assert result.stderr == ("kb: LOOP: unknown loop '2026' (did you mean one of 2026-01-10-notes-survive, "
-                             "2026-02-20-duplicate-cycles?)\n")
+    assert result.stderr == (
+        "kb: LOOP: unknown loop '2026' (did you mean one of 2026-01-10-notes-survive, "
+        "2026-02-20-duplicate-cycles?)\n"
+    )
 
 
 def test_the_known_list_is_cut_with_an_ellipsis(root: Path) -> None:

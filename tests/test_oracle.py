@@ -54,9 +54,25 @@ def test_kb_reads_fixtures_as_the_renderer(path: Path) -> None:
 
 def test_fixtures_cover_every_class() -> None:
     text = "\n".join(p.read_text(encoding="utf-8") for p in CASES.rglob("*.md"))
-    for needle in ("[^1]:", "spans\ntwo lines](", "[![", "(#Thanks and praise)", 'markdown="1"', "<div",
-                   "- ### ", "\n#word", "```{.python", "[unused]:", "][guide]", "{#custom-setup}",
-                   '=== "Tab', "!!! note", "\n:   ", "Введение", "はじめに"):
+    for needle in (
+        "[^1]:",
+        "spans\ntwo lines](",
+        "[![",
+        "(#Thanks and praise)",
+        'markdown="1"',
+        "<div",
+        "- ### ",
+        "\n#word",
+        "```{.python",
+        "[unused]:",
+        "][guide]",
+        "{#custom-setup}",
+        '=== "Tab',
+        "!!! note",
+        "\n:   ",
+        "Введение",
+        "はじめに",
+    ):
         assert needle in text, needle
 
 
@@ -66,20 +82,44 @@ def test_fixtures_say_what_the_site_has() -> None:
     assert links == {"#Thanks and praise", "some file.md", "#thanks-and-praise"}
     links, ids = oracle.site_reading(oracle.body_of(CASES / "references.md"), BUILTIN)
     assert links == {"guide.md", "short.md#top", "two.md"}
-    links, ids = oracle.site_reading(oracle.body_of(CASES / "slugs" / "unicode.md"),
-                                     _config_for(CASES / "slugs" / "unicode.md"))
+    links, ids = oracle.site_reading(
+        oracle.body_of(CASES / "slugs" / "unicode.md"), _config_for(CASES / "slugs" / "unicode.md")
+    )
     assert ids == ["введение", "как-начать-работу", "はじめに", "café-déjà-vu", "как-начать-работу_1"]
 
 
 # Generated bodies: lines drawn from the constructs above, in random order and nesting.
 PIECES = [
-    "# Title", "## Sub {#sub}", "#tag", "### Same", "### Same", "text with [a](a.md) link",
-    "[multi\nline](m.md)", "[![i](i.png)](j.md)", "[sp](#Some thing)", "note[^1]", "[^1]: Footnote [f](f.md)",
-    "[r]: r.md", "[unused]: u.md", "see [r] and [x][r]", "- ### item heading", "- item [l](l.md)",
-    "1. step", "    indented [i](in.md)", "> # quote", "> [q](q.md)", "```\n[c](c.md)\n```",
-    "``` python title=\"t\"\n# no\n```", "<div>\n# raw\n[raw](raw.md)\n</div>",
-    "<div markdown=\"1\">\n# md\n[md](md.md)\n</div>", "!!! note\n    ## adm\n    [ad](ad.md)",
-    "=== \"T\"\n    [t](t.md)", "Term\n:   [d](d.md)", "Setext\n---", "`[code](x.md)`", "",
+    "# Title",
+    "## Sub {#sub}",
+    "#tag",
+    "### Same",
+    "### Same",
+    "text with [a](a.md) link",
+    "[multi\nline](m.md)",
+    "[![i](i.png)](j.md)",
+    "[sp](#Some thing)",
+    "note[^1]",
+    "[^1]: Footnote [f](f.md)",
+    "[r]: r.md",
+    "[unused]: u.md",
+    "see [r] and [x][r]",
+    "- ### item heading",
+    "- item [l](l.md)",
+    "1. step",
+    "    indented [i](in.md)",
+    "> # quote",
+    "> [q](q.md)",
+    "```\n[c](c.md)\n```",
+    '``` python title="t"\n# no\n```',
+    "<div>\n# raw\n[raw](raw.md)\n</div>",
+    '<div markdown="1">\n# md\n[md](md.md)\n</div>',
+    "!!! note\n    ## adm\n    [ad](ad.md)",
+    '=== "T"\n    [t](t.md)',
+    "Term\n:   [d](d.md)",
+    "Setext\n---",
+    "`[code](x.md)`",
+    "",
 ]
 
 
@@ -96,13 +136,15 @@ def test_generated_bodies_agree() -> None:
 
 # -- configuration -------------------------------------------------------------------------
 
+
 def test_config_reads_tags_without_importing_them() -> None:
     config = mdconfig.from_text(
         "site_name: x\nmarkdown_extensions:\n  - toc:\n      separator: _\n"
         "      slugify: !!python/object/apply:pymdownx.slugs.slugify {kwds: {case: lower}}\n"
         "  - pymdownx.superfences:\n      custom_fences:\n        - name: m\n"
         "          format: !!python/name:pymdownx.superfences.fence_code_format\n"
-        "extra:\n  key: !ENV [KEY, x]\n")
+        "extra:\n  key: !ENV [KEY, x]\n"
+    )
     assert (config.slugify, config.slug_case, config.separator) == ("pymdownx", "lower", "_")
     assert config.superfences and not config.footnotes and not config.admonition
     assert config.extensions == ("toc", "tables", "fenced_code", "pymdownx.superfences")
@@ -110,10 +152,13 @@ def test_config_reads_tags_without_importing_them() -> None:
 
 
 def test_config_legacy_and_unicode_slugify() -> None:
-    legacy = mdconfig.from_text("markdown_extensions:\n  - toc:\n      slugify: !!python/name:pymdownx.slugs.uslugify\n")
+    legacy = mdconfig.from_text(
+        "markdown_extensions:\n  - toc:\n      slugify: !!python/name:pymdownx.slugs.uslugify\n"
+    )
     assert (legacy.slugify, legacy.slug_case) == ("pymdownx", "lower")
     uni = mdconfig.from_text(
-        "markdown_extensions:\n  - toc:\n      slugify: !!python/name:markdown.extensions.toc.slugify_unicode\n")
+        "markdown_extensions:\n  - toc:\n      slugify: !!python/name:markdown.extensions.toc.slugify_unicode\n"
+    )
     assert uni.slugify == "unicode"
     assert mdconfig.from_text("not: [valid").extensions == mdconfig.MKDOCS_BUILTINS
 
@@ -126,7 +171,8 @@ def test_builtin_config_has_the_common_extensions() -> None:
 
 def test_configured_slugify_reaches_anchors_and_wikilinks() -> None:
     config = mdconfig.from_text(
-        "markdown_extensions:\n  - toc:\n      slugify: !!python/object/apply:pymdownx.slugs.slugify {kwds: {case: lower}}\n")
+        "markdown_extensions:\n  - toc:\n      slugify: !!python/object/apply:pymdownx.slugs.slugify {kwds: {case: lower}}\n"
+    )
     configure(config)
     assert [h.anchor for h in scan("# Введение\n\n# Введение").headings] == ["введение", "введение_1"]
     assert slugify("Как начать") == "как-начать"
@@ -137,11 +183,18 @@ def test_configured_slugify_reaches_anchors_and_wikilinks() -> None:
 def test_lint_follows_the_repositorys_mkdocs_yml(tmp_path: Path) -> None:
     page = "---\ntitle: Р\n---\n# Введение\n\nSee [intro](#введение) and [other](other.md#как-начать).\n"
     other = "---\ntitle: O\n---\n# Как начать\n\n[back](ru.md)\n"
-    yml = ("site_name: x\nmarkdown_extensions:\n  - toc:\n"
-           "      slugify: !!python/object/apply:pymdownx.slugs.slugify {kwds: {case: lower}}\n")
+    yml = (
+        "site_name: x\nmarkdown_extensions:\n  - toc:\n"
+        "      slugify: !!python/object/apply:pymdownx.slugs.slugify {kwds: {case: lower}}\n"
+    )
     root = make_base(tmp_path, {"content/ru.md": page, "content/other.md": other, "mkdocs.yml": yml})
-    found = [f for f in check(load_settings(root)).findings if f.path.startswith("content/") and
-             f.path.endswith(("ru.md", "other.md")) and f.code.startswith("KB40")]
+    found = [
+        f
+        for f in check(load_settings(root)).findings
+        if f.path.startswith("content/")
+        and f.path.endswith(("ru.md", "other.md"))
+        and f.code.startswith("KB40")
+    ]
     assert found == []
     (root / "mkdocs.yml").write_text("site_name: x\n")  # default slugify: no such anchors
     found = [f.code for f in check(load_settings(root)).findings if f.path.endswith("ru.md")]
@@ -151,16 +204,20 @@ def test_lint_follows_the_repositorys_mkdocs_yml(tmp_path: Path) -> None:
 
 # -- KB409 kinds -------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("body", "kinds"), [
-    ('<iframe src="https://www.youtube.com/embed/x"></iframe>', [EMBED]),
-    ('<iframe src="../docs/x.html"></iframe>', [EMBED]),
-    ('<object data="img/x.svg"></object> <video src="v.mp4"></video> <audio src=//h/a.mp3>', [EMBED] * 3),
-    ("<style>p { color: red }</style>", [EMBED]),
-    ('<iframe src="http://insecure.example/x"></iframe>', [SCRIPT]),
-    ('<embed src="javascript:alert(1)">', [SCRIPT, SCRIPT]),
-    ("<script>x</script> <form> <base href=/> <meta http-equiv=refresh>", [SCRIPT] * 4),
-    ('<video src="v.mp4" onerror="x()"></video>', [EMBED, SCRIPT]),
-])
+
+@pytest.mark.parametrize(
+    ("body", "kinds"),
+    [
+        ('<iframe src="https://www.youtube.com/embed/x"></iframe>', [EMBED]),
+        ('<iframe src="../docs/x.html"></iframe>', [EMBED]),
+        ('<object data="img/x.svg"></object> <video src="v.mp4"></video> <audio src=//h/a.mp3>', [EMBED] * 3),
+        ("<style>p { color: red }</style>", [EMBED]),
+        ('<iframe src="http://insecure.example/x"></iframe>', [SCRIPT]),
+        ('<embed src="javascript:alert(1)">', [SCRIPT, SCRIPT]),
+        ("<script>x</script> <form> <base href=/> <meta http-equiv=refresh>", [SCRIPT] * 4),
+        ('<video src="v.mp4" onerror="x()"></video>', [EMBED, SCRIPT]),
+    ],
+)
 def test_unsafe_kinds(body: str, kinds: list[str]) -> None:
     assert [u.kind for u in scan(body).unsafe] == kinds
 
@@ -170,8 +227,13 @@ def test_embeds_allowed_on_plain_pages_only(tmp_path: Path) -> None:
     from kb.validate import _unsafe_body
 
     body = '\n<iframe src="https://e.com/x"></iframe>\n<style>p {}</style>\n<script>x</script>\n'
-    root = make_base(tmp_path, {"content/page.md": "---\ntitle: P\n---\n" + body,
-                                "content/principles/embeds.md": "---\ntitle: E\n---\n" + body})
+    root = make_base(
+        tmp_path,
+        {
+            "content/page.md": "---\ntitle: P\n---\n" + body,
+            "content/principles/embeds.md": "---\ntitle: E\n---\n" + body,
+        },
+    )
     docs = {d.rel: d for d in load(load_settings(root)).documents}
     page, principle = docs["page.md"], docs["principles/embeds.md"]
     assert page.collection is Collection.PAGE

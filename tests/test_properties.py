@@ -21,8 +21,12 @@ from kb.frontmatter import parse, split
 
 _TMP = tempfile.TemporaryDirectory(prefix="kb-props-")
 ROOT = make_base(Path(_TMP.name))
-TARGETS = ("content/loops/2026/2026-11-24-prop.md", "content/principles/prop.md",
-           "content/products/prop.md", "content/handbook/prop.md")
+TARGETS = (
+    "content/loops/2026/2026-11-24-prop.md",
+    "content/principles/prop.md",
+    "content/products/prop.md",
+    "content/handbook/prop.md",
+)
 FAST = settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
 
 
@@ -51,29 +55,118 @@ def test_any_bytes(rel: str, data: bytes) -> None:
 
 
 @FAST
-@given(rel=st.sampled_from(TARGETS), head=st.sampled_from([b"---\n", b"---\r\n", b"\xef\xbb\xbf---\n"]),
-       data=st.binary(max_size=300))
+@given(
+    rel=st.sampled_from(TARGETS),
+    head=st.sampled_from([b"---\n", b"---\r\n", b"\xef\xbb\xbf---\n"]),
+    data=st.binary(max_size=300),
+)
 def test_any_bytes_after_a_delimiter(rel: str, head: bytes, data: bytes) -> None:
     lint_file(rel, head + data + b"\n---\n\n## 1. Observe\n\n[[x]] [y](z.md#w)\n")
 
 
-KEYS = st.sampled_from(["title", "summary", "date", "stage", "principles", "product", "follows",
-                        "feedback", "aliases", "related", "depends_on", "users", "status", "order",
-                        "extra", "tags", "type", "url", "source", "quote", "x", "<<", "? a", "1", ""])
-ATOMS = st.sampled_from([
-    "", "ownership", "kb", "no", "yes", "null", "~", "2026-11-24", "2025-13-45", "2026-11-24 10:00",
-    "1", "-1.5", ".inf", "0x1F", "observe", "repeat", "live", "&a", "*a", "&a x", "*b", "!!str x",
-    "!!python/object:os.system x", "!custom", "|", ">-", "'quoted'", '"dq"', "'", '"', "[", "]", "{",
-    "}", "[a, b]", "{a: 1}", ":", "- ", "#c", "%YAML 1.1", "---", "...", "\t", "javascript:x",
-    "<b>x</b>", "\\x00", "é", "\u2028", "[[[[", "]]]]", "? ", ",",
-])
+KEYS = st.sampled_from(
+    [
+        "title",
+        "summary",
+        "date",
+        "stage",
+        "principles",
+        "product",
+        "follows",
+        "feedback",
+        "aliases",
+        "related",
+        "depends_on",
+        "users",
+        "status",
+        "order",
+        "extra",
+        "tags",
+        "type",
+        "url",
+        "source",
+        "quote",
+        "x",
+        "<<",
+        "? a",
+        "1",
+        "",
+    ]
+)
+ATOMS = st.sampled_from(
+    [
+        "",
+        "ownership",
+        "kb",
+        "no",
+        "yes",
+        "null",
+        "~",
+        "2026-11-24",
+        "2025-13-45",
+        "2026-11-24 10:00",
+        "1",
+        "-1.5",
+        ".inf",
+        "0x1F",
+        "observe",
+        "repeat",
+        "live",
+        "&a",
+        "*a",
+        "&a x",
+        "*b",
+        "!!str x",
+        "!!python/object:os.system x",
+        "!custom",
+        "|",
+        ">-",
+        "'quoted'",
+        '"dq"',
+        "'",
+        '"',
+        "[",
+        "]",
+        "{",
+        "}",
+        "[a, b]",
+        "{a: 1}",
+        ":",
+        "- ",
+        "#c",
+        "%YAML 1.1",
+        "---",
+        "...",
+        "\t",
+        "javascript:x",
+        "<b>x</b>",
+        "\\x00",
+        "é",
+        "\u2028",
+        "[[[[",
+        "]]]]",
+        "? ",
+        ",",
+    ]
+)
 VALUES = st.lists(ATOMS, max_size=4).map(" ".join)
-LINE = st.tuples(st.integers(0, 6), st.sampled_from(["", "- ", "- - ", "? "]), KEYS,
-                 st.sampled_from([": ", ":", " : ", ""]), VALUES).map(
-    lambda t: " " * t[0] + t[1] + t[2] + t[3] + t[4])
+LINE = st.tuples(
+    st.integers(0, 6),
+    st.sampled_from(["", "- ", "- - ", "? "]),
+    KEYS,
+    st.sampled_from([": ", ":", " : ", ""]),
+    VALUES,
+).map(lambda t: " " * t[0] + t[1] + t[2] + t[3] + t[4])
 FRONT = st.lists(st.one_of(LINE, VALUES), max_size=12).map("\n".join)
-BODY = st.sampled_from(["", "## 1. Observe\n\nok\n", "# T\n\n[[ownership]] [a](../x.md#y)\n",
-                        "```\n[[x]]\n", "<!-- kb: ignore -->\n<script>\n"])
+BODY = st.sampled_from(
+    [
+        "",
+        "## 1. Observe\n\nok\n",
+        "# T\n\n[[ownership]] [a](../x.md#y)\n",
+        "```\n[[x]]\n",
+        "<!-- kb: ignore -->\n<script>\n",
+    ]
+)
 
 
 @FAST
@@ -99,10 +192,15 @@ def test_parse_positions_point_into_the_block(front: str) -> None:
             assert 2 <= line <= last + 1 and col >= 1
 
 
-NESTING = st.lists(st.tuples(st.integers(0, 8), st.sampled_from(["", "- ", "- - ", "? ", "? - ", "-  ? "]),
-                             st.sampled_from(["a: ", "a:", "- ", "", "[", "{", "]", "}", "'[", '"{', "|"]),
-                             VALUES), max_size=10).map(
-    lambda rows: "\n".join(" " * n + lead + key + value for n, lead, key, value in rows))
+NESTING = st.lists(
+    st.tuples(
+        st.integers(0, 8),
+        st.sampled_from(["", "- ", "- - ", "? ", "? - ", "-  ? "]),
+        st.sampled_from(["a: ", "a:", "- ", "", "[", "{", "]", "}", "'[", '"{', "|"]),
+        VALUES,
+    ),
+    max_size=10,
+).map(lambda rows: "\n".join(" " * n + lead + key + value for n, lead, key, value in rows))
 
 
 @settings(max_examples=500, deadline=None)
@@ -114,14 +212,28 @@ def test_depth_shortcut_agrees_with_the_walk(text: str, max_depth: int) -> None:
     assert _depth_precheck("p.md", text, max_depth) == _depth_walk("p.md", text, max_depth)
 
 
-PLAIN = st.one_of(st.sampled_from(["x", "yes", "null", "2026-11-24", "2025-13-45", "1.5", "0x1F", "'q'", "-"]),
-                  st.text(max_size=6), st.integers(), st.booleans(), st.none())
-DATA = st.recursive(PLAIN, lambda inner: st.one_of(
-    st.lists(inner, max_size=4), st.dictionaries(st.one_of(st.text(max_size=4), st.integers()), inner, max_size=4)),
-    max_leaves=20)
-DUMPED = st.tuples(st.dictionaries(st.text(max_size=6), DATA, max_size=6), st.sampled_from([None, True, False]),
-                   st.integers(1, 6)).map(lambda t: __import__("yaml").safe_dump(
-                       t[0], default_flow_style=t[1], indent=t[2] + 1, allow_unicode=True))
+PLAIN = st.one_of(
+    st.sampled_from(["x", "yes", "null", "2026-11-24", "2025-13-45", "1.5", "0x1F", "'q'", "-"]),
+    st.text(max_size=6),
+    st.integers(),
+    st.booleans(),
+    st.none(),
+)
+DATA = st.recursive(
+    PLAIN,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(st.one_of(st.text(max_size=4), st.integers()), inner, max_size=4),
+    ),
+    max_leaves=20,
+)
+DUMPED = st.tuples(
+    st.dictionaries(st.text(max_size=6), DATA, max_size=6),
+    st.sampled_from([None, True, False]),
+    st.integers(1, 6),
+).map(
+    lambda t: __import__("yaml").safe_dump(t[0], default_flow_style=t[1], indent=t[2] + 1, allow_unicode=True)
+)
 
 
 @settings(max_examples=500, deadline=None)
@@ -145,6 +257,9 @@ def test_fast_converter_agrees_with_the_general_one(front: str, max_depth: int, 
     assert (parsed is None) == (general is None)
     if parsed is not None and general is not None:
         assert repr(parsed.data) == repr(general.data)
-        for mine, theirs in ((parsed.keys, general.keys), (parsed.values, general.values),
-                             (parsed.scalars, general.scalars)):
+        for mine, theirs in (
+            (parsed.keys, general.keys),
+            (parsed.values, general.values),
+            (parsed.scalars, general.scalars),
+        ):
             assert list(mine.items()) == list(theirs.items())

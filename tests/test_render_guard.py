@@ -19,7 +19,7 @@ import pytest
 from kb import render_parallel
 from site_helpers import REPO, SMALL, write_tree
 
-BOOM = '''\
+BOOM = """\
 from markdown.extensions import Extension
 from markdown.preprocessors import Preprocessor
 
@@ -38,7 +38,7 @@ class BoomExtension(Extension):
 
 def makeExtension(**kwargs):
     return BoomExtension(**kwargs)
-'''
+"""
 
 NOTICE = "This page could not be built."
 
@@ -48,11 +48,23 @@ def deep_list(levels: int) -> str:
 
 
 def kb(root: Path, *args: str, jobs: int = 1) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "KB_JOBS": str(jobs), "PYTHONPATH": os.pathsep.join(
-        [str(root / "ext"), str(REPO / "builder"), os.environ.get("PYTHONPATH", "")])}
+    env = {
+        **os.environ,
+        "KB_JOBS": str(jobs),
+        "PYTHONPATH": os.pathsep.join(
+            [str(root / "ext"), str(REPO / "builder"), os.environ.get("PYTHONPATH", "")]
+        ),
+    }
     env.pop("GITHUB_ACTIONS", None)
-    return subprocess.run([sys.executable, "-m", "kb", "--root", str(root), *args], capture_output=True,
-                          text=True, env=env, cwd=root, timeout=300, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "kb", "--root", str(root), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=root,
+        timeout=300,
+        check=False,
+    )
 
 
 def handbook(tmp_path: Path, pages: dict[str, str], boom: bool = False) -> Path:
@@ -77,8 +89,9 @@ def test_a_list_nested_500_deep_is_kb416_at_its_line(tmp_path: Path) -> None:
     done = kb(root, "lint")
     assert done.returncode == 1, done.stdout + done.stderr
     # body line 3 is the list's first level; level 101 is its 101st line, at column 401
-    assert ("content/handbook/deep.md:107:401: KB416 nesting deeper than the renderer can take"
-            in done.stdout), done.stdout
+    assert (
+        "content/handbook/deep.md:107:401: KB416 nesting deeper than the renderer can take" in done.stdout
+    ), done.stdout
     assert kb(root, "lint").stdout.count("KB416") == 1
 
 
@@ -101,11 +114,17 @@ def test_a_deep_page_is_a_notice_and_the_rest_of_the_site_is_built(tmp_path: Pat
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_a_page_the_renderer_fails_on_is_kb705_and_a_notice(tmp_path: Path, jobs: int) -> None:
     """A markdown extension raises on one page: KB705 at that file, the rest is built."""
-    root = handbook(tmp_path, {
-        "content/handbook/bad.md": page("Bad", "Fine text, then BOOM-MARKER.\n" + "More words.\n\n" * 300),
-        "content/handbook/good.md": page("Good", "Links to [[handbook/bad]] and [[handbook/large]].\n"),
-        "content/handbook/large.md": page("Large", "Words and more words.\n\n" * 900),
-    }, boom=True)
+    root = handbook(
+        tmp_path,
+        {
+            "content/handbook/bad.md": page(
+                "Bad", "Fine text, then BOOM-MARKER.\n" + "More words.\n\n" * 300
+            ),
+            "content/handbook/good.md": page("Good", "Links to [[handbook/bad]] and [[handbook/large]].\n"),
+            "content/handbook/large.md": page("Large", "Words and more words.\n\n" * 900),
+        },
+        boom=True,
+    )
     assert "handbook/bad.md" not in kb(root, "lint").stdout  # lint cannot know what an extension does
     site = tmp_path / "site"
     done = kb(root, "build", "-v", "--out", str(site), jobs=jobs)
@@ -113,8 +132,10 @@ def test_a_page_the_renderer_fails_on_is_kb705_and_a_notice(tmp_path: Path, jobs
     if jobs == 2:  # the second-largest page: the forked process fails, the main one renders it again
         assert "rendered in 2 processes" in done.stderr
         assert "handbook/bad.md" in render_parallel.shares(root / ".kb-cache" / "docs", 2)[1]
-    assert ("content/handbook/bad.md:1:1: KB705 the site's renderer failed on this page: "
-            "ValueError: boom on purpose") in done.stderr, done.stderr
+    assert (
+        "content/handbook/bad.md:1:1: KB705 the site's renderer failed on this page: "
+        "ValueError: boom on purpose"
+    ) in done.stderr, done.stderr
     assert "Traceback" not in done.stderr and "internal error" not in done.stderr
     assert "Error reading page" not in done.stderr  # the failed attempt's MkDocs log is not shown
     bad = (site / "handbook" / "bad" / "index.html").read_text(encoding="utf-8")
@@ -135,13 +156,20 @@ def test_kb705_can_be_made_a_warning(tmp_path: Path) -> None:
 
 
 def test_kb_serve_renders_around_a_deep_page_and_one_the_renderer_fails_on(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`kb serve` uses the same guard: its render never stops on one page, and says which."""
     from kb.serve import Session
     from kb.settings import load_settings
 
-    root = handbook(tmp_path, {"content/handbook/deep.md": page("Deep", deep_list(500)),
-                               "content/handbook/bad.md": page("Bad", "BOOM-MARKER\n")}, boom=True)
+    root = handbook(
+        tmp_path,
+        {
+            "content/handbook/deep.md": page("Deep", deep_list(500)),
+            "content/handbook/bad.md": page("Bad", "BOOM-MARKER\n"),
+        },
+        boom=True,
+    )
     monkeypatch.syspath_prepend(str(root / "ext"))
     monkeypatch.setenv("KB_JOBS", "1")
     site = tmp_path / "served"

@@ -59,8 +59,9 @@ def test_an_error_in_another_process_fails_the_build_and_keeps_the_old_site(tmp_
     that share again and reports the missing template exactly as a one-process render does."""
     files = dict(SMALL)
     files["content/handbook/large.md"] = "---\ntitle: Large\n---\n\n" + "Words and more words.\n\n" * 900
-    files["content/handbook/broken.md"] = ("---\ntitle: Broken\ntemplate: missing.html\n---\n\n"
-                                           + "Other words here.\n\n" * 450)
+    files["content/handbook/broken.md"] = (
+        "---\ntitle: Broken\ntemplate: missing.html\n---\n\n" + "Other words here.\n\n" * 450
+    )
     root = write_tree(tmp_path / "hb", files)
     docs = root / ".kb-cache" / "docs"
     site = tmp_path / "site"
@@ -76,9 +77,13 @@ def test_an_error_in_another_process_fails_the_build_and_keeps_the_old_site(tmp_
 
 def test_other_plugins_render_in_one_process(tmp_path: Path) -> None:
     root = write_tree(tmp_path / "hb", many_loops(3))
-    (root / "mkdocs.yml").write_text("site_name: Shared\ntheme:\n  name: material\nplugins:\n  - search\n  - tags\n")
+    (root / "mkdocs.yml").write_text(
+        "site_name: Shared\ntheme:\n  name: material\nplugins:\n  - search\n  - tags\n"
+    )
     assert f"{SHARED} 2 processes" in build(root, tmp_path / "site", 2)
-    (root / "mkdocs.yml").write_text("site_name: Shared\ntheme:\n  name: material\nplugins:\n  - search\n  - offline\n")
+    (root / "mkdocs.yml").write_text(
+        "site_name: Shared\ntheme:\n  name: material\nplugins:\n  - search\n  - offline\n"
+    )
     assert SHARED not in build(root, tmp_path / "site", 2)
 
 
@@ -87,20 +92,23 @@ def test_a_warning_every_process_gives_is_said_once(tmp_path: Path) -> None:
     list, with `omitted_files: warn`) while it builds the nav, in every process."""
     files = many_loops(3)
     files["content/SUMMARY.md"] = "# Summary\n\n* [Home](index.md)\n"
-    files["mkdocs.yml"] = ("site_name: Shared\ntheme:\n  name: material\nplugins:\n  - search\n"
-                           "validation:\n  nav:\n    omitted_files: warn\n")
+    files["mkdocs.yml"] = (
+        "site_name: Shared\ntheme:\n  name: material\nplugins:\n  - search\n"
+        "validation:\n  nav:\n    omitted_files: warn\n"
+    )
     root = write_tree(tmp_path / "hb", files)
     one = run_kb(["build", "-v", "--out", str(tmp_path / "one")], root, env={"KB_JOBS": "1"}).output
     three = run_kb(["build", "-v", "--out", str(tmp_path / "three")], root, env={"KB_JOBS": "3"}).output
     assert f"{SHARED} 3 processes" in three
     warned = [line for line in one.splitlines() if line.startswith("mkdocs:")]
-    assert any("not included in the \"nav\" configuration" in line for line in warned)
+    assert any('not included in the "nav" configuration' in line for line in warned)
     assert [line for line in three.splitlines() if line.startswith("mkdocs:")] == warned
 
 
 def test_anchor_warnings_asked_for_render_in_one_process(tmp_path: Path) -> None:
     """Each process knows only its own pages' anchors: MkDocs' anchor check needs them all."""
     root = write_tree(tmp_path / "hb", many_loops(3))
-    (root / "mkdocs.yml").write_text("site_name: Shared\ntheme:\n  name: material\n"
-                                     "validation:\n  anchors: warn\n")
+    (root / "mkdocs.yml").write_text(
+        "site_name: Shared\ntheme:\n  name: material\nvalidation:\n  anchors: warn\n"
+    )
     assert SHARED not in build(root, tmp_path / "site", 2)

@@ -92,8 +92,14 @@ def test_squeeze_drops_whitespace_before_tags_and_keeps_what_renders() -> None:
     assert len(out) < len(PAGE) * 0.9
     assert "<body>\n<nav>\n<ul>\n<li>" in out  # blank lines and indentation before tags: gone
     assert "\n<li>" in out and "\n          <li>" not in out
-    for kept in ("a { color: red }\n\n      b", "line one\n\n        line two",
-                 "def f():\n\n    <span", "<code>a\n        <span>", "Ctrl\n   <b>", "one\n\n    <two>"):
+    for kept in (
+        "a { color: red }\n\n      b",
+        "line one\n\n        line two",
+        "def f():\n\n    <span",
+        "<code>a\n        <span>",
+        "Ctrl\n   <b>",
+        "one\n\n    <two>",
+    ):
         assert kept in out, kept
     assert rendered(out) == rendered(PAGE)
 
@@ -109,10 +115,13 @@ def test_a_plain_handbook_ships_no_mermaid_and_squeezed_pages(tmp_path: Path) ->
     runs on the build: no blank line before a tag, code blocks keep theirs."""
     from site_helpers import run_kb, write_tree
 
-    root = write_tree(tmp_path / "hb", {
-        "content/index.md": "# Home\n\nSee [the guide](guide.md).\n",
-        "content/guide.md": "# Guide\n\n```python\ndef f():\n\n    return 1\n```\n\nBack [home](index.md).\n",
-    })
+    root = write_tree(
+        tmp_path / "hb",
+        {
+            "content/index.md": "# Home\n\nSee [the guide](guide.md).\n",
+            "content/guide.md": "# Guide\n\n```python\ndef f():\n\n    return 1\n```\n\nBack [home](index.md).\n",
+        },
+    )
     result = run_kb(["build", "--out", str(tmp_path / "site")], root)
     assert result.exit_code == 0, result.output
     site = tmp_path / "site"

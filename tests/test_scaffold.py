@@ -42,6 +42,7 @@ def new(root: Path, *args: str) -> str:
 
 # -- kb new loop --------------------------------------------------------------------------------
 
+
 def test_new_loop_lints_to_only_kb502_for_the_untouched_observe_prompt(root: Path) -> None:
     rel = new(root, "loop", "Faster search", "--product", "journal", "--principle", "ownership")
     today = dt.date.today()
@@ -55,8 +56,21 @@ def test_new_loop_lints_to_only_kb502_for_the_untouched_observe_prompt(root: Pat
 
 
 def test_new_loop_at_a_later_stage_reports_every_reached_step(root: Path) -> None:
-    rel = new(root, "loop", "Two steps", "--principle", "ownership", "--principle", "root-cause",
-              "--stage", "reflect", "--date", "2026-03-01", "--author", "Ana Lima")
+    rel = new(
+        root,
+        "loop",
+        "Two steps",
+        "--principle",
+        "ownership",
+        "--principle",
+        "root-cause",
+        "--stage",
+        "reflect",
+        "--date",
+        "2026-03-01",
+        "--author",
+        "Ana Lima",
+    )
     assert rel == "content/loops/2026/2026-03-01-two-steps.md"
     text = (root / rel).read_text(encoding="utf-8")
     assert "principles:\n- ownership\n- root-cause\n" in text and "authors:\n- Ana Lima\n" in text
@@ -68,7 +82,9 @@ def test_new_loop_at_a_later_stage_reports_every_reached_step(root: Path) -> Non
 def test_new_loop_with_the_same_title_exits_1_and_changes_nothing(root: Path) -> None:
     args = ["loop", "Faster search", "--product", "journal", "--principle", "ownership"]
     rel = new(root, *args)
-    (root / rel).write_text((root / rel).read_text().replace("<!-- What did users", "Users said so.\n<!-- What"))
+    (root / rel).write_text(
+        (root / rel).read_text().replace("<!-- What did users", "Users said so.\n<!-- What")
+    )
     before = snapshot(root)
     result = run_kb(["new", *args], root)
     assert result.exit_code == 1
@@ -76,12 +92,16 @@ def test_new_loop_with_the_same_title_exits_1_and_changes_nothing(root: Path) ->
     assert snapshot(root) == before
 
 
-@pytest.mark.parametrize(("option", "value", "suggestion"), [
-    ("--product", "jurnal", "journal"),
-    ("--principle", "ownershp", "ownership"),
-])
-def test_new_loop_with_an_unknown_reference_says_did_you_mean(root: Path, option: str, value: str,
-                                                              suggestion: str) -> None:
+@pytest.mark.parametrize(
+    ("option", "value", "suggestion"),
+    [
+        ("--product", "jurnal", "journal"),
+        ("--principle", "ownershp", "ownership"),
+    ],
+)
+def test_new_loop_with_an_unknown_reference_says_did_you_mean(
+    root: Path, option: str, value: str, suggestion: str
+) -> None:
     before = snapshot(root)
     args = ["new", "loop", "Other", option, value]
     if option == "--product":
@@ -100,21 +120,34 @@ def test_new_with_an_empty_title_exits_1(root: Path) -> None:
 
 # -- kb new product / principle -----------------------------------------------------------------
 
+
 def test_new_product_without_its_required_fields_exits_2_and_names_them(root: Path) -> None:
     before = snapshot(root)
     result = run_kb(["new", "product", "Search Box"], root)  # no terminal: nothing is asked
     assert result.exit_code == 2
     assert result.stderr == (
         "kb: error: kb new product needs summary (--summary), problem (--problem), users (--user) "
-        "and owner (--owner): give them as options, or run it on a terminal to be asked\n")
+        "and owner (--owner): give them as options, or run it on a terminal to be asked\n"
+    )
     assert snapshot(root) == before
     result = run_kb(["new", "product", "Search Box", "--summary", "Find any cycle.", "--no-input"], root)
     assert result.exit_code == 2 and "needs problem (--problem), users (--user) and owner" in result.stderr
 
 
 def test_new_product_with_every_option_lints_clean(root: Path) -> None:
-    rel = new(root, "product", "Search Box", "--summary", "Find any cycle.", "--owner", "Ana Lima",
-              "--problem", "Cycles are hard to find.", "--user", "Product builders")
+    rel = new(
+        root,
+        "product",
+        "Search Box",
+        "--summary",
+        "Find any cycle.",
+        "--owner",
+        "Ana Lima",
+        "--problem",
+        "Cycles are hard to find.",
+        "--user",
+        "Product builders",
+    )
     assert findings_for(root, rel) == []
     text = (root / rel).read_text(encoding="utf-8")
     assert "''" not in text and "status: idea\n" in text
@@ -138,18 +171,23 @@ def test_new_principle_lints_to_only_no_loop_yet(root: Path) -> None:
 def test_new_loop_without_a_principle_exits_2(root: Path) -> None:
     result = run_kb(["new", "loop", "x"], root)
     assert result.exit_code == 2
-    assert result.stderr == ("kb: error: kb new loop needs principles (--principle): give it as an option, "
-                             "or run it on a terminal to be asked\n")
+    assert result.stderr == (
+        "kb: error: kb new loop needs principles (--principle): give it as an option, "
+        "or run it on a terminal to be asked\n"
+    )
     assert not list((root / "content/loops").rglob("*-x.md"))
 
 
-@pytest.mark.parametrize(("given", "written"), [
-    ("Ownership", "ownership"),  # a title
-    ("ownership", "ownership"),
-    ("take ownership", "ownership"),  # an alias, as [[take ownership]] resolves
-    ("Root-cause problem solving", "root-cause"),
-    ("root cause", "root-cause"),  # its id written with a space
-])
+@pytest.mark.parametrize(
+    ("given", "written"),
+    [
+        ("Ownership", "ownership"),  # a title
+        ("ownership", "ownership"),
+        ("take ownership", "ownership"),  # an alias, as [[take ownership]] resolves
+        ("Root-cause problem solving", "root-cause"),
+        ("root cause", "root-cause"),  # its id written with a space
+    ],
+)
 def test_principle_option_takes_ids_titles_and_aliases(root: Path, given: str, written: str) -> None:
     rel = new(root, "loop", "Named", "--principle", given, "--product", "Loop Journal")
     text = (root / rel).read_text(encoding="utf-8")
@@ -162,15 +200,20 @@ def test_the_same_principle_twice_is_written_once(root: Path) -> None:
     assert (root / rel).read_text(encoding="utf-8").count("- ownership") == 1
 
 
-@pytest.mark.parametrize(("date", "message"), [
-    ("1/3/2026", "Error: --date must be YYYY-MM-DD, e.g. 2026-03-01 (not '1/3/2026')"),
-    ("2026-3-1", "Error: --date must be YYYY-MM-DD, e.g. 2026-03-01 (not '2026-3-1')"),
-    ("2026-02-30", "Error: --date 2026-02-30 is not a calendar date"),
-])
+@pytest.mark.parametrize(
+    ("date", "message"),
+    [
+        ("1/3/2026", "Error: --date must be YYYY-MM-DD, e.g. 2026-03-01 (not '1/3/2026')"),
+        ("2026-3-1", "Error: --date must be YYYY-MM-DD, e.g. 2026-03-01 (not '2026-3-1')"),
+        ("2026-02-30", "Error: --date 2026-02-30 is not a calendar date"),
+    ],
+)
 def test_bad_dates_are_refused_in_words(root: Path, date: str, message: str) -> None:
-    for args in (["new", "loop", "x", "--principle", "ownership", "--date", date],
-                 ["next", "2026-01-10-notes-survive", "--date", date],
-                 ["index", "principles", "--since", date]):
+    for args in (
+        ["new", "loop", "x", "--principle", "ownership", "--date", date],
+        ["next", "2026-01-10-notes-survive", "--date", date],
+        ["index", "principles", "--since", date],
+    ):
         result = run_kb(args, root)
         assert result.exit_code == 2, args
         expected = message.replace("--date", "--since") if args[0] == "index" else message
@@ -187,14 +230,17 @@ def test_empty_handbook_says_there_are_no_principles(tmp_path: Path) -> None:
     root = write_tree(tmp_path / "empty", {"content/index.md": "# Home\n"})
     result = run_kb(["new", "loop", "First", "--principle", "ownership"], root)
     assert result.exit_code == 1
-    assert result.stderr == ("kb: --principle: there are no principles in this handbook yet, so 'ownership' "
-                             "cannot be one; write the first with `kb new principle TITLE`\n")
+    assert result.stderr == (
+        "kb: --principle: there are no principles in this handbook yet, so 'ownership' "
+        "cannot be one; write the first with `kb new principle TITLE`\n"
+    )
     result = run_kb(["new", "loop", "First"], root)
     assert result.exit_code == 2
     assert "There are no principles yet: write the first with `kb new principle TITLE`" in result.stderr
     assert new(root, "principle", "Ownership", "--summary", "Own it.") == "content/principles/ownership.md"
     assert new(root, "loop", "First", "--principle", "Ownership", "--date", "2026-03-01") == (
-        "content/loops/2026/2026-03-01-first.md")
+        "content/loops/2026/2026-03-01-first.md"
+    )
 
 
 def test_new_product_lints_clean_in_this_repository(tmp_path: Path) -> None:
@@ -205,9 +251,24 @@ def test_new_product_lints_clean_in_this_repository(tmp_path: Path) -> None:
     root = tmp_path / "copy"
     shutil.copytree(repo / "content", root / "content")
     shutil.copy(repo / "pyproject.toml", root / "pyproject.toml")
-    args = ["product", "Search Box", "--summary", "Find any cycle.", "--owner", "Ana Lima",
-            "--problem", "Cycles are hard to find.", "--user", "Product builders", "--status", "building",
-            "--principle", "Ownership", "--principle", "root cause"]
+    args = [
+        "product",
+        "Search Box",
+        "--summary",
+        "Find any cycle.",
+        "--owner",
+        "Ana Lima",
+        "--problem",
+        "Cycles are hard to find.",
+        "--user",
+        "Product builders",
+        "--status",
+        "building",
+        "--principle",
+        "Ownership",
+        "--principle",
+        "root cause",
+    ]
     result = run_kb(["new", *args], root)
     assert result.exit_code == 2 and "needs non_goals (--non-goal)" in result.stderr
     rel = new(root, *args, "--non-goal", "Editing loops", "--non-goal", "Search outside the handbook")
@@ -215,8 +276,19 @@ def test_new_product_lints_clean_in_this_repository(tmp_path: Path) -> None:
     assert "non_goals:\n- Editing loops\n- Search outside the handbook\n" in text
     assert "principles:\n- ownership\n- root-cause-problem-solving\n" in text
     assert findings_for(root, rel) == []
-    loop = new(root, "loop", "Faster search", "--principle", "ownership", "--product", "Search Box",
-               "--stage", "design", "--date", "2026-11-30")
+    loop = new(
+        root,
+        "loop",
+        "Faster search",
+        "--principle",
+        "ownership",
+        "--product",
+        "Search Box",
+        "--stage",
+        "design",
+        "--date",
+        "2026-11-30",
+    )
     assert {code for code, _l, _c in findings_for(root, loop)} == {"KB502"}  # the reached steps to write
     principle = new(root, "principle", "Bias for action", "--summary", "Move first, then measure.")
     assert [code for code, _l, _c in findings_for(root, principle)] == ["KB603"]
@@ -231,9 +303,24 @@ def test_prompts_for_missing_fields_on_a_terminal(root: Path) -> None:
 
     master, slave = pty.openpty()
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "builder")}
-    proc = subprocess.Popen([sys.executable, "-m", "kb", "--root", str(root), "new", "product", "Search Box",
-                             "--summary", "Find any cycle."], stdin=slave, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, env=env)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "kb",
+            "--root",
+            str(root),
+            "new",
+            "product",
+            "Search Box",
+            "--summary",
+            "Find any cycle.",
+        ],
+        stdin=slave,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
     os.close(slave)
     os.write(master, b"Cycles are hard to find.\nProduct builders; Coaches\nAna Lima\n")
     out, _ = proc.communicate(timeout=60)
@@ -255,17 +342,27 @@ def test_new_principle_then_the_site_builds(root: Path, tmp_path: Path) -> None:
 
 # -- kb index ------------------------------------------------------------------------------------
 
+
 def test_index_principles_json_shape_and_counts(root: Path) -> None:
     result = run_kb(["index", "principles", "--format", "json"], root)
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == [
-        {"id": "ownership", "title": "Ownership",
-         "summary": "Treat the problems you touch as yours to see through.",
-         "loops": ["2026-01-10-notes-survive", "2025-12-01-lost-notes"],
-         "products": ["journal"], "last_practiced": "2026-01-10"},
-        {"id": "root-cause", "title": "Root-cause problem solving", "summary": "Fix the cause, not the symptom.",
-         "loops": ["2026-02-20-duplicate-cycles", "2026-01-10-notes-survive"],
-         "products": ["inbox"], "last_practiced": "2026-02-20"},
+        {
+            "id": "ownership",
+            "title": "Ownership",
+            "summary": "Treat the problems you touch as yours to see through.",
+            "loops": ["2026-01-10-notes-survive", "2025-12-01-lost-notes"],
+            "products": ["journal"],
+            "last_practiced": "2026-01-10",
+        },
+        {
+            "id": "root-cause",
+            "title": "Root-cause problem solving",
+            "summary": "Fix the cause, not the symptom.",
+            "loops": ["2026-02-20-duplicate-cycles", "2026-01-10-notes-survive"],
+            "products": ["inbox"],
+            "last_practiced": "2026-02-20",
+        },
     ]
 
 
@@ -273,11 +370,24 @@ def test_index_products_json_shape_and_counts(root: Path) -> None:
     result = run_kb(["index", "products", "--format", "json"], root)
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == [
-        {"id": "inbox", "title": "Feedback Inbox", "status": "building", "owner": "Team Inbox",
-         "loops": ["2026-02-20-duplicate-cycles"], "depends_on": [], "used_by": ["journal"]},
-        {"id": "journal", "title": "Loop Journal", "status": "live", "owner": "Ana Lima",
-         "loops": ["2026-01-10-notes-survive", "2025-12-01-lost-notes"], "depends_on": ["inbox"],
-         "used_by": []},
+        {
+            "id": "inbox",
+            "title": "Feedback Inbox",
+            "status": "building",
+            "owner": "Team Inbox",
+            "loops": ["2026-02-20-duplicate-cycles"],
+            "depends_on": [],
+            "used_by": ["journal"],
+        },
+        {
+            "id": "journal",
+            "title": "Loop Journal",
+            "status": "live",
+            "owner": "Ana Lima",
+            "loops": ["2026-01-10-notes-survive", "2025-12-01-lost-notes"],
+            "depends_on": ["inbox"],
+            "used_by": [],
+        },
     ]
 
 

@@ -39,7 +39,7 @@ def edit(session: Session, rel: str, old: str, new: str) -> None:
 
 
 def nav_titles(html: str) -> list[str]:
-    nav = html[html.index('<nav class="md-nav md-nav--primary"'):]
+    nav = html[html.index('<nav class="md-nav md-nav--primary"') :]
     return sorted(set(re.findall(r'<span class="md-ellipsis">\s*(.*?)\s*</span>', nav, re.S)))
 
 
@@ -79,10 +79,17 @@ def test_editing_a_loop_title_re_emits_the_pages_that_show_it(session: Session) 
     result = session.rebuild()
     assert not result.full  # loops are not in the nav
     assert set(result.changed) >= {
-        "loops/2026/2026-01-10-notes-survive.md", "loops/index.md", "loops/2026/index.md",
-        "loops/2025/2025-12-01-lost-notes.md", "loops/2026/2026-02-20-duplicate-cycles.md",
-        "principles/ownership.md", "principles/root-cause.md", "products/journal.md",
-        "people/ana-lima.md", "people/ben-okafor.md", "kb.json",
+        "loops/2026/2026-01-10-notes-survive.md",
+        "loops/index.md",
+        "loops/2026/index.md",
+        "loops/2025/2025-12-01-lost-notes.md",
+        "loops/2026/2026-02-20-duplicate-cycles.md",
+        "principles/ownership.md",
+        "principles/root-cause.md",
+        "products/journal.md",
+        "people/ana-lima.md",
+        "people/ben-okafor.md",
+        "kb.json",
     }
     assert "principles/index.md" not in result.changed  # it counts loops, it does not name them
     html = (session.site_dir / "principles/ownership/index.html").read_text(encoding="utf-8")
@@ -104,8 +111,11 @@ def test_a_new_loop_is_rendered_and_searchable(session: Session) -> None:
     session.rebuild()
     count = len(search_docs(session))
     new = session.settings.root / "content/loops/2026/2026-03-05-new-cycle.md"
-    new.write_text("---\ntitle: New cycle\ndate: 2026-03-05\nstage: observe\nprinciples: [ownership]\n---\n\n"
-                   "## Observe\n\nQuokkas everywhere.\n", encoding="utf-8")
+    new.write_text(
+        "---\ntitle: New cycle\ndate: 2026-03-05\nstage: observe\nprinciples: [ownership]\n---\n\n"
+        "## Observe\n\nQuokkas everywhere.\n",
+        encoding="utf-8",
+    )
     result = session.rebuild()
     assert "loops/2026/2026-03-05-new-cycle.md" in result.changed
     assert (session.site_dir / "loops/2026/2026-03-05-new-cycle/index.html").is_file()
@@ -116,7 +126,12 @@ def test_a_new_loop_is_rendered_and_searchable(session: Session) -> None:
 def test_a_deleted_page_takes_a_full_render(session: Session) -> None:
     session.rebuild()
     (session.settings.root / "content/handbook/cost_estimation.md").unlink()
-    edit(session, "content/handbook/guide.md", "See also [cost estimation](cost_estimation.md#how-we-estimate).", "")
+    edit(
+        session,
+        "content/handbook/guide.md",
+        "See also [cost estimation](cost_estimation.md#how-we-estimate).",
+        "",
+    )
     result = session.rebuild()
     assert result.full
     assert not (session.site_dir / "handbook/cost_estimation/index.html").exists()
@@ -126,14 +141,16 @@ def test_a_deleted_page_takes_a_full_render(session: Session) -> None:
 def test_changing_mkdocs_yml_takes_a_full_render(session: Session) -> None:
     session.rebuild()
     (session.settings.root / "mkdocs.yml").write_text(
-        "site_name: Renamed\ntheme:\n  name: material\n  font: false\nplugins: [search]\n", encoding="utf-8")
+        "site_name: Renamed\ntheme:\n  name: material\n  font: false\nplugins: [search]\n", encoding="utf-8"
+    )
     result = session.rebuild()
     assert result.full
     assert "Renamed" in (session.site_dir / LOOP_HTML).read_text(encoding="utf-8")
 
 
-def test_a_shared_first_render_then_an_edit_keep_the_full_index(tmp_path: Path,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_shared_first_render_then_an_edit_keep_the_full_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The first build renders in two processes (their indexes merged); an edit after it still
     re-renders one page and keeps every other page's search entries."""
     monkeypatch.setenv("KB_JOBS", "2")

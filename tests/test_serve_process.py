@@ -24,8 +24,14 @@ LOOP_URL = "loops/2026/2026-01-10-notes-survive/"
 
 def kb(root: Path, *args: str, **kwargs: object) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(BUILDER), "KB_JOBS": "1"}
-    return subprocess.Popen([sys.executable, "-m", "kb", "--root", str(root), *args], env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs)  # type: ignore[call-overload]
+    return subprocess.Popen(
+        [sys.executable, "-m", "kb", "--root", str(root), *args],
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        **kwargs,
+    )  # type: ignore[call-overload]
 
 
 def free_port() -> int:

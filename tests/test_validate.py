@@ -80,35 +80,90 @@ def test_page_title_from_first_heading(tmp_path: Path) -> None:
     assert findings(tmp_path / "2", {"content/index.md": "## Not a title\n\ntext\n"}) == []
 
 
-@pytest.mark.parametrize(("line", "expected"), [
-    ("title: no", (2, 8, "KB203", "'title' is a boolean, expected text",
-                   "YAML reads 'no' as a boolean; quote it: \"no\"")),
-    ("title: 2026-01-01", (2, 8, "KB203", "'title' is a date, expected text",
-                           "YAML reads '2026-01-01' as a date; quote it: \"2026-01-01\"")),
-    ("title:", (2, 7, "KB203", "'title' is empty (null), expected text",
-                "give 'title' a value or remove the line")),
-    ("title: null", (2, 8, "KB203", "'title' is empty (null), expected text",
-                     "give 'title' a value or remove the line")),
-    ("title: '  '", (2, 8, "KB204", "'title' is blank", "write the title: the document's name, as shown in titles and indexes")),
-    ("title: |\n  two\n  lines", (2, 8, "KB204", "'title' must be a single line",
-                                  "remove the line breaks, or use the body for longer text")),
-])
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (
+            "title: no",
+            (
+                2,
+                8,
+                "KB203",
+                "'title' is a boolean, expected text",
+                "YAML reads 'no' as a boolean; quote it: \"no\"",
+            ),
+        ),
+        (
+            "title: 2026-01-01",
+            (
+                2,
+                8,
+                "KB203",
+                "'title' is a date, expected text",
+                "YAML reads '2026-01-01' as a date; quote it: \"2026-01-01\"",
+            ),
+        ),
+        (
+            "title:",
+            (
+                2,
+                7,
+                "KB203",
+                "'title' is empty (null), expected text",
+                "give 'title' a value or remove the line",
+            ),
+        ),
+        (
+            "title: null",
+            (
+                2,
+                8,
+                "KB203",
+                "'title' is empty (null), expected text",
+                "give 'title' a value or remove the line",
+            ),
+        ),
+        (
+            "title: '  '",
+            (
+                2,
+                8,
+                "KB204",
+                "'title' is blank",
+                "write the title: the document's name, as shown in titles and indexes",
+            ),
+        ),
+        (
+            "title: |\n  two\n  lines",
+            (
+                2,
+                8,
+                "KB204",
+                "'title' must be a single line",
+                "remove the line breaks, or use the body for longer text",
+            ),
+        ),
+    ],
+)
 def test_title_values(tmp_path: Path, line: str, expected: tuple) -> None:
     front = FRONT_LOOP.replace("title: A", line)
     found = findings(tmp_path, loop(front))
     assert [(f.line, f.col, f.code, f.message, f.hint) for f in found] == [expected]
 
 
-@pytest.mark.parametrize(("value", "message"), [
-    ("2026-11-24", None),
-    ('"2026-11-24"', None),
-    ("'2026-11-24'", None),
-    ("2025-13-45", "'date' is not a calendar date: '2025-13-45'"),
-    ('"2026-02-30"', "'date' is not a calendar date: '2026-02-30'"),
-    ("2026-11-24T10:00:00Z", "'date' has a time of day"),
-    ("24.11.2026", "'date' is text, expected a date (YYYY-MM-DD)"),
-    ("20261124", "'date' is a number, expected a date (YYYY-MM-DD)"),
-])
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("2026-11-24", None),
+        ('"2026-11-24"', None),
+        ("'2026-11-24'", None),
+        ("2025-13-45", "'date' is not a calendar date: '2025-13-45'"),
+        ('"2026-02-30"', "'date' is not a calendar date: '2026-02-30'"),
+        ("2026-11-24T10:00:00Z", "'date' has a time of day"),
+        ("24.11.2026", "'date' is text, expected a date (YYYY-MM-DD)"),
+        ("20261124", "'date' is a number, expected a date (YYYY-MM-DD)"),
+    ],
+)
 def test_dates(tmp_path: Path, value: str, message: str | None) -> None:
     found = findings(tmp_path, loop(FRONT_LOOP.replace("2026-11-24", value)))
     assert [f.message for f in found] == ([message] if message else [])
@@ -116,26 +171,59 @@ def test_dates(tmp_path: Path, value: str, message: str | None) -> None:
 
 
 def test_enums_ids_lists_and_lengths(tmp_path: Path) -> None:
-    product = ("---\ntitle: kb\nsummary: " + "s" * 201 + "\nproblem: p\nusers: []\nowner: o\n"
-               "status: alive\ninterfaces:\n  - {name: n, kind: rest, description: d}\n"
-               "depends_on: productos\ntype: loop\n---\n")
+    product = (
+        "---\ntitle: kb\nsummary: " + "s" * 201 + "\nproblem: p\nusers: []\nowner: o\n"
+        "status: alive\ninterfaces:\n  - {name: n, kind: rest, description: d}\n"
+        "depends_on: productos\ntype: loop\n---\n"
+    )
     found = findings(tmp_path, {PRODUCT: product})
     assert [(f.line, f.col, f.code, f.message, f.hint) for f in found] == [
-        (3, 10, "KB204", "'summary' is 201 characters, over 200", "shorten it; the body has room for the rest"),
+        (
+            3,
+            10,
+            "KB204",
+            "'summary' is 201 characters, over 200",
+            "shorten it; the body has room for the rest",
+        ),
         (5, 8, "KB204", "'users' needs at least one item", "list who has that want or need"),
-        (7, 9, "KB204", "'status' must be one of idea, building, live, retired, not 'alive'",
-         "did you mean 'live'?"),
-        (9, 21, "KB204", "'interfaces.0.kind' must be one of api, cli, ui, file, event, other, not 'rest'", ""),
-        (10, 13, "KB203", "'depends_on' is text, expected a list", "write it as a list: depends_on: [productos]"),
-        (11, 7, "KB204", "'type' is 'loop' but the file is a product",
-         "its folder decides the collection: remove 'type:' or move the file"),
+        (
+            7,
+            9,
+            "KB204",
+            "'status' must be one of idea, building, live, retired, not 'alive'",
+            "did you mean 'live'?",
+        ),
+        (
+            9,
+            21,
+            "KB204",
+            "'interfaces.0.kind' must be one of api, cli, ui, file, event, other, not 'rest'",
+            "",
+        ),
+        (
+            10,
+            13,
+            "KB203",
+            "'depends_on' is text, expected a list",
+            "write it as a list: depends_on: [productos]",
+        ),
+        (
+            11,
+            7,
+            "KB204",
+            "'type' is 'loop' but the file is a product",
+            "its folder decides the collection: remove 'type:' or move the file",
+        ),
     ]
 
 
 def test_choice_of_the_wrong_type_lists_the_choices(tmp_path: Path) -> None:
     [f] = findings(tmp_path, loop(FRONT_LOOP.replace("stage: observe", "stage: 1")))
     assert (f.code, f.message, f.hint) == (
-        "KB203", "'stage' is a number, expected text", "write one of observe, reflect, design, implement, repeat")
+        "KB203",
+        "'stage' is a number, expected text",
+        "write one of observe, reflect, design, implement, repeat",
+    )
 
 
 def test_type_matching_the_collection_is_fine(tmp_path: Path) -> None:
@@ -143,16 +231,27 @@ def test_type_matching_the_collection_is_fine(tmp_path: Path) -> None:
 
 
 def test_file_names(tmp_path: Path) -> None:
-    found = findings(tmp_path, {
-        "content/principles/Root_Cause.md": "---\ntitle: R\nsummary: s\n---\n",
-        "content/handbook/cost_estimation.md": "# Cost\n",
-        "content/handbook/Cost Estimation (old).md": "# Cost\n",
-    })
+    found = findings(
+        tmp_path,
+        {
+            "content/principles/Root_Cause.md": "---\ntitle: R\nsummary: s\n---\n",
+            "content/handbook/cost_estimation.md": "# Cost\n",
+            "content/handbook/Cost Estimation (old).md": "# Cost\n",
+        },
+    )
     assert [(f.path, f.code, f.severity, f.hint) for f in found] == [
-        ("content/handbook/Cost Estimation (old).md", "KB301", Severity.WARNING,
-         "rename it to 'cost-estimation-old.md'"),
-        ("content/principles/Root_Cause.md", "KB301", Severity.ERROR,
-         "use lowercase kebab-case: 'root-cause.md'"),
+        (
+            "content/handbook/Cost Estimation (old).md",
+            "KB301",
+            Severity.WARNING,
+            "rename it to 'cost-estimation-old.md'",
+        ),
+        (
+            "content/principles/Root_Cause.md",
+            "KB301",
+            Severity.ERROR,
+            "use lowercase kebab-case: 'root-cause.md'",
+        ),
     ]
 
 
@@ -163,8 +262,9 @@ def test_slug() -> None:
 
 def test_markup_and_unsafe_urls_in_frontmatter(tmp_path: Path) -> None:
     front = FRONT_LOOP.replace("title: A", "title: Fix <em>now</em>") + (
-        "feedback:\n  - source: s\n    quote: q &amp; r\n    url: \" JaVaScRiPt:alert(1)\"\n"
-        "extra: {html: <b>ok</b>}\n")
+        'feedback:\n  - source: s\n    quote: q &amp; r\n    url: " JaVaScRiPt:alert(1)"\n'
+        "extra: {html: <b>ok</b>}\n"
+    )
     found = findings(tmp_path, loop(front))
     assert [(f.line, f.col, f.code, f.severity) for f in found] == [
         (2, 8, "KB410", Severity.WARNING),
@@ -174,7 +274,7 @@ def test_markup_and_unsafe_urls_in_frontmatter(tmp_path: Path) -> None:
 
 
 def test_unsafe_html_in_body(tmp_path: Path) -> None:
-    body = "## 1. Observe\n\n<iframe src=x></iframe>\n<a href=\"java\nscript:x\">a</a> <b onclick=\"x\">b</b>\n"
+    body = '## 1. Observe\n\n<iframe src=x></iframe>\n<a href="java\nscript:x">a</a> <b onclick="x">b</b>\n'
     found = findings(tmp_path, loop(FRONT_LOOP, body))
     assert [(f.line, f.col, f.message) for f in found] == [
         (10, 1, "unsafe HTML or URL: <iframe> element"),
@@ -183,20 +283,35 @@ def test_unsafe_html_in_body(tmp_path: Path) -> None:
     ]
 
 
-@pytest.mark.parametrize(("stage", "body", "expected"), [
-    ("repeat", BASE[LOOP].split("---\n", 2)[2], []),
-    ("observe", "## Observe\n\nok\n", []),
-    ("reflect", "## 1. Observe — what\n\nok\n\n## 2. Reflect: patterns\n\nok\n", []),
-    ("design", "## 1. Observe\n\nok\n\n## 3. Design\n\nok\n",
-     [(4, 8, "KB501", "stage is 'design' but there is no '## 2. Reflect' section")]),
-    ("observe", "### 1. Observe\n\nok\n",
-     [(4, 8, "KB501", "stage is 'observe' but there is no '## 1. Observe' section")]),
-    ("reflect", "## 1. Observe\n\n<!-- prompt -->\n   \n## 2. Reflect\n\n<!--\nmulti\n-->\n",
-     [(8, 1, "KB502", "section '1. Observe' is empty"), (12, 1, "KB502", "section '2. Reflect' is empty")]),
-    ("observe", "## 1. Observe\n\n### Details\n\nSub-sections count.\n", []),
-    ("observe", "## 1. Observe\n\n- a list counts\n", []),
-    ("observe", "## 1. Observe\n\n```\ncode counts\n```\n", []),
-])
+@pytest.mark.parametrize(
+    ("stage", "body", "expected"),
+    [
+        ("repeat", BASE[LOOP].split("---\n", 2)[2], []),
+        ("observe", "## Observe\n\nok\n", []),
+        ("reflect", "## 1. Observe — what\n\nok\n\n## 2. Reflect: patterns\n\nok\n", []),
+        (
+            "design",
+            "## 1. Observe\n\nok\n\n## 3. Design\n\nok\n",
+            [(4, 8, "KB501", "stage is 'design' but there is no '## 2. Reflect' section")],
+        ),
+        (
+            "observe",
+            "### 1. Observe\n\nok\n",
+            [(4, 8, "KB501", "stage is 'observe' but there is no '## 1. Observe' section")],
+        ),
+        (
+            "reflect",
+            "## 1. Observe\n\n<!-- prompt -->\n   \n## 2. Reflect\n\n<!--\nmulti\n-->\n",
+            [
+                (8, 1, "KB502", "section '1. Observe' is empty"),
+                (12, 1, "KB502", "section '2. Reflect' is empty"),
+            ],
+        ),
+        ("observe", "## 1. Observe\n\n### Details\n\nSub-sections count.\n", []),
+        ("observe", "## 1. Observe\n\n- a list counts\n", []),
+        ("observe", "## 1. Observe\n\n```\ncode counts\n```\n", []),
+    ],
+)
 def test_loop_sections(tmp_path: Path, stage: str, body: str, expected: list) -> None:
     found = findings(tmp_path, loop(FRONT_LOOP.replace("observe", stage), body))
     assert [(f.line, f.col, f.code, f.message) for f in found] == expected
@@ -207,19 +322,25 @@ def test_no_section_checks_for_an_invalid_stage(tmp_path: Path) -> None:
     assert [f.code for f in found] == ["KB204"]
 
 
-@pytest.mark.parametrize(("date", "stage", "today", "stale"), [
-    ("2026-01-01", "observe", dt.date(2026, 3, 31), False),  # 89 days
-    ("2026-01-01", "observe", dt.date(2026, 4, 1), False),  # 90 days: not older than 90
-    ("2026-01-01", "observe", dt.date(2026, 4, 2), True),
-    ('"2026-01-01"', "observe", dt.date(2026, 4, 2), True),  # quoted dates count too
-    ("2026-01-01", "repeat", dt.date(2027, 1, 1), False),
-])
+@pytest.mark.parametrize(
+    ("date", "stage", "today", "stale"),
+    [
+        ("2026-01-01", "observe", dt.date(2026, 3, 31), False),  # 89 days
+        ("2026-01-01", "observe", dt.date(2026, 4, 1), False),  # 90 days: not older than 90
+        ("2026-01-01", "observe", dt.date(2026, 4, 2), True),
+        ('"2026-01-01"', "observe", dt.date(2026, 4, 2), True),  # quoted dates count too
+        ("2026-01-01", "repeat", dt.date(2027, 1, 1), False),
+    ],
+)
 def test_stale_loops(tmp_path: Path, date: str, stage: str, today: dt.date, stale: bool) -> None:
     sections = "".join(f"## {s}\n\nok\n\n" for s in ("Observe", "Reflect", "Design", "Implement", "Repeat"))
     front = FRONT_LOOP.replace("2026-11-24", date).replace("observe", stage)
-    found = findings(tmp_path, {"content/loops/2026/2026-01-01-case.md": f"---\n{front}---\n\n{sections}"}, today)
+    found = findings(
+        tmp_path, {"content/loops/2026/2026-01-01-case.md": f"---\n{front}---\n\n{sections}"}, today
+    )
     assert [(f.line, f.col, f.code, f.severity) for f in found] == (
-        [(3, 7, "KB602", Severity.WARNING)] if stale else [])
+        [(3, 7, "KB602", Severity.WARNING)] if stale else []
+    )
 
 
 def test_stale_days_setting(tmp_path: Path) -> None:
@@ -228,12 +349,14 @@ def test_stale_days_setting(tmp_path: Path) -> None:
 
 
 def test_a_bad_file_does_not_stop_the_others(tmp_path: Path) -> None:
-    found = findings(tmp_path, {
-        PRINCIPLE: "---\ntitle: [\n---\n",
-        CASE: "---\ntitle: A\n---\n",
-    })
-    assert [(f.path, f.code) for f in found] == [
-        (CASE, "KB201"), (CASE, "KB201"), (CASE, "KB201")]
+    found = findings(
+        tmp_path,
+        {
+            PRINCIPLE: "---\ntitle: [\n---\n",
+            CASE: "---\ntitle: A\n---\n",
+        },
+    )
+    assert [(f.path, f.code) for f in found] == [(CASE, "KB201"), (CASE, "KB201"), (CASE, "KB201")]
 
 
 def test_theme_file_names_on_pages(tmp_path: Path) -> None:
@@ -246,23 +369,34 @@ def test_theme_file_names_on_pages(tmp_path: Path) -> None:
     ]
 
 
-@pytest.mark.parametrize(("setting", "expected"), [
-    ("", []),
-    ("allow_embeds = true\n", []),
-    ("allow_embeds = false\n", ["content/handbook/embed.md:6:1: KB409 unsafe HTML or URL: <iframe> element",
-                                "content/handbook/embed.md:7:1: KB409 unsafe HTML or URL: <style> element"]),
-])
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [
+        ("", []),
+        ("allow_embeds = true\n", []),
+        (
+            "allow_embeds = false\n",
+            [
+                "content/handbook/embed.md:6:1: KB409 unsafe HTML or URL: <iframe> element",
+                "content/handbook/embed.md:7:1: KB409 unsafe HTML or URL: <style> element",
+            ],
+        ),
+    ],
+)
 def test_allow_embeds_setting_through_the_cli(tmp_path: Path, setting: str, expected: list[str]) -> None:
     from click.testing import CliRunner
 
     from kb.cli import main
 
-    root = make_base(tmp_path, {
-        "kb.toml": setting,
-        "content/handbook/embed.md": "---\ntitle: Embed\n---\n\n[[ownership]]\n"
-                                     '<iframe src="https://example.com/v"></iframe>\n<style>p {}</style>\n',
-        "content/index.md": "---\ntitle: Home\n---\n\n[[handbook/embed]]\n",
-    })
+    root = make_base(
+        tmp_path,
+        {
+            "kb.toml": setting,
+            "content/handbook/embed.md": "---\ntitle: Embed\n---\n\n[[ownership]]\n"
+            '<iframe src="https://example.com/v"></iframe>\n<style>p {}</style>\n',
+            "content/index.md": "---\ntitle: Home\n---\n\n[[handbook/embed]]\n",
+        },
+    )
     result = CliRunner().invoke(main, ["--root", str(root), "lint"])
     got = [line.split(" (")[0] for line in result.stdout.splitlines() if "KB409" in line]
     assert got == expected

@@ -152,7 +152,9 @@ def test_publish_workflow_builds_with_full_history_and_deploys_to_pages() -> Non
     checkout = next(s for s in every if s.get("uses", "").startswith("actions/checkout@"))
     assert checkout["with"]["fetch-depth"] == 0
     [install] = action_steps(data)  # installs kb (and lints all of it) before the build
-    assert every.index(install) < every.index(next(s for s in every if s.get("run", "").startswith("kb build")))
+    assert every.index(install) < every.index(
+        next(s for s in every if s.get("run", "").startswith("kb build"))
+    )
     build = next(shlex.split(r) for r in runs(data) if r.startswith("kb build"))
     assert "--strict" in build
     upload = next(s for s in every if s.get("uses", "").startswith("actions/upload-pages-artifact@"))
@@ -165,11 +167,15 @@ def test_publish_workflow_builds_with_full_history_and_deploys_to_pages() -> Non
 def test_this_repository_runs_the_workflows_kb_init_writes() -> None:
     """Same jobs as a new handbook's, with this checkout's action in place of the pinned one."""
     pinned = f"{REPOSITORY}@0123456789abcdef0123456789abcdef01234567"
-    for name, text in (("pull-request.yml", pull_request_workflow(pinned, "")),
-                       ("publish.yml", publish_workflow(pinned, ""))):
+    for name, text in (
+        ("pull-request.yml", pull_request_workflow(pinned, "")),
+        ("publish.yml", publish_workflow(pinned, "")),
+    ):
         written = yaml.safe_load(text.replace(pinned, "./"))
         ours = workflow(name)
-        assert {k: v for k, v in ours.items() if k != "jobs"} == {k: v for k, v in written.items() if k != "jobs"}
+        assert {k: v for k, v in ours.items() if k != "jobs"} == {
+            k: v for k, v in written.items() if k != "jobs"
+        }
         for job, spec in written["jobs"].items():
             assert ours["jobs"][job] == spec, (name, job)
 
@@ -177,7 +183,9 @@ def test_this_repository_runs_the_workflows_kb_init_writes() -> None:
 def test_owner_and_name_come_from_one_constant() -> None:
     """Every place that tells users where kb lives names kb.init.REPOSITORY, and no tag."""
     for path in (ACTION, HOOKS):
-        text = "\n".join(line for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("#"))
+        text = "\n".join(
+            line for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("#")
+        )
         named = re.findall(r"(?:github\.com/|uses: )([\w.-]+/[\w.-]+?)(?:@|\s|$)", text)
         assert named and set(named) == {REPOSITORY}, (path.name, named)
         assert not re.search(r"@v\d|rev: v\d", text), path.name  # kb publishes no release tags
@@ -258,8 +266,9 @@ def kb_steps() -> list[tuple[str, dict[str, Any], dict[str, str]]]:
     return found
 
 
-def run_step(repo: Path, step: dict[str, Any], values: dict[str, str], summary: Path,
-             path: str = str(BIN)) -> subprocess.CompletedProcess[str]:
+def run_step(
+    repo: Path, step: dict[str, Any], values: dict[str, str], summary: Path, path: str = str(BIN)
+) -> subprocess.CompletedProcess[str]:
     """Run one step's script as a runner would: bash -eo pipefail, env set, expressions replaced."""
     env = {
         **os.environ,
@@ -330,8 +339,12 @@ def test_annotations_name_paths_under_the_root_input(tmp_path: Path, root: str, 
     upstream = KbRepo(tmp_path / "upstream")
     upstream.write({f"docs/handbook/{rel}": text for rel, text in BASE.items()} | {"README.md": "x\n"})
     upstream.commit("handbook")
-    subprocess.run(["git", "clone", "-q", upstream.root.as_uri(), str(tmp_path / "pr")],
-                   check=True, capture_output=True, env={**os.environ, **GIT_ENV})
+    subprocess.run(
+        ["git", "clone", "-q", upstream.root.as_uri(), str(tmp_path / "pr")],
+        check=True,
+        capture_output=True,
+        env={**os.environ, **GIT_ENV},
+    )
     pr = KbRepo.__new__(KbRepo)
     pr.root = tmp_path / "pr"
     pr.git("checkout", "-q", "-b", "typo")
@@ -349,7 +362,12 @@ def hooks() -> list[dict[str, Any]]:
     local = [h for r in load(PRE_COMMIT)["repos"] if r["repo"] == "local" for h in r["hooks"]]
     unique: dict[tuple[str, str, bool, bool], dict[str, Any]] = {}
     for hook in [*load(HOOKS), *local]:
-        key = (hook["entry"], hook.get("files", ""), hook.get("pass_filenames", True), hook.get("always_run", False))
+        key = (
+            hook["entry"],
+            hook.get("files", ""),
+            hook.get("pass_filenames", True),
+            hook.get("always_run", False),
+        )
         unique.setdefault(key, hook)
     return list(unique.values())
 

@@ -58,5 +58,7 @@ def test_text_output_shows_the_hint(tmp_path: Path) -> None:
     root = make_kb(tmp_path / "hb", {**BASE, PRINCIPLE: HEAD + "title: Support: agents\nsummary: s\n" + BODY})
     result = run_kb(["lint"], root)
     assert result.exit_code == 1
-    assert (f'{PRINCIPLE}:2:15: KB103 YAML syntax error: mapping values are not allowed in this context '
-            '(quote the value: title: "Support: agents")') in result.stdout
+    assert (
+        f"{PRINCIPLE}:2:15: KB103 YAML syntax error: mapping values are not allowed in this context "
+        '(quote the value: title: "Support: agents")'
+    ) in result.stdout

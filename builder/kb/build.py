@@ -39,9 +39,14 @@ class BuildResult:
 Progress = Callable[[str], None]
 
 
-def build(settings: Settings, out: Path | None = None, strict: bool = False,
-          progress: Progress = lambda _msg: None, history: bool = True,
-          renderer: str = "mkdocs") -> BuildResult:
+def build(
+    settings: Settings,
+    out: Path | None = None,
+    strict: bool = False,
+    progress: Progress = lambda _msg: None,
+    history: bool = True,
+    renderer: str = "mkdocs",
+) -> BuildResult:
     """Lint, then (unless --strict found errors) emit and render into `out`, swapped in atomically."""
     target = (out or settings.output).resolve()
     output.check_output(target, settings.root, settings.content, settings.cache)
@@ -50,8 +55,7 @@ def build(settings: Settings, out: Path | None = None, strict: bool = False,
     checked = check(settings)
     timings["load+validate+link"] = time.perf_counter() - started
     progress(f"checked {checked.corpus.files} files: {len(checked.errors)} errors")
-    result = BuildResult(checked.findings, checked.corpus.files, False, target, timings,
-                         left_out(checked))
+    result = BuildResult(checked.findings, checked.corpus.files, False, target, timings, left_out(checked))
     if strict and checked.errors:
         return result
     with output.lock(settings.cache):
@@ -59,8 +63,16 @@ def build(settings: Settings, out: Path | None = None, strict: bool = False,
     return result
 
 
-def _build_site(settings: Settings, checked: Checked, target: Path, strict: bool,
-                progress: Progress, result: BuildResult, with_history: bool, renderer: str) -> None:
+def _build_site(
+    settings: Settings,
+    checked: Checked,
+    target: Path,
+    strict: bool,
+    progress: Progress,
+    result: BuildResult,
+    with_history: bool,
+    renderer: str,
+) -> None:
     from kb import redirects, render
     from kb.emit import emit
 
@@ -102,8 +114,14 @@ def _build_site(settings: Settings, checked: Checked, target: Path, strict: bool
     progress(f"wrote {target}")
 
 
-def _render_guarded(settings: Settings, checked: Checked, emitted, tmp: Path,  # noqa: ANN001 - Emitted imports Jinja2
-                    strict: bool, result: BuildResult):  # noqa: ANN202 - Rendered imports MkDocs
+def _render_guarded(
+    settings: Settings,
+    checked: Checked,
+    emitted,
+    tmp: Path,  # noqa: ANN001 - Emitted imports Jinja2
+    strict: bool,
+    result: BuildResult,
+):  # noqa: ANN202 - Rendered imports MkDocs
     """Render with MkDocs; a page the renderer fails on (or one KB416 already found too deep
     for it) shows a notice instead, and each failure is a KB705 finding (`kb.render_guard`).
     None with --strict when a page failed: the site is not written."""
@@ -114,8 +132,12 @@ def _render_guarded(settings: Settings, checked: Checked, emitted, tmp: Path,  #
         result.findings.extend(f for f in found if f not in result.findings)
         return config
 
-    rendered, new = render_guard.guarded(settings, checked, load, lambda config: render.render(
-        config, jobs=render_parallel.jobs(emitted.pages)))
+    rendered, new = render_guard.guarded(
+        settings,
+        checked,
+        load,
+        lambda config: render.render(config, jobs=render_parallel.jobs(emitted.pages)),
+    )
     result.findings = sorted(result.findings + new, key=Finding.sort_key)
     if strict and any(f.severity is Severity.ERROR for f in new):
         return None

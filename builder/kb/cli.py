@@ -38,16 +38,22 @@ class KbGroup(click.Group):
         except Exception as exc:  # noqa: BLE001 - the last line of defence
             if os.environ.get("KB_DEBUG"):
                 raise
-            click.echo(f"kb: internal error: {type(exc).__name__}: {exc} "
-                       "(set KB_DEBUG=1 for a traceback, and please report it)", err=True)
+            click.echo(
+                f"kb: internal error: {type(exc).__name__}: {exc} "
+                "(set KB_DEBUG=1 for a traceback, and please report it)",
+                err=True,
+            )
             ctx.exit(2)
 
 
 @click.group(cls=KbGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="kb")
-@click.option("--root", type=click.Path(file_okay=False, path_type=Path),
-              help="Handbook root (default: the nearest folder at or above this one holding kb.toml, "
-                   "a pyproject.toml with [tool.kb], or content/).")
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Handbook root (default: the nearest folder at or above this one holding kb.toml, "
+    "a pyproject.toml with [tool.kb], or content/).",
+)
 @click.pass_context
 def main(ctx: click.Context, root: Path | None) -> None:
     """kb — lint, link and build a Product Builder handbook kept as markdown in git."""
@@ -70,20 +76,44 @@ def _default_format() -> str:
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]),
-              default=_default_format, show_default="text; github when GITHUB_ACTIONS=true",
-              help="Output format.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "github"]),
+    default=_default_format,
+    show_default="text; github when GITHUB_ACTIONS=true",
+    help="Output format.",
+)
 @click.option("--strict", is_flag=True, help="Warnings fail too (exit 1).")
-@click.option("--changed", is_flag=True,
-              help="Report only files changed since the merge base with --base (plus uncommitted).")
-@click.option("--base", metavar="REF", help="Base for --changed (default: upstream default branch, origin/main, main).")
-@click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path),
-              help="Ignore findings recorded in this baseline file.")
-@click.option("--write-baseline", type=click.Path(dir_okay=False, path_type=Path),
-              help="Record the current findings in this file and exit 0.")
+@click.option(
+    "--changed",
+    is_flag=True,
+    help="Report only files changed since the merge base with --base (plus uncommitted).",
+)
+@click.option(
+    "--base", metavar="REF", help="Base for --changed (default: upstream default branch, origin/main, main)."
+)
+@click.option(
+    "--baseline",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Ignore findings recorded in this baseline file.",
+)
+@click.option(
+    "--write-baseline",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Record the current findings in this file and exit 0.",
+)
 @click.pass_context
-def lint(ctx: click.Context, paths: tuple[Path, ...], fmt: str, strict: bool, changed: bool,
-         base: str | None, baseline: Path | None, write_baseline: Path | None) -> None:
+def lint(
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    fmt: str,
+    strict: bool,
+    changed: bool,
+    base: str | None,
+    baseline: Path | None,
+    write_baseline: Path | None,
+) -> None:
     """Check the handbook: frontmatter, links, loop sections. Exit 1 on errors.
 
     PATHS limits the report to those files or folders; references still resolve against
@@ -93,8 +123,12 @@ def lint(ctx: click.Context, paths: tuple[Path, ...], fmt: str, strict: bool, ch
 
     settings = settings_for(ctx)
     options = LintOptions(
-        paths=tuple(_repo_relative(settings, p) for p in paths), strict=strict,
-        changed=changed, base=base, baseline=baseline, write_baseline=write_baseline,
+        paths=tuple(_repo_relative(settings, p) for p in paths),
+        strict=strict,
+        changed=changed,
+        base=base,
+        baseline=baseline,
+        write_baseline=write_baseline,
     )
     report = run_lint(settings, options)
     from kb.findings import render, summary
@@ -118,16 +152,25 @@ def _repo_relative(settings: Settings, path: Path) -> str:
 
 
 @main.command()
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              help="Output folder (default: [tool.kb] output_dir, site/).")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder (default: [tool.kb] output_dir, site/).",
+)
 @click.option("--strict", is_flag=True, help="Stop on any error before writing; fail on MkDocs warnings.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only findings and errors.")
 @click.option("-v", "--verbose", is_flag=True, help="Print the time of each stage.")
-@click.option("--renderer", type=click.Choice(["mkdocs", "zensical"]), default="mkdocs", show_default=True,
-              help="Render with MkDocs (Material) or Zensical (optional extra).")
+@click.option(
+    "--renderer",
+    type=click.Choice(["mkdocs", "zensical"]),
+    default="mkdocs",
+    show_default=True,
+    help="Render with MkDocs (Material) or Zensical (optional extra).",
+)
 @click.pass_context
-def build(ctx: click.Context, out: Path | None, strict: bool, quiet: bool, verbose: bool,
-          renderer: str) -> None:
+def build(
+    ctx: click.Context, out: Path | None, strict: bool, quiet: bool, verbose: bool, renderer: str
+) -> None:
     """Lint, then build the site into --out (swapped in atomically)."""
     from kb.build import build as run_build
     from kb.findings import render, summary
@@ -192,19 +235,33 @@ class IsoDate(click.ParamType):
 @main.command()
 @click.argument("kind", type=click.Choice(["loop", "product", "principle"]))
 @click.argument("title")
-@click.option("--principle", "principles", multiple=True,
-              help="Loop (required) or product: a principle, by id, title or alias (repeatable).")
+@click.option(
+    "--principle",
+    "principles",
+    multiple=True,
+    help="Loop (required) or product: a principle, by id, title or alias (repeatable).",
+)
 @click.option("--product", help="Loop: the product it improves (id or title).")
-@click.option("--stage", type=click.Choice(STAGES), help="Loop: the furthest step reached.  [default: observe]")
+@click.option(
+    "--stage", type=click.Choice(STAGES), help="Loop: the furthest step reached.  [default: observe]"
+)
 @click.option("--date", "when", type=IsoDate(), help="Loop: start date.  [default: today]")
-@click.option("--author", "authors", multiple=True, help="Loop: an author (repeatable; default: git authors).")
+@click.option(
+    "--author", "authors", multiple=True, help="Loop: an author (repeatable; default: git authors)."
+)
 @click.option("--summary", help="Product or principle (required): its one-line summary.")
 @click.option("--problem", help="Product (required): the want or need it solves.")
 @click.option("--user", "users", multiple=True, help="Product (required): who has the problem (repeatable).")
 @click.option("--owner", help="Product (required): the person or team accountable.")
-@click.option("--status", type=click.Choice(STATUSES), help="Product: where it is in its life.  [default: idea]")
-@click.option("--non-goal", "non_goals", multiple=True,
-              help="Product: what it deliberately does not do (repeatable; required with require_non_goals).")
+@click.option(
+    "--status", type=click.Choice(STATUSES), help="Product: where it is in its life.  [default: idea]"
+)
+@click.option(
+    "--non-goal",
+    "non_goals",
+    multiple=True,
+    help="Product: what it deliberately does not do (repeatable; required with require_non_goals).",
+)
 @click.option("--no-input", is_flag=True, help="Never ask: refuse (exit 2) when a required field is missing.")
 @click.pass_context
 def new(ctx: click.Context, kind: str, title: str, no_input: bool, when: Any, **options: Any) -> None:
@@ -235,7 +292,9 @@ def new(ctx: click.Context, kind: str, title: str, no_input: bool, when: Any, **
 
 @main.command("next")
 @click.argument("loop_id", metavar="LOOP")
-@click.option("--title", help="Title of the new cycle (default: the previous title, numbered: 'Slow CI (cycle 2)').")
+@click.option(
+    "--title", help="Title of the new cycle (default: the previous title, numbered: 'Slow CI (cycle 2)')."
+)
 @click.option("--date", "when", type=IsoDate(), help="Start date.  [default: today]")
 @click.pass_context
 def next_(ctx: click.Context, loop_id: str, title: str | None, when: Any) -> None:
@@ -259,9 +318,12 @@ def next_(ctx: click.Context, loop_id: str, title: str | None, when: Any) -> Non
 @main.command("diff")
 @click.argument("base", required=False)
 @click.argument("head", required=False)
-@click.option("--base", "base_option", metavar="REF",
-              help="The base to compare with (the same as the BASE argument).")
-@click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True)
+@click.option(
+    "--base", "base_option", metavar="REF", help="The base to compare with (the same as the BASE argument)."
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True
+)
 @click.pass_context
 def diff_(ctx: click.Context, base: str | None, head: str | None, base_option: str | None, fmt: str) -> None:
     """What a change does to the handbook: loops added or advanced, principles newly
@@ -286,10 +348,14 @@ def diff_(ctx: click.Context, base: str | None, head: str | None, base_option: s
 
 
 @main.command()
-@click.argument("what", metavar="principles|products",
-                type=click.Choice(["principles", "products", "principle", "product"]))
-@click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown",
-              show_default=True)
+@click.argument(
+    "what",
+    metavar="principles|products",
+    type=click.Choice(["principles", "products", "principle", "product"]),
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True
+)
 @click.option("--since", type=IsoDate(), help="Count only loop cycles started on or after this date.")
 @click.pass_context
 def index(ctx: click.Context, what: str, fmt: str, since: Any) -> None:
@@ -324,8 +390,7 @@ def config_() -> None:
 
 
 @main.command()
-@click.argument("collection", required=False,
-                type=click.Choice(["principle", "product", "loop", "page"]))
+@click.argument("collection", required=False, type=click.Choice(["principle", "product", "loop", "page"]))
 def schema(collection: str | None) -> None:
     """Print the JSON Schema of the frontmatter (one collection, or all of them)."""
     from kb.model import Collection
@@ -342,8 +407,11 @@ def schema(collection: str | None) -> None:
 @click.argument("directory", required=False, default=".", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--empty", is_flag=True, help="No starter principles: a home page only.")
 @click.option("--name", default="Handbook", show_default=True, help="Site name and home page title.")
-@click.option("--ref", help="Git ref of kb that the workflows and pre-commit pin "
-              "(default: the commit this kb was installed from, else main).")
+@click.option(
+    "--ref",
+    help="Git ref of kb that the workflows and pre-commit pin "
+    "(default: the commit this kb was installed from, else main).",
+)
 @click.pass_context
 def init(ctx: click.Context, directory: Path, empty: bool, name: str, ref: str | None) -> None:
     """Create a handbook repository in DIRECTORY (default: here) that lints clean and builds:

@@ -19,7 +19,11 @@ def interfaces(doc: Document | None) -> list[str]:
     """The interface names a product declares."""
     if doc is None or not doc.readable or not isinstance(doc.meta.get("interfaces"), list):
         return []
-    return [str(i["name"]) for i in doc.meta["interfaces"] if isinstance(i, dict) and isinstance(i.get("name"), str)]
+    return [
+        str(i["name"])
+        for i in doc.meta["interfaces"]
+        if isinstance(i, dict) and isinstance(i.get("name"), str)
+    ]
 
 
 def check_contracts(graph: Graph, require_non_goals: bool) -> list[Finding]:
@@ -32,8 +36,16 @@ def check_contracts(graph: Graph, require_non_goals: bool) -> list[Finding]:
         found.extend(_consumes(doc, products))
         found.extend(_alternatives(doc, products))
         if require_non_goals and not as_strs(doc.meta.get("non_goals")):
-            found.append(finding(doc.path, 1, 1, "KB414", f"product '{doc.id}' has no non_goals",
-                                 "list what it deliberately does not do: its boundary"))
+            found.append(
+                finding(
+                    doc.path,
+                    1,
+                    1,
+                    "KB414",
+                    f"product '{doc.id}' has no non_goals",
+                    "list what it deliberately does not do: its boundary",
+                )
+            )
     return found
 
 
@@ -47,19 +59,43 @@ def _consumes(doc: Document, products: dict[str, Document]) -> list[Finding]:
         provider_id, sep, name = entry.partition("/")
         provider = products.get(provider_id)
         if not sep or not name:
-            out.append(finding(doc.path, line, col, "KB412", f"consumes '{entry}' is not product-id/interface-name",
-                               "write it as e.g. kb/kb lint"))
+            out.append(
+                finding(
+                    doc.path,
+                    line,
+                    col,
+                    "KB412",
+                    f"consumes '{entry}' is not product-id/interface-name",
+                    "write it as e.g. kb/kb lint",
+                )
+            )
         elif provider is None:
             close = closest(provider_id, products)
-            out.append(finding(doc.path, line, col, "KB402", f"unknown product '{provider_id}' in consumes",
-                               f"did you mean '{close}'?" if close else "no product has that id"))
+            out.append(
+                finding(
+                    doc.path,
+                    line,
+                    col,
+                    "KB402",
+                    f"unknown product '{provider_id}' in consumes",
+                    f"did you mean '{close}'?" if close else "no product has that id",
+                )
+            )
         elif name not in interfaces(provider):
             offered = interfaces(provider)
             close = closest(name, offered)
-            hint = f"did you mean '{close}'?" if close else (
-                f"{provider_id} declares: {', '.join(offered)}" if offered else f"{provider_id} declares no interfaces")
-            out.append(finding(doc.path, line, col, "KB412",
-                               f"'{provider_id}' declares no interface '{name}'", hint))
+            hint = (
+                f"did you mean '{close}'?"
+                if close
+                else (
+                    f"{provider_id} declares: {', '.join(offered)}"
+                    if offered
+                    else f"{provider_id} declares no interfaces"
+                )
+            )
+            out.append(
+                finding(doc.path, line, col, "KB412", f"'{provider_id}' declares no interface '{name}'", hint)
+            )
     return out
 
 
@@ -72,8 +108,14 @@ def _alternatives(doc: Document, products: dict[str, Document]) -> list[Finding]
             continue
         if doc.id not in as_strs(other.meta.get("alternatives")):
             line, col = doc.front.value_pos("alternatives", i)
-            item = finding(doc.path, line, col, "KB413", f"'{alt}' is an alternative here but does not list '{doc.id}'",
-                           f"add '{doc.id}' to the alternatives of {other.path}")
+            item = finding(
+                doc.path,
+                line,
+                col,
+                "KB413",
+                f"'{alt}' is an alternative here but does not list '{doc.id}'",
+                f"add '{doc.id}' to the alternatives of {other.path}",
+            )
             out.append(replace(item, severity=Severity.WARNING))
     return out
 
@@ -92,8 +134,13 @@ def swaps(graph: Graph, doc: Document) -> list[Swap]:
     alternatives = [products[a] for a in as_strs(doc.meta.get("alternatives")) if a in products]
     out = []
     for name in interfaces(doc):
-        consumers = tuple(sorted(p.key for p in products.values() if p.readable
-                                 and f"{doc.id}/{name}" in as_strs(p.meta.get("consumes"))))
+        consumers = tuple(
+            sorted(
+                p.key
+                for p in products.values()
+                if p.readable and f"{doc.id}/{name}" in as_strs(p.meta.get("consumes"))
+            )
+        )
         providers = tuple(a.key for a in alternatives if name in interfaces(a))
         out.append(Swap(name, consumers, providers))
     return out

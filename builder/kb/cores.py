@@ -62,8 +62,9 @@ def fork_map(fn: Callable[[T], R], items: Sequence[T], jobs: int) -> list[R]:
                 reader, writer = context.Pipe(duplex=False)
             except OSError:  # out of file descriptors: the shares not started are computed here
                 break
-            process = context.Process(target=_map_child, daemon=True,
-                                      args=(writer, fn, items[index::jobs], os.getpid()))
+            process = context.Process(
+                target=_map_child, daemon=True, args=(writer, fn, items[index::jobs], os.getpid())
+            )
             try:
                 process.start()
             except OSError:  # fork failed (memory, process limit): likewise

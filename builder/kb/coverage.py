@@ -55,7 +55,8 @@ def compute(views: Views, window_days: int, reference: dt.date | None = None) ->
     rows = views.principles()
     loops = [lv for lv in views.loops.values() if lv.date]
     counts: Counter[tuple[str, str]] = Counter(
-        (p, quarter(lv.date)) for lv in loops for p in lv.principles if lv.date)
+        (p, quarter(lv.date)) for lv in loops for p in lv.principles if lv.date
+    )
     dates = [lv.date for lv in loops if lv.date]
     quarters = quarters_between(min(dates), max(*dates, reference)) if dates else []
     since = reference - dt.timedelta(days=window_days)
@@ -80,22 +81,26 @@ def svg(cov: Coverage) -> str:
         f'font-family="sans-serif" font-size="12">',
         '<title id="kb-coverage-title">Loop cycles practicing each principle, per quarter</title>',
         f'<desc id="kb-coverage-desc">{len(cov.principles)} principles by {len(cov.quarters)} quarters; '
-        f'each cell holds the number of loop cycles; ⚠ marks a principle not practiced in the last '
-        f'{cov.window_days} days.</desc>',
+        f"each cell holds the number of loop cycles; ⚠ marks a principle not practiced in the last "
+        f"{cov.window_days} days.</desc>",
         '<g role="row">',
         f'<text role="columnheader" x="{LABEL_W - 8}" y="{HEAD_H - 10}" text-anchor="end" '
         'fill="currentColor">Principle</text>',
     ]
     for j, q in enumerate(cov.quarters):
         x = LABEL_W + j * CELL_W + CELL_W // 2
-        parts.append(f'<text role="columnheader" x="{x}" y="{HEAD_H - 10}" text-anchor="middle" '
-                     f'fill="currentColor">{q}</text>')
+        parts.append(
+            f'<text role="columnheader" x="{x}" y="{HEAD_H - 10}" text-anchor="middle" '
+            f'fill="currentColor">{q}</text>'
+        )
     parts.append("</g>")
     for i, row in enumerate(cov.principles):
         y = HEAD_H + i * CELL_H
         mark = " ⚠" if row.key in stale else ""
-        parts.append(f'<g role="row"><text role="rowheader" x="{LABEL_W - 8}" y="{y + CELL_H // 2 + 4}" '
-                     f'text-anchor="end" fill="currentColor">{html.escape(row.title)}{mark}</text>')
+        parts.append(
+            f'<g role="row"><text role="rowheader" x="{LABEL_W - 8}" y="{y + CELL_H // 2 + 4}" '
+            f'text-anchor="end" fill="currentColor">{html.escape(row.title)}{mark}</text>'
+        )
         for j, q in enumerate(cov.quarters):
             parts.append(_cell(LABEL_W + j * CELL_W, y, cov.counts.get((row.key, q), 0), peak, row, q))
         parts.append("</g>")
@@ -107,10 +112,14 @@ def _cell(x: int, y: int, n: int, peak: int, row: PrincipleRow, q: str) -> str:
     opacity = 0.08 if n == 0 else round(0.25 + 0.75 * n / peak, 2)
     label = f"{html.escape(row.title)}, {q}: {n} loop cycle{'s' if n != 1 else ''}"
     ink = "#ffffff" if opacity >= 0.6 else "currentColor"  # dark cells take white numbers
-    text = f'<text x="{x + CELL_W // 2}" y="{y + CELL_H // 2 + 4}" text-anchor="middle" fill="{ink}">{n}</text>'
-    return (f'<g role="cell" class="kb-cell" data-principle="{html.escape(row.id)}" data-quarter="{q}" '
-            f'data-count="{n}"><title>{label}</title><rect x="{x + 1}" y="{y + 1}" width="{CELL_W - 2}" '
-            f'height="{CELL_H - 2}" rx="3" fill="#3f51b5" fill-opacity="{opacity}"/>{text}</g>')
+    text = (
+        f'<text x="{x + CELL_W // 2}" y="{y + CELL_H // 2 + 4}" text-anchor="middle" fill="{ink}">{n}</text>'
+    )
+    return (
+        f'<g role="cell" class="kb-cell" data-principle="{html.escape(row.id)}" data-quarter="{q}" '
+        f'data-count="{n}"><title>{label}</title><rect x="{x + 1}" y="{y + 1}" width="{CELL_W - 2}" '
+        f'height="{CELL_H - 2}" rx="3" fill="#3f51b5" fill-opacity="{opacity}"/>{text}</g>'
+    )
 
 
 def table(groups: dict[str, list[LoopView]], views: Views, label: str) -> list[dict[str, object]]:
@@ -125,6 +134,13 @@ def table(groups: dict[str, list[LoopView]], views: Views, label: str) -> list[d
     out = []
     for name, loops in groups.items():
         practiced = {p for lv in loops for p in lv.principles}
-        out.append({label: name, "loops": len(loops), "practiced": len(practiced), "of": len(all_keys),
-                    "missing": [k for k in all_keys if k not in practiced]})
+        out.append(
+            {
+                label: name,
+                "loops": len(loops),
+                "practiced": len(practiced),
+                "of": len(all_keys),
+                "missing": [k for k in all_keys if k not in practiced],
+            }
+        )
     return out

@@ -21,8 +21,17 @@ from kb.pipeline import Checked, check
 from kb.settings import Settings
 
 LINK_CODES = {"KB401", "KB402", "KB403", "KB404", "KB405", "KB406", "KB407", "KB408"}
-KINDS = ("loops_added", "loops_removed", "stages_advanced", "principles_newly_practiced",
-         "principles_orphaned", "interfaces_changed", "links_broken", "links_fixed", "loops_unreadable")
+KINDS = (
+    "loops_added",
+    "loops_removed",
+    "stages_advanced",
+    "principles_newly_practiced",
+    "principles_orphaned",
+    "interfaces_changed",
+    "links_broken",
+    "links_fixed",
+    "loops_unreadable",
+)
 
 
 def diff(settings: Settings, base: str | None, head: str | None) -> dict[str, list[dict[str, Any]]]:
@@ -40,7 +49,9 @@ def diff(settings: Settings, base: str | None, head: str | None) -> dict[str, li
         _, base_sha = git.picked_base(repo, "kb diff", head_sha or "HEAD")
     with tempfile.TemporaryDirectory(prefix="kb-diff-") as tmp:
         before = _check_at(settings, repo, base_sha, prefix, Path(tmp) / "base")
-        after = _check_at(settings, repo, head_sha, prefix, Path(tmp) / "head") if head_sha else check(settings)
+        after = (
+            _check_at(settings, repo, head_sha, prefix, Path(tmp) / "head") if head_sha else check(settings)
+        )
     return compare(before, after)
 
 
@@ -62,23 +73,38 @@ def compare(before: Checked, after: Checked) -> dict[str, list[dict[str, Any]]]:
     """Every kind of change, each a list of entries naming the document id."""
     out: dict[str, list[dict[str, Any]]] = {kind: [] for kind in KINDS}
     old, new = _loops(before.graph), _loops(after.graph)
-    out["loops_added"] = [{"id": i, "title": t, "stage": s} for i, (t, s) in sorted(new.items()) if i not in old]
+    out["loops_added"] = [
+        {"id": i, "title": t, "stage": s} for i, (t, s) in sorted(new.items()) if i not in old
+    ]
     unreadable = _unreadable_loops(after)
-    out["loops_removed"] = [{"id": i, "title": t} for i, (t, _s) in sorted(old.items())
-                            if i not in new and i not in unreadable]
-    out["loops_unreadable"] = [entry for i, entry in sorted(unreadable.items())
-                               if i in old or i not in _all_loops(before.graph)]
+    out["loops_removed"] = [
+        {"id": i, "title": t} for i, (t, _s) in sorted(old.items()) if i not in new and i not in unreadable
+    ]
+    out["loops_unreadable"] = [
+        entry for i, entry in sorted(unreadable.items()) if i in old or i not in _all_loops(before.graph)
+    ]
     for ident in sorted(set(old) & set(new)):
         was, now = old[ident][1], new[ident][1]
         if was != now:
-            out["stages_advanced"].append({"id": ident, "title": new[ident][0], "from": was, "to": now,
-                                           "advanced": _rank(now) > _rank(was)})
+            out["stages_advanced"].append(
+                {
+                    "id": ident,
+                    "title": new[ident][0],
+                    "from": was,
+                    "to": now,
+                    "advanced": _rank(now) > _rank(was),
+                }
+            )
     practiced_before, practiced_after = _practiced(before.graph), _practiced(after.graph)
     for ident, title in sorted(_principles(after.graph).items()):
         if practiced_after[ident] and not practiced_before[ident]:
-            out["principles_newly_practiced"].append({"id": ident, "title": title, "loops": practiced_after[ident]})
+            out["principles_newly_practiced"].append(
+                {"id": ident, "title": title, "loops": practiced_after[ident]}
+            )
         elif practiced_before[ident] and not practiced_after[ident]:
-            out["principles_orphaned"].append({"id": ident, "title": title, "loops_before": practiced_before[ident]})
+            out["principles_orphaned"].append(
+                {"id": ident, "title": title, "loops_before": practiced_before[ident]}
+            )
     out["interfaces_changed"] = _interfaces(before.graph, after.graph)
     broken, fixed = _links(before, after)
     out["links_broken"], out["links_fixed"] = broken, fixed
@@ -86,8 +112,11 @@ def compare(before: Checked, after: Checked) -> dict[str, list[dict[str, Any]]]:
 
 
 def _loops(graph: Graph) -> dict[str, tuple[str, str]]:
-    return {d.id: (d.title, str(d.meta.get("stage", ""))) for d in graph.by_id[Collection.LOOP].values()
-            if d.readable}
+    return {
+        d.id: (d.title, str(d.meta.get("stage", "")))
+        for d in graph.by_id[Collection.LOOP].values()
+        if d.readable
+    }
 
 
 def _all_loops(graph: Graph) -> set[str]:
@@ -101,10 +130,21 @@ def _unreadable_loops(checked: Checked) -> dict[str, dict[str, Any]]:
     for doc in checked.graph.by_id[Collection.LOOP].values():
         if doc.readable:
             continue
-        why = next((f for f in sorted(checked.findings, key=lambda f: f.sort_key())
-                    if f.path == doc.path and f.code < "KB200"), None)
-        out[doc.id] = {"id": doc.id, "path": doc.path, "code": why.code if why else "",
-                       "line": why.line if why else 1, "message": why.message if why else "cannot be read"}
+        why = next(
+            (
+                f
+                for f in sorted(checked.findings, key=lambda f: f.sort_key())
+                if f.path == doc.path and f.code < "KB200"
+            ),
+            None,
+        )
+        out[doc.id] = {
+            "id": doc.id,
+            "path": doc.path,
+            "code": why.code if why else "",
+            "line": why.line if why else 1,
+            "message": why.message if why else "cannot be read",
+        }
     return out
 
 
@@ -132,18 +172,28 @@ def _interfaces(before: Graph, after: Graph) -> list[dict[str, Any]]:
         if old_doc is None or old == new:
             continue
         consumers, dependents = _consumers(after, ident)
-        out.append({"id": ident, "title": doc.title,
-                    "added": sorted(set(new) - set(old)), "removed": sorted(set(old) - set(new)),
-                    "changed": sorted(n for n in set(old) & set(new) if old[n] != new[n]),
-                    "consumers": consumers, "dependents": dependents})
+        out.append(
+            {
+                "id": ident,
+                "title": doc.title,
+                "added": sorted(set(new) - set(old)),
+                "removed": sorted(set(old) - set(new)),
+                "changed": sorted(n for n in set(old) & set(new) if old[n] != new[n]),
+                "consumers": consumers,
+                "dependents": dependents,
+            }
+        )
     return out
 
 
 def _surfaces(doc: Any) -> dict[str, tuple[str, str]]:
     if doc is None or not doc.readable or not isinstance(doc.meta.get("interfaces"), list):
         return {}
-    return {str(i.get("name")): (str(i.get("kind")), str(i.get("description")))
-            for i in doc.meta["interfaces"] if isinstance(i, dict) and i.get("name")}
+    return {
+        str(i.get("name")): (str(i.get("kind")), str(i.get("description")))
+        for i in doc.meta["interfaces"]
+        if isinstance(i, dict) and i.get("name")
+    }
 
 
 def _consumers(graph: Graph, ident: str) -> tuple[list[dict[str, Any]], list[str]]:
@@ -181,23 +231,43 @@ def markdown(changes: dict[str, list[dict[str, Any]]]) -> str:
     if not any(changes.values()):
         return "\n".join(lines + ["No change to loops, principles, product interfaces or links.", ""])
     sections = [
-        ("loops_added", "Loop cycles added", lambda e: f"`{e['id']}` — {_md(e['title'])} (at *{e['stage']}*)"),
+        (
+            "loops_added",
+            "Loop cycles added",
+            lambda e: f"`{e['id']}` — {_md(e['title'])} (at *{e['stage']}*)",
+        ),
         ("loops_removed", "Loop cycles removed", lambda e: f"`{e['id']}` — {_md(e['title'])}"),
-        ("loops_unreadable", "Loop cycles whose frontmatter cannot be read",
-         lambda e: f"`{e['path']}`:{e['line']}: {e['code']} {_md(e['message'])}"),
-        ("stages_advanced", "Stages changed", lambda e: f"`{e['id']}`: {e['from']} → **{e['to']}**"
-         + ("" if e["advanced"] else " (moved back)")),
-        ("principles_newly_practiced", "Principles now practiced",
-         lambda e: f"`{e['id']}` — {_md(e['title'])} ({_loops_text(e['loops'])})"),
-        ("principles_orphaned", "Principles no loop practices any more",
-         lambda e: f"`{e['id']}` — {_md(e['title'])} (was practiced in {_loops_text(e['loops_before'])})"),
+        (
+            "loops_unreadable",
+            "Loop cycles whose frontmatter cannot be read",
+            lambda e: f"`{e['path']}`:{e['line']}: {e['code']} {_md(e['message'])}",
+        ),
+        (
+            "stages_advanced",
+            "Stages changed",
+            lambda e: (
+                f"`{e['id']}`: {e['from']} → **{e['to']}**" + ("" if e["advanced"] else " (moved back)")
+            ),
+        ),
+        (
+            "principles_newly_practiced",
+            "Principles now practiced",
+            lambda e: f"`{e['id']}` — {_md(e['title'])} ({_loops_text(e['loops'])})",
+        ),
+        (
+            "principles_orphaned",
+            "Principles no loop practices any more",
+            lambda e: f"`{e['id']}` — {_md(e['title'])} (was practiced in {_loops_text(e['loops_before'])})",
+        ),
         ("interfaces_changed", "Product interfaces changed", _interface_line),
         ("links_broken", "Links broken", lambda e: f"`{e['path']}`: {e['code']} {_md(e['message'])}"),
         ("links_fixed", "Links fixed", lambda e: f"`{e['path']}`: {e['code']} {_md(e['message'])}"),
     ]
     for kind, title, line in sections:
         if changes[kind]:
-            lines += [f"### {title} ({len(changes[kind])})", ""] + [f"- {line(e)}" for e in changes[kind]] + [""]
+            lines += (
+                [f"### {title} ({len(changes[kind])})", ""] + [f"- {line(e)}" for e in changes[kind]] + [""]
+            )
     return "\n".join(lines)
 
 
@@ -208,7 +278,9 @@ def _loops_text(n: int) -> str:
 def _interface_line(e: dict[str, Any]) -> str:
     """`kb`: added a; removed b — consumed by `site` (b — **removed**); used by `portal`"""
     status = {n: word for word in ("added", "removed", "changed") for n in e[word]}
-    parts = [f"{word} {', '.join(_md(n) for n in e[word])}" for word in ("added", "removed", "changed") if e[word]]
+    parts = [
+        f"{word} {', '.join(_md(n) for n in e[word])}" for word in ("added", "removed", "changed") if e[word]
+    ]
 
     def uses(c: dict[str, Any]) -> str:
         names = [_md(n) + (f" — **{status[n]}**" if n in status else "") for n in c["interfaces"]]

@@ -45,8 +45,10 @@ MERMAID = "assets/kb/mermaid.min.js"
 #: From this many documents their pages are rendered in forked processes (each costs ~1 ms).
 PARALLEL_MIN_DOCUMENTS = 500
 _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # same bytes as safe_dump, 5x faster
-EMPTY_SITEMAP = ('<?xml version="1.0" encoding="UTF-8"?>\n'
-                 '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"></urlset>\n')
+EMPTY_SITEMAP = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n'
+    '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"></urlset>\n'
+)
 
 
 @dataclass(frozen=True)
@@ -62,8 +64,13 @@ class Emitted:
     site_name: str
 
 
-def emit(checked: Checked, history: History | None, settings: Settings, docs_dir: Path,
-         stages: Mapping[str, list[tuple[int, str]]] | None = None) -> Emitted:
+def emit(
+    checked: Checked,
+    history: History | None,
+    settings: Settings,
+    docs_dir: Path,
+    stages: Mapping[str, list[tuple[int, str]]] | None = None,
+) -> Emitted:
     """Write the docs tree for `checked` into `docs_dir`, touching only changed files.
 
     `stages` (path → [(time, stage)] from git) dates the loop feeds' "reached" entries.
@@ -73,22 +80,33 @@ def emit(checked: Checked, history: History | None, settings: Settings, docs_dir
     previous = _read_state(state_file)
     if previous.get("fingerprint") == stamp and (docs_dir / "kb.json").is_file():
         # Nothing that emit reads has changed: the tree on disk is already this one.
-        return Emitted(docs_dir, previous["nav"], NOT_IN_NAV, (), (), previous["pages"], previous["site_name"])
+        return Emitted(
+            docs_dir, previous["nav"], NOT_IN_NAV, (), (), previous["pages"], previous["site_name"]
+        )
     tree = render_tree(checked.graph, history, settings, stages or {})
     for asset in checked.corpus.assets:
         tree.copies[asset.rel] = settings.content / asset.rel
     changed, removed = sync(tree, docs_dir)
     entries = _published_nav(nav(checked.graph, Views(checked.graph, history)), checked.graph)
-    result = Emitted(docs_dir, titled(entries, tree), NOT_IN_NAV,
-                     tuple(changed), tuple(removed), sum(1 for r in tree.files if r.endswith(".md")),
-                     site_name(checked.graph))
-    _write_state(state_file, {"fingerprint": stamp, "nav": result.nav, "pages": result.pages,
-                              "site_name": result.site_name})
+    result = Emitted(
+        docs_dir,
+        titled(entries, tree),
+        NOT_IN_NAV,
+        tuple(changed),
+        tuple(removed),
+        sum(1 for r in tree.files if r.endswith(".md")),
+        site_name(checked.graph),
+    )
+    _write_state(
+        state_file,
+        {"fingerprint": stamp, "nav": result.nav, "pages": result.pages, "site_name": result.site_name},
+    )
     return result
 
 
-def emit_documents(checked: Checked, history: History | None, settings: Settings, docs_dir: Path,
-                   keys: list[str]) -> tuple[str, ...]:
+def emit_documents(
+    checked: Checked, history: History | None, settings: Settings, docs_dir: Path, keys: list[str]
+) -> tuple[str, ...]:
     """Re-render only the pages of these documents (for `kb serve`, when an edit changed
     nothing another page shows) and write those whose bytes changed."""
     from kb import feeds
@@ -109,8 +127,13 @@ def emit_documents(checked: Checked, history: History | None, settings: Settings
     return tuple(changed)
 
 
-def fingerprint(checked: Checked, history: History | None, settings: Settings,
-                stages: Mapping[str, list[tuple[int, str]]], docs_dir: Path) -> str:
+def fingerprint(
+    checked: Checked,
+    history: History | None,
+    settings: Settings,
+    stages: Mapping[str, list[tuple[int, str]]],
+    docs_dir: Path,
+) -> str:
     """A digest of everything emit reads: documents, assets, history, templates, settings,
     today's date (the coverage page shows it) and kb's own version."""
     import hashlib
@@ -119,12 +142,21 @@ def fingerprint(checked: Checked, history: History | None, settings: Settings,
     from kb.coverage import today
 
     digest = hashlib.blake2b(digest_size=20)
-    for part in (__version__, str(docs_dir), repr(settings), today().isoformat(), repr(sorted(stages.items())),
-                 repr(history.shallow if history else None), repr(site_forge(settings))):
+    for part in (
+        __version__,
+        str(docs_dir),
+        repr(settings),
+        today().isoformat(),
+        repr(sorted(stages.items())),
+        repr(history.shallow if history else None),
+        repr(site_forge(settings)),
+    ):
         digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
     for doc in sorted(checked.corpus.documents, key=lambda d: d.path):
         hist = history.files.get(doc.path) if history else None
-        digest.update(f"{doc.path}\0{doc.readable}\0{doc.meta!r}\0{hist!r}\0".encode("utf-8", "surrogatepass"))
+        digest.update(
+            f"{doc.path}\0{doc.readable}\0{doc.meta!r}\0{hist!r}\0".encode("utf-8", "surrogatepass")
+        )
         digest.update(doc.body.encode("utf-8", "surrogatepass"))
     for path in template_files(settings) + [settings.content / a.rel for a in checked.corpus.assets]:
         try:
@@ -156,8 +188,9 @@ def _write_state(path: Path, data: dict[str, Any]) -> None:
         pass  # the cache is an optimisation: without it the next emit renders everything
 
 
-def render_tree(graph: Graph, history: History | None, settings: Settings,
-                stages: Mapping[str, list[tuple[int, str]]]) -> Tree:
+def render_tree(
+    graph: Graph, history: History | None, settings: Settings, stages: Mapping[str, list[tuple[int, str]]]
+) -> Tree:
     from kb import feeds
 
     env = templating.environment(settings.root)
@@ -180,7 +213,9 @@ def render_tree(graph: Graph, history: History | None, settings: Settings,
     for rel, content in pages.generated().items():
         tree.text(rel, content)
     tree.text("kb.json", kb_json(graph, views))
-    if any(MERMAID.encode() in data for data in tree.files.values()):  # 2.75 MB: only for a page that loads it
+    if any(
+        MERMAID.encode() in data for data in tree.files.values()
+    ):  # 2.75 MB: only for a page that loads it
         tree.copies[MERMAID] = templating.default_templates() / MERMAID
     return tree
 
@@ -205,8 +240,12 @@ def _published_nav(entries: list[Any], graph: Graph) -> list[Any]:
         if isinstance(entry, str):
             out.append(renamed.get(entry, entry))
         elif isinstance(entry, dict):
-            out.append({k: _published_nav(v, graph) if isinstance(v, list) else renamed.get(v, v)
-                        for k, v in entry.items()})
+            out.append(
+                {
+                    k: _published_nav(v, graph) if isinstance(v, list) else renamed.get(v, v)
+                    for k, v in entry.items()
+                }
+            )
         else:
             out.append(entry)
     index = next((i for i, e in enumerate(out) if isinstance(e, str) and _is_index_page(e, graph)), None)
@@ -257,15 +296,22 @@ class _Pages:
 
     def _render(self, template: str, key: str, **context: Any) -> str:
         return self.env.get_template(template).render(
-            here=key, lk=self._linker(key), views=self.views, Stage=Stage,
-            feed_href=lambda path: templating.relative(key, path), **context
+            here=key,
+            lk=self._linker(key),
+            views=self.views,
+            Stage=Stage,
+            feed_href=lambda path: templating.relative(key, path),
+            **context,
         )
 
     def _linker(self, here: str) -> Callable[..., Markup]:
         site = self.graph.site_key
 
         def lk(key: str, label: str | None = None, anchor: str | None = None) -> Markup:
-            return templating.link(here, site(key), label if label is not None else self.views.title(key), anchor)
+            return templating.link(
+                here, site(key), label if label is not None else self.views.title(key), anchor
+            )
+
         return lk
 
     # -- documents -------------------------------------------------------------------------
@@ -336,13 +382,17 @@ class _Pages:
             new, _note = next_cycle(self.settings, doc.id, None, today(), self.known())
             drafts = [draft(self.settings, new, self.known(), placeholders=True)]
             if new.observe_notes:
-                drafts.append(draft(self.settings, replace(new, observe_notes=""), self.known(), placeholders=True))
+                drafts.append(
+                    draft(self.settings, replace(new, observe_notes=""), self.known(), placeholders=True)
+                )
         except ScaffoldError:
             return None  # a broken reference in the loop: lint reports it; no broken link
         return self._action("continue", drafts)
 
-    def _start(self, product: Document | None = None, principle: Document | None = None) -> dict[str, str] | None:
-        """"Start a loop cycle": a new loop with the product (and the principles its card names,
+    def _start(
+        self, product: Document | None = None, principle: Document | None = None
+    ) -> dict[str, str] | None:
+        """ "Start a loop cycle": a new loop with the product (and the principles its card names,
         else those of its latest loop) or the principle filled in."""
         from kb.coverage import today
         from kb.model import as_strs
@@ -361,8 +411,12 @@ class _Pages:
         if principle is not None:
             values["principles"] = (principle.id,)
         try:
-            new = draft(self.settings, NewDoc(Collection.LOOP, "New loop cycle", values), self.known(),
-                        placeholders=True)
+            new = draft(
+                self.settings,
+                NewDoc(Collection.LOOP, "New loop cycle", values),
+                self.known(),
+                placeholders=True,
+            )
         except ScaffoldError:
             return None
         return self._action("start", [new])
@@ -371,7 +425,9 @@ class _Pages:
         from kb.scaffold import NewDoc, ScaffoldError, draft
 
         try:
-            new = draft(self.settings, NewDoc(Collection.PRODUCT, "New product"), self.known(), placeholders=True)
+            new = draft(
+                self.settings, NewDoc(Collection.PRODUCT, "New product"), self.known(), placeholders=True
+            )
         except ScaffoldError:
             return None
         return self._action("propose", [new])
@@ -380,8 +436,9 @@ class _Pages:
         """A generated page's text with `kb_actions` added to its frontmatter."""
         if action is None:
             return text
-        block = yaml.dump(_escape({"kb_actions": [action]}), Dumper=_DUMPER, allow_unicode=True,
-                          sort_keys=False, width=1000)
+        block = yaml.dump(
+            _escape({"kb_actions": [action]}), Dumper=_DUMPER, allow_unicode=True, sort_keys=False, width=1000
+        )
         if text.startswith("---\n"):
             return "---\n" + block + text[4:]
         return f"---\n{block}---\n\n" + text
@@ -412,8 +469,12 @@ class _Pages:
 
     def _backlinks(self, doc: Document) -> list[tuple[str, list[str]]]:
         """Incoming edges grouped by relation (typed relations have their own sections)."""
-        groups = {EdgeKind.LINK: "Linked from", EdgeKind.FOLLOWS: "Followed by",
-                  EdgeKind.DEPENDS_ON: "Used by", EdgeKind.ALTERNATIVE: "Listed as an alternative by"}
+        groups = {
+            EdgeKind.LINK: "Linked from",
+            EdgeKind.FOLLOWS: "Followed by",
+            EdgeKind.DEPENDS_ON: "Used by",
+            EdgeKind.ALTERNATIVE: "Listed as an alternative by",
+        }
         out = []
         for kind, name in groups.items():
             if kind is EdgeKind.DEPENDS_ON and doc.collection is Collection.PRODUCT:
@@ -428,12 +489,19 @@ class _Pages:
         views = self.views
         loops = views.all_loops()
         out = {
-            "principles/index.md": self._render("principles_index.md.j2", "principles/index",
-                                                rows=views.principles()),
-            "products/index.md": self._render("products_index.md.j2", "products/index",
-                                              rows=views.products(), mermaid=MERMAID),
-            "loops/index.md": self._render("loops_index.md.j2", "loops/index", loops=loops,
-                                           years=_years(loops), feed=self.feeds.get("loops/index")),
+            "principles/index.md": self._render(
+                "principles_index.md.j2", "principles/index", rows=views.principles()
+            ),
+            "products/index.md": self._render(
+                "products_index.md.j2", "products/index", rows=views.products(), mermaid=MERMAID
+            ),
+            "loops/index.md": self._render(
+                "loops_index.md.j2",
+                "loops/index",
+                loops=loops,
+                years=_years(loops),
+                feed=self.feeds.get("loops/index"),
+            ),
         }
         if self.forge is not None:
             out["products/index.md"] = self._with_actions(out["products/index.md"], self._propose())
@@ -443,17 +511,26 @@ class _Pages:
             out[key + ".md"] = self._render("loops_year.md.j2", key, year=year, loops=year_loops)
         people = views.people()
         if people:
-            out["people/index.md"] = self._render("people_index.md.j2", "people/index", people=people,
-                                                  person_key=person_key, counts=views.principle_counts)
+            out["people/index.md"] = self._render(
+                "people_index.md.j2",
+                "people/index",
+                people=people,
+                person_key=person_key,
+                counts=views.principle_counts,
+            )
             for name, person_loops in people.items():
                 key = person_key(name)
-                out[key + ".md"] = self._render("person.md.j2", key, name=name, loops=person_loops,
-                                                counts=views.principle_counts(person_loops))
+                out[key + ".md"] = self._render(
+                    "person.md.j2",
+                    key,
+                    name=name,
+                    loops=person_loops,
+                    counts=views.principle_counts(person_loops),
+                )
         out["principles/coverage.md"] = self._coverage()
         if any(d.meta.get("tags") for d in self.graph.docs.values() if d.readable):
             out["tags.md"] = self._render("tags.md.j2", "tags")
         return out
-
 
     def _coverage(self) -> str:
         from kb import coverage
@@ -465,11 +542,20 @@ class _Pages:
                 by_product.setdefault(lv.product, []).append(lv)
         products = coverage.table(dict(sorted(by_product.items())), self.views, "product")
         people = coverage.table(self.views.people(), self.views, "person")
-        return self._render("coverage.md.j2", "principles/coverage", cov=cov, svg=Markup(coverage.svg(cov)),
-                            products=products, people=people, person_key=person_key)
+        return self._render(
+            "coverage.md.j2",
+            "principles/coverage",
+            cov=cov,
+            svg=Markup(coverage.svg(cov)),
+            products=products,
+            people=people,
+            person_key=person_key,
+        )
 
 
-def _url_edit(graph: Graph, doc: Document, item: Resolved, body: str, asset: bool) -> list[tuple[int, int, str]]:
+def _url_edit(
+    graph: Graph, doc: Document, item: Resolved, body: str, asset: bool
+) -> list[tuple[int, int, str]]:
     """The rewrite of one resolved link's URL, if the site needs one.
 
     MkDocs turns a link to a `.md` file or an asset into the right URL, but leaves others as
@@ -488,7 +574,7 @@ def _url_edit(graph: Graph, doc: Document, item: Resolved, body: str, asset: boo
     renamed = not asset and item.target in graph.site
     if not (path.startswith("/") or renamed or html_link or (not asset and not path.endswith(".md"))):
         return []
-    segment = body[link.start:link.end]
+    segment = body[link.start : link.end]
     at = segment.rfind(written)
     if at < 0 or not written:
         return []
@@ -577,7 +663,9 @@ def frontmatter(doc: Document, feed: Any = None, site: Mapping[str, Any] | None 
 
     meta: dict[str, Any] = {"title": doc.title}
     summary = doc.meta.get("summary")
-    keys = [k for k in (PASSTHROUGH if doc.collection is Collection.PAGE else ("tags",)) if renderable(doc, k)]
+    keys = [
+        k for k in (PASSTHROUGH if doc.collection is Collection.PAGE else ("tags",)) if renderable(doc, k)
+    ]
     if isinstance(summary, str) and summary.strip() and "description" not in keys:
         meta["description"] = summary
     for key in keys:  # only valid values: MkDocs and Material crash on others (`hide: 5`)
@@ -598,8 +686,11 @@ def _own_keys(doc: Document) -> dict[str, Any]:
     from kb.schema import fields_of
 
     known = fields_of(Collection.PAGE)
-    return {key: value for key, value in doc.meta.items()
-            if isinstance(key, str) and key not in known and not key.startswith("kb_")}
+    return {
+        key: value
+        for key, value in doc.meta.items()
+        if isinstance(key, str) and key not in known and not key.startswith("kb_")
+    }
 
 
 @functools.lru_cache(maxsize=1024)
@@ -627,8 +718,10 @@ def _without_comments(text: str) -> str:
 
 
 def feed_meta(feed: Any) -> list[dict[str, str]]:
-    return [{"title": feed.title, "href": feed.key + ".xml", "type": "application/atom+xml"},
-            {"title": feed.title, "href": feed.key + ".json", "type": "application/feed+json"}]
+    return [
+        {"title": feed.title, "href": feed.key + ".xml", "type": "application/atom+xml"},
+        {"title": feed.title, "href": feed.key + ".json", "type": "application/feed+json"},
+    ]
 
 
 def _site_url(settings: Settings) -> str:
@@ -651,14 +744,24 @@ def kb_json(graph: Graph, views: Views) -> str:
         if not doc.readable:
             continue
         hist = views.file_history(doc)
-        documents.append({
-            "path": doc.path, "collection": doc.collection.value, "id": doc.id, "title": doc.title,
-            "url": page_url(graph, doc.key), "frontmatter": _jsonable(dict(doc.meta)),
-            "history": None if hist is None else {
-                "created": _iso(hist.created), "updated": _iso(hist.updated),
-                "authors": list(hist.authors), "commits": hist.commits,
-            },
-        })
+        documents.append(
+            {
+                "path": doc.path,
+                "collection": doc.collection.value,
+                "id": doc.id,
+                "title": doc.title,
+                "url": page_url(graph, doc.key),
+                "frontmatter": _jsonable(dict(doc.meta)),
+                "history": None
+                if hist is None
+                else {
+                    "created": _iso(hist.created),
+                    "updated": _iso(hist.updated),
+                    "authors": list(hist.authors),
+                    "commits": hist.commits,
+                },
+            }
+        )
     paths = {k: d.path for k, d in graph.docs.items()}
     edges = sorted({(paths[e.source], paths.get(e.target, e.target), e.kind.value) for e in graph.edges})
     data = {"documents": documents, "edges": [{"from": a, "to": b, "kind": k} for a, b, k in edges]}
@@ -687,5 +790,3 @@ def _jsonable(value: Any) -> Any:
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return value
-
-

@@ -126,7 +126,9 @@ def _abs(site_url: str, path: str, feed_key: str) -> str:
     """An absolute URL when the site's URL is known, else one relative to the feed file."""
     if site_url:
         return site_url.rstrip("/") + "/" + path
-    return posixpath.relpath(path or ".", posixpath.dirname(feed_key)) + ("/" if path.endswith("/") or not path else "")
+    return posixpath.relpath(path or ".", posixpath.dirname(feed_key)) + (
+        "/" if path.endswith("/") or not path else ""
+    )
 
 
 def _summary(views: Views, entry: Entry) -> str:
@@ -145,22 +147,32 @@ def atom(feed: Feed, views: Views, site_url: str) -> str:
     """An Atom 1.0 document (RFC 4287)."""
     updated = feed.entries[0].when if feed.entries else dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
     feed_id = _abs(site_url, feed.key + ".xml", feed.key) if site_url else f"urn:kb:{feed.key}"
-    lines = ['<?xml version="1.0" encoding="utf-8"?>', '<feed xmlns="http://www.w3.org/2005/Atom">',
-             f"  <title>{escape(feed.title)}</title>", f"  <id>{escape(feed_id)}</id>",
-             f"  <updated>{updated.isoformat()}</updated>",
-             f'  <link rel="self" href={quoteattr(_abs(site_url, feed.key + ".xml", feed.key))}/>',
-             f'  <link rel="alternate" href={quoteattr(_abs(site_url, url_of(feed.page), feed.key))}/>',
-             "  <generator>kb</generator>"]
+    lines = [
+        '<?xml version="1.0" encoding="utf-8"?>',
+        '<feed xmlns="http://www.w3.org/2005/Atom">',
+        f"  <title>{escape(feed.title)}</title>",
+        f"  <id>{escape(feed_id)}</id>",
+        f"  <updated>{updated.isoformat()}</updated>",
+        f'  <link rel="self" href={quoteattr(_abs(site_url, feed.key + ".xml", feed.key))}/>',
+        f'  <link rel="alternate" href={quoteattr(_abs(site_url, url_of(feed.page), feed.key))}/>',
+        "  <generator>kb</generator>",
+    ]
     for entry in feed.entries:
         url = _abs(site_url, url_of(entry.loop.key), feed.key)
         entry_id = f"{url}#{entry.event}" if site_url else f"urn:kb:{entry.loop.key}:{entry.event}"
         authors = "".join(f"<author><name>{escape(a)}</name></author>" for a in entry.loop.authors) or (
-            "<author><name>unknown</name></author>")
-        lines += ["  <entry>", f"    <title>{escape(entry.title)}</title>", f"    <id>{escape(entry_id)}</id>",
-                  f"    <updated>{entry.when.isoformat()}</updated>", f'    <link href={quoteattr(url)}/>',
-                  f"    {authors}",
-                  f'    <summary type="html">{escape(html.escape(_summary(views, entry)))}</summary>',
-                  "  </entry>"]
+            "<author><name>unknown</name></author>"
+        )
+        lines += [
+            "  <entry>",
+            f"    <title>{escape(entry.title)}</title>",
+            f"    <id>{escape(entry_id)}</id>",
+            f"    <updated>{entry.when.isoformat()}</updated>",
+            f"    <link href={quoteattr(url)}/>",
+            f"    {authors}",
+            f'    <summary type="html">{escape(html.escape(_summary(views, entry)))}</summary>',
+            "  </entry>",
+        ]
     lines.append("</feed>")
     return "\n".join(lines) + "\n"
 
@@ -170,13 +182,22 @@ def json_feed(feed: Feed, views: Views, site_url: str) -> str:
     items = []
     for entry in feed.entries:
         url = _abs(site_url, url_of(entry.loop.key), feed.key)
-        items.append({
-            "id": f"{url}#{entry.event}" if site_url else f"urn:kb:{entry.loop.key}:{entry.event}",
-            "url": url, "title": entry.title, "content_text": _summary(views, entry),
-            "date_published": entry.when.isoformat(), "authors": [{"name": a} for a in entry.loop.authors],
-            "tags": [entry.event],
-        })
-    data = {"version": "https://jsonfeed.org/version/1.1", "title": feed.title,
-            "home_page_url": _abs(site_url, url_of(feed.page), feed.key), "feed_url": _abs(site_url, feed.key + ".json", feed.key),
-            "items": items}
+        items.append(
+            {
+                "id": f"{url}#{entry.event}" if site_url else f"urn:kb:{entry.loop.key}:{entry.event}",
+                "url": url,
+                "title": entry.title,
+                "content_text": _summary(views, entry),
+                "date_published": entry.when.isoformat(),
+                "authors": [{"name": a} for a in entry.loop.authors],
+                "tags": [entry.event],
+            }
+        )
+    data = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": feed.title,
+        "home_page_url": _abs(site_url, url_of(feed.page), feed.key),
+        "feed_url": _abs(site_url, feed.key + ".json", feed.key),
+        "items": items,
+    }
     return json.dumps(data, indent=1, ensure_ascii=False) + "\n"

@@ -90,10 +90,7 @@ class Finding:
         """A GitHub Actions workflow command that annotates the pull request's diff."""
         kind = "error" if self.severity is Severity.ERROR else "warning"
         text = self.message + (f" ({self.hint})" if self.hint else "")
-        props = (
-            f"file={_gh_prop(self.path)},line={self.line},col={self.col},"
-            f"title={_gh_prop(self.code)}"
-        )
+        props = f"file={_gh_prop(self.path)},line={self.line},col={self.col},title={_gh_prop(self.code)}"
         return f"::{kind} {props}::{_gh_data(text)}"
 
     def as_dict(self) -> dict[str, object]:
@@ -105,16 +102,15 @@ class Finding:
         return (self.path, self.line, self.col, self.code, self.message)
 
 
-def finding(
-    path: str, line: int, col: int, code: str, message: str, hint: str = ""
-) -> Finding:
+def finding(path: str, line: int, col: int, code: str, message: str, hint: str = "") -> Finding:
     """Build a finding with the rule's default severity (settings may change it later).
 
     Control characters are shown escaped: a file name or value holding a newline or an ANSI
     escape must not forge output lines or repaint a CI log.
     """
-    return Finding(_clean(path), max(line, 1), max(col, 1), code, RULES[code][0], _clean(message),
-                   _clean(hint))
+    return Finding(
+        _clean(path), max(line, 1), max(col, 1), code, RULES[code][0], _clean(message), _clean(hint)
+    )
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -134,9 +130,7 @@ def _gh_prop(text: str) -> str:
     return _gh_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def apply_severities(
-    findings: Iterable[Finding], overrides: Mapping[str, Severity]
-) -> list[Finding]:
+def apply_severities(findings: Iterable[Finding], overrides: Mapping[str, Severity]) -> list[Finding]:
     """Apply `[tool.kb] severity` overrides; rules set to `off` disappear."""
     out = []
     for f in findings:

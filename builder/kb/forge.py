@@ -65,9 +65,14 @@ class Forge:
         content = quote(text, safe="") if text is not None else None
         if self.kind == "template":
             assert self.new_file_template is not None
-            values = {"repo_url": self.repo_url, "branch": branch, "dir": d, "filename": name,
-                      "path": quote(f"{folder}/{filename}" if folder else filename, safe="/"),
-                      "content": content or ""}
+            values = {
+                "repo_url": self.repo_url,
+                "branch": branch,
+                "dir": d,
+                "filename": name,
+                "path": quote(f"{folder}/{filename}" if folder else filename, safe="/"),
+                "content": content or "",
+            }
             return _fill(self.new_file_template, values)
         route, name_key, text_key = {
             "gitlab": ("-/new", "file_name", "content"),
@@ -139,7 +144,9 @@ def from_config(config: Mapping[str, Any], content_prefix: str) -> Forge | None:
     branch = kb_extra.get("branch") if isinstance(kb_extra, Mapping) else None
     branch = branch if isinstance(branch, str) and branch.strip() else branch_of(edit_uri)
     edit_template = config.get("edit_uri_template")
-    edit_template = _absolute(repo_url, edit_template) if isinstance(edit_template, str) and edit_template else None
+    edit_template = (
+        _absolute(repo_url, edit_template) if isinstance(edit_template, str) and edit_template else None
+    )
     if edit_uri is None:
         verb = {"gitlab": "-/edit", "gitea": "_edit"}.get(kind_of(repo_url), "edit")
         base: str | None = f"{repo_url}/{verb}/{branch}/{content_prefix}"

@@ -67,6 +67,7 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
                 return _MAP_TAG
         return super().resolve(kind, value, implicit)
 
+
 _TAG = "tag:yaml.org,2002:"
 _PLAIN_SCALARS = {"str", "int", "float", "bool", "null", "timestamp"}
 _STR_TAG, _SEQ_TAG, _MAP_TAG = _TAG + "str", _TAG + "seq", _TAG + "map"
@@ -95,8 +96,14 @@ def split(path: str, text: str, required: bool) -> tuple[Split, list[Finding]]:
     if stripped in ("+++", "{") or stripped.startswith("{"):
         kind = "TOML" if stripped == "+++" else "JSON"
         return no_block, [
-            finding(path, 1, 1, "KB102", f"{kind} frontmatter is not supported",
-                    "write the block as YAML between two '---' lines")
+            finding(
+                path,
+                1,
+                1,
+                "KB102",
+                f"{kind} frontmatter is not supported",
+                "write the block as YAML between two '---' lines",
+            )
         ]
     if required or _late_block(text) or _near_opener(first, rest):
         return no_block, [_missing(path, text, first)]
@@ -174,8 +181,15 @@ def parse(
         return None, [finding(path, 2, 1, "KB103", f"YAML cannot be read: {_one_line(exc)}")]
     if node is None:
         return EMPTY_FRONTMATTER, []
-    if (type(node) is _MappingNode and "&" not in yaml_text and max_depth > 0 and max_nodes > 0
-            and "\x85" not in yaml_text and "\u2028" not in yaml_text and "\u2029" not in yaml_text):
+    if (
+        type(node) is _MappingNode
+        and "&" not in yaml_text
+        and max_depth > 0
+        and max_nodes > 0
+        and "\x85" not in yaml_text
+        and "\u2028" not in yaml_text
+        and "\u2029" not in yaml_text
+    ):
         front = _convert(node, max_depth, max_nodes)
         if front is not None:
             return front, []
@@ -201,7 +215,9 @@ def _syntax(path: str, text: str, exc: yaml.MarkedYAMLError) -> Finding:
 
 
 #: `key: value` on one line, after optional indentation and list dashes.
-_KEY_VALUE = re.compile(r"^(?P<lead>[ ]*(?:-[ ]+)*)(?P<key>[^\s:#'\"\[\]{},&*!|>%@`-][^:#]*?):[ \t]+(?P<value>\S.*?)[ \t]*$")
+_KEY_VALUE = re.compile(
+    r"^(?P<lead>[ ]*(?:-[ ]+)*)(?P<key>[^\s:#'\"\[\]{},&*!|>%@`-][^:#]*?):[ \t]+(?P<value>\S.*?)[ \t]*$"
+)
 _CLOSERS = {"[": "]", "{": "}"}
 
 
@@ -216,39 +232,53 @@ def _syntax_hint(text: str, exc: yaml.MarkedYAMLError, line: int) -> str:
         where = exc.context_mark.line + 2
         return f"the quote {quote} opened on line {where} is never closed: end the value with {quote}"
     if "quoted scalar" in context and "escape" in problem:
-        return ("inside double quotes a backslash starts an escape: write \\\\ for a backslash, "
-                "or use single quotes")
+        return (
+            "inside double quotes a backslash starts an escape: write \\\\ for a backslash, "
+            "or use single quotes"
+        )
     if "flow sequence" in context or "flow mapping" in context:
         opener = "[" if "sequence" in context else "{"
         mark = exc.context_mark
         opened = lines[mark.line] if mark and mark.line < len(lines) else here
         what = "'- item'" if opener == "[" else "'key: value'"
         if mark and _CLOSERS[opener] not in opened[mark.column :]:
-            return (f"the '{opener}' opened on line {mark.line + 2} is never closed: end it with "
-                    f"'{_CLOSERS[opener]}' on the same line, or write one {what} per line")
-        return (f"inside '{opener} {_CLOSERS[opener]}' separate entries with ', ' and quote any that "
-                f"contain ': ', '#', brackets or commas")
+            return (
+                f"the '{opener}' opened on line {mark.line + 2} is never closed: end it with "
+                f"'{_CLOSERS[opener]}' on the same line, or write one {what} per line"
+            )
+        return (
+            f"inside '{opener} {_CLOSERS[opener]}' separate entries with ', ' and quote any that "
+            f"contain ': ', '#', brackets or commas"
+        )
     if problem.startswith("mapping values are not allowed"):
         match = _KEY_VALUE.match(here)
         if match and ": " in match["value"] + " ":
             return f"quote the value: {match['lead']}{match['key']}: {_quoted(match['value'])}"
-        return ("a key is indented under the line above it: start each key in the same column "
-                "as the other keys, or quote the value above if it contains ': '")
+        return (
+            "a key is indented under the line above it: start each key in the same column "
+            "as the other keys, or quote the value above if it contains ': '"
+        )
     if "expected key" in problem or "expected <block end>" in problem:
         stripped = here.lstrip(" ")
         if stripped.startswith(":"):
             return "a key is missing before ':': write 'name: value'"
         if stripped.startswith("- ") or stripped == "-":
-            return ("this list item is indented differently from the items above it: indent every "
-                    "'- item' of a list by the same number of spaces")
+            return (
+                "this list item is indented differently from the items above it: indent every "
+                "'- item' of a list by the same number of spaces"
+            )
         match = _KEY_VALUE.match(here)
         if match and match["value"][:1] in "\"'":
             return f"text follows the closing quote: quote the whole value: {match['key']}: {_quoted(match['value'])}"
         if match and match["value"][:1] in "[{":
-            return (f"text follows the closing '{_CLOSERS[match['value'][0]]}': put every entry inside "
-                    "the brackets, or quote the whole value")
-        return ("this line's indentation matches no key above: keys of one mapping start in the same "
-                "column, and list items under a key are indented the same")
+            return (
+                f"text follows the closing '{_CLOSERS[match['value'][0]]}': put every entry inside "
+                "the brackets, or quote the whole value"
+            )
+        return (
+            "this line's indentation matches no key above: keys of one mapping start in the same "
+            "column, and list items under a key are indented the same"
+        )
     return ""
 
 
@@ -267,8 +297,14 @@ def _unacceptable(path: str, text: str, exc: yaml.reader.ReaderError) -> Finding
     line = text.count("\n", 0, at) + 2
     col = at - (text.rfind("\n", 0, at) + 1) + 1
     code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "?")
-    return finding(path, line, col, "KB103", f"YAML syntax error: character U+{code:04X} is not allowed",
-                   "remove the control character, or write it as an escape in a double-quoted string")
+    return finding(
+        path,
+        line,
+        col,
+        "KB103",
+        f"YAML syntax error: character U+{code:04X} is not allowed",
+        "remove the control character, or write it as an escape in a double-quoted string",
+    )
 
 
 def _char_at(text: str, mark: yaml.Mark) -> str:
@@ -297,9 +333,11 @@ def _depth_precheck(path: str, text: str, max_depth: int) -> Finding | None:
     test first: `- -` anywhere but at a line's start is no nesting (the unanchored pattern
     scans fast), and with no line indented by `max_depth` spaces the widths are fewer.
     """
-    if (text.count("[") + text.count("{") <= max_depth
-            and (_NESTED_HINT.search(text) is None or _NESTED_ITEM.search(text) is None)
-            and _few_indents(text, max_depth)):
+    if (
+        text.count("[") + text.count("{") <= max_depth
+        and (_NESTED_HINT.search(text) is None or _NESTED_ITEM.search(text) is None)
+        and _few_indents(text, max_depth)
+    ):
         return None
     return _depth_walk(path, text, max_depth)
 
@@ -386,7 +424,11 @@ def _block_depth(path: str, text: str, max_depth: int) -> Finding | None:
 
 def _too_deep(path: str, line: int, col: int, max_depth: int) -> Finding:
     return finding(
-        path, line, col, "KB107", f"YAML nested deeper than {max_depth} levels",
+        path,
+        line,
+        col,
+        "KB107",
+        f"YAML nested deeper than {max_depth} levels",
         "frontmatter holds flat fields; raise [tool.kb] max_yaml_depth only if needed",
     )
 
@@ -428,8 +470,9 @@ def _convert(root: yaml.MappingNode, max_depth: int, max_nodes: int) -> Frontmat
     return Frontmatter(data, keys, values, scalars)
 
 
-def _convert_mapping(node: yaml.MappingNode, path: tuple, depth: int, max_depth: int,
-                     keys: dict, values: dict, scalars: dict) -> dict[str, Any]:
+def _convert_mapping(
+    node: yaml.MappingNode, path: tuple, depth: int, max_depth: int, keys: dict, values: dict, scalars: dict
+) -> dict[str, Any]:
     if node.tag != _MAP_TAG:
         raise _Unusual
     out: dict[str, Any] = {}
@@ -464,8 +507,9 @@ def _convert_mapping(node: yaml.MappingNode, path: tuple, depth: int, max_depth:
     return out
 
 
-def _convert_sequence(node: yaml.SequenceNode, path: tuple, depth: int, max_depth: int,
-                      keys: dict, values: dict, scalars: dict) -> list[Any]:
+def _convert_sequence(
+    node: yaml.SequenceNode, path: tuple, depth: int, max_depth: int, keys: dict, values: dict, scalars: dict
+) -> list[Any]:
     if node.tag != _SEQ_TAG:
         raise _Unusual
     out: list[Any] = []
@@ -560,8 +604,14 @@ class _Converter:
             kind = "a list" if isinstance(node, yaml.SequenceNode) else "a single value"
             line, col = self.lines.pos(node.start_mark)
             return None, [
-                finding(self.path, line, col, "KB104", f"frontmatter is {kind}, not a mapping",
-                        "write one 'key: value' per line")
+                finding(
+                    self.path,
+                    line,
+                    col,
+                    "KB104",
+                    f"frontmatter is {kind}, not a mapping",
+                    "write one 'key: value' per line",
+                )
             ]
         try:
             data = self.value(node, (), 0)
@@ -588,11 +638,21 @@ class _Converter:
         if self.budget < 0:
             if self.alias_at:
                 raise _Abort(self._bound(node, "expands to too many values (alias bomb?)"))
-            raise _Abort(self._bound(node, f"holds more than {self.max_nodes} values",
-                                     "frontmatter holds short fields; raise [tool.kb] max_yaml_nodes only if needed"))
+            raise _Abort(
+                self._bound(
+                    node,
+                    f"holds more than {self.max_nodes} values",
+                    "frontmatter holds short fields; raise [tool.kb] max_yaml_nodes only if needed",
+                )
+            )
         if depth > self.max_depth:
-            raise _Abort(self._bound(node, f"is nested deeper than {self.max_depth} levels",
-                                     "frontmatter holds flat fields; raise [tool.kb] max_yaml_depth only if needed"))
+            raise _Abort(
+                self._bound(
+                    node,
+                    f"is nested deeper than {self.max_depth} levels",
+                    "frontmatter holds flat fields; raise [tool.kb] max_yaml_depth only if needed",
+                )
+            )
         self.values.setdefault(path, self.lines.pos(node.start_mark))
         if isinstance(node, yaml.MappingNode):
             return self.mapping(node, path, depth)
@@ -611,10 +671,16 @@ class _Converter:
                 continue
             if key in out:
                 line, col = self.lines.pos(key_node.start_mark)
-                self.findings.append(finding(
-                    self.path, line, col, "KB105", f"duplicate key '{key}'",
-                    "each key may appear once; the later value is ignored",
-                ))
+                self.findings.append(
+                    finding(
+                        self.path,
+                        line,
+                        col,
+                        "KB105",
+                        f"duplicate key '{key}'",
+                        "each key may appear once; the later value is ignored",
+                    )
+                )
                 continue
             self.keys[(*path, key)] = self.key_at = self.lines.pos(key_node.start_mark)
             out[key] = self.value(value_node, (*path, key), depth + 1)
@@ -626,14 +692,28 @@ class _Converter:
             return node.value
         line, col = self.lines.pos(node.start_mark)
         if node.tag == _TAG + "merge":
-            self.findings.append(finding(self.path, line, col, "KB203", "merge key '<<' is not supported",
-                                         "write the fields out in full"))
+            self.findings.append(
+                finding(
+                    self.path,
+                    line,
+                    col,
+                    "KB203",
+                    "merge key '<<' is not supported",
+                    "write the fields out in full",
+                )
+            )
             return None
         raw = node.value if isinstance(node, yaml.ScalarNode) else "a collection"
-        self.findings.append(finding(
-            self.path, line, col, "KB203", f"key {raw!r} is not a string",
-            "field names are plain words; quote a key YAML would read as a number, date, boolean or null",
-        ))
+        self.findings.append(
+            finding(
+                self.path,
+                line,
+                col,
+                "KB203",
+                f"key {raw!r} is not a string",
+                "field names are plain words; quote a key YAML would read as a number, date, boolean or null",
+            )
+        )
         return None
 
     def scalar(self, node: yaml.ScalarNode, path: tuple) -> Any:
@@ -647,9 +727,16 @@ class _Converter:
             return getattr(_CONSTRUCT, f"construct_yaml_{short}")(node)
         except (KeyError, IndexError, ValueError, TypeError, OverflowError):  # `!!bool hello`, `!!int ""`
             line, col = self.lines.pos(node.start_mark)
-            raise _Abort(finding(self.path, line, col, "KB103",
-                                 f"YAML syntax error: '{shown(node.value, 40)}' is not a valid !!{short}",
-                                 "remove the tag, or write a value of that type")) from None
+            raise _Abort(
+                finding(
+                    self.path,
+                    line,
+                    col,
+                    "KB103",
+                    f"YAML syntax error: '{shown(node.value, 40)}' is not a valid !!{short}",
+                    "remove the tag, or write a value of that type",
+                )
+            ) from None
 
     def _check_tag(self, node: yaml.Node, expected: str) -> str:
         tag = node.tag or ""
@@ -659,10 +746,16 @@ class _Converter:
             return short
         line, col = self.lines.pos(node.start_mark)
         shown = "!!" + tag[len(_TAG) :] if tag.startswith(_TAG) else tag
-        raise _Abort(finding(
-            self.path, line, col, "KB108", f"YAML tag '{shown}' is not plain data",
-            "remove the tag; frontmatter holds strings, numbers, dates, lists and mappings",
-        ))
+        raise _Abort(
+            finding(
+                self.path,
+                line,
+                col,
+                "KB108",
+                f"YAML tag '{shown}' is not plain data",
+                "remove the tag; frontmatter holds strings, numbers, dates, lists and mappings",
+            )
+        )
 
     def _bound(self, node: yaml.Node, what: str, hint: str = "") -> Finding:
         line, col = self.alias_at or self.lines.pos(node.start_mark)

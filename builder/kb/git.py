@@ -182,8 +182,10 @@ def _check_ref(ref: str) -> None:
     leading '-', control characters. Everything else is for `git rev-parse --verify` to judge
     (HEAD~1, main^, HEAD@{1}, v1.0, a short hash), always after `--end-of-options`."""
     if not ref or ref.startswith("-") or any(ord(ch) < 32 or ord(ch) == 127 for ch in ref):
-        raise GitError(f"invalid git revision {ref!r} (a branch, tag, commit or an expression such "
-                       "as HEAD~1; never starting with '-')")
+        raise GitError(
+            f"invalid git revision {ref!r} (a branch, tag, commit or an expression such "
+            "as HEAD~1; never starting with '-')"
+        )
 
 
 def resolve_ref(repo: Path, ref: str) -> str:
@@ -207,8 +209,10 @@ def shallow_hint(repo: Path) -> str:
         return ""
     if not shallow:
         return ""
-    return ("; this is a shallow clone, so the base may not have been fetched: fetch the full "
-            "history (actions/checkout: `fetch-depth: 0`, or `git fetch --unshallow`)")
+    return (
+        "; this is a shallow clone, so the base may not have been fetched: fetch the full "
+        "history (actions/checkout: `fetch-depth: 0`, or `git fetch --unshallow`)"
+    )
 
 
 def current_branch(repo: Path) -> str | None:
@@ -250,8 +254,9 @@ def picked_base(repo: Path, command: str, head: str = "HEAD") -> tuple[str, str]
     raise GitError(
         f"{command} picked the base {ref!r}, but {why}: it would compare the branch with itself "
         f"and check nothing. Pass the branch this one merges into, e.g. `{command} --base origin/main` "
-        "(in a pull-request workflow: --base \"origin/${{ github.base_ref }}\"), "
-        "or --base HEAD to check only uncommitted changes")
+        '(in a pull-request workflow: --base "origin/${{ github.base_ref }}"), '
+        "or --base HEAD to check only uncommitted changes"
+    )
 
 
 def merge_base(repo: Path, ref: str, head: str = "HEAD") -> str:
@@ -459,8 +464,19 @@ def stage_history(repo: Path, path: str) -> dict[str, list[tuple[int, str]]]:
     """When each loop's `stage:` line took each value: path → [(unix time, stage)], oldest
     first. One `git log -G` over the loops folder with zero-context patches, so only the
     changed `stage:` lines come back; loop feeds date "reached implement/repeat" from it."""
-    args = ("log", "--no-renames", "--no-merges", "-G^stage:", "-p", "-U0", "--format=%x01%at",
-            *DIFF_FLAGS, "HEAD", "--", path)
+    args = (
+        "log",
+        "--no-renames",
+        "--no-merges",
+        "-G^stage:",
+        "-p",
+        "-U0",
+        "--format=%x01%at",
+        *DIFF_FLAGS,
+        "HEAD",
+        "--",
+        path,
+    )
     out = _output(repo, *args)
     found: dict[str, list[tuple[int, str]]] = {}
     when, current = 0, ""

@@ -205,4 +205,4 @@ def read_stage_history(root: Path, loops_dir: str) -> dict[str, list[tuple[int, 
         changes = git.stage_history(repo, prefix + loops_dir)
     except git.GitError:
         return {}
-    return {path[len(prefix):]: value for path, value in changes.items() if path.startswith(prefix)}
+    return {path[len(prefix) :]: value for path, value in changes.items() if path.startswith(prefix)}

@@ -21,20 +21,39 @@ def index_json(graph: Graph, what: str, since: dt.date | None = None) -> list[An
     if since is None:
         return rows
     started = {d.id: as_date(d.meta.get("date")) for d in graph.by_id[Collection.LOOP].values() if d.readable}
-    return [{**row, "loops": [i for i in row["loops"] if (started.get(i) or dt.date.min) >= since]}
-            for row in rows]
+    return [
+        {**row, "loops": [i for i in row["loops"] if (started.get(i) or dt.date.min) >= since]}
+        for row in rows
+    ]
 
 
 def index_markdown(graph: Graph, what: str, since: dt.date | None = None) -> str:
     rows = index_json(graph, what, since)
     if what == "principles":
         head = ["Principle", "Summary", "Loops", "Products", "Last practiced"]
-        body = [[r["title"], r["summary"], str(len(r["loops"])), str(len(r["products"])),
-                 r["last_practiced"] or "—"] for r in rows]
+        body = [
+            [
+                r["title"],
+                r["summary"],
+                str(len(r["loops"])),
+                str(len(r["products"])),
+                r["last_practiced"] or "—",
+            ]
+            for r in rows
+        ]
     else:
         head = ["Product", "Status", "Owner", "Loops", "Depends on", "Used by"]
-        body = [[r["title"], r["status"] or "—", r["owner"], str(len(r["loops"])),
-                 ", ".join(r["depends_on"]) or "—", ", ".join(r["used_by"]) or "—"] for r in rows]
+        body = [
+            [
+                r["title"],
+                r["status"] or "—",
+                r["owner"],
+                str(len(r["loops"])),
+                ", ".join(r["depends_on"]) or "—",
+                ", ".join(r["used_by"]) or "—",
+            ]
+            for r in rows
+        ]
     lines = [_row(head), _row(["---"] * len(head))] + [_row(cells) for cells in body]
     return "\n".join(lines) + "\n"
 

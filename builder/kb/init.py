@@ -80,8 +80,10 @@ def create_handbook(target: Path, options: InitOptions) -> list[str]:
     present = {rel for rel in files if (target / rel).exists() or (target / rel).is_symlink()}
     conflicts = sorted(present - OPTIONAL)
     if conflicts:
-        raise InitError(f"{target} already has {', '.join(conflicts)}; kb init never overwrites, "
-                        "so it wrote nothing (move them away or choose another folder)")
+        raise InitError(
+            f"{target} already has {', '.join(conflicts)}; kb init never overwrites, "
+            "so it wrote nothing (move them away or choose another folder)"
+        )
     written = [rel for rel in files if rel not in present]
     for rel in written:
         path, text = target / rel, files[rel]
@@ -98,15 +100,17 @@ def handbook_files(options: InitOptions) -> dict[str, str]:
     files = {"content/index.md": home_page(options.name, options.empty)}
     if not options.empty:
         files.update(principles())
-    files.update({
-        "mkdocs.yml": mkdocs_config(options.name),
-        "kb.toml": KB_TOML,
-        ".gitignore": GITIGNORE,
-        ".github/workflows/pull-request.yml": pull_request_workflow(f"{REPOSITORY}@{ref}", pin_note(ref)),
-        ".github/workflows/publish.yml": publish_workflow(f"{REPOSITORY}@{ref}", pin_note(ref)),
-        ".github/pull_request_template.md": PR_TEMPLATE,
-        ".pre-commit-config.yaml": pre_commit_config(ref),
-    })
+    files.update(
+        {
+            "mkdocs.yml": mkdocs_config(options.name),
+            "kb.toml": KB_TOML,
+            ".gitignore": GITIGNORE,
+            ".github/workflows/pull-request.yml": pull_request_workflow(f"{REPOSITORY}@{ref}", pin_note(ref)),
+            ".github/workflows/publish.yml": publish_workflow(f"{REPOSITORY}@{ref}", pin_note(ref)),
+            ".github/pull_request_template.md": PR_TEMPLATE,
+            ".pre-commit-config.yaml": pre_commit_config(ref),
+        }
+    )
     return files
 
 
@@ -114,8 +118,10 @@ def pin_note(ref: str) -> str:
     """What a ref pins, said honestly: a commit is fixed, a branch moves."""
     if _SHA.fullmatch(ref):
         return f"kb is pinned to commit {ref[:12]} of {REPOSITORY}."
-    return (f"kb follows the '{ref}' branch of {REPOSITORY}; to pin it, replace '{ref}' with a "
-            "commit SHA (kb publishes no release tags).")
+    return (
+        f"kb follows the '{ref}' branch of {REPOSITORY}; to pin it, replace '{ref}' with a "
+        "commit SHA (kb publishes no release tags)."
+    )
 
 
 def principles() -> dict[str, str]:
@@ -161,19 +167,23 @@ def mkdocs_config(name: str) -> str:
     from kb.templating import default_templates
 
     text = (default_templates() / BUILTIN).read_text(encoding="utf-8")
-    named = (f"site_name: {json.dumps(name, ensure_ascii=False)}\n"
-             "# repo_url: https://github.com/<owner>/<repository>   # edit links on every page\n")
+    named = (
+        f"site_name: {json.dumps(name, ensure_ascii=False)}\n"
+        "# repo_url: https://github.com/<owner>/<repository>   # edit links on every page\n"
+    )
     return re.sub(r"(?m)^site_name:.*\n", lambda _: named, text, count=1)
 
 
 def home_page(name: str, empty: bool) -> str:
     title = json.dumps(name, ensure_ascii=False)
-    start = ("Write the first principle with `kb new principle \"Ownership\" --summary \"…\"`; the\n"
-             "[[principles/index|principle index]] lists every principle once it exists."
-             if empty else
-             "Fourteen principles describe how a product builder thinks and works: the\n"
-             "[[principles/index|principle index]] lists them, and each principle page shows the loop\n"
-             "cycles that practiced it.")
+    start = (
+        'Write the first principle with `kb new principle "Ownership" --summary "…"`; the\n'
+        "[[principles/index|principle index]] lists every principle once it exists."
+        if empty
+        else "Fourteen principles describe how a product builder thinks and works: the\n"
+        "[[principles/index|principle index]] lists them, and each principle page shows the loop\n"
+        "cycles that practiced it."
+    )
     return f"""---
 title: {title}
 summary: How we build products, improve them through the personal loop, and the principles we hold to.

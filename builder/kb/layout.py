@@ -29,11 +29,38 @@ from typing import Any
 from kb.settings import Settings
 
 #: File types published from the repository root when it is the content folder.
-ROOT_ASSETS = frozenset((
-    ".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".avif", ".ico", ".bmp", ".tif", ".tiff",
-    ".mp4", ".webm", ".mov", ".mp3", ".ogg", ".wav", ".m4a",
-    ".pdf", ".docx", ".xlsx", ".pptx", ".odt", ".ods", ".odp", ".csv", ".zip", ".css",
-))
+ROOT_ASSETS = frozenset(
+    (
+        ".png",
+        ".jpg",
+        ".jpeg",
+        ".gif",
+        ".svg",
+        ".webp",
+        ".avif",
+        ".ico",
+        ".bmp",
+        ".tif",
+        ".tiff",
+        ".mp4",
+        ".webm",
+        ".mov",
+        ".mp3",
+        ".ogg",
+        ".wav",
+        ".m4a",
+        ".pdf",
+        ".docx",
+        ".xlsx",
+        ".pptx",
+        ".odt",
+        ".ods",
+        ".odp",
+        ".csv",
+        ".zip",
+        ".css",
+    )
+)
 NEVER_FILES = frozenset(("CODEOWNERS",))
 NEVER_FOLDERS = frozenset(("node_modules", "__pycache__"))
 SITE_MARKER = ".kb-site"  # kb.output.MARKER: not imported, so lint never loads the output module
@@ -64,7 +91,9 @@ class Layout:
     def skips_folder(self, rel: str, name: str, path: str) -> bool:
         if name.startswith(".") or name in NEVER_FOLDERS or rel == "templates":
             return True
-        if os.path.isfile(os.path.join(path, "pyvenv.cfg")) or os.path.isfile(os.path.join(path, SITE_MARKER)):
+        if os.path.isfile(os.path.join(path, "pyvenv.cfg")) or os.path.isfile(
+            os.path.join(path, SITE_MARKER)
+        ):
             return True
         return os.path.realpath(path) in self.skip_folders or self._excluded(rel)
 
@@ -73,8 +102,12 @@ class Layout:
             return True
         if name == "README.md" and "index.md" in names:
             return True
-        if self.at_root and "/" not in rel and not name.endswith(".md") and (
-                Path(name).suffix.lower() not in ROOT_ASSETS):
+        if (
+            self.at_root
+            and "/" not in rel
+            and not name.endswith(".md")
+            and (Path(name).suffix.lower() not in ROOT_ASSETS)
+        ):
             return True
         return self._excluded(rel) or (self.spec is not None and self.spec.match_file(rel))
 

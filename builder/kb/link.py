@@ -25,8 +25,14 @@ from kb.markdown import Link, LinkKind, slugify
 from kb.model import INDEX_NAMES, Asset, Collection, Document, as_strs, fast_init
 
 #: Generated pages a link may point at although no content file backs them.
-GENERATED = ("index", "principles/index", "principles/coverage", "products/index",
-             "loops/index", "people/index")
+GENERATED = (
+    "index",
+    "principles/index",
+    "principles/coverage",
+    "products/index",
+    "loops/index",
+    "people/index",
+)
 _YEAR_INDEX = re.compile(r"loops/\d{4}/index\Z")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 _ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z")
@@ -105,8 +111,9 @@ class Graph:
         return [self.docs[k] for k in seen if k in self.docs]
 
 
-def link(docs: Iterable[Document], assets: Iterable[Asset],
-         content: Path | None = None) -> tuple[Graph, list[Finding]]:
+def link(
+    docs: Iterable[Document], assets: Iterable[Asset], content: Path | None = None
+) -> tuple[Graph, list[Finding]]:
     """Build the graph and report every reference that does not resolve.
 
     `content` (the content folder) lets a link into a hidden folder, which the walk skips,
@@ -138,8 +145,11 @@ def _index(docs: Iterable[Document], assets: Iterable[Asset]) -> Graph:
     for key in by_key:
         if key == "_index" or key.endswith("/_index"):
             folder = key[: -len("_index")]
-            if (folder + "index" not in by_key and folder + "README" not in by_key
-                    and folder + "index" not in generated):
+            if (
+                folder + "index" not in by_key
+                and folder + "README" not in by_key
+                and folder + "index" not in generated
+            ):
                 graph.site[key] = folder + "index"
     return graph
 
@@ -159,7 +169,12 @@ _REFS: dict[Collection, tuple[tuple[str, Collection, EdgeKind, str], ...]] = {
 _NOUN = {Collection.PRINCIPLE: "principle", Collection.PRODUCT: "product", Collection.LOOP: "loop"}
 #: Enum members read in hot loops, bound once: on Python 3.11 `Kind.X` costs ~0.1 µs a read
 #: (the enum metaclass's attribute lookup), as much as the check it serves.
-_PRINCIPLE, _PRODUCT, _LOOP, _PAGE = Collection.PRINCIPLE, Collection.PRODUCT, Collection.LOOP, Collection.PAGE
+_PRINCIPLE, _PRODUCT, _LOOP, _PAGE = (
+    Collection.PRINCIPLE,
+    Collection.PRODUCT,
+    Collection.LOOP,
+    Collection.PAGE,
+)
 _WIKI_KIND, _HTML_KIND, _LINK_EDGE = LinkKind.WIKI, LinkKind.HTML, EdgeKind.LINK
 
 
@@ -216,8 +231,9 @@ class _Linker:
                     self.graph.add(Edge(self.here, target.key, EdgeKind.ALTERNATIVE))
         return found
 
-    def _reference(self, doc: Document, ident: str, path: tuple, coll: Collection,
-                   kind: EdgeKind, code: str) -> list[Finding]:
+    def _reference(
+        self, doc: Document, ident: str, path: tuple, coll: Collection, kind: EdgeKind, code: str
+    ) -> list[Finding]:
         target = self.graph.by_id[coll].get(ident)
         if target is not None:
             self.graph.add(Edge(self.here, target.key, kind))
@@ -269,8 +285,11 @@ class _Linker:
             hint = f"did you mean '{close}'?" if close else "link an id, an alias or a path like products/kb"
             return ("KB404", f"wikilink target '{shown(target)}' not found", hint)
         if len(keys) > 1:
-            return ("KB405", f"wikilink '{shown(target)}' matches {', '.join(keys)}",
-                    f"use the path form, e.g. [[{keys[0]}]]")
+            return (
+                "KB405",
+                f"wikilink '{shown(target)}' matches {', '.join(keys)}",
+                f"use the path form, e.g. [[{keys[0]}]]",
+            )
         return self._resolve(doc, item, keys[0], item.anchor, wiki=True)
 
     def _suggester(self, what: str, names: Iterable[str]) -> Suggestions:
@@ -279,8 +298,9 @@ class _Linker:
             self._suggesters[what] = Suggestions(names)
         return self._suggesters[what]
 
-    def _resolve(self, doc: Document, item: Link, key: str, anchor: str | None,
-                 wiki: bool) -> tuple[str, str, str] | None:
+    def _resolve(
+        self, doc: Document, item: Link, key: str, anchor: str | None, wiki: bool
+    ) -> tuple[str, str, str] | None:
         here = self.here
         self.graph.resolved[here].append(Resolved(item, key, anchor))
         if key != here:
@@ -298,15 +318,21 @@ class _Linker:
             return None
         lower = {a.lower(): a for a in anchors}
         close = lower.get(anchor.lower()) or (difflib.get_close_matches(anchor, anchors, n=1) or [None])[0]
-        hint = f"did you mean '#{close}'?" if close else "headings there: " + (
-            ", ".join(sorted(anchors)[:8]) or "none")
+        hint = (
+            f"did you mean '#{close}'?"
+            if close
+            else "headings there: " + (", ".join(sorted(anchors)[:8]) or "none")
+        )
         return ("KB407", f"no heading '#{shown(anchor)}' in {target.rel}", hint)
 
     def _relative(self, doc: Document, item: Link) -> tuple[str, str, str] | None:
         url = item.target.strip()
         if url.lower().startswith(("file:", "\\")) or _WINDOWS_PATH.match(url):
-            return ("KB408", f"link '{shown(url)}' is an absolute path",
-                    "link relative to this file, e.g. ../principles/ownership.md")
+            return (
+                "KB408",
+                f"link '{shown(url)}' is an absolute path",
+                "link relative to this file, e.g. ../principles/ownership.md",
+            )
         if url.startswith("//") or _SCHEME.match(url):
             return None  # external (unsafe schemes were reported by validate)
         if item.kind is _HTML_KIND and not url.startswith("/") and not _looks_like_file(url):
@@ -327,8 +353,11 @@ class _Linker:
             path = url.lstrip("/") if rooted else posixpath.join(folder, url)
             joined = self._joined[(folder, url)] = posixpath.normpath(path) if path else "."
         if joined == ".." or joined.startswith("../"):
-            return ("KB408", f"link '{shown(item.target)}' leaves the content folder",
-                    "link only to files under content/")
+            return (
+                "KB408",
+                f"link '{shown(item.target)}' leaves the content folder",
+                "link only to files under content/",
+            )
         candidates = _candidates(joined, url.endswith("/"))
         for rel in candidates:
             if rel in self.rels:
@@ -347,9 +376,14 @@ class _Linker:
         close = files.closest(joined)
         if rooted:
             hint = "a link starting with '/' is read from the content folder's root, as the site's root"
-            return ("KB406", f"link to missing file '{shown(item.target)}'",
-                    f"{hint}; did you mean '/{close}'?" if close else hint)
-        hint = f"did you mean '{posixpath.relpath(close, posixpath.dirname(doc.rel) or '.')}'?" if close else ""
+            return (
+                "KB406",
+                f"link to missing file '{shown(item.target)}'",
+                f"{hint}; did you mean '/{close}'?" if close else hint,
+            )
+        hint = (
+            f"did you mean '{posixpath.relpath(close, posixpath.dirname(doc.rel) or '.')}'?" if close else ""
+        )
         return ("KB406", f"link to missing file '{shown(item.target)}'", hint)
 
     def _hidden(self, joined: str) -> tuple[str, str, str] | None:
@@ -362,9 +396,12 @@ class _Linker:
             return None
         name = "/".join(parts[: at + 1])
         what = "folder" if at < len(parts) - 1 else "file"
-        return ("KB415", f"'{shown(joined)}' is in a hidden {what} the site does not publish",
-                f"rename '{shown(name)}' to a name without the leading '.', or move the file out of it, "
-                "and update the links")
+        return (
+            "KB415",
+            f"'{shown(joined)}' is in a hidden {what} the site does not publish",
+            f"rename '{shown(name)}' to a name without the leading '.', or move the file out of it, "
+            "and update the links",
+        )
 
     # -- whole-graph checks --------------------------------------------------------------
     def duplicates(self) -> list[Finding]:
@@ -372,17 +409,31 @@ class _Linker:
         found = []
         for doc in sorted(self.graph.docs.values(), key=lambda d: d.path):
             if _reserved(doc):
-                found.append(finding(doc.path, 1, 1, "KB302",
-                                     f"'{doc.rel}' is a name kb generates a page for",
-                                     "rename the file; kb writes this page itself"))
+                found.append(
+                    finding(
+                        doc.path,
+                        1,
+                        1,
+                        "KB302",
+                        f"'{doc.rel}' is a name kb generates a page for",
+                        "rename the file; kb writes this page itself",
+                    )
+                )
                 continue
             if doc.collection is _PAGE:
                 continue
             first = seen.setdefault((doc.collection, doc.id), doc)
             if first is not doc:
-                found.append(finding(doc.path, 1, 1, "KB302",
-                                     f"duplicate {_NOUN[doc.collection]} id '{doc.id}' (also {first.path})",
-                                     "ids must be unique within a collection: rename one file"))
+                found.append(
+                    finding(
+                        doc.path,
+                        1,
+                        1,
+                        "KB302",
+                        f"duplicate {_NOUN[doc.collection]} id '{doc.id}' (also {first.path})",
+                        "ids must be unique within a collection: rename one file",
+                    )
+                )
         return found + self._alias_clashes()
 
     def _alias_clashes(self) -> list[Finding]:
@@ -395,9 +446,16 @@ class _Linker:
                 others = [k for k in keys if k != doc.key and not self._reported_there(k, doc, alias)]
                 if others:
                     line, col = doc.front.value_pos("aliases", i)
-                    found.append(finding(doc.path, line, col, "KB302",
-                                         f"alias '{shown(alias)}' clashes with {', '.join(others)}",
-                                         "choose an alias no other document uses"))
+                    found.append(
+                        finding(
+                            doc.path,
+                            line,
+                            col,
+                            "KB302",
+                            f"alias '{shown(alias)}' clashes with {', '.join(others)}",
+                            "choose an alias no other document uses",
+                        )
+                    )
         return found
 
     def _reported_there(self, key: str, doc: Document, alias: str) -> bool:
@@ -421,8 +479,14 @@ class _Linker:
             docs = docs[at:] + docs[:at]
             chain = " → ".join(d.id for d in docs + docs[:1])
             line, col = first.front.value_pos(kind.value)
-            item = finding(first.path, line, col, "KB411", f"{kind.value} cycle: {chain}",
-                           "break the cycle: one of them must not point back")
+            item = finding(
+                first.path,
+                line,
+                col,
+                "KB411",
+                f"{kind.value} cycle: {chain}",
+                "break the cycle: one of them must not point back",
+            )
             if kind is EdgeKind.DEPENDS_ON:
                 item = replace(item, severity=Severity.WARNING)
             found.append(item)
@@ -435,11 +499,27 @@ class _Linker:
             if not doc.readable or _reserved(doc):
                 continue
             if doc.collection is _PRINCIPLE and not self.graph.sources(key, EdgeKind.PRACTICES):
-                found.append(finding(doc.path, 1, 1, "KB603", f"no loop practices '{doc.id}'",
-                                     "write a loop cycle that practices it, or retire it"))
+                found.append(
+                    finding(
+                        doc.path,
+                        1,
+                        1,
+                        "KB603",
+                        f"no loop practices '{doc.id}'",
+                        "write a loop cycle that practices it, or retire it",
+                    )
+                )
             elif doc.collection is _PAGE and key not in self.graph.incoming and not _never_orphan(key):
-                found.append(finding(doc.path, 1, 1, "KB601", "nothing links to this page",
-                                     f"link it from a related page, e.g. [[{key}]]"))
+                found.append(
+                    finding(
+                        doc.path,
+                        1,
+                        1,
+                        "KB601",
+                        "nothing links to this page",
+                        f"link it from a related page, e.g. [[{key}]]",
+                    )
+                )
         return found
 
 
@@ -461,7 +541,7 @@ def _find_cycles(nexts: dict[str, list[str]]) -> list[list[str]]:
                 stack.pop()
                 path.pop()
             elif state.get(child) == 1:
-                cycles.append(path[path.index(child):])
+                cycles.append(path[path.index(child) :])
             elif child not in state:
                 state[child] = 1
                 path.append(child)
@@ -477,8 +557,12 @@ def _year_pages(docs: Iterable[Document]) -> set[str]:
 
 def _reserved(doc: Document) -> bool:
     key = doc.key
-    return (key in GENERATED[1:] or key == "tags" or bool(_YEAR_INDEX.match(key))
-            or key.startswith(("people/", "feeds/")))
+    return (
+        key in GENERATED[1:]
+        or key == "tags"
+        or bool(_YEAR_INDEX.match(key))
+        or key.startswith(("people/", "feeds/"))
+    )
 
 
 def _never_orphan(key: str) -> bool:
@@ -606,7 +690,7 @@ def _last(name: str) -> str:
 def _deletions(word: str) -> list[str]:
     """The word and every string one character shorter (SymSpell's index, distance 1)."""
     word = word[:64]  # bounded work on absurd names
-    return [word, *[word[:i] + word[i + 1:] for i in range(len(word))]]
+    return [word, *[word[:i] + word[i + 1 :] for i in range(len(word))]]
 
 
 def _prefix(name: str) -> str:

@@ -65,7 +65,9 @@ def exit_code(found: list[Finding], strict: bool) -> int:
 
 
 # -- --changed -----------------------------------------------------------------------------
-def _changed(settings: Settings, found: list[Finding], base: str | None) -> tuple[list[Finding], int, list[str]]:
+def _changed(
+    settings: Settings, found: list[Finding], base: str | None
+) -> tuple[list[Finding], int, list[str]]:
     from kb import git
 
     repo = git.find_repo(settings.root)
@@ -77,11 +79,14 @@ def _changed(settings: Settings, found: list[Finding], base: str | None) -> tupl
         ref, base_sha = git.picked_base(repo, "kb lint --changed")
     changes = git.changed_paths(repo, ref, base_sha)
     prefix = _prefix(settings.root, repo)
-    changed = {p[len(prefix):] for p in changes.changed if p.startswith(prefix)}
+    changed = {p[len(prefix) :] for p in changes.changed if p.startswith(prefix)}
     touched = changed & _markdown(settings)
     own = [f for f in found if f.path in changed]
-    caused = _caused(settings, repo, base_sha, prefix, found, changed) if (
-        changes.changed or changes.deleted) else []
+    caused = (
+        _caused(settings, repo, base_sha, prefix, found, changed)
+        if (changes.changed or changes.deleted)
+        else []
+    )
     notes = [f"kb: {len(touched)} changed file{'' if len(touched) == 1 else 's'} since {ref}"]
     return sorted(own + caused, key=Finding.sort_key), len(touched), notes
 
@@ -98,8 +103,9 @@ def _prefix(root: Path, repo: Path) -> str:
     return "" if rel == "." else rel + "/"
 
 
-def _caused(settings: Settings, repo: Path, base_sha: str, prefix: str, found: list[Finding],
-            changed: set[str]) -> list[Finding]:
+def _caused(
+    settings: Settings, repo: Path, base_sha: str, prefix: str, found: list[Finding], changed: set[str]
+) -> list[Finding]:
     """Findings in unchanged files that the merge base did not have."""
     from kb import git
 
@@ -130,7 +136,9 @@ def write_baseline(path: Path, found: list[Finding]) -> None:
     counts = Counter(_key(f) for f in found)
     entries = [{"path": p, "code": c, "message": m, "count": n} for (p, c, m), n in sorted(counts.items())]
     try:
-        path.write_text(json.dumps({"kb_baseline": 1, "findings": entries}, indent=1) + "\n", encoding="utf-8")
+        path.write_text(
+            json.dumps({"kb_baseline": 1, "findings": entries}, indent=1) + "\n", encoding="utf-8"
+        )
     except OSError as exc:
         raise KbError(f"cannot write the baseline {path}: {exc.strerror or exc}") from exc
 

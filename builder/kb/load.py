@@ -78,8 +78,13 @@ def walk(settings: Settings) -> tuple[list[Entry], list[Entry], list[Finding]]:
 
 
 def _scan(
-    folder: Path, prefix: str, root: Path, settings: Settings, found: list[Finding],
-    layout: Layout, visited: set[str] | None = None,
+    folder: Path,
+    prefix: str,
+    root: Path,
+    settings: Settings,
+    found: list[Finding],
+    layout: Layout,
+    visited: set[str] | None = None,
 ) -> Iterator[tuple[str, os.DirEntry[str]]]:
     """Files under `folder`, sorted; `visited` holds real paths of folders already walked,
     so a symlink loop cannot make the walk endless."""
@@ -102,16 +107,25 @@ def _scan(
         except OSError as exc:  # a symlink loop: "too many levels of symbolic links"
             is_dir = is_file = False
             error = exc
-        if layout.skips_folder(rel, entry.name, entry.path) if is_dir else layout.skips_file(rel, entry.name, names):
+        if (
+            layout.skips_folder(rel, entry.name, entry.path)
+            if is_dir
+            else layout.skips_file(rel, entry.name, names)
+        ):
             continue
         if entry.is_symlink() and not _inside(entry.path, content):
             folder = "the repository" if settings.at_root else f"{settings.content_dir}/"
             where = "the repository" if not _inside(entry.path, root) else folder
-            found.append(finding(
-                _repo_path(settings, rel), 1, 1, "KB304",
-                f"symlink points outside {where}; it is not followed",
-                f"{folder} is kb's only input: copy the file into {folder} instead",
-            ))
+            found.append(
+                finding(
+                    _repo_path(settings, rel),
+                    1,
+                    1,
+                    "KB304",
+                    f"symlink points outside {where}; it is not followed",
+                    f"{folder} is kb's only input: copy the file into {folder} instead",
+                )
+            )
             continue
         if error is not None:
             found.append(_unreadable(settings, rel, error))
@@ -124,9 +138,16 @@ def _scan(
         elif is_file:
             yield rel, entry
         elif rel.endswith(".md"):  # a dangling link, a FIFO, a socket or a device named .md
-            found.append(finding(_repo_path(settings, rel), 1, 1, "KB101",
-                                 "cannot be read: not a regular file",
-                                 "markdown files must be regular files; remove it or exclude it"))
+            found.append(
+                finding(
+                    _repo_path(settings, rel),
+                    1,
+                    1,
+                    "KB101",
+                    "cannot be read: not a regular file",
+                    "markdown files must be regular files; remove it or exclude it",
+                )
+            )
 
 
 def _inside(path: str, root: Path) -> bool:
@@ -150,11 +171,16 @@ def _name_clashes(settings: Settings, entries: list[Entry]) -> list[Finding]:
     for entry in sorted(entries, key=lambda e: e.rel):
         key = unicodedata.normalize("NFC", entry.rel).casefold()
         if key in seen:
-            out.append(finding(
-                _repo_path(settings, entry.rel), 1, 1, "KB303",
-                f"name differs from '{_repo_path(settings, seen[key])}' only by case or Unicode normalization",
-                "rename one of them; they collide on macOS and Windows",
-            ))
+            out.append(
+                finding(
+                    _repo_path(settings, entry.rel),
+                    1,
+                    1,
+                    "KB303",
+                    f"name differs from '{_repo_path(settings, seen[key])}' only by case or Unicode normalization",
+                    "rename one of them; they collide on macOS and Windows",
+                )
+            )
         else:
             seen[key] = entry.rel
     return out
@@ -165,8 +191,14 @@ def _repo_path(settings: Settings, rel: str) -> str:
 
 
 def _unreadable(settings: Settings, rel: str, exc: OSError) -> Finding:
-    return finding(_repo_path(settings, rel), 1, 1, "KB101",
-                   f"cannot be read: {exc.strerror or exc}", "check the file's permissions")
+    return finding(
+        _repo_path(settings, rel),
+        1,
+        1,
+        "KB101",
+        f"cannot be read: {exc.strerror or exc}",
+        "check the file's permissions",
+    )
 
 
 def collection_of(rel: str) -> Collection:
@@ -179,11 +211,16 @@ def _read_text(settings: Settings, entry: Entry) -> tuple[str | None, list[Findi
     """The decoded text of a file, or None and why not (too large, unreadable, not UTF-8)."""
     path = _repo_path(settings, entry.rel)
     if entry.size > settings.max_file_bytes:
-        return None, [finding(
-            path, 1, 1, "KB106",
-            f"file is {entry.size} bytes, over the limit of {settings.max_file_bytes}",
-            "split it, or raise [tool.kb] max_file_bytes",
-        )]
+        return None, [
+            finding(
+                path,
+                1,
+                1,
+                "KB106",
+                f"file is {entry.size} bytes, over the limit of {settings.max_file_bytes}",
+                "split it, or raise [tool.kb] max_file_bytes",
+            )
+        ]
     try:
         data = _read_bytes(os.path.join(settings.content, entry.rel), entry.size)
     except OSError as exc:
@@ -215,12 +252,17 @@ def decode(path: str, data: bytes) -> tuple[str, Finding | None]:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         # counted as the text would be read: lone CRs break lines, columns are characters
-        before = data[:exc.start].removeprefix(b"\xef\xbb\xbf").replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        before = data[: exc.start].removeprefix(b"\xef\xbb\xbf").replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         line = before.count(b"\n") + 1
-        col = len(before[before.rfind(b"\n") + 1:].decode("utf-8")) + 1
-        return "", finding(path, line, col, "KB101",
-                           f"not valid UTF-8 (byte 0x{data[exc.start]:02x})",
-                           "save the file as UTF-8")
+        col = len(before[before.rfind(b"\n") + 1 :].decode("utf-8")) + 1
+        return "", finding(
+            path,
+            line,
+            col,
+            "KB101",
+            f"not valid UTF-8 (byte 0x{data[exc.start]:02x})",
+            "save the file as UTF-8",
+        )
     if text.startswith("\ufeff"):
         text = text[1:]
     if "\r" in text:
@@ -229,8 +271,14 @@ def decode(path: str, data: bytes) -> tuple[str, Finding | None]:
     if nul >= 0:
         line = text.count("\n", 0, nul) + 1
         col = nul - (text.rfind("\n", 0, nul) + 1) + 1
-        return "", finding(path, line, col, "KB101", "file contains NUL bytes (binary?)",
-                           "markdown files hold text only; keep binary files as assets")
+        return "", finding(
+            path,
+            line,
+            col,
+            "KB101",
+            "file contains NUL bytes (binary?)",
+            "markdown files hold text only; keep binary files as assets",
+        )
     return text, None
 
 
@@ -241,19 +289,33 @@ def _parse_texts(
     10% faster than file by file, as each stage's code and data stay in the CPU caches). A
     document whose frontmatter fails is kept, unreadable."""
     paths = [_repo_path(settings, rel) for rel, _ in files]
-    cuts = [frontmatter.split(path, text, required=collection_of(rel) is not Collection.PAGE)
-            for path, (rel, text) in zip(paths, files, strict=True)]
-    parsed = [None if cut.yaml_text is None else frontmatter.parse(
-        path, cut.yaml_text, settings.max_yaml_depth, settings.max_yaml_nodes)
-        for path, (cut, _) in zip(paths, cuts, strict=True)]
+    cuts = [
+        frontmatter.split(path, text, required=collection_of(rel) is not Collection.PAGE)
+        for path, (rel, text) in zip(paths, files, strict=True)
+    ]
+    parsed = [
+        None
+        if cut.yaml_text is None
+        else frontmatter.parse(path, cut.yaml_text, settings.max_yaml_depth, settings.max_yaml_nodes)
+        for path, (cut, _) in zip(paths, cuts, strict=True)
+    ]
     scans = [scan(cut.body) for cut, _ in cuts]
-    return [_document(path, rel, cut, found, front, body_scan) for path, (rel, _), (cut, found),
-            front, body_scan in zip(paths, files, cuts, parsed, scans, strict=True)]
+    return [
+        _document(path, rel, cut, found, front, body_scan)
+        for path, (rel, _), (cut, found), front, body_scan in zip(
+            paths, files, cuts, parsed, scans, strict=True
+        )
+    ]
 
 
-def _document(path: str, rel: str, cut: frontmatter.Split, found: list[Finding],
-              parsed: tuple[Frontmatter | None, list[Finding]] | None,
-              body_scan: BodyScan) -> tuple[Document, list[Finding]]:
+def _document(
+    path: str,
+    rel: str,
+    cut: frontmatter.Split,
+    found: list[Finding],
+    parsed: tuple[Frontmatter | None, list[Finding]] | None,
+    body_scan: BodyScan,
+) -> tuple[Document, list[Finding]]:
     front, readable = EMPTY_FRONTMATTER, not found
     if parsed is not None:
         value, problems = parsed
@@ -262,9 +324,16 @@ def _document(path: str, rel: str, cut: frontmatter.Split, found: list[Finding],
         front = value or EMPTY_FRONTMATTER
     name = rel.rsplit("/", 1)[-1]
     doc = Document(
-        path=path, rel=rel, collection=collection_of(rel), id=name[:-3], front=front,
-        has_frontmatter=cut.yaml_text is not None, body=cut.body, body_line=cut.body_line,
-        scan=body_scan, readable=readable,
+        path=path,
+        rel=rel,
+        collection=collection_of(rel),
+        id=name[:-3],
+        front=front,
+        has_frontmatter=cut.yaml_text is not None,
+        body=cut.body,
+        body_line=cut.body_line,
+        scan=body_scan,
+        readable=readable,
     )
     return doc, found
 
@@ -275,8 +344,11 @@ def load(settings: Settings, check: Check | None = None) -> Corpus:
         markdown, assets, found = walk(settings)
         chunks = [markdown[i : i + CHUNK_FILES] for i in range(0, len(markdown), CHUNK_FILES)]
         jobs = cores.processes(len(markdown), PARALLEL_MIN_FILES, MAX_JOBS)
-        results = (_read_parallel(settings, chunks, check, jobs) if jobs > 1
-                   else [_read_chunk(settings, chunk, check) for chunk in chunks])
+        results = (
+            _read_parallel(settings, chunks, check, jobs)
+            if jobs > 1
+            else [_read_chunk(settings, chunk, check) for chunk in chunks]
+        )
         documents: list[Document] = []
         checked: list[Finding] = []
         for docs, problems, more in results:  # chunk order is file order, whoever read them
@@ -320,8 +392,11 @@ Result = tuple[list[Document], list[Finding], list[Finding]]
 def _read_chunk(settings: Settings, entries: Sequence[Entry], check: Check | None) -> Result:
     """Read, split, parse and scan each entry, then `check` the documents."""
     read = [_read_text(settings, entry) for entry in entries]
-    parsed = iter(_parse_texts(settings, [(e.rel, text) for e, (text, _) in zip(entries, read, strict=True)
-                                          if text is not None]))
+    parsed = iter(
+        _parse_texts(
+            settings, [(e.rel, text) for e, (text, _) in zip(entries, read, strict=True) if text is not None]
+        )
+    )
     documents, found = [], []
     for text, problems in read:  # findings in file order, as a serial read gives them
         doc = None
@@ -333,8 +408,9 @@ def _read_chunk(settings: Settings, entries: Sequence[Entry], check: Check | Non
     return documents, found, check(documents) if check is not None else []
 
 
-def _read_parallel(settings: Settings, chunks: list[list[Entry]], check: Check | None,
-                   jobs: int) -> list[Result]:
+def _read_parallel(
+    settings: Settings, chunks: list[list[Entry]], check: Check | None, jobs: int
+) -> list[Result]:
     """Workers read chunks from the front, the main process reads chunks from the back.
 
     Where they meet balances the work without a cost model: the main process also unpickles
@@ -350,8 +426,12 @@ def _read_parallel(settings: Settings, chunks: list[list[Entry]], check: Check |
     # needs the GIL for every read while the worker waits: with the default 5 ms switch interval
     # the worker spent up to half its time blocked. Only contended switches get faster.
     switch = sys.getswitchinterval()
-    pool = ProcessPoolExecutor(jobs - 1, mp_context=multiprocessing.get_context("fork"),
-                               initializer=_start_worker, initargs=(settings, check))
+    pool = ProcessPoolExecutor(
+        jobs - 1,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_start_worker,
+        initargs=(settings, check),
+    )
     meeting = _Meeting(pool, chunks)
     try:
         sys.setswitchinterval(0.0002)

@@ -137,10 +137,12 @@ _HTML_OPEN = re.compile(r"<([A-Za-z][A-Za-z0-9]*)(?=[\s/>]|$)")
 _TAG = re.compile(r"<!--.*?-->|<(/?)([A-Za-z][A-Za-z0-9-]*)(?:[^<>\"']|\"[^\"]*\"|'[^']*')*?(/?)>", re.S)
 _MARKDOWN_ATTR = re.compile(r"""\smarkdown\s*=\s*["']?(?:1|block|span)\b""")
 #: Python-Markdown's block-level elements: one opening a line starts a raw HTML block.
-_BLOCK_TAGS = frozenset("""address article aside blockquote details div dl fieldset figcaption figure
+_BLOCK_TAGS = frozenset(
+    """address article aside blockquote details div dl fieldset figcaption figure
     footer form h1 h2 h3 h4 h5 h6 header hgroup hr main menu nav ol p pre section table ul canvas
     colgroup dd body dt group html iframe li legend math map noscript output object option progress
-    script style summary tbody td textarea tfoot th thead tr video center""".split())
+    script style summary tbody td textarea tfoot th thead tr video center""".split()
+)
 _HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _TAGS = re.compile(r"<[^>]*>")
 _HEADING_TAG = re.compile(r"<(/?)([hH][1-6])(?=[\s/>])(?:[^<>\"']|\"[^\"]*\"|'[^']*')*>")
@@ -157,7 +159,8 @@ _FENCE_OPTION = re.compile(r"""([a-zA-Z][a-zA-Z0-9_]*)(?:=(["'])(.*?)\2)?""")
 _FENCE_OPTIONS = {
     "hl_lines": re.compile(r"\d+(?:-\d+)?(?:[ \t]+\d+(?:-\d+)?)*$"),
     "linenums": re.compile(r"\d+"),
-    "title": None, "title_mode": None,
+    "title": None,
+    "title_mode": None,
 }
 _FENCED_CODE = re.compile(  # Python-Markdown's fenced_code, when superfences is not configured
     r"""(?P<fence>~{3,}|`{3,})[ ]*(?:\{[^\n]*\}|(?:\.?[\w#.+-]*[ ]*)?(?:hl_lines=(?P<q>["']).*?(?P=q)[ ]*)?)$"""
@@ -242,8 +245,7 @@ def scan(body: str, config: MarkdownConfig | None = None) -> BodyScan:
             raw = [r for r in raw if r[0] < lines.soft_from]
     headings = _headings(body, lines.heads, config.attr_list, lines.own)
     title = next((h.text for h in headings if h.level == 1), None)
-    return BodyScan(headings, _links(body, raw), _unsafe(body, unsafe), title, lines.suppressions,
-                    lines.deep)
+    return BodyScan(headings, _links(body, raw), _unsafe(body, unsafe), title, lines.suppressions, lines.deep)
 
 
 def _columns(line: str) -> tuple[int, int]:
@@ -435,12 +437,21 @@ class _Lines:
                     self._refdef(m, base + at)
                     self.kinds[i] = "refdef"
                 return depth
-            if c0 == "=" and not at and not level and line.rstrip("= \t") == "" and self._setext(i, line, base):
+            if (
+                c0 == "="
+                and not at
+                and not level
+                and line.rstrip("= \t") == ""
+                and self._setext(i, line, base)
+            ):
                 self.kinds[i] = "heading"
                 return depth
             if c0 in "!?=" and _OPENER.match(s):
-                if (c0 == "!" and config.admonition) or (c0 == "?" and config.details) or (
-                        c0 == "=" and config.tabbed):
+                if (
+                    (c0 == "!" and config.admonition)
+                    or (c0 == "?" and config.details)
+                    or (c0 == "=" and config.tabbed)
+                ):
                     return level + 1
                 return depth
             if c0 == ":" and config.def_list and (m := _DEFINITION.match(s)):
@@ -482,8 +493,8 @@ class _Lines:
                 if other.lstrip(" \t>"):
                     return i  # a line indented less than the fence: superfences gives it up
                 continue
-            rest = other[len(ws):]
-            if rest.startswith(fence) and not rest[len(fence):].strip(" \t"):
+            rest = other[len(ws) :]
+            if rest.startswith(fence) and not rest[len(fence) :].strip(" \t"):
                 end = self.offsets[j] + j + len(other)
                 self.mask.append((base, end))
                 for k in range(i, j + 1):
@@ -715,8 +726,15 @@ def _blank(body: str, ranges: list[tuple[int, int]]) -> str:
     return "".join(parts)
 
 
-def _brackets(body: str, text: str, raw: list[tuple], unsafe: list[tuple], used: set[str],
-              defined: set[str], footnotes: bool) -> None:
+def _brackets(
+    body: str,
+    text: str,
+    raw: list[tuple],
+    unsafe: list[tuple],
+    used: set[str],
+    defined: set[str],
+    footnotes: bool,
+) -> None:
     """Wikilinks, inline links and images, and the ids reference links use, read as
     Python-Markdown's inline patterns read them: link text may span lines and hold brackets
     and images, a URL may hold spaces and parentheses. One look at each `[`."""
@@ -809,7 +827,9 @@ class _Paragraphs:
         return True
 
 
-def _images(body: str, pars: _Paragraphs, start: int, end: int, raw: list[tuple], unsafe: list[tuple]) -> None:
+def _images(
+    body: str, pars: _Paragraphs, start: int, end: int, raw: list[tuple], unsafe: list[tuple]
+) -> None:
     text = pars.text
     j = start
     while (k := text.find("![", j, end)) >= 0:
@@ -819,7 +839,9 @@ def _images(body: str, pars: _Paragraphs, start: int, end: int, raw: list[tuple]
             j = _inline_link(body, pars, k + 1, close, raw, unsafe) or j
 
 
-def _inline_link(body: str, pars: _Paragraphs, k: int, close: int, raw: list[tuple], unsafe: list[tuple]) -> int:
+def _inline_link(
+    body: str, pars: _Paragraphs, k: int, close: int, raw: list[tuple], unsafe: list[tuple]
+) -> int:
     """Record the inline link or image whose text is text[k+1:close] and whose `(` follows;
     return where it ends, 0 if it is none."""
     text = pars.text
@@ -940,7 +962,9 @@ def _element(body: str, name: str, k: int, tag: re.Match | None, unsafe: list[tu
         return
     if tag is not None and tag.group(3):
         for a in _ATTR.finditer(body, tag.start(3), tag.end(3)):
-            value = a.group(2) if a.group(2) is not None else a.group(3) if a.group(3) is not None else a.group(4)
+            value = (
+                a.group(2) if a.group(2) is not None else a.group(3) if a.group(3) is not None else a.group(4)
+            )
             if value is None or a.group(1).lower() not in _EMBED_SRC:
                 continue
             url = _URL_JUNK.sub("", html.unescape(value)).lower()
@@ -1021,8 +1045,9 @@ def _unsafe(body: str, found: list[tuple]) -> tuple[Unsafe, ...]:
     return tuple(out)
 
 
-def _headings(body: str, heads: list[tuple], attrs: bool = True,
-              own: dict[int, tuple[str, bool]] | None = None) -> tuple[Heading, ...]:
+def _headings(
+    body: str, heads: list[tuple], attrs: bool = True, own: dict[int, tuple[str, bool]] | None = None
+) -> tuple[Heading, ...]:
     """Heading records with toc ids and whether their sections hold anything. `own` gives some
     heads their own id, with whether toc sees it: `<hN id=...>` in raw HTML keeps its id and toc
     never sees it; one inside markdown="1" HTML toc sees."""

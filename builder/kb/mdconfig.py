@@ -127,7 +127,7 @@ def read_extensions(text: str) -> tuple[list[str], dict[str, Any]]:
             if isinstance(item, str):
                 items.append((item, None))
             elif isinstance(item, dict) and len(item) == 1:
-                (name, conf), = item.items()
+                ((name, conf),) = item.items()
                 items.append((str(name), conf))
     names: list[str] = []
     configs: dict[str, Any] = {}
@@ -154,17 +154,25 @@ def from_text(text: str, source: str = "") -> MarkdownConfig:
         details="pymdownx.details" in on,
         tabbed="pymdownx.tabbed" in on,
         def_list="def_list" in on or "extra" in on,
-        slugify=slug[0], slug_case=slug[1], slug_percent=slug[2], slug_normalize=slug[3],
+        slugify=slug[0],
+        slug_case=slug[1],
+        slug_percent=slug[2],
+        slug_normalize=slug[3],
         separator=sep if isinstance(sep, str) else "-",
-        extensions=tuple(names), configs=configs, source=source,
+        extensions=tuple(names),
+        configs=configs,
+        source=source,
     )
 
 
 #: Older pymdownx.slugs functions: (case, percent-encoded).
 _LEGACY = {
-    "uslugify": ("lower", False), "uslugify_encoded": ("lower", True),
-    "uslugify_cased": ("none", False), "uslugify_cased_encoded": ("none", True),
-    "gfm": ("lower-ascii", False), "gfm_encoded": ("lower-ascii", True),
+    "uslugify": ("lower", False),
+    "uslugify_encoded": ("lower", True),
+    "uslugify_cased": ("none", False),
+    "uslugify_cased_encoded": ("none", True),
+    "gfm": ("lower-ascii", False),
+    "gfm_encoded": ("lower-ascii", True),
 }
 
 
@@ -189,6 +197,10 @@ def _slugify_choice(value: Any) -> tuple[str, str, bool, str]:
         if not isinstance(kwds, dict):
             kwds = {}
         normalize = kwds.get("normalize", "NFC")
-        return ("pymdownx", str(kwds.get("case", "none")), bool(kwds.get("percent_encode", False)),
-                normalize if normalize in ("NFC", "NFD", "NFKC", "NFKD") else "NFC")
+        return (
+            "pymdownx",
+            str(kwds.get("case", "none")),
+            bool(kwds.get("percent_encode", False)),
+            normalize if normalize in ("NFC", "NFD", "NFKC", "NFKD") else "NFC",
+        )
     return default

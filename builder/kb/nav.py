@@ -23,7 +23,9 @@ def nav(graph: Graph, views: Views) -> list[Any]:
     pages only while there are few of them (`SECTION_MAX`). The principles, products and loops
     sections appear once the handbook has any of them: their index pages are built anyway."""
     entries: list[Any] = []
-    home = next((k for k in ("index", "README", "_index") if k in graph.docs and graph.docs[k].readable), None)
+    home = next(
+        (k for k in ("index", "README", "_index") if k in graph.docs and graph.docs[k].readable), None
+    )
     if home is not None:  # README.md is the home page where there is no index.md (kb.layout)
         entries.append({"Home": home + ".md"})
     entries.extend(_page_sections(graph))
@@ -72,7 +74,7 @@ def _title_in(data: bytes) -> str | None:
     end = text.find("\n---\n", 3)
     if not text.startswith("---\n") or end < 0:
         return None
-    meta = yaml.load(text[4:end + 1], Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    meta = yaml.load(text[4 : end + 1], Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     title = meta.get("title") if isinstance(meta, dict) else None
     return title if isinstance(title, str) and title else None
 
@@ -82,8 +84,14 @@ def _page_sections(graph: Graph) -> list[Any]:
     index (`index.md`, else `README.md`) first. Every page is listed: Material's navigation.prune
     (in the built-in config; KB704 asks for it in a site's own) renders only each page's path."""
     tree: dict[str, Any] = {}
-    pages = sorted((d for d in graph.docs.values() if d.collection is Collection.PAGE and d.readable
-                    and d.key not in NOT_LISTED), key=lambda d: (d.rel.count("/"), d.rel))
+    pages = sorted(
+        (
+            d
+            for d in graph.docs.values()
+            if d.collection is Collection.PAGE and d.readable and d.key not in NOT_LISTED
+        ),
+        key=lambda d: (d.rel.count("/"), d.rel),
+    )
     for doc in pages:
         node = tree
         for part in doc.rel.split("/")[:-1]:
@@ -99,8 +107,10 @@ NOT_LISTED = frozenset(("index", "README", "_index", "SUMMARY"))
 
 def _nav_entries(node: Mapping[str, Any]) -> list[Any]:
     items: list[Any] = []
-    files = sorted((k for k in node if not k.endswith("/")),
-                   key=lambda k: (not k.endswith(("/index.md", "/README.md")), node[k].title.casefold()))
+    files = sorted(
+        (k for k in node if not k.endswith("/")),
+        key=lambda k: (not k.endswith(("/index.md", "/README.md")), node[k].title.casefold()),
+    )
     items.extend(node[k].rel for k in files)
     for folder in sorted(k for k in node if k.endswith("/")):
         title = html.escape(folder[:-1].replace("-", " ").replace("_", " ").capitalize())

@@ -33,8 +33,10 @@ def check_output(out: Path, root: Path, content: Path, cache: Path | None = None
     if out.is_file():
         raise KbError(f"refusing to write the site to {out}: it is a file")
     if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
-        raise KbError(f"refusing to write into {out}: it is not empty and kb did not create it "
-                      "(choose another --out, or empty it yourself)")
+        raise KbError(
+            f"refusing to write into {out}: it is not empty and kb did not create it "
+            "(choose another --out, or empty it yourself)"
+        )
 
 
 @contextmanager

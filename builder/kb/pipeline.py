@@ -77,5 +77,6 @@ def suppress(found: Iterable[Finding], docs: Iterable[Document]) -> list[Finding
 def only_paths(found: Iterable[Finding], paths: Iterable[str]) -> list[Finding]:
     """Findings in the given files or folders (repository-relative, POSIX)."""
     wanted = [p.rstrip("/") for p in paths]
-    return [f for f in found if any(f.path == p or f.path.startswith(p + "/") or p in ("", ".")
-                                    for p in wanted)]
+    return [
+        f for f in found if any(f.path == p or f.path.startswith(p + "/") or p in ("", ".") for p in wanted)
+    ]

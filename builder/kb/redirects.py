@@ -42,7 +42,7 @@ def redirects(docs: Any, history: Any, content_dir: str) -> dict[str, tuple[str,
         hist = history.files.get(doc.path)
         for old in hist.previous_paths if hist else ():
             if old.startswith(prefix) and old.endswith(".md") and old != doc.path:
-                old_url = url_of(old[len(prefix):-3])
+                old_url = url_of(old[len(prefix) : -3])
                 if old_url != url_of(doc.key):
                     out[old_url] = (url_of(doc.key), doc.title)
     return out
@@ -57,8 +57,9 @@ def write(site: Path, moved: dict[str, tuple[str, str]]) -> list[str]:
             continue
         relative = quote(posixpath.relpath(new_url or ".", old_url.rstrip("/") or ".") + "/")
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(PAGE.format(title=html.escape(title), target=html.escape(relative, quote=True)),
-                          encoding="utf-8")
+        target.write_text(
+            PAGE.format(title=html.escape(title), target=html.escape(relative, quote=True)), encoding="utf-8"
+        )
         written.append(old_url)
     return written
 

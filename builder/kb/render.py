@@ -47,8 +47,11 @@ def load(root: Path, emitted: Emitted, site_dir: Path, strict: bool) -> tuple[An
     path = config_file(root)
     found: list[Finding] = []  # a hand-written nav is KB703, reported by the lint stages
     overrides: dict[str, Any] = {
-        "docs_dir": str(emitted.docs_dir), "site_dir": str(site_dir), "nav": emitted.nav,
-        "use_directory_urls": True, "strict": strict,
+        "docs_dir": str(emitted.docs_dir),
+        "site_dir": str(site_dir),
+        "nav": emitted.nav,
+        "use_directory_urls": True,
+        "strict": strict,
     }
     if path.parent != root:  # built-in config: the handbook's own name
         overrides["site_name"] = emitted.site_name
@@ -107,8 +110,10 @@ def render(config: Any, dirty: bool = False, jobs: int = 1) -> Rendered:
         except (Abort, BuildError, ConfigurationError) as exc:
             raise KbError(f"MkDocs failed: {exc}") from exc
         except TemplateNotFound as exc:  # a page's `template:` or the theme's `custom_dir`
-            raise KbError(f"MkDocs failed: the theme has no template '{exc.name}' "
-                          "(check the pages' template: keys and mkdocs.yml)") from exc
+            raise KbError(
+                f"MkDocs failed: the theme has no template '{exc.name}' "
+                "(check the pages' template: keys and mkdocs.yml)"
+            ) from exc
     return result
 
 
@@ -156,10 +161,13 @@ def render_zensical(root: Path, emitted: Emitted, site_dir: Path, strict: bool, 
     base = config_file(root)
     out = cache / "zensical-site"
     shutil.rmtree(out, ignore_errors=True)
-    lines = [f"INHERIT: {json.dumps(str(base))}",
-             f"docs_dir: {json.dumps(os.path.relpath(emitted.docs_dir, cache))}",
-             f"site_dir: {json.dumps(out.name)}", "use_directory_urls: true",
-             f"nav: {json.dumps(emitted.nav, ensure_ascii=False)}"]
+    lines = [
+        f"INHERIT: {json.dumps(str(base))}",
+        f"docs_dir: {json.dumps(os.path.relpath(emitted.docs_dir, cache))}",
+        f"site_dir: {json.dumps(out.name)}",
+        "use_directory_urls: true",
+        f"nav: {json.dumps(emitted.nav, ensure_ascii=False)}",
+    ]
     if base.parent != root:
         lines.append(f"site_name: {json.dumps(emitted.site_name, ensure_ascii=False)}")
     custom = _custom_dir(base) or next(iter(overrides_dirs(root)), None)

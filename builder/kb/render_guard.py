@@ -58,8 +58,9 @@ class GuardPlugin(BasePlugin):
         return html
 
 
-def render(load: Callable[[], Any], run: Callable[[Any], Any], notices: dict[str, str],
-           failed: list[tuple[str, str]]) -> Any:
+def render(
+    load: Callable[[], Any], run: Callable[[Any], Any], notices: dict[str, str], failed: list[tuple[str, str]]
+) -> Any:
     """`run(config)` on a config from `load()` with the guard in it; a page that makes the
     render raise is appended to `failed` as (src_uri, why) and gets the notice in a fresh render.
     An error outside any page's conversion is raised as it is."""
@@ -87,8 +88,9 @@ def _why(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def guarded(settings: Settings, checked: Checked, load: Callable[[], Any],
-            run: Callable[[Any], Any]) -> tuple[Any, list[Finding]]:
+def guarded(
+    settings: Settings, checked: Checked, load: Callable[[], Any], run: Callable[[Any], Any]
+) -> tuple[Any, list[Finding]]:
     """`render` for `kb build` and `kb serve` alike: pages KB416 found too deep get the notice
     from the start, and each page the renderer failed on is a KB705 finding at its source."""
     sources: dict[str, str] = {}  # emitted file -> its source file
@@ -105,7 +107,15 @@ def guarded(settings: Settings, checked: Checked, load: Callable[[], Any],
     for uri, why in failed:
         path = sources.get(uri) or settings.repo_path(uri)
         what = "page" if uri in sources else "generated page"
-        new.append(finding(path, 1, 1, "KB705", f"the site's renderer failed on this {what}: {why}",
-                           "the site shows a short notice in its place; find what the renderer cannot take "
-                           "(a markdown extension's error, nesting) and fix it"))
+        new.append(
+            finding(
+                path,
+                1,
+                1,
+                "KB705",
+                f"the site's renderer failed on this {what}: {why}",
+                "the site shows a short notice in its place; find what the renderer cannot take "
+                "(a markdown extension's error, nesting) and fix it",
+            )
+        )
     return rendered, apply_severities(new, settings.severity)

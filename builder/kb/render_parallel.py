@@ -135,8 +135,13 @@ def _only(mine: Callable[[str], bool], order: list[str], main: bool) -> Iterator
     from mkdocs.structure.pages import Page
     from mkdocs.structure.toc import get_toc
 
-    original = (mkbuild._build_page, Page.render, mkbuild._build_theme_template,
-                mkbuild._build_extra_template, Files.copy_static_files)
+    original = (
+        mkbuild._build_page,
+        Page.render,
+        mkbuild._build_theme_template,
+        mkbuild._build_extra_template,
+        Files.copy_static_files,
+    )
     build_page, page_render = original[0], original[1]
 
     def render_page(page: Any, config: Any, files: Any) -> None:
@@ -157,8 +162,13 @@ def _only(mine: Callable[[str], bool], order: list[str], main: bool) -> Iterator
     try:
         yield
     finally:
-        (mkbuild._build_page, Page.render, mkbuild._build_theme_template,
-         mkbuild._build_extra_template, Files.copy_static_files) = original
+        (
+            mkbuild._build_page,
+            Page.render,
+            mkbuild._build_theme_template,
+            mkbuild._build_extra_template,
+            Files.copy_static_files,
+        ) = original
 
 
 def _skip(*_args: Any, **_kwargs: Any) -> None:

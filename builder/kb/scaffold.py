@@ -44,9 +44,11 @@ class MissingFields(KbError):
     def __init__(self, collection: Collection, fields: list[Field], note: str = "") -> None:
         self.collection, self.fields = collection, fields
         named = _and([f"{f.name} ({option_name(f)})" for f in fields])
-        super().__init__(f"kb new {collection.value} needs {named}: give "
-                         f"{'it as an option' if len(fields) == 1 else 'them as options'}, "
-                         f"or run it on a terminal to be asked{note}")
+        super().__init__(
+            f"kb new {collection.value} needs {named}: give "
+            f"{'it as an option' if len(fields) == 1 else 'them as options'}, "
+            f"or run it on a terminal to be asked{note}"
+        )
 
 
 #: Values a field takes when no option gives one (a default counts as given).
@@ -109,8 +111,9 @@ def with_defaults(settings: Settings, new: NewDoc) -> NewDoc:
     if stray:
         known = {f.name: f for c in Collection for f in fields_of(c).values()}
         names = _and([option_name(known[k]) if k in known else k for k in stray])
-        raise ScaffoldError(f"{names} {'does' if len(stray) == 1 else 'do'} not apply to a "
-                            f"{new.collection.value}")
+        raise ScaffoldError(
+            f"{names} {'does' if len(stray) == 1 else 'do'} not apply to a {new.collection.value}"
+        )
     for name, value in DEFAULTS.items():
         if name in fields:
             values.setdefault(name, value)
@@ -121,13 +124,19 @@ def with_defaults(settings: Settings, new: NewDoc) -> NewDoc:
 
 def missing(settings: Settings, new: NewDoc) -> list[Field]:
     """The required fields (from the schema) that `new` has no value for; the title is an argument."""
-    return [f for f in schema_fields(settings, new.collection).values()
-            if f.required and f.name != "title" and _blank(new.values.get(f.name))]
+    return [
+        f
+        for f in schema_fields(settings, new.collection).values()
+        if f.required and f.name != "title" and _blank(new.values.get(f.name))
+    ]
 
 
 def _blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip()) or (
-        isinstance(value, (list, tuple)) and not value)
+    return (
+        value is None
+        or (isinstance(value, str) and not value.strip())
+        or (isinstance(value, (list, tuple)) and not value)
+    )
 
 
 def target_path(settings: Settings, new: NewDoc) -> Path:
@@ -192,7 +201,9 @@ def create(settings: Settings, new: NewDoc) -> Path:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     except FileExistsError:
-        raise ScaffoldError(f"{path.relative_to(settings.root)} already exists; kb new never overwrites") from None
+        raise ScaffoldError(
+            f"{path.relative_to(settings.root)} already exists; kb new never overwrites"
+        ) from None
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
     return path
@@ -247,8 +258,11 @@ def _comment_placeholders(text: str, absent: list[Field], known: Known) -> str:
         if f.ref is not None:
             ids = sorted(known.of(f.ref))
             more = f", … ({len(ids) - 20} more)" if len(ids) > 20 else ""
-            note = f"{'one or more' if f.kind is Kind.IDS else 'one'} of: {', '.join(ids[:20])}{more}" if ids else (
-                f"there are no {f.ref.folder} yet")
+            note = (
+                f"{'one or more' if f.kind is Kind.IDS else 'one'} of: {', '.join(ids[:20])}{more}"
+                if ids
+                else (f"there are no {f.ref.folder} yet")
+            )
         for i, line in enumerate(lines):
             if line.startswith(f"{f.name}:"):
                 lines[i] = f"{line}  # {' '.join(note.split())}"
@@ -342,8 +356,10 @@ def resolve(corpus: list[Any] | Known, collection: Collection, name: str, option
         return found
     noun = collection.value
     if not ids:
-        raise ScaffoldError(f"{option}: there are no {collection.folder} in this handbook yet, so "
-                            f"'{text}' cannot be one; write the first with `kb new {noun} TITLE`")
+        raise ScaffoldError(
+            f"{option}: there are no {collection.folder} in this handbook yet, so "
+            f"'{text}' cannot be one; write the first with `kb new {noun} TITLE`"
+        )
     raise ScaffoldError(f"{option}: unknown {noun} '{text}'{suggest(text, ids)}")
 
 
@@ -368,8 +384,7 @@ def _empty_note(settings: Settings, absent: list[Field]) -> str:
     """When a missing reference cannot be given because its collection is empty, say how to start."""
     for f in absent:
         if f.ref is not None and not _docs(settings, f.ref):
-            return (f". There are no {f.ref.folder} yet: write the first with "
-                    f"`kb new {f.ref.value} TITLE`")
+            return f". There are no {f.ref.folder} yet: write the first with `kb new {f.ref.value} TITLE`"
     return ""
 
 
@@ -385,8 +400,9 @@ def next_title(title: str, number: int) -> str:
     return f"{_CYCLE_SUFFIX.sub('', title) or title} (cycle {number})"
 
 
-def next_cycle(settings: Settings, loop_id: str, title: str | None, when: dt.date,
-               known: Known | None = None) -> tuple[NewDoc, str]:
+def next_cycle(
+    settings: Settings, loop_id: str, title: str | None, when: dt.date, known: Known | None = None
+) -> tuple[NewDoc, str]:
     """The next turn of a loop: follows it, same product and principles, its Repeat notes
     carried into the new Observe prompt. Returns the new document and a note for the user."""
     known = known if known is not None else Known.load(settings)
@@ -398,13 +414,20 @@ def next_cycle(settings: Settings, loop_id: str, title: str | None, when: dt.dat
     product = product if isinstance(product, str) else None
     principles = as_strs(previous.meta.get("principles"))
     _carried(known, loop_id, product, principles)
-    note = "" if previous.meta.get("stage") == Stage.REPEAT.value else (
-        f"note: {loop_id} is at stage '{previous.meta.get('stage')}', not 'repeat' yet")
+    note = (
+        ""
+        if previous.meta.get("stage") == Stage.REPEAT.value
+        else (f"note: {loop_id} is at stage '{previous.meta.get('stage')}', not 'repeat' yet")
+    )
     values: dict[str, Any] = {"date": when, "principles": principles, "follows": loop_id}
     if product:
         values["product"] = product
-    new = NewDoc(Collection.LOOP, title or next_title(previous.title, _cycle_number(loops, loop_id)),
-                 values, observe_notes=repeat_notes(previous))
+    new = NewDoc(
+        Collection.LOOP,
+        title or next_title(previous.title, _cycle_number(loops, loop_id)),
+        values,
+        observe_notes=repeat_notes(previous),
+    )
     return new, note
 
 
@@ -419,7 +442,9 @@ def _cycle_number(loops: dict[str, Any], loop_id: str) -> int:
 
 def _carried(known: Known, loop_id: str, product: str | None, principles: tuple[str, ...]) -> None:
     """Refuse to copy a broken reference, naming the loop it comes from (not an option)."""
-    for ident, collection in [(product, Collection.PRODUCT)] + [(p, Collection.PRINCIPLE) for p in principles]:
+    for ident, collection in [(product, Collection.PRODUCT)] + [
+        (p, Collection.PRINCIPLE) for p in principles
+    ]:
         ids = known.of(collection)
         if ident is None or ident in ids:
             continue

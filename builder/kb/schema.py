@@ -53,8 +53,7 @@ TAGS = Field("tags", Kind.TEXTS, "Free tags, rendered by Material's tags plugin.
 
 def _type(collection: Collection) -> Field:
     """`type:` is optional, and when given it must name the file's own collection."""
-    return Field("type", Kind.CHOICE, "Optional; must match the collection.",
-                 choices=(collection.value,))
+    return Field("type", Kind.CHOICE, "Optional; must match the collection.", choices=(collection.value,))
 
 
 EXTRA = Field("extra", Kind.MAPPING, "Anything of your own; kb does not check it.")
@@ -66,13 +65,20 @@ PRINCIPLE: tuple[Field, ...] = (
     Field("order", Kind.INT, "Position in the principle index (then by title)."),
     Field("aliases", Kind.TEXTS, "Other names a wikilink may use ([[root cause]])."),
     Field("related", Kind.IDS, "Related principles.", ref=Collection.PRINCIPLE),
-    TAGS, _type(Collection.PRINCIPLE), EXTRA,
+    TAGS,
+    _type(Collection.PRINCIPLE),
+    EXTRA,
 )
 
 INTERFACE_FIELDS = (
     Field("name", Kind.LINE, "The surface's name.", True),
-    Field("kind", Kind.CHOICE, "What kind of surface.", True,
-          choices=("api", "cli", "ui", "file", "event", "other")),
+    Field(
+        "kind",
+        Kind.CHOICE,
+        "What kind of surface.",
+        True,
+        choices=("api", "cli", "ui", "file", "event", "other"),
+    ),
     Field("description", Kind.TEXT, "What it offers.", True),
 )
 
@@ -82,17 +88,16 @@ PRODUCT: tuple[Field, ...] = (
     Field("problem", Kind.TEXT, "The want or need it solves.", True),
     Field("users", Kind.TEXTS, "Who has that want or need.", True, min_items=1),
     Field("owner", Kind.LINE, "Person or team accountable.", True),
-    Field("status", Kind.CHOICE, "Where it is in its life.", True,
-          choices=tuple(s.value for s in Status)),
-    Field("interfaces", Kind.OBJECTS, "Its defined surfaces to other products.",
-          fields=INTERFACE_FIELDS),
-    Field("depends_on", Kind.IDS, "Products it combines with (reverse: used by).",
-          ref=Collection.PRODUCT),
+    Field("status", Kind.CHOICE, "Where it is in its life.", True, choices=tuple(s.value for s in Status)),
+    Field("interfaces", Kind.OBJECTS, "Its defined surfaces to other products.", fields=INTERFACE_FIELDS),
+    Field("depends_on", Kind.IDS, "Products it combines with (reverse: used by).", ref=Collection.PRODUCT),
     Field("consumes", Kind.TEXTS, "Interfaces of other products it uses: product-id/interface-name."),
     Field("alternatives", Kind.TEXTS, "Product ids or free names it can be swapped with."),
     Field("non_goals", Kind.TEXTS, "What it deliberately does not do: its boundary."),
     PRINCIPLES,
-    TAGS, _type(Collection.PRODUCT), EXTRA,
+    TAGS,
+    _type(Collection.PRODUCT),
+    EXTRA,
 )
 
 FEEDBACK_FIELDS = (
@@ -104,20 +109,23 @@ FEEDBACK_FIELDS = (
 LOOP: tuple[Field, ...] = (
     TITLE,
     Field("date", Kind.DATE, "When the cycle started.", True),
-    Field("stage", Kind.CHOICE, "The furthest step reached.", True,
-          choices=tuple(s.value for s in Stage)),
+    Field("stage", Kind.CHOICE, "The furthest step reached.", True, choices=tuple(s.value for s in Stage)),
     Field(PRINCIPLES.name, Kind.IDS, PRINCIPLES.doc, True, ref=Collection.PRINCIPLE, min_items=1),
     Field("product", Kind.ID, "The product the cycle improves.", ref=Collection.PRODUCT),
     Field("authors", Kind.TEXTS, "Who did it; defaults to the file's git authors."),
     Field("follows", Kind.ID, "The cycle this one repeats from.", ref=Collection.LOOP),
     Field("feedback", Kind.OBJECTS, "The user feedback observed.", fields=FEEDBACK_FIELDS),
-    TAGS, _type(Collection.LOOP), EXTRA,
+    TAGS,
+    _type(Collection.LOOP),
+    EXTRA,
 )
 
 PAGE: tuple[Field, ...] = (
     Field("title", Kind.LINE, "The page's name; defaults to its first '# ' heading.", True),
     Field("summary", Kind.LINE, "One line shown in indexes.", max_len=200),
-    TAGS, _type(Collection.PAGE), EXTRA,
+    TAGS,
+    _type(Collection.PAGE),
+    EXTRA,
     Field("description", Kind.LINE, "Passed to the renderer (meta description)."),
     Field("hide", Kind.TEXTS, "Passed to Material: navigation, toc, footer, tags."),
     Field("icon", Kind.LINE, "Passed to Material."),
@@ -182,11 +190,18 @@ def _shape(f: Field) -> dict[str, Any]:
     if f.kind is Kind.ID:
         return {"type": "string", "pattern": _ID_PATTERN}
     if f.kind in (Kind.TEXTS, Kind.IDS):
-        item = {"type": "string", "pattern": _ID_PATTERN} if f.kind is Kind.IDS else {
-            "type": "string", "minLength": 1}
+        item = (
+            {"type": "string", "pattern": _ID_PATTERN}
+            if f.kind is Kind.IDS
+            else {"type": "string", "minLength": 1}
+        )
         return {"type": "array", "items": item, "minItems": f.min_items}
     if f.kind is Kind.OBJECTS:
         return {"type": "array", "items": _object(f.fields, closed=True)}
-    simple = {Kind.INT: {"type": "integer"}, Kind.BOOL: {"type": "boolean"},
-              Kind.DATE: {"type": "string", "format": "date"}, Kind.MAPPING: {"type": "object"}}
+    simple = {
+        Kind.INT: {"type": "integer"},
+        Kind.BOOL: {"type": "boolean"},
+        Kind.DATE: {"type": "string", "format": "date"},
+        Kind.MAPPING: {"type": "object"},
+    }
     return simple.get(f.kind, {})

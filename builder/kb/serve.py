@@ -86,9 +86,11 @@ class Session:
         if full or emitted.changed:
             jobs = render_parallel.jobs(emitted.pages) if full else 1
             rendered, failed = render_guard.guarded(
-                self.settings, checked,
+                self.settings,
+                checked,
                 lambda: render.load(self.settings.root, emitted, self.site_dir, strict=False)[0],
-                lambda config: render.render(config, dirty=not full, jobs=jobs))
+                lambda config: render.render(config, dirty=not full, jobs=jobs),
+            )
             processes = rendered.processes
             self._merge_search(full)
         self.layout = layout
@@ -110,8 +112,11 @@ class Session:
 
 def _broken(before: dict[str, tuple[Any, ...]], after: dict[str, tuple[Any, ...]]) -> set[str]:
     """Documents readable in the last good build whose frontmatter can no longer be read."""
-    return {key for key, entry in after.items()
-            if not key.startswith(" ") and not entry[0] and key in before and before[key][0]}
+    return {
+        key
+        for key, entry in after.items()
+        if not key.startswith(" ") and not entry[0] and key in before and before[key][0]
+    }
 
 
 def check_port(host: str, port: int) -> None:
@@ -120,7 +125,9 @@ def check_port(host: str, port: int) -> None:
     if problem is None:
         return
     if problem.errno == errno.EADDRINUSE:
-        free = next((p for p in range(port + 1, min(port + 50, 65536)) if _bind_error(host, p) is None), port + 1)
+        free = next(
+            (p for p in range(port + 1, min(port + 50, 65536)) if _bind_error(host, p) is None), port + 1
+        )
         raise KbError(f"port {port} is in use; try --port {free}")
     raise KbError(f"cannot listen on {host}:{port}: {problem.strerror or problem}")
 
@@ -158,14 +165,18 @@ def serve(settings: Settings, host: str, port: int, echo: Any) -> None:
     def builder() -> None:
         result = session.rebuild()
         if result.kept:
-            echo(f"kb: {', '.join(result.kept)} cannot be read; still serving the last good version "
-                 "(the browser reloads when it is fixed)")
+            echo(
+                f"kb: {', '.join(result.kept)} cannot be read; still serving the last good version "
+                "(the browser reloads when it is fixed)"
+            )
             for f in sorted(result.findings, key=lambda f: f.path not in result.kept)[:20]:
                 echo(f.text())
             return
         kind = "full" if result.full else "incremental"
-        echo(f"kb: {kind} rebuild in {result.seconds:.2f} s ({len(result.changed)} files changed, "
-             f"{len(result.findings)} errors)")
+        echo(
+            f"kb: {kind} rebuild in {result.seconds:.2f} s ({len(result.changed)} files changed, "
+            f"{len(result.findings)} errors)"
+        )
         for f in result.findings[:20]:
             echo(f.text())
 
@@ -224,7 +235,9 @@ def _snapshot(checked: Any, settings: Settings) -> dict[str, tuple[Any, ...]]:
     and the templates, whose change re-emits everything."""
     from kb.emit import template_files
 
-    out: dict[str, tuple[Any, ...]] = {" templates": tuple((str(p), p.stat().st_mtime_ns) for p in template_files(settings))}
+    out: dict[str, tuple[Any, ...]] = {
+        " templates": tuple((str(p), p.stat().st_mtime_ns) for p in template_files(settings))
+    }
     for doc in checked.corpus.documents:
         links = tuple((x.kind, x.target, x.anchor, x.label) for x in doc.scan.links)
         headings = tuple((h.level, h.text, h.anchor) for h in doc.scan.headings)

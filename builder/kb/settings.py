@@ -146,8 +146,12 @@ _BOOLS = {"require_non_goals", "allow_embeds"}
 def _folder(name: str, value: str, source: str) -> str:
     """A folder inside the root, written one way: `./docs/` → `docs`, `.` stays `.`."""
     folder = posixpath.normpath(value.replace("\\", "/"))
-    if folder.startswith("/") or folder == ".." or folder.startswith("../") or (
-            len(folder) > 1 and folder[1] == ":"):
+    if (
+        folder.startswith("/")
+        or folder == ".."
+        or folder.startswith("../")
+        or (len(folder) > 1 and folder[1] == ":")
+    ):
         raise KbError(f"{source}: setting '{name}' must be a folder inside the repository ('{value}')")
     return folder
 

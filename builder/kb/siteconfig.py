@@ -45,21 +45,37 @@ def site_config_findings(root: Path, documents: Iterable[Document] = ()) -> list
     found = []
     for number, line in enumerate(lines, 1):
         if line.startswith("nav:"):
-            found.append(finding(path.name, number, 1, "KB703", f"{path.name} has a hand-written nav; kb generates it",
-                                 "remove 'nav:'; kb builds the nav from the content folder"))
+            found.append(
+                finding(
+                    path.name,
+                    number,
+                    1,
+                    "KB703",
+                    f"{path.name} has a hand-written nav; kb generates it",
+                    "remove 'nav:'; kb builds the nav from the content folder",
+                )
+            )
             break
     entries = nav_entries(documents)
     if entries > NAV_MAX:
         config = read_config(path)
         if _theme_name(config) == "material" and "navigation.prune" not in theme_features(config):
-            number = next((n for n, line in enumerate(lines, 1) if line.strip().startswith("features:")),
-                          next((n for n, line in enumerate(lines, 1) if line.startswith("theme:")), 1))
-            found.append(finding(
-                path.name, number, 1, "KB704",
-                f"the nav has about {entries} entries and Material prints them all into every page "
-                "(the site and its build grow with the handbook)",
-                "add 'navigation.prune' to theme.features: each page then carries only its own path "
-                "of the nav (it does not combine with navigation.expand)"))
+            number = next(
+                (n for n, line in enumerate(lines, 1) if line.strip().startswith("features:")),
+                next((n for n, line in enumerate(lines, 1) if line.startswith("theme:")), 1),
+            )
+            found.append(
+                finding(
+                    path.name,
+                    number,
+                    1,
+                    "KB704",
+                    f"the nav has about {entries} entries and Material prints them all into every page "
+                    "(the site and its build grow with the handbook)",
+                    "add 'navigation.prune' to theme.features: each page then carries only its own path "
+                    "of the nav (it does not combine with navigation.expand)",
+                )
+            )
     return found
 
 

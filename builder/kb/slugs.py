@@ -62,8 +62,9 @@ _INVALID_SLUG_CHAR = re.compile(r"[^\w\- ]")
 _ASCII_UPPER = re.compile(r"[A-Z]")
 
 
-def pymdownx_slugify(text: str, separator: str = "-", case: str = "none", percent: bool = False,
-                     normalize: str = "NFC") -> str:
+def pymdownx_slugify(
+    text: str, separator: str = "-", case: str = "none", percent: bool = False, normalize: str = "NFC"
+) -> str:
     """pymdownx.slugs' `slugify(case=..., percent_encode=..., normalize=...)`: keeps Unicode
     letters (Cyrillic, Japanese...), so such headings get usable ids. Same steps, no import."""
     slug = _TAGS.sub("", unicodedata.normalize(normalize, text)).strip()  # type: ignore[arg-type]
@@ -94,11 +95,19 @@ def configure(config: MarkdownConfig) -> None:
     global _slug
     sep = config.separator
     if config.slugify == "pymdownx":
-        _slug = lru_cache(maxsize=8192)(partial(
-            pymdownx_slugify, separator=sep, case=config.slug_case, percent=config.slug_percent,
-            normalize=config.slug_normalize))
+        _slug = lru_cache(maxsize=8192)(
+            partial(
+                pymdownx_slugify,
+                separator=sep,
+                case=config.slug_case,
+                percent=config.slug_percent,
+                normalize=config.slug_normalize,
+            )
+        )
     elif config.slugify == "unicode" or sep != "-":
-        _slug = lru_cache(maxsize=8192)(partial(toc_slugify, separator=sep, unicode=config.slugify == "unicode"))
+        _slug = lru_cache(maxsize=8192)(
+            partial(toc_slugify, separator=sep, unicode=config.slugify == "unicode")
+        )
     else:
         _slug = _toc_slugify
 

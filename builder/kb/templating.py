@@ -31,11 +31,24 @@ def environment(root: Path) -> jinja2.Environment:
     folders = [root / "templates", default_templates()]
     loader = jinja2.FileSystemLoader([str(f) for f in folders if f.is_dir()])
     env = jinja2.Environment(
-        loader=loader, autoescape=True, undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
+        loader=loader,
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
-    env.filters.update(md=md, cell=cell, mermaid_label=mermaid_label, date=iso_date, fm=fm, plural=plural,
-                       string=string, strings=strings, mappings=mappings)
+    env.filters.update(
+        md=md,
+        cell=cell,
+        mermaid_label=mermaid_label,
+        date=iso_date,
+        fm=fm,
+        plural=plural,
+        string=string,
+        strings=strings,
+        mappings=mappings,
+    )
     return env
 
 

@@ -80,13 +80,27 @@ def _check_name(doc: Document) -> list[Finding]:
     if doc.collection is _PAGE:
         if PAGE_NAME_RE.match(doc.id):
             return []
-        bad = finding(doc.path, 1, 1, "KB301", f"file name '{doc.id}.md' has spaces or odd characters",
-                      f"rename it to '{slug(doc.id)}.md'")
+        bad = finding(
+            doc.path,
+            1,
+            1,
+            "KB301",
+            f"file name '{doc.id}.md' has spaces or odd characters",
+            f"rename it to '{slug(doc.id)}.md'",
+        )
         return [replace(bad, severity=Severity.WARNING)]
     if ID_RE.match(doc.id):
         return []
-    return [finding(doc.path, 1, 1, "KB301", f"file name '{doc.id}' is not a valid id",
-                    f"use lowercase kebab-case: '{slug(doc.id)}.md'")]
+    return [
+        finding(
+            doc.path,
+            1,
+            1,
+            "KB301",
+            f"file name '{doc.id}' is not a valid id",
+            f"use lowercase kebab-case: '{slug(doc.id)}.md'",
+        )
+    ]
 
 
 def about(field: Field) -> str:
@@ -132,8 +146,16 @@ def _check_fields(doc: Document) -> list[Finding]:
         found.extend(_check_value(doc, field, value, (key,)))
     for field in required:
         if field.name not in meta and not _has_default(doc, field):
-            found.append(finding(doc.path, 1, 1, "KB201", f"required field '{field.name}' is missing",
-                                 f"add '{field.name}:' to the frontmatter ({about(field)})"))
+            found.append(
+                finding(
+                    doc.path,
+                    1,
+                    1,
+                    "KB201",
+                    f"required field '{field.name}' is missing",
+                    f"add '{field.name}:' to the frontmatter ({about(field)})",
+                )
+            )
     return found
 
 
@@ -210,9 +232,17 @@ def _edits(a: str, b: str, limit: int) -> int:
 
 def _near_miss(doc: Document, key: str, close: str) -> Finding:
     line, col = doc.front.key_pos(key)
-    return replace(finding(doc.path, line, col, "KB202", f"unknown field '{shown(key)}'",
-                           f"did you mean '{close}'? kb reads '{close}'; a page's other keys go to templates"),
-                   severity=Severity.WARNING)
+    return replace(
+        finding(
+            doc.path,
+            line,
+            col,
+            "KB202",
+            f"unknown field '{shown(key)}'",
+            f"did you mean '{close}'? kb reads '{close}'; a page's other keys go to templates",
+        ),
+        severity=Severity.WARNING,
+    )
 
 
 def _unknown(doc: Document, path: tuple, key: str, known: dict[str, Field]) -> Finding:
@@ -263,42 +293,100 @@ def _text_fine(doc: Document, field: Field, value: str) -> bool:
         and (field.name != "type" or value in field.choices)
         and (kind is not _CHOICE or value in field.choices)
         and (kind is not _ID or ID_RE.match(value))
-        and (field.name not in THEME_FILES or doc.collection is not _PAGE
-             or THEME_FILE_RE.match(value))
+        and (field.name not in THEME_FILES or doc.collection is not _PAGE or THEME_FILE_RE.match(value))
         and (kind is not _LINE or "\n" not in value.strip())
         and (not field.max_len or len(value) <= field.max_len)
-        and (not field.url or not UNSAFE_SCHEME_RE.match(_CONTROL.sub("", value))))
+        and (not field.url or not UNSAFE_SCHEME_RE.match(_CONTROL.sub("", value)))
+    )
 
 
 def _text_problems(doc: Document, field: Field, value: str, path: tuple) -> list[Finding]:
     line, col = doc.front.value_pos(*path)
     name = shown(".".join(str(p) for p in path))
     if not value.strip():
-        return [finding(doc.path, line, col, "KB204", f"'{name}' is blank",
-                        f"write the {field.name}: {about(field)}")]
+        return [
+            finding(
+                doc.path, line, col, "KB204", f"'{name}' is blank", f"write the {field.name}: {about(field)}"
+            )
+        ]
     if field.name == "type" and value not in field.choices:
-        return [finding(doc.path, line, col, "KB204", f"'type' is '{shown(value)}' but the file is a {doc.collection.value}",
-                        "its folder decides the collection: remove 'type:' or move the file")]
+        return [
+            finding(
+                doc.path,
+                line,
+                col,
+                "KB204",
+                f"'type' is '{shown(value)}' but the file is a {doc.collection.value}",
+                "its folder decides the collection: remove 'type:' or move the file",
+            )
+        ]
     if field.kind is Kind.CHOICE and value not in field.choices:
-        return [finding(doc.path, line, col, "KB204",
-                        f"'{name}' must be one of {', '.join(field.choices)}, not '{shown(value)}'",
-                        _did_you_mean(value, field.choices))]
+        return [
+            finding(
+                doc.path,
+                line,
+                col,
+                "KB204",
+                f"'{name}' must be one of {', '.join(field.choices)}, not '{shown(value)}'",
+                _did_you_mean(value, field.choices),
+            )
+        ]
     if field.kind is Kind.ID and not ID_RE.match(value):
-        return [finding(doc.path, line, col, "KB204", f"'{name}' is not a valid id: '{shown(value)}'",
-                        f"ids are lowercase kebab-case, e.g. '{slug(value)}'")]
+        return [
+            finding(
+                doc.path,
+                line,
+                col,
+                "KB204",
+                f"'{name}' is not a valid id: '{shown(value)}'",
+                f"ids are lowercase kebab-case, e.g. '{slug(value)}'",
+            )
+        ]
     if field.name in THEME_FILES and doc.collection is Collection.PAGE and not THEME_FILE_RE.match(value):
-        return [finding(doc.path, line, col, "KB204", f"'{name}' is not the name of a theme file: '{shown(value)}'",
-                        f"write a name such as {'main.html' if name == 'template' else 'material/book'}, "
-                        "without '..' or a leading '/'")]
+        return [
+            finding(
+                doc.path,
+                line,
+                col,
+                "KB204",
+                f"'{name}' is not the name of a theme file: '{shown(value)}'",
+                f"write a name such as {'main.html' if name == 'template' else 'material/book'}, "
+                "without '..' or a leading '/'",
+            )
+        ]
     if field.kind is Kind.LINE and "\n" in value.strip():
-        return [finding(doc.path, line, col, "KB204", f"'{name}' must be a single line",
-                        "remove the line breaks, or use the body for longer text")]
+        return [
+            finding(
+                doc.path,
+                line,
+                col,
+                "KB204",
+                f"'{name}' must be a single line",
+                "remove the line breaks, or use the body for longer text",
+            )
+        ]
     if field.max_len and len(value) > field.max_len:
-        return [finding(doc.path, line, col, "KB204", f"'{name}' is {len(value)} characters, over {field.max_len}",
-                        "shorten it; the body has room for the rest")]
+        return [
+            finding(
+                doc.path,
+                line,
+                col,
+                "KB204",
+                f"'{name}' is {len(value)} characters, over {field.max_len}",
+                "shorten it; the body has room for the rest",
+            )
+        ]
     if field.url and UNSAFE_SCHEME_RE.match(_CONTROL.sub("", value)):
-        return [finding(doc.path, line, col, "KB409", f"unsafe URL scheme in '{name}'",
-                        "link to an http(s) page instead")]
+        return [
+            finding(
+                doc.path,
+                line,
+                col,
+                "KB409",
+                f"unsafe URL scheme in '{name}'",
+                "link to an http(s) page instead",
+            )
+        ]
     return []
 
 
@@ -311,11 +399,27 @@ def _check_date(doc: Document, field: Field, value: Any, path: tuple) -> list[Fi
             dt.date.fromisoformat(str(value))
             return []
         except ValueError:
-            return [finding(doc.path, line, col, "KB204", f"'{path[0]}' is not a calendar date: '{shown(value)}'",
-                            "write a real date as YYYY-MM-DD")]
+            return [
+                finding(
+                    doc.path,
+                    line,
+                    col,
+                    "KB204",
+                    f"'{path[0]}' is not a calendar date: '{shown(value)}'",
+                    "write a real date as YYYY-MM-DD",
+                )
+            ]
     if isinstance(value, dt.datetime):
-        return [finding(doc.path, line, col, "KB204", f"'{path[0]}' has a time of day",
-                        "write the date alone, as YYYY-MM-DD")]
+        return [
+            finding(
+                doc.path,
+                line,
+                col,
+                "KB204",
+                f"'{path[0]}' has a time of day",
+                "write the date alone, as YYYY-MM-DD",
+            )
+        ]
     return [_wrong(doc, path, field, value, "a date (YYYY-MM-DD)")]
 
 
@@ -328,9 +432,16 @@ def _check_list(doc: Document, field: Field, value: Any, path: tuple) -> list[Fi
     found: list[Finding] = []
     if len(value) < field.min_items:
         line, col = doc.front.value_pos(*path)
-        found.append(finding(doc.path, line, col, "KB204",
-                             f"'{path[-1]}' needs at least {_items(field.min_items)}",
-                             f"list {about(field)}"))
+        found.append(
+            finding(
+                doc.path,
+                line,
+                col,
+                "KB204",
+                f"'{path[-1]}' needs at least {_items(field.min_items)}",
+                f"list {about(field)}",
+            )
+        )
     if field.kind is Kind.OBJECTS:
         for i, item in enumerate(value):
             found.extend(_check_object(doc, field, item, (*path, i)))
@@ -367,9 +478,16 @@ def _check_object(doc: Document, field: Field, item: Any, path: tuple) -> list[F
     for sub in field.fields:
         if sub.required and sub.name not in item:
             line, col = doc.front.value_pos(*path)
-            found.append(finding(doc.path, line, col, "KB201",
-                                 f"'{path[0]}' item {path[-1] + 1} is missing '{sub.name}'",
-                                 f"add '{sub.name}:' ({about(sub)})"))
+            found.append(
+                finding(
+                    doc.path,
+                    line,
+                    col,
+                    "KB201",
+                    f"'{path[0]}' item {path[-1] + 1} is missing '{sub.name}'",
+                    f"add '{sub.name}:' ({about(sub)})",
+                )
+            )
     return found
 
 
@@ -384,9 +502,17 @@ def _subfields(field: Field) -> dict[str, Field]:
     return known[1]
 
 
-_TYPE_NAMES = {bool: "a boolean", int: "a number", float: "a decimal number", list: "a list",
-               dict: "a mapping", type(None): "empty (null)", dt.date: "a date",
-               dt.datetime: "a date and time", InvalidDate: "a date"}
+_TYPE_NAMES = {
+    bool: "a boolean",
+    int: "a number",
+    float: "a decimal number",
+    list: "a list",
+    dict: "a mapping",
+    type(None): "empty (null)",
+    dt.date: "a date",
+    dt.datetime: "a date and time",
+    InvalidDate: "a date",
+}
 
 
 def _wrong(doc: Document, path: tuple, field: Field, value: Any, expected: str) -> Finding:
@@ -415,11 +541,25 @@ def _markup_in_strings(doc: Document) -> list[Finding]:
     found = []
     known = _schema(doc.collection)[0]
     for path, scalar in doc.front.scalars.items():
-        if scalar.tag == "str" and path and path[0] in known and path[0] != "extra" and MARKUP_RE.search(scalar.raw):
+        if (
+            scalar.tag == "str"
+            and path
+            and path[0] in known
+            and path[0] != "extra"
+            and MARKUP_RE.search(scalar.raw)
+        ):
             line, col = doc.front.value_pos(*path)
             name = shown(".".join(str(p) for p in path))
-            found.append(finding(doc.path, line, col, "KB410", f"markup in '{name}' is shown as text",
-                                 "frontmatter is plain text; put formatting in the body"))
+            found.append(
+                finding(
+                    doc.path,
+                    line,
+                    col,
+                    "KB410",
+                    f"markup in '{name}' is shown as text",
+                    "frontmatter is plain text; put formatting in the body",
+                )
+            )
     return found
 
 
@@ -433,9 +573,16 @@ def _invisible_in_strings(doc: Document) -> list[Finding]:
         if bad:
             line, col = doc.front.value_pos(*path)
             name = shown(".".join(str(p) for p in path))
-            found.append(finding(doc.path, line, col, "KB204",
-                                 f"'{name}' holds the control character U+{ord(bad.group()):04X}",
-                                 "remove it: it is invisible, and feeds (XML) cannot carry it"))
+            found.append(
+                finding(
+                    doc.path,
+                    line,
+                    col,
+                    "KB204",
+                    f"'{name}' holds the control character U+{ord(bad.group()):04X}",
+                    "remove it: it is invisible, and feeds (XML) cannot carry it",
+                )
+            )
     return found
 
 
@@ -459,8 +606,10 @@ def _unsafe_body(doc: Document, strict_embeds: bool = False) -> list[Finding]:
             continue
         line, col = doc.file_pos(item.line, item.col)
         if item.kind == "embed":
-            hint = ("plain pages may embed https or same-site sources; in principles, products and "
-                    "loops link to it instead")
+            hint = (
+                "plain pages may embed https or same-site sources; in principles, products and "
+                "loops link to it instead"
+            )
         else:
             hint = "remove it; the site is public and kb does not run scripts from content"
         out.append(finding(doc.path, line, col, "KB409", f"unsafe HTML or URL: {item.what}", hint))
@@ -489,14 +638,28 @@ def _loop_sections(doc: Document) -> list[Finding]:
                 break
         if heading is None:
             line, col = doc.front.value_pos("stage")
-            found.append(finding(doc.path, line, col, "KB501",
-                                 f"stage is '{stage}' but there is no '## {step.number}. {step.value.title()}' section",
-                                 f"add a '## {step.number}. {step.value.title()}' section, or lower the stage"))
+            found.append(
+                finding(
+                    doc.path,
+                    line,
+                    col,
+                    "KB501",
+                    f"stage is '{stage}' but there is no '## {step.number}. {step.value.title()}' section",
+                    f"add a '## {step.number}. {step.value.title()}' section, or lower the stage",
+                )
+            )
         elif not heading.has_content:
             line, col = doc.file_pos(heading.line, heading.col)
-            found.append(finding(doc.path, line, col, "KB502",
-                                 f"section '{heading.text}' is empty",
-                                 "write what happened in this step (prompts in comments do not count)"))
+            found.append(
+                finding(
+                    doc.path,
+                    line,
+                    col,
+                    "KB502",
+                    f"section '{heading.text}' is empty",
+                    "write what happened in this step (prompts in comments do not count)",
+                )
+            )
     return found
 
 
@@ -506,10 +669,15 @@ def _too_deep(doc: Document) -> Finding:
 
     assert doc.scan.deep is not None
     line, col = doc.file_pos(*doc.scan.deep)
-    return finding(doc.path, line, col, "KB416",
-                   f"nesting deeper than the renderer can take: lists, quotes or blocks more than "
-                   f"{MAX_NESTING} levels deep",
-                   "flatten it; the site's markdown renderer fails on a page nested a few hundred levels")
+    return finding(
+        doc.path,
+        line,
+        col,
+        "KB416",
+        f"nesting deeper than the renderer can take: lists, quotes or blocks more than "
+        f"{MAX_NESTING} levels deep",
+        "flatten it; the site's markdown renderer fails on a page nested a few hundred levels",
+    )
 
 
 _DATED = re.compile(r"\d{4}-\d{2}-\d{2}-")  # a loop file name that starts with a date
@@ -548,6 +716,13 @@ def _stale(doc: Document, settings: Settings, today: dt.date) -> list[Finding]:
     if age <= settings.stale_days:
         return []
     line, col = doc.front.value_pos("date")
-    return [finding(doc.path, line, col, "KB602",
-                    f"loop is still at '{stage}' {age} days after it started",
-                    "move it forward, or set stage: repeat and start a follow-up")]
+    return [
+        finding(
+            doc.path,
+            line,
+            col,
+            "KB602",
+            f"loop is still at '{stage}' {age} days after it started",
+            "move it forward, or set stage: repeat and start a follow-up",
+        )
+    ]

@@ -118,9 +118,12 @@ class Views:
         product = self.graph.targets(doc.key, EdgeKind.IMPROVES)
         follows = self.graph.targets(doc.key, EdgeKind.FOLLOWS)
         return LoopView(
-            key=doc.key, id=doc.id, title=doc.title,
+            key=doc.key,
+            id=doc.id,
+            title=doc.title,
             date=as_date(started),
-            stage=_choice(Stage, doc.meta.get("stage")), authors=authors,
+            stage=_choice(Stage, doc.meta.get("stage")),
+            authors=authors,
             product=product[0].key if product else None,
             principles=tuple(d.key for d in self.graph.targets(doc.key, EdgeKind.PRACTICES)),
             follows=follows[0].key if follows else None,
@@ -142,7 +145,10 @@ class Views:
     def _principle(self, doc: Document) -> PrincipleRow:
         order = doc.meta.get("order")
         return PrincipleRow(
-            key=doc.key, id=doc.id, title=doc.title, summary=text(doc, "summary"),
+            key=doc.key,
+            id=doc.id,
+            title=doc.title,
+            summary=text(doc, "summary"),
             order=order if isinstance(order, int) and not isinstance(order, bool) else None,
             loops=self.loops_into(doc.key, EdgeKind.PRACTICES),
             products=tuple(d.key for d in self.graph.sources(doc.key, EdgeKind.GUIDED_BY)),
@@ -159,8 +165,12 @@ class Views:
             target = self.graph.get(Collection.PRODUCT, name)
             alternatives.append((target.title if target else name, target.key if target else None))
         return ProductRow(
-            key=doc.key, id=doc.id, title=doc.title, summary=text(doc, "summary"),
-            status=_choice(Status, doc.meta.get("status")), owner=text(doc, "owner"),
+            key=doc.key,
+            id=doc.id,
+            title=doc.title,
+            summary=text(doc, "summary"),
+            status=_choice(Status, doc.meta.get("status")),
+            owner=text(doc, "owner"),
             loops=self.loops_into(doc.key, EdgeKind.IMPROVES),
             depends_on=tuple(d.key for d in self.graph.targets(doc.key, EdgeKind.DEPENDS_ON)),
             used_by=tuple(d.key for d in self.graph.sources(doc.key, EdgeKind.DEPENDS_ON)),
@@ -195,10 +205,16 @@ def principle_index(views: Views, since: dt.date | None = None) -> list[Mapping[
     out = []
     for r in views.principles():
         loops = [lv for lv in r.loops if since is None or (lv.date and lv.date >= since)]
-        out.append({"id": r.id, "title": r.title, "summary": r.summary,
-                    "loops": [lv.id for lv in loops],
-                    "products": [views.graph.docs[k].id for k in r.products],
-                    "last_practiced": loops[0].date.isoformat() if loops and loops[0].date else None})
+        out.append(
+            {
+                "id": r.id,
+                "title": r.title,
+                "summary": r.summary,
+                "loops": [lv.id for lv in loops],
+                "products": [views.graph.docs[k].id for k in r.products],
+                "last_practiced": loops[0].date.isoformat() if loops and loops[0].date else None,
+            }
+        )
     return out
 
 
@@ -206,8 +222,14 @@ def product_index(views: Views) -> list[Mapping[str, Any]]:
     """`kb index products --format json`: one object per product."""
     ids = views.graph.docs
     return [
-        {"id": r.id, "title": r.title, "status": r.status.value if r.status else None,
-         "owner": r.owner, "loops": [loop.id for loop in r.loops],
-         "depends_on": [ids[k].id for k in r.depends_on], "used_by": [ids[k].id for k in r.used_by]}
+        {
+            "id": r.id,
+            "title": r.title,
+            "status": r.status.value if r.status else None,
+            "owner": r.owner,
+            "loops": [loop.id for loop in r.loops],
+            "depends_on": [ids[k].id for k in r.depends_on],
+            "used_by": [ids[k].id for k in r.used_by],
+        }
         for r in views.products()
     ]
