@@ -1,9 +1,12 @@
 """`kb new` (and `kb next`): write a new document that starts out right.
 
-Frontmatter comes from the collection's schema (kb.schema, written with python-frontmatter):
-its required fields are the ones a scaffold needs, given as options (`option_name`), asked for
-on a terminal (`prompt_text`), or refused (`MissingFields`); references to principles, products
-and loops accept ids, aliases and titles, as wikilinks do. The body comes from
+Frontmatter comes from the collection's schema (kb.schema, written with python-frontmatter) as
+the handbook's settings make it (`fields_for`: `require_non_goals` makes `non_goals` required):
+its required fields are the ones a scaffold needs, given as options (`option_name`), taken from
+the field's `initial` value, asked for on a terminal (`prompt_text`), or refused
+(`MissingFields`); references to principles, products and loops accept ids, aliases and
+titles, as wikilinks do. Nothing about a field is written here, so a field added to the
+schema is scaffolded, asked for and documented without a change to this module. The body comes from
 `templates/new_<collection>.md.j2`: step headings with prompts as HTML comments, which count as
 empty sections for KB502 until the writer replaces them. Never overwrites.
 
@@ -29,7 +32,7 @@ from kb.errors import KbError
 from kb.link import closest
 from kb.load import load
 from kb.model import Collection, Stage, as_strs
-from kb.schema import Field, Kind, fields_of
+from kb.schema import Field, Kind, fields_for, fields_of
 from kb.settings import Settings
 from kb.validate import slug
 
@@ -51,10 +54,6 @@ class MissingFields(KbError):
         )
 
 
-#: Values a field takes when no option gives one (a default counts as given).
-DEFAULTS: dict[str, Any] = {"stage": Stage.OBSERVE.value, "status": "idea"}
-
-
 @dataclass(frozen=True)
 class NewDoc:
     """A document to write: its title, and frontmatter values by field name (as given: a
@@ -72,11 +71,8 @@ class NewDoc:
 
 
 def schema_fields(settings: Settings, collection: Collection) -> dict[str, Field]:
-    """The collection's fields, with `non_goals` required where `require_non_goals` is set."""
-    fields = dict(fields_of(collection))
-    if collection is Collection.PRODUCT and settings.require_non_goals and "non_goals" in fields:
-        fields["non_goals"] = replace(fields["non_goals"], required=True, min_items=1)
-    return fields
+    """The collection's fields as `settings` make them (kb.schema.fields_for)."""
+    return fields_for(collection, settings)
 
 
 def option_name(f: Field) -> str:
@@ -114,12 +110,17 @@ def with_defaults(settings: Settings, new: NewDoc) -> NewDoc:
         raise ScaffoldError(
             f"{names} {'does' if len(stray) == 1 else 'do'} not apply to a {new.collection.value}"
         )
-    for name, value in DEFAULTS.items():
-        if name in fields:
-            values.setdefault(name, value)
-    if "date" in fields and fields["date"].required:
-        values.setdefault("date", dt.date.today())
+    for name, f in fields.items():
+        if f.initial:
+            values.setdefault(name, initial(f))
     return replace(new, values=values)
+
+
+def initial(f: Field) -> Any:
+    """The value a new document's field starts with when no option gives one."""
+    if f.kind is Kind.DATE and f.initial == "today":
+        return dt.date.today()
+    return f.initial
 
 
 def missing(settings: Settings, new: NewDoc) -> list[Field]:
@@ -236,7 +237,7 @@ def _body(root: Path, collection: Collection) -> str:
     from kb.templating import default_templates
 
     name = f"new_{collection.value}.md.j2"
-    stamp = []
+    stamp: list[tuple[str, int | None, int | None]] = []
     for folder in (root / "templates", default_templates()):
         try:
             info = (folder / name).stat()

@@ -1,16 +1,28 @@
-"""One declarative schema per collection.
+"""One declarative schema per collection: the single source of what frontmatter holds.
 
-The same field list drives validation (`kb.validate`), scaffolds (`kb new`) and the JSON
-Schema export (`kb schema`), so the three can never disagree.
+The same field list drives validation (`kb.validate`), scaffolds (`kb new`, `kb next` and the
+site's "new file" links, through `kb.scaffold`), the JSON Schema export (`kb schema`) and the
+README's field tables (`field_tables`, held to the README by a test), so none of them can
+disagree. Adding a field means adding one `Field` here; what a setting makes required is here
+too (`REQUIRED_BY_SETTING`), so a scaffold written under that setting lints clean.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kb.model import Collection, Stage, Status
+
+if TYPE_CHECKING:
+    from kb.settings import Settings
+
+#: What an id is: lowercase kebab-case. Written once; validate, link and the JSON Schema use it.
+ID_PATTERN = "[a-z0-9]+(?:-[a-z0-9]+)*"
+#: `ID_PATTERN` matched against a whole string (use `.match`).
+ID_RE = re.compile(ID_PATTERN + r"\Z")
 
 
 class Kind(str, Enum):
@@ -44,6 +56,8 @@ class Field:
     max_len: int = 0
     fields: tuple[Field, ...] = ()
     url: bool = False  # a URL: its scheme is checked (KB409)
+    #: what `kb new` writes when no option gives a value ("today" for a date); "" for nothing
+    initial: str = ""
 
 
 TITLE = Field("title", Kind.LINE, "The document's name, as shown in titles and indexes.", True)
@@ -88,7 +102,14 @@ PRODUCT: tuple[Field, ...] = (
     Field("problem", Kind.TEXT, "The want or need it solves.", True),
     Field("users", Kind.TEXTS, "Who has that want or need.", True, min_items=1),
     Field("owner", Kind.LINE, "Person or team accountable.", True),
-    Field("status", Kind.CHOICE, "Where it is in its life.", True, choices=tuple(s.value for s in Status)),
+    Field(
+        "status",
+        Kind.CHOICE,
+        "Where it is in its life.",
+        True,
+        choices=tuple(s.value for s in Status),
+        initial=Status.IDEA.value,
+    ),
     Field("interfaces", Kind.OBJECTS, "Its defined surfaces to other products.", fields=INTERFACE_FIELDS),
     Field("depends_on", Kind.IDS, "Products it combines with (reverse: used by).", ref=Collection.PRODUCT),
     Field("consumes", Kind.TEXTS, "Interfaces of other products it uses: product-id/interface-name."),
@@ -108,8 +129,15 @@ FEEDBACK_FIELDS = (
 
 LOOP: tuple[Field, ...] = (
     TITLE,
-    Field("date", Kind.DATE, "When the cycle started.", True),
-    Field("stage", Kind.CHOICE, "The furthest step reached.", True, choices=tuple(s.value for s in Stage)),
+    Field("date", Kind.DATE, "When the cycle started.", True, initial="today"),
+    Field(
+        "stage",
+        Kind.CHOICE,
+        "The furthest step reached.",
+        True,
+        choices=tuple(s.value for s in Stage),
+        initial=Stage.OBSERVE.value,
+    ),
     Field(PRINCIPLES.name, Kind.IDS, PRINCIPLES.doc, True, ref=Collection.PRINCIPLE, min_items=1),
     Field("product", Kind.ID, "The product the cycle improves.", ref=Collection.PRODUCT),
     Field("authors", Kind.TEXTS, "Who did it; defaults to the file's git authors."),
@@ -144,13 +172,43 @@ SCHEMAS: dict[Collection, tuple[Field, ...]] = {
 }
 
 
+#: Settings that make an optional field required, with at least one item: setting → (collection,
+#: field). Lint reports such a field missing under its own rule (KB414 for `non_goals`).
+REQUIRED_BY_SETTING: dict[str, tuple[Collection, str]] = {
+    "require_non_goals": (Collection.PRODUCT, "non_goals"),
+}
+
+
 def fields_of(collection: Collection) -> dict[str, Field]:
+    """The collection's fields by name, as declared (no setting applied)."""
     return {f.name: f for f in SCHEMAS[collection]}
 
 
-def json_schema(collection: Collection) -> dict[str, Any]:
-    """The collection's frontmatter as JSON Schema (draft 2020-12), for editors."""
-    schema = _object(SCHEMAS[collection], closed=True)
+def fields_for(collection: Collection, settings: Settings | None) -> dict[str, Field]:
+    """The collection's fields by name as a handbook's settings make them: a field named in
+    `REQUIRED_BY_SETTING` is required (at least one item) where its setting is true."""
+    fields = fields_of(collection)
+    if settings is None:
+        return fields
+    for setting, (where, name) in REQUIRED_BY_SETTING.items():
+        if where is collection and getattr(settings, setting) and name in fields:
+            fields[name] = replace(fields[name], required=True, min_items=max(1, fields[name].min_items))
+    return fields
+
+
+def required_fields(collection: Collection, settings: Settings | None = None) -> list[Field]:
+    """The fields a document of `collection` must have. A page needs none: MkDocs takes its
+    title from its first heading, else from its file name."""
+    if collection is Collection.PAGE:
+        return []
+    return [f for f in fields_for(collection, settings).values() if f.required]
+
+
+def json_schema(collection: Collection, settings: Settings | None = None) -> dict[str, Any]:
+    """The collection's frontmatter as JSON Schema (draft 2020-12), for editors; with
+    `settings`, a field a setting requires is required."""
+    fields = tuple(fields_for(collection, settings).values())
+    schema = _object(fields, closed=True)
     if collection is Collection.PAGE:
         schema["required"] = []  # a page may take its title from its first heading
     return {
@@ -170,7 +228,7 @@ def _object(fields: tuple[Field, ...], closed: bool) -> dict[str, Any]:
     }
 
 
-_ID_PATTERN = "^[a-z0-9]+(-[a-z0-9]+)*$"
+_ID_PATTERN = f"^{ID_PATTERN}$"
 
 
 def _property(f: Field) -> dict[str, Any]:
@@ -205,3 +263,70 @@ def _shape(f: Field) -> dict[str, Any]:
         Kind.MAPPING: {"type": "object"},
     }
     return simple.get(f.kind, {})
+
+
+# -- the README's field tables -------------------------------------------------------------
+
+#: Where each collection's documents live, for the tables' headings.
+_PLACES = {
+    Collection.PRINCIPLE: "`content/principles/*.md`",
+    Collection.PRODUCT: "`content/products/*.md`",
+    Collection.LOOP: "`content/loops/YYYY/YYYY-MM-DD-slug.md`",
+    Collection.PAGE: "any other `.md` file",
+}
+
+
+def field_tables() -> str:
+    """The README's field tables, one per collection, written from the schema: the README
+    holds this text between its `fields` markers, and a test fails when the two differ (so the
+    README never describes a field the schema lacks, or misses one it has)."""
+    parts = []
+    for collection in SCHEMAS:
+        rows = ["| field | value | required | meaning |", "|---|---|---|---|"]
+        for f in SCHEMAS[collection]:
+            rows.append(_row(collection, f, f"`{f.name}`"))
+            for sub in f.fields:
+                rows.append(_row(collection, sub, f"`{f.name}[].{sub.name}`"))
+        parts.append(f"**{collection.value}** — {_PLACES[collection]}\n\n" + "\n".join(rows))
+    return "\n\n".join(parts) + "\n"
+
+
+def _row(collection: Collection, f: Field, name: str) -> str:
+    return f"| {name} | {_value(f)} | {_requirement(collection, f)} | {f.doc} |"
+
+
+def _requirement(collection: Collection, f: Field) -> str:
+    if collection is Collection.PAGE and f.name == "title":
+        return "no: the first `# ` heading"
+    if f.required:
+        return f"yes; `kb new` writes `{f.initial}`" if f.initial else "yes"
+    settings = [s for s, (c, name) in REQUIRED_BY_SETTING.items() if c is collection and name == f.name]
+    return f"with `{settings[0]}`" if settings else "no"
+
+
+def _value(f: Field) -> str:
+    """A field's shape in words, with its limits."""
+    what = {
+        Kind.TEXT: "text",
+        Kind.LINE: "one line of text",
+        Kind.INT: "integer",
+        Kind.BOOL: "`true` or `false`",
+        Kind.DATE: "date `YYYY-MM-DD`",
+        Kind.TEXTS: "list of texts",
+        Kind.MAPPING: "mapping",
+        Kind.ANY: "anything",
+        Kind.OBJECTS: "list of mappings",
+    }.get(f.kind, "")
+    if f.kind is Kind.CHOICE:
+        what = "one of " + " ".join(f"`{c}`" for c in f.choices)
+    elif f.kind is Kind.ID and f.ref is not None:
+        what = f"a {f.ref.value} id"
+    elif f.kind is Kind.IDS and f.ref is not None:
+        what = f"list of {f.ref.value} ids"
+    if f.max_len:
+        what += f", ≤ {f.max_len} characters"
+    if f.min_items:
+        what += f", ≥ {f.min_items} item{'s' if f.min_items > 1 else ''}"
+    if f.url:
+        what += ", an `http(s)` URL"
+    return what
