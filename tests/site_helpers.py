@@ -225,6 +225,12 @@ def run_kb(args: Sequence[str], root: Path | None = None, env: Mapping[str, str]
     return CliRunner(env=dict(env or {})).invoke(main, full, catch_exceptions=False)
 
 
+def principle_count(root: Path) -> int:
+    """How many principles a handbook holds: its files under `content/principles/` (tests count
+    them from the content, so an editor adding a principle breaks no test)."""
+    return len(list((root / "content" / "principles").rglob("*.md")))
+
+
 def write_tree(root: Path, files: Mapping[str, str | bytes]) -> Path:
     """Write files under `root` (str as UTF-8 without newline translation) and return root."""
     (root / "content").mkdir(parents=True, exist_ok=True)

@@ -79,14 +79,15 @@ def test_init_writes_a_handbook_that_lints_clean_and_builds(tmp_path: Path) -> N
     code, out, err = init(str(target))
     assert code == 0, err
     principles = sorted(p.name for p in (ROOT / "content" / "principles").glob("*.md"))
-    assert len(principles) == 14
+    assert principles  # counted from the content: an editor may add one
     written = [line.removeprefix(f"{target.as_posix()}/") for line in out.splitlines()]
     assert sorted(written) == sorted(WRITTEN + [f"content/principles/{name}" for name in principles])
     assert sorted(p.name for p in (target / "content" / "principles").iterdir()) == principles
     commit(target)
     lint = kb(target, "lint")
     assert lint.returncode == 0, lint.stdout + lint.stderr
-    assert lint.stdout.endswith("0 errors, 14 warnings in 15 files\n")  # KB603: no loop practices them yet
+    n = len(principles)  # KB603 for each: no loop practices them yet
+    assert lint.stdout.endswith(f"0 errors, {n} warnings in {n + 1} files\n")
     assert set(re.findall(r"KB\d+", lint.stdout)) == {"KB603"}
     build = kb(target, "build", "--strict", "-q", "--out", str(tmp_path / "site"))
     assert build.returncode == 0, build.stderr
