@@ -11,23 +11,18 @@ import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from kb.emit import Emitted
 from kb.errors import KbError
 from kb.findings import Finding
+from kb.rendered import Rendered
 from kb.templating import default_templates
 
+__all__ = ["BUILTIN", "Rendered", "config_file", "load", "render", "render_zensical"]
+
 BUILTIN = "mkdocs.builtin.yml"
-
-
-@dataclass
-class Rendered:
-    warnings: list[str] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
-    processes: int = 1
 
 
 def config_file(root: Path) -> Path:
@@ -88,17 +83,34 @@ def add_overrides(config: Any, root: Path) -> None:
             dirs.insert(at, str(folder))
 
 
-def render(config: Any, dirty: bool = False, jobs: int = 1) -> Rendered:
+def render(config: Any, dirty: bool = False, jobs: int = 1, quiet: bool = False) -> Rendered:
     """Build the site; MkDocs warnings are collected (with --strict they fail the build).
 
     With `jobs` > 1 (a full build whose plugins allow it) the pages are shared between that
-    many processes: see `kb.render_parallel`.
+    many processes forked inside the build (`kb.render_parallel`); if one of them fails, the
+    site is rendered again in one process, so errors read as a one-process render gives them.
+    A full render on a terminal shows its progress unless `quiet` (`kb.render_progress`).
     """
-    if jobs > 1 and not dirty:
-        from kb import render_parallel
+    from kb import render_parallel, render_progress
 
-        if render_parallel.usable(config):
-            return render_parallel.render(config, jobs, render)
+    progress = None
+    if not dirty:
+        progress = render_progress.Progress(0, enabled=render_progress.wanted(quiet=quiet))
+    share = render_parallel.usable(config) and not dirty
+    plugin = render_parallel.add(config, jobs if share else 1, progress)
+    try:
+        try:
+            result = _build(config, dirty)
+        except render_parallel.ShareFailed:
+            plugin.jobs = 1
+            result = _build(config, dirty)
+        result.processes = plugin.processes
+        return result
+    finally:
+        plugin.close()
+
+
+def _build(config: Any, dirty: bool) -> Rendered:
     from jinja2 import TemplateNotFound
     from mkdocs.commands.build import build
     from mkdocs.exceptions import Abort, BuildError, ConfigurationError

@@ -1,40 +1,67 @@
-"""Render with MkDocs in several processes, each converting and writing its own share of the pages.
+"""Render with MkDocs in several processes that fork inside one build: the same site, byte for byte.
 
 Most of a kb build is MkDocs' page loop (Python-Markdown, then the theme's templates), and it
-runs on one core. On a large handbook kb forks one process per extra core; every process runs
-MkDocs' own `build()` over the same configuration and reads every page (so the nav, the titles
-and the tags plugin's index are the same everywhere), but only converts and writes the pages it
-was given. A forked process writes into a hidden folder inside the staging folder (MkDocs'
-clean leaves dot-folders alone); its pages are then moved into place and the search indexes are
-merged in MkDocs' page order, so the site is byte for byte the one a single process renders.
+runs on one core. kb's MkDocs plugin `kb/share` splits that loop using public plugin events
+and public attributes only:
 
-This leans on two functions of `mkdocs.commands.build` and `Page.render` (MkDocs 1.6, pinned
-below 2), patched only for the length of the render. Plugins other than search and tags may
-need every page rendered in one process (a blog index, social cards...): with any of them, or
-when fork is unsafe, the render stays serial.
+- `on_nav` (last): config, file scan and nav are done once; the process forks one child per
+  extra core. Each process owns a share of the pages (`shares`: about equal markdown bytes).
+- `on_page_markdown` (last, after the tags plugin has read the page): a page that is not the
+  process's own gets an empty body when its title comes from its frontmatter (it still feeds
+  the nav, the titles and the tags index as in a one-process build), and the empty template
+  `kb/empty.html` (kb's theme overrides): MkDocs does not write an empty page.
+- `on_env` in a child: no theme assets, no static templates (sitemap, 404): the main process
+  writes those. A child writes its pages into the real site folder; what it writes through
+  `config.site_dir` (the search index, the tags export) goes to a private dot-folder.
+- `on_post_build` (last): a child sends its warnings through a pipe and ends (`os._exit`); the
+  main process waits for them, logs the warnings it did not give itself, and puts one search
+  index together from its own and the children's, in MkDocs' page order.
+
+A child that fails or dies makes the main process raise `ShareFailed` after the build; kb then
+renders again in one process, so an error is reported exactly as a one-process render reports
+it. Plugins other than search and tags may need every page rendered in one process (a blog
+index, social cards...): with any of them, or when fork is unsafe, the render stays serial.
 """
 
 from __future__ import annotations
 
+import logging
+import mmap
 import os
+import pickle
+import select
 import shutil
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import signal
+import struct
+import threading
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kb import cores, searchindex
-from kb.render import Rendered
+from mkdocs.plugins import BasePlugin, event_priority
 
+from kb import cores, searchindex
+from kb.render_progress import Progress
+
+NAME = "kb/share"
 #: Plugins known to work page by page (what a page shows does not depend on other pages' HTML).
 #: Material's only: MkDocs' own search plugin writes a differently ordered (and prebuilt) index.
-SAFE_PLUGINS = frozenset({"material/search", "material/tags", "kb/render", "kb/guard"})
-#: Below this many pages one process is as fast: each extra one re-reads every page and starts MkDocs.
+SAFE_PLUGINS = frozenset({"material/search", "material/tags", "kb/render", "kb/guard", NAME})
+#: Below this many pages one process is as fast: each extra one re-reads every page.
 MIN_PAGES = 200
 MOST = 4
 #: A page's cost in bytes of markdown: the template costs about as much as 2.5 kB of text.
 PAGE_COST = 2500
 PART = ".kb-render-{}"
+#: The template of a page another process renders: empty output, which MkDocs does not write.
+EMPTY = "kb/empty.html"
+
+log = logging.getLogger("mkdocs.kb.share")
+
+
+class ShareFailed(Exception):
+    """A child process failed or died: the caller renders again in one process."""
 
 
 def jobs(pages: int) -> int:
@@ -46,14 +73,23 @@ def usable(config: Any) -> bool:
     """Whether this site allows a page-by-page split: its plugins work page by page, and MkDocs
     is not asked to warn about links to anchors (each process knows only its own pages' anchors;
     kb's link stage checks every anchor it resolves before rendering anyway)."""
-    import logging
-
     anchors = config["validation"]["links"]["anchors"]
     return all(name in SAFE_PLUGINS for name in config["plugins"]) and anchors <= logging.INFO
 
 
+def split(sizes: list[tuple[int, str]], jobs: int) -> list[set[str]]:
+    """(bytes, uri) pairs into `jobs` shares of about equal cost (largest first, to the lightest)."""
+    loads: list[int] = [0] * jobs
+    out: list[set[str]] = [set() for _ in range(jobs)]
+    for size, uri in sorted(sizes, reverse=True):
+        lightest = loads.index(min(loads))
+        loads[lightest] += size + PAGE_COST
+        out[lightest].add(uri)
+    return out
+
+
 def shares(docs_dir: Path, jobs: int) -> list[set[str]]:
-    """Split the markdown files into `jobs` shares of about equal cost (largest first, to the lightest)."""
+    """The markdown files under `docs_dir` (dot-folders left out, as MkDocs does) in `jobs` shares."""
     sizes = []
     for folder, dirs, files in os.walk(docs_dir):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
@@ -61,142 +97,266 @@ def shares(docs_dir: Path, jobs: int) -> list[set[str]]:
             if name.endswith(".md"):
                 path = os.path.join(folder, name)
                 sizes.append((os.path.getsize(path), os.path.relpath(path, docs_dir).replace(os.sep, "/")))
-    sizes.sort(reverse=True)
-    loads, out = [0] * jobs, [set() for _ in range(jobs)]
-    for size, uri in sizes:
-        lightest = loads.index(min(loads))
-        loads[lightest] += size + PAGE_COST
-        out[lightest].add(uri)
-    return out
+    return split(sizes, jobs)
 
 
-def render(config: Any, jobs: int, serial: Callable[[Any], Any]) -> Any:
-    """`serial(config)` in `jobs` processes; the main process renders share 0 into the real site_dir.
-
-    `serial` is `kb.render.render` (it collects MkDocs' warnings and turns its errors into
-    KbError); it returns a `Rendered`, whose warnings are put together here. A share whose
-    process fails is rendered again by the main process, so an error is reported as a
-    one-process render reports it.
-    """
-    site_dir = Path(config["site_dir"])
-    parts = shares(Path(config["docs_dir"]), jobs)
-    others = set().union(*parts[1:])
-    order: list[str] = []
-
-    def share(index: int) -> list[str]:
-        main = index == 0
-        config["site_dir"] = str(site_dir if main else site_dir / PART.format(index))
-        try:
-            mine = (lambda uri: uri not in others) if main else parts[index].__contains__
-            with _only(mine, order if main else [], main):
-                return serial(config).warnings
-        finally:
-            config["site_dir"] = str(site_dir)
-
-    folders = [site_dir / PART.format(index) for index in range(1, jobs)]
-    try:
-        warnings = cores.fork_map(share, range(jobs), jobs)
-        for folder in folders:
-            _merge(folder, site_dir)
-        _merge_search(site_dir, folders, order)
-    finally:
-        for folder in folders:
-            shutil.rmtree(folder, ignore_errors=True)
-    return Rendered(_once(warnings), processes=jobs)
+@dataclass
+class _Child:
+    index: int
+    pid: int
+    fd: int  # the read end of its pipe
+    folder: Path  # its private site_dir
 
 
-def _once(shares: list[list[str]]) -> list[str]:
-    """The warnings of every share, those all processes give (about the config, the nav, the
-    files: everything before the pages) kept once, as one process would give them."""
-    from collections import Counter
+class _Sink(logging.Handler):
+    """MkDocs' warnings from the fork on, in this process."""
 
-    first, out = shares[0], list(shares[0])
-    for more in shares[1:]:
-        said = Counter(first)
-        for warning in more:
-            if said[warning]:
-                said[warning] -= 1
-            else:
-                out.append(warning)
-    return out
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.said: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.said.append(record.getMessage())
 
 
-@contextmanager
-def _only(mine: Callable[[str], bool], order: list[str], main: bool) -> Iterator[None]:
-    """Within the block, MkDocs converts and writes only the pages `mine` accepts.
+class SharePlugin(BasePlugin):
+    """Registered by `kb.render.render` on every render: it shares the pages between `jobs`
+    processes (1: none) and counts rendered pages for `progress`."""
 
-    Every page is still read (its metadata feeds the nav, titles and the tags plugin); a page
-    that is not ours skips Python-Markdown unless its title can only come from its first
-    heading. `order` receives every page's URL in MkDocs' order, for merging the search index.
-    Processes other than the main one also skip the theme's assets and static templates.
-    """
-    from mkdocs.commands import build as mkbuild
-    from mkdocs.structure.files import Files
-    from mkdocs.structure.pages import Page
-    from mkdocs.structure.toc import get_toc
+    def __init__(self, jobs: int = 1, progress: Progress | None = None) -> None:
+        super().__init__()
+        self.jobs = jobs
+        self.progress = progress
+        self._reset()
 
-    original = (
-        mkbuild._build_page,
-        Page.render,
-        mkbuild._build_theme_template,
-        mkbuild._build_extra_template,
-        Files.copy_static_files,
-    )
-    build_page, page_render = original[0], original[1]
+    def _reset(self) -> None:
+        self.index = 0  # 0 in the main process, the share's number in a child
+        self.children: list[_Child] = []
+        self.owner: dict[str, int] = {}  # src_uri -> share (absent: the main process's)
+        self.started: set[int] = set()  # shares a child renders
+        self.order: list[str] = []  # page URLs in MkDocs' order
+        self.urls: dict[str, int] = {}  # page URL -> share, for the search index
+        self.counts: mmap.mmap | None = None  # pages rendered, one 8-byte slot per share
+        self.done = 0
+        self.sink: _Sink | None = None
+        self.pipe = -1
+        self.processes = 1
 
-    def render_page(page: Any, config: Any, files: Any) -> None:
-        if mine(page.file.src_uri) or not isinstance(page.meta.get("title"), str):
-            page_render(page, config, files)
+    def on_config(self, config: Any) -> Any:
+        self.close()
+        self._reset()
+        return config
+
+    # -- the fork ------------------------------------------------------------------------
+
+    @event_priority(-100)
+    def on_nav(self, nav: Any, config: Any, files: Any) -> Any:
+        pages = files.documentation_pages()
+        if self.progress is not None:
+            self.progress.total = len(pages)
+        if self.jobs <= 1 or threading.active_count() > 1:
+            return nav
+        sizes = [(os.path.getsize(f.abs_src_path), f.src_uri) for f in pages if f.abs_src_path]
+        for index, part in enumerate(split(sizes, self.jobs)):
+            for uri in part:
+                if index:
+                    self.owner[uri] = index
+        self.counts = mmap.mmap(-1, 8 * self.jobs)
+        self.sink = _Sink()
+        logging.getLogger("mkdocs").addHandler(self.sink)
+        site_dir = Path(config["site_dir"])
+        parent = os.getpid()
+        for index in range(1, self.jobs):
+            folder = site_dir / PART.format(index)
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                reader, writer = os.pipe()
+            except OSError:  # out of file descriptors: the shares not started stay here
+                break
+            try:
+                pid = os.fork()
+            except OSError:  # fork failed (memory, process limit): likewise
+                os.close(reader)
+                os.close(writer)
+                break
+            if pid == 0:
+                os.close(reader)
+                self._become_child(index, writer, parent, config, folder)
+                return nav
+            os.close(writer)
+            self.children.append(_Child(index, pid, reader, folder))
+            self.started.add(index)
+        self.processes = 1 + len(self.children)
+        return nav
+
+    def _become_child(self, index: int, writer: int, parent: int, config: Any, folder: Path) -> None:
+        cores.die_with_parent(parent)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends it; never unwinds into kb
+        for child in self.children:  # the pipes of the children forked before this one
+            os.close(child.fd)
+        self.children = []
+        self.index, self.pipe = index, writer
+        self.started = {index}
+        config["site_dir"] = str(folder)  # pages keep their destinations, fixed with the files
+
+    def mine(self, uri: str) -> bool:
+        share = self.owner.get(uri, 0)
+        return share == self.index if self.index else share not in self.started
+
+    # -- pages -----------------------------------------------------------------------------
+
+    @event_priority(-100)
+    def on_page_markdown(self, markdown: str, page: Any, config: Any, files: Any) -> str:
+        if self.mine(page.file.src_uri):
+            return markdown
+        page.meta["template"] = EMPTY
+        return "" if isinstance(page.meta.get("title"), str) else markdown
+
+    @event_priority(100)
+    def on_env(self, env: Any, config: Any, files: Any) -> Any:
+        if self.index:  # the main process writes the theme's assets and static templates
+            for file in list(files):
+                if not file.is_documentation_page():
+                    files.remove(file)
+            config.theme.static_templates.clear()
+            config["extra_templates"] = []
+        return env
+
+    @event_priority(-100)
+    def on_page_context(self, context: Any, page: Any, config: Any, nav: Any) -> Any:
+        if not self.index:
+            self.order.append(page.url)
+            self.urls[page.url] = self.owner.get(page.file.src_uri, 0)
+        return context
+
+    @event_priority(-100)
+    def on_post_page(self, output: str, page: Any, config: Any) -> str:
+        if self.mine(page.file.src_uri):
+            self.done += 1
+            if self.counts is not None:
+                self.counts[8 * self.index : 8 * self.index + 8] = struct.pack("q", self.done)
+            if not self.index and self.progress is not None:
+                self.progress.show(self.rendered())
+        return output
+
+    def rendered(self) -> int:
+        if self.counts is None:
+            return self.done
+        return sum(struct.unpack(f"{self.jobs}q", self.counts[:]))
+
+    # -- the end -----------------------------------------------------------------------------
+
+    @event_priority(-100)
+    def on_post_build(self, config: Any) -> None:
+        if self.index:
+            self._end_child(("ok", self.sink.said if self.sink else []))
+        if not self.children:
+            self._end_progress()
             return
-        page.content, page.toc = "", get_toc([])
+        results = self._wait()
+        self._end_progress()
+        if self.sink is not None:
+            logging.getLogger("mkdocs").removeHandler(self.sink)
+        if any(status != "ok" for status, _ in results.values()):
+            raise ShareFailed(", ".join(f"share {i}: {p}" for i, (s, p) in results.items() if s != "ok"))
+        mine = self.sink.said if self.sink else []
+        for _status, said in results.values():
+            given = Counter(mine)
+            for warning in said:
+                if given[warning]:
+                    given[warning] -= 1
+                else:
+                    log.warning("%s", warning)
+        self._merge_search(Path(config["site_dir"]))
+        self.close()
 
-    def write_page(page: Any, *args: Any, **kwargs: Any) -> None:
-        order.append(page.url)
-        if mine(page.file.src_uri):
-            build_page(page, *args, **kwargs)
+    @event_priority(-100)
+    def on_build_error(self, error: Exception) -> None:
+        if self.index:
+            self._end_child(("error", f"{type(error).__name__}: {error}"))
+        self.close()
 
-    mkbuild._build_page, Page.render = write_page, render_page
-    if not main:
-        mkbuild._build_theme_template = mkbuild._build_extra_template = _skip
-        Files.copy_static_files = _skip
-    try:
-        yield
-    finally:
-        (
-            mkbuild._build_page,
-            Page.render,
-            mkbuild._build_theme_template,
-            mkbuild._build_extra_template,
-            Files.copy_static_files,
-        ) = original
+    def _end_child(self, result: tuple[str, Any]) -> None:
+        """Send `result` to the main process and end this process, whatever happens."""
+        try:
+            data = pickle.dumps(result)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self.pipe, view) :]
+            os.close(self.pipe)
+        finally:
+            os._exit(0)
+
+    def _wait(self) -> dict[int, tuple[str, Any]]:
+        """Every child's result (read as they come, progress meanwhile); ("died", ...) if none."""
+        data: dict[int, bytearray] = {child.fd: bytearray() for child in self.children}
+        open_fds = set(data)
+        while open_fds:
+            ready, _, _ = select.select(list(open_fds), [], [], 0.25)
+            for fd in ready:
+                chunk = os.read(fd, 1 << 16)
+                if chunk:
+                    data[fd] += chunk
+                else:
+                    open_fds.discard(fd)
+            if self.progress is not None:
+                self.progress.show(self.rendered())
+        results: dict[int, tuple[str, Any]] = {}
+        for child in self.children:
+            os.waitpid(child.pid, 0)
+            child.pid = 0  # reaped: its number may be another process's from now on
+            try:
+                results[child.index] = pickle.loads(bytes(data[child.fd]))
+            except Exception:  # noqa: BLE001 - killed or out of memory: nothing, or half, was sent
+                results[child.index] = ("died", "the process ended without a result")
+        return results
+
+    def _end_progress(self) -> None:
+        if self.progress is not None:
+            self.progress.end(self.rendered())
+
+    def _merge_search(self, site_dir: Path) -> None:
+        """One search index: each page's entries from the process that rendered it, pages in
+        MkDocs' order, written as Material writes it (`kb.searchindex`)."""
+        data = searchindex.read(site_dir)
+        if data is None:
+            return
+        pages = {
+            url: entries
+            for url, entries in searchindex.by_page(data.get("docs", [])).items()
+            if self.urls.get(url, 0) not in self.started
+        }
+        for child in self.children:
+            theirs = searchindex.by_page((searchindex.read(child.folder) or {}).get("docs", []))
+            pages.update(
+                (url, entries) for url, entries in theirs.items() if self.urls.get(url) == child.index
+            )
+        searchindex.write(site_dir, data, pages, self.order)
+
+    def close(self) -> None:
+        """End any child still running and remove the private folders (main process only)."""
+        if self.sink is not None:
+            logging.getLogger("mkdocs").removeHandler(self.sink)
+        for child in self.children:
+            if child.pid:
+                try:
+                    os.kill(child.pid, signal.SIGKILL)
+                    os.waitpid(child.pid, 0)
+                except (ProcessLookupError, ChildProcessError):
+                    pass
+            try:
+                os.close(child.fd)
+            except OSError:
+                pass
+            shutil.rmtree(child.folder, ignore_errors=True)
+        self.children = []
 
 
-def _skip(*_args: Any, **_kwargs: Any) -> None:
-    return None
-
-
-def _merge(folder: Path, site_dir: Path) -> None:
-    """Move a share's pages into the site; what the main process also wrote (plugin exports) stays."""
-    if not folder.is_dir():
-        return
-    for top, _dirs, files in os.walk(folder):
-        for name in files:
-            source = Path(top) / name
-            rel = source.relative_to(folder)
-            if rel == searchindex.PATH:
-                continue
-            target = site_dir / rel
-            if not target.exists():
-                target.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(source, target)
-
-
-def _merge_search(site_dir: Path, folders: list[Path], order: list[str]) -> None:
-    """One search index from every share's, pages in MkDocs' order (MkDocs' `build()` calls)."""
-    data = searchindex.read(site_dir)
-    if data is None:
-        return
-    pages = searchindex.by_page(data.get("docs", []))
-    for folder in folders:
-        pages.update(searchindex.by_page((searchindex.read(folder) or {}).get("docs", [])))
-    searchindex.write(site_dir, data, pages, order)
+def add(config: Any, jobs: int, progress: Progress | None) -> SharePlugin:
+    """kb's share plugin in a loaded config (the same one again when rendering it again)."""
+    plugin = config["plugins"].get(NAME)
+    if not isinstance(plugin, SharePlugin):
+        plugin = SharePlugin()
+        config["plugins"][NAME] = plugin
+    plugin.jobs, plugin.progress = jobs, progress
+    return plugin

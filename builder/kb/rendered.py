@@ -1,0 +1,15 @@
+"""What a render gives back to the pipeline: MkDocs' warnings and how many processes rendered.
+
+A leaf module, so `kb.render` and `kb.render_parallel` share the record without importing
+each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Rendered:
+    warnings: list[str] = field(default_factory=list)
+    processes: int = 1
