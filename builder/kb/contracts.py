@@ -8,22 +8,19 @@ alternatives offer the same surfaces. Pure: runs in `kb lint`.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, replace
 
 from kb.findings import Finding, Severity, finding
 from kb.link import Graph, closest
-from kb.model import Collection, Document, as_strs
+from kb.model import Collection, Document
 
 
 def interfaces(doc: Document | None) -> list[str]:
     """The interface names a product declares."""
-    if doc is None or not doc.readable or not isinstance(doc.meta.get("interfaces"), list):
+    if doc is None or not doc.readable:
         return []
-    return [
-        str(i["name"])
-        for i in doc.meta["interfaces"]
-        if isinstance(i, dict) and isinstance(i.get("name"), str)
-    ]
+    return [i.name for i in doc.product.interfaces]
 
 
 def check_contracts(graph: Graph, require_non_goals: bool) -> list[Finding]:
@@ -35,7 +32,7 @@ def check_contracts(graph: Graph, require_non_goals: bool) -> list[Finding]:
             continue
         found.extend(_consumes(doc, products))
         found.extend(_alternatives(doc, products))
-        if require_non_goals and not as_strs(doc.meta.get("non_goals")):
+        if require_non_goals and not doc.product.non_goals:
             found.append(
                 finding(
                     doc.path,
@@ -51,11 +48,10 @@ def check_contracts(graph: Graph, require_non_goals: bool) -> list[Finding]:
 
 def _consumes(doc: Document, products: dict[str, Document]) -> list[Finding]:
     out = []
-    value = doc.meta.get("consumes")
-    for i, entry in enumerate(value if isinstance(value, list) else []):
-        if not isinstance(entry, str):
-            continue
-        line, col = doc.front.value_pos("consumes", i)
+    seen: Counter[str] = Counter()
+    for entry in doc.product.consumes:
+        line, col = doc.front.item_pos("consumes", entry, seen[entry])
+        seen[entry] += 1
         provider_id, sep, name = entry.partition("/")
         provider = products.get(provider_id)
         if not sep or not name:
@@ -101,13 +97,15 @@ def _consumes(doc: Document, products: dict[str, Document]) -> list[Finding]:
 
 def _alternatives(doc: Document, products: dict[str, Document]) -> list[Finding]:
     out = []
-    value = doc.meta.get("alternatives")
-    for i, alt in enumerate(value if isinstance(value, list) else []):  # raw indexes: positions
-        other = products.get(alt) if isinstance(alt, str) else None
+    seen: Counter[str] = Counter()
+    for alt in doc.product.alternatives:
+        nth = seen[alt]
+        seen[alt] += 1
+        other = products.get(alt)
         if other is None or other is doc or not other.readable:
             continue
-        if doc.id not in as_strs(other.meta.get("alternatives")):
-            line, col = doc.front.value_pos("alternatives", i)
+        if doc.id not in other.product.alternatives:
+            line, col = doc.front.item_pos("alternatives", alt, nth)
             item = finding(
                 doc.path,
                 line,
@@ -131,14 +129,12 @@ class Swap:
 
 def swaps(graph: Graph, doc: Document) -> list[Swap]:
     products = graph.by_id[Collection.PRODUCT]
-    alternatives = [products[a] for a in as_strs(doc.meta.get("alternatives")) if a in products]
+    alternatives = [products[a] for a in doc.product.alternatives if a in products]
     out = []
     for name in interfaces(doc):
         consumers = tuple(
             sorted(
-                p.key
-                for p in products.values()
-                if p.readable and f"{doc.id}/{name}" in as_strs(p.meta.get("consumes"))
+                p.key for p in products.values() if p.readable and f"{doc.id}/{name}" in p.product.consumes
             )
         )
         providers = tuple(a.key for a in alternatives if name in interfaces(a))

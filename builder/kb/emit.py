@@ -35,12 +35,9 @@ from kb.nav import NOT_IN_NAV, nav, titled
 from kb.pipeline import Checked
 from kb.settings import Settings
 from kb.templating import url_of
-from kb.tree import Tree, sync
+from kb.tree import Tree, sync, write_changed
 from kb.views import Views
 
-#: Page keys passed through to the renderer; principles, products and loops pass only tags
-#: (their other fields are kb's own, shown in the header — a product's `status` is not Material's).
-PASSTHROUGH = ("description", "hide", "icon", "status", "subtitle", "template", "search", "comments", "tags")
 MERMAID = "assets/kb/mermaid.min.js"
 #: From this many documents their pages are rendered in forked processes (each costs ~1 ms).
 PARALLEL_MIN_DOCUMENTS = 500
@@ -117,12 +114,7 @@ def emit_documents(
     tree = Tree()
     for key in keys:
         tree.text(checked.graph.site_key(key) + ".md", pages.document(checked.graph.docs[key]))
-    changed = []
-    for rel, data in tree.files.items():
-        target = docs_dir / rel
-        if not target.is_file() or target.read_bytes() != data:
-            target.write_bytes(data)
-            changed.append(rel)
+    changed = write_changed(tree, docs_dir)
     (docs_dir.with_name(docs_dir.name + "-state.json")).unlink(missing_ok=True)  # the tree moved on
     return tuple(changed)
 
@@ -316,16 +308,16 @@ class _Pages:
 
     # -- documents -------------------------------------------------------------------------
     def document(self, doc: Document) -> str:
-        context = {"doc": doc, "history": self.views.file_history(doc)}
+        context: dict[str, Any] = {"doc": doc, "history": self.views.file_history(doc)}
         if doc.collection is Collection.LOOP:
             context["loop"] = self.views.loops[doc.key]
         elif doc.collection is Collection.PRODUCT:
             from kb.contracts import swaps
 
-            context["row"] = self.views._product(doc)
+            context["row"] = self.views.product_row(doc)
             context["swaps"] = swaps(self.graph, doc)
         elif doc.collection is Collection.PRINCIPLE:
-            context["row"] = self.views._principle(doc)
+            context["row"] = self.views.principle_row(doc)
         header = self._render(f"header_{doc.collection.value}.md.j2", doc.key, **context)
         feed = self.feeds.get(doc.key)
         footer = self._render("footer.md.j2", doc.key, backlinks=self._backlinks(doc), feed=feed, **context)
@@ -395,14 +387,13 @@ class _Pages:
         """ "Start a loop cycle": a new loop with the product (and the principles its card names,
         else those of its latest loop) or the principle filled in."""
         from kb.coverage import today
-        from kb.model import as_strs
         from kb.scaffold import NewDoc, ScaffoldError, draft
 
         values: dict[str, Any] = {"date": today()}
         known_principles = self.known().of(Collection.PRINCIPLE)
         if product is not None:
             values["product"] = product.id
-            principles = [p for p in as_strs(product.meta.get("principles")) if p in known_principles]
+            principles = [p for p in product.product.principles if p in known_principles]
             if not principles:
                 latest = self.views.loops_into(product.key, EdgeKind.IMPROVES)
                 principles = [self.graph.docs[k].id for k in latest[0].principles] if latest else []
@@ -458,11 +449,11 @@ class _Pages:
                 edits.extend(_url_edit(self.graph, doc, item, body, asset=False))
         for item in self.graph.asset_links.get(doc.key, ()):
             edits.extend(_url_edit(self.graph, doc, item, body, asset=True))
-        for start, end, text in sorted(edits):
+        for start, end, replacement in sorted(edits):
             if start < pos:
                 continue  # inside an edit already made (cannot happen for scanned links)
             out.append(body[pos:start])
-            out.append(text)
+            out.append(replacement)
             pos = end
         out.append(body[pos:])
         return "".join(out)
@@ -528,7 +519,7 @@ class _Pages:
                     counts=views.principle_counts(person_loops),
                 )
         out["principles/coverage.md"] = self._coverage()
-        if any(d.meta.get("tags") for d in self.graph.docs.values() if d.readable):
+        if any(d.tags for d in self.graph.docs.values() if d.readable):
             out["tags.md"] = self._render("tags.md.j2", "tags")
         return out
 
@@ -654,43 +645,29 @@ def _escape(value: Any) -> Any:
 
 
 def frontmatter(doc: Document, feed: Any = None, site: Mapping[str, Any] | None = None) -> str:
-    """The document's frontmatter written anew: title, description and passthrough keys.
+    """The document's frontmatter written anew from its record: title, description, the
+    renderer's keys whose values validate accepted (a plain page's), tags, and a page's own keys.
 
-    `kb_feeds` names the page's loop feed for the theme override's `<link rel="alternate">`;
-    `site` adds kb's own keys for the theme override (`kb_edit`, `kb_actions`).
+    Principles, products and loops pass only tags (their other fields are kb's own, shown in
+    the header — a product's `status` is not Material's). `kb_feeds` names the page's loop
+    feed for the theme override's `<link rel="alternate">`; `site` adds kb's own keys for the
+    theme override (`kb_edit`, `kb_actions`).
     """
-    from kb.validate import renderable
-
     meta: dict[str, Any] = {"title": doc.title}
-    summary = doc.meta.get("summary")
-    keys = [
-        k for k in (PASSTHROUGH if doc.collection is Collection.PAGE else ("tags",)) if renderable(doc, k)
-    ]
-    if isinstance(summary, str) and summary.strip() and "description" not in keys:
+    render: Mapping[str, Any] = doc.page.render if doc.collection is Collection.PAGE else {}
+    summary = doc.summary
+    if summary.strip() and "description" not in render:
         meta["description"] = summary
-    for key in keys:  # only valid values: MkDocs and Material crash on others (`hide: 5`)
-        meta[key] = doc.meta[key]
+    meta.update(render)
+    if doc.tags:
+        meta["tags"] = list(doc.tags)
     if doc.collection is Collection.PAGE:
-        meta.update(_own_keys(doc))
+        meta.update(doc.page.own)
     if feed is not None:
         meta["kb_feeds"] = feed_meta(feed)
     meta.update(site or {})
     dumped = yaml.dump(_escape(meta), Dumper=_DUMPER, allow_unicode=True, sort_keys=False, width=1000)
     return f"---\n{dumped}---\n\n"
-
-
-def _own_keys(doc: Document) -> dict[str, Any]:
-    """A page's keys kb does not know (`data_source`, Hugo's `weight`): MkDocs hands them to
-    templates, so they pass through, escaped like every string. Keys kb or the renderer read
-    are not among them (their values are checked first), and `kb_` names are kb's own."""
-    from kb.schema import fields_of
-
-    known = fields_of(Collection.PAGE)
-    return {
-        key: value
-        for key, value in doc.meta.items()
-        if isinstance(key, str) and key not in known and not key.startswith("kb_")
-    }
 
 
 @functools.lru_cache(maxsize=1024)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from kb.frontmatter import as_date
 from kb.link import Graph
 from kb.model import Collection
 from kb.views import Views, principle_index, product_index
@@ -20,7 +19,7 @@ def index_json(graph: Graph, what: str, since: dt.date | None = None) -> list[An
     rows = list(product_index(views))
     if since is None:
         return rows
-    started = {d.id: as_date(d.meta.get("date")) for d in graph.by_id[Collection.LOOP].values() if d.readable}
+    started = {d.id: d.loop.date for d in graph.by_id[Collection.LOOP].values() if d.readable}
     return [
         {**row, "loops": [i for i in row["loops"] if (started.get(i) or dt.date.min) >= since]}
         for row in rows

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from kb.markdown import BodyScan
 
 _Record = TypeVar("_Record", bound=type)
+_Info = TypeVar("_Info", "LoopInfo", "ProductInfo", "PrincipleInfo", "PageInfo")
 
 
 def fast_init(cls: _Record) -> _Record:
@@ -44,7 +45,7 @@ def fast_init(cls: _Record) -> _Record:
     exec(f"def __init__(self, {', '.join(params)}):{body}", namespace)  # noqa: S102 - our own code
     init = namespace["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"
-    init.__doc__ = cls.__init__.__doc__
+    init.__doc__ = vars(cls)["__init__"].__doc__
     cls.__init__ = init  # type: ignore[misc]
     return cls
 
@@ -125,6 +126,19 @@ class Frontmatter:
     def value_pos(self, *path: object) -> Pos:
         return self.values.get(path) or self.keys.get(path) or (1, 1)
 
+    def item_pos(self, key: str, item: str, nth: int = 0) -> Pos:
+        """Where the list `key` holds the string `item` for the `nth` time (from 0), else where
+        `key` is: records keep a list's valid items, not their indexes in the file."""
+        i = 0
+        while (at := (key, i)) in self.values:
+            scalar = self.scalars.get(at)
+            if scalar is not None and scalar.tag == "str" and scalar.raw == item:
+                if nth == 0:
+                    return self.values[at]
+                nth -= 1
+            i += 1
+        return self.value_pos(key)
+
 
 EMPTY_FRONTMATTER = Frontmatter({}, {}, {}, {})
 
@@ -149,6 +163,8 @@ class Document:
     body_line: int  # file line number of the body's first line
     scan: BodyScan
     readable: bool = True
+    #: Its validated fields, made once by `kb.validate`; None before validate, or unreadable.
+    info: Info | None = None
 
     @property
     def meta(self) -> Mapping[str, Any]:
@@ -166,6 +182,43 @@ class Document:
         if isinstance(value, str) and value.strip():
             return value
         return self.scan.title or file_title(self.rel)
+
+    @property
+    def loop(self) -> LoopInfo:
+        return self._info(LoopInfo, NO_LOOP)
+
+    @property
+    def product(self) -> ProductInfo:
+        return self._info(ProductInfo, NO_PRODUCT)
+
+    @property
+    def principle(self) -> PrincipleInfo:
+        return self._info(PrincipleInfo, NO_PRINCIPLE)
+
+    @property
+    def page(self) -> PageInfo:
+        return self._info(PageInfo, NO_PAGE)
+
+    @property
+    def summary(self) -> str:
+        """The validated `summary:` of a principle, product or page; "" otherwise."""
+        info = self.info
+        return "" if info is None or isinstance(info, LoopInfo) else info.summary
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        return () if self.info is None else self.info.tags
+
+    def _info(self, kind: type[_Info], empty: _Info) -> _Info:
+        """The record, as the type its collection has. A document that could not be read has
+        none and reads as all fields absent; a readable one without a record is a bug (a
+        stage got documents that validate never saw), so it raises rather than show nothing."""
+        info = self.info
+        if isinstance(info, kind):
+            return info
+        if info is None and not self.readable:
+            return empty
+        raise TypeError(f"{self.path}: no {kind.__name__} record (a {self.collection.value}; validated?)")
 
     def file_pos(self, body_line: int, col: int) -> Pos:
         """A body-relative position as a position in the file."""
@@ -204,52 +257,137 @@ class Asset:
     rel: str
 
 
+def fast_pickle(cls: _Record) -> _Record:
+    """Pickle a frozen, slotted dataclass as `cls(*fields)`; put it above `@dataclass`.
+
+    The slots default calls `dataclasses.fields()` for every object on both ends. Records
+    built by validate travel from load's worker processes inside every document, so their
+    pickling is on the hot path of `kb lint` on a large handbook.
+    """
+    import operator
+
+    get = operator.attrgetter(*[f.name for f in dataclasses.fields(cls)])
+
+    def __reduce__(self: Any) -> tuple[Any, tuple[Any, ...]]:
+        return cls, get(self)
+
+    cls.__reduce__ = __reduce__  # type: ignore[assignment, method-assign]
+    return cls
+
+
+@fast_pickle
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Feedback:
-    source: str
+    """One item of a loop's `feedback:` that has a quote."""
+
+    source: str  # "" when missing or not text
     quote: str
-    url: str | None
+    url: str | None  # a URL validate accepted, else None
 
 
+@fast_pickle
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Interface:
+    """One item of a product's `interfaces:` that has a name."""
+
     name: str
-    kind: str
-    description: str
+    kind: str  # one of the schema's choices, else ""
+    description: str  # "" when missing or not text
 
 
+@fast_pickle
+@fast_init
 @dataclass(frozen=True, slots=True)
 class LoopInfo:
-    """A loop cycle's validated fields."""
+    """A loop cycle's validated fields. A field whose value validate rejected reads as absent
+    (None, or no items); of a list, only the items it accepted are kept."""
 
     date: date | None
     stage: Stage | None
-    principles: tuple[str, ...]
+    principles: tuple[str, ...]  # ids as written; link resolves them
     product: str | None
-    authors: tuple[str, ...]
+    authors: tuple[str, ...]  # as written; views falls back to the file's git authors
     follows: str | None
     feedback: tuple[Feedback, ...]
+    tags: tuple[str, ...]
 
 
+@fast_pickle
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ProductInfo:
-    """A product card's validated fields."""
+    """A product card's validated fields (read as `LoopInfo` says)."""
 
+    summary: str
     problem: str
     users: tuple[str, ...]
     owner: str
     status: Status | None
     interfaces: tuple[Interface, ...]
     depends_on: tuple[str, ...]
-    alternatives: tuple[str, ...]
+    consumes: tuple[str, ...]  # product-id/interface-name, as written (contracts checks them)
+    alternatives: tuple[str, ...]  # product ids or free names
+    non_goals: tuple[str, ...]
     principles: tuple[str, ...]
+    tags: tuple[str, ...]
 
 
+@fast_pickle
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PrincipleInfo:
+    """A principle's validated fields (read as `LoopInfo` says)."""
+
+    summary: str
     order: int | None
     aliases: tuple[str, ...]
     related: tuple[str, ...]
+    tags: tuple[str, ...]
+
+
+@fast_pickle
+@fast_init
+@dataclass(frozen=True, slots=True)
+class PageInfo:
+    """A plain page's fields: what kb shows, and what passes through to the renderer.
+
+    `render` holds the renderer's keys (`hide`, `template`, `search`...) whose values passed
+    validation whole, in the schema's order: MkDocs and Material crash on a value of the
+    wrong type (`hide: 5`) and load `template` and `icon` as files, so a rejected one is left
+    out. `own` holds the keys kb does not know (`data_source`, Hugo's `weight`), as written:
+    MkDocs hands them to templates.
+    """
+
+    summary: str
+    tags: tuple[str, ...]
+    render: Mapping[str, Any]
+    own: Mapping[str, Any]
+
+
+#: What validate makes of a document's frontmatter: one record per readable document.
+Info = LoopInfo | ProductInfo | PrincipleInfo | PageInfo
+
+#: The record of a document that has none (it could not be read): every field absent.
+NO_LOOP = LoopInfo(None, None, (), None, (), None, (), ())
+NO_PRODUCT = ProductInfo("", "", (), "", None, (), (), (), (), (), (), ())
+NO_PRINCIPLE = PrincipleInfo("", None, (), (), ())
+NO_PAGE = PageInfo("", (), {}, {})
+
+
+def set_info(doc: Document, info: Info) -> None:
+    """Give a document its record: `kb.validate`'s one write into a frozen `Document`.
+
+    Validate runs where load read the document (in load's worker processes on a large
+    handbook) and reports findings only (`kb.load.Check`); written into the document, the
+    record travels and pickles with it. It is written before any later stage sees the
+    document, and only by validate.
+    """
+    _SET_INFO(doc, info)
+
+
+_SET_INFO = Document.__dict__["info"].__set__
 
 
 def as_strs(value: Any) -> tuple[str, ...]:

@@ -27,14 +27,7 @@ def sync(tree: Tree, docs_dir: Path) -> tuple[list[str], list[str]]:
     """Make `docs_dir` hold exactly `tree`, rewriting only files whose bytes changed."""
     docs_dir.mkdir(parents=True, exist_ok=True)
     existing = set(_walk(docs_dir))
-    changed = []
-    for rel, data in tree.files.items():
-        target = docs_dir / rel
-        if rel in existing and _same_bytes(target, data):
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomic(target, data)
-        changed.append(rel)
+    changed = write_changed(tree, docs_dir, existing)
     for rel, source in tree.copies.items():
         target = docs_dir / rel
         if rel in existing and _same_file(source, target):
@@ -48,8 +41,23 @@ def sync(tree: Tree, docs_dir: Path) -> tuple[list[str], list[str]]:
     return sorted(changed), removed
 
 
+def write_changed(tree: Tree, docs_dir: Path, existing: set[str] | None = None) -> list[str]:
+    """Write the files of `tree` whose bytes differ from those in `docs_dir`, each atomically
+    (a live server or MkDocs never reads half a file), leaving every other file alone; the
+    paths written, in `tree`'s order. `existing`: the files `docs_dir` holds, when known."""
+    changed = []
+    for rel, data in tree.files.items():
+        target = docs_dir / rel
+        if (existing is None or rel in existing) and _same_bytes(target, data):
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomic(target, data)
+        changed.append(rel)
+    return changed
+
+
 def _walk(folder: Path) -> list[str]:
-    out = []
+    out: list[str] = []
     for dirpath, _dirs, names in os.walk(folder):
         base = Path(dirpath).relative_to(folder).as_posix()
         out.extend(name if base == "." else f"{base}/{name}" for name in names)

@@ -1,7 +1,9 @@
 """Stage 2 — validate: each document against its collection's schema, and loop sections.
 
 Pure: no git, no MkDocs, no Jinja2. Works document by document, so a bad file never stops
-the others from being checked.
+the others from being checked. What it accepts becomes the document's typed record
+(`Document.info`: `LoopInfo`, `ProductInfo`, `PrincipleInfo`, `PageInfo`), made here once;
+every later stage reads the record, not the raw frontmatter.
 """
 
 from __future__ import annotations
@@ -13,13 +15,26 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
+from kb.checks import loop_place, loop_sections, stale, too_deep, unsafe_body
 from kb.findings import Finding, Severity, finding
 from kb.frontmatter import InvalidDate, as_date, is_date, shown
-from kb.model import Collection, Document, Stage
-from kb.schema import SCHEMAS, Field, Kind, fields_of
+from kb.model import (
+    Collection,
+    Document,
+    Feedback,
+    Info,
+    Interface,
+    LoopInfo,
+    PageInfo,
+    PrincipleInfo,
+    ProductInfo,
+    Stage,
+    Status,
+    set_info,
+)
+from kb.schema import ID_RE, SCHEMAS, Field, Kind, fields_of
 from kb.settings import Settings
 
-ID_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z")
 PAGE_NAME_RE = re.compile(r"[A-Za-z0-9_.-]+\Z")
 DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
 MARKUP_RE = re.compile(r"<[A-Za-z/!?]|&#?\w+;")
@@ -38,7 +53,8 @@ _PAGE, _CHOICE, _ID, _LINE = Collection.PAGE, Kind.CHOICE, Kind.ID, Kind.LINE
 
 
 def validate(docs: Iterable[Document], settings: Settings, today: dt.date) -> list[Finding]:
-    """Findings for every document: its name, frontmatter fields, body safety, loop sections."""
+    """Findings for every document: its name, frontmatter fields, body safety, loop sections.
+    Each readable document gets its record (`Document.info`) on the way."""
     out: list[Finding] = []
     for doc in docs:
         out.extend(check_document(doc, settings, today))
@@ -48,20 +64,26 @@ def validate(docs: Iterable[Document], settings: Settings, today: dt.date) -> li
 def check_document(doc: Document, settings: Settings, today: dt.date) -> list[Finding]:
     found = _check_name(doc)
     if doc.scan.unsafe:
-        found.extend(_unsafe_body(doc, strict_embeds=not settings.allow_embeds))
+        found.extend(unsafe_body(doc, strict_embeds=not settings.allow_embeds))
     if doc.scan.deep is not None:
-        found.append(_too_deep(doc))
+        found.append(too_deep(doc))
     if not doc.readable:
         return found
-    found.extend(_check_fields(doc))
+    rejected: set[str] = set()
+    found.extend(_check_fields(doc, rejected))
+    set_info(doc, record(doc, rejected))
     if _maybe_in_strings(doc):
         found.extend(_markup_in_strings(doc))
         found.extend(_invisible_in_strings(doc))
     if doc.collection is _LOOP:
-        found.extend(_loop_sections(doc))
-        found.extend(_stale(doc, settings, today))
-        found.extend(_loop_place(doc))
+        found.extend(loop_sections(doc))
+        found.extend(stale(doc, settings, today))
+        found.extend(loop_place(doc))
     return found
+
+
+#: tests/test_oracle.py imports it from here; it lives in kb.checks now.
+_unsafe_body = unsafe_body
 
 
 _LOOP = Collection.LOOP
@@ -122,10 +144,11 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-") or "untitled"
 
 
-def _check_fields(doc: Document) -> list[Finding]:
-    """Each field against its schema. Strings and lists of strings that pass, which is
-    nearly all of them, are recognized inline (`_text_fine`, `_texts_fine`): the general
-    path through `_check_value` costs several calls per value."""
+def _check_fields(doc: Document, rejected: set[str]) -> list[Finding]:
+    """Each field against its schema; the names of fields whose value has a finding go into
+    `rejected`, for `record`. Strings and lists of strings that pass, which is nearly all of
+    them, are recognized inline (`_text_fine`, `_texts_fine`): the general path through
+    `_check_value` costs several calls per value."""
     schema, required = _schema(doc.collection)
     meta = doc.front.data
     found: list[Finding] = []
@@ -143,7 +166,10 @@ def _check_fields(doc: Document) -> list[Finding]:
                 continue
         elif type(value) is list and kind in _LIST_KINDS and _texts_fine(field, value):
             continue
-        found.extend(_check_value(doc, field, value, (key,)))
+        problems = _check_value(doc, field, value, (key,))
+        if problems:
+            rejected.add(key)
+            found.extend(problems)
     for field in required:
         if field.name not in meta and not _has_default(doc, field):
             found.append(
@@ -586,143 +612,122 @@ def _invisible_in_strings(doc: Document) -> list[Finding]:
     return found
 
 
-def renderable(doc: Document, key: str) -> bool:
-    """Whether a page key may be passed to the renderer: MkDocs and Material crash on values
-    of the wrong type (`hide: 5`, `search: true`) and load `template`/`icon` as files."""
-    field = fields_of(doc.collection).get(key)
-    if field is None or key not in doc.meta:
-        return False
-    return not _check_value(doc, field, doc.meta[key], (key,))
+# -- records: what validate accepted, typed --------------------------------------------------
+
+#: A page's keys passed through to the renderer (MkDocs, Material) when their values are valid.
+RENDERER_KEYS = ("description", "hide", "icon", "status", "subtitle", "template", "search", "comments")
 
 
-def _unsafe_body(doc: Document, strict_embeds: bool = False) -> list[Finding]:
-    """KB409. What runs script is a finding everywhere; embeds of https or same-site sources
-    (`<iframe>`, `<video>`, `<audio>`, `<object>`, `<embed>`) and `<style>` only in principles,
-    products and loops, or on plain pages too when `strict_embeds`."""
-    out = []
-    lenient = doc.collection is _PAGE and not strict_embeds
-    for item in doc.scan.unsafe:
-        if lenient and item.kind == "embed":  # kb.markdown.EMBED
-            continue
-        line, col = doc.file_pos(item.line, item.col)
-        if item.kind == "embed":
-            hint = (
-                "plain pages may embed https or same-site sources; in principles, products and "
-                "loops link to it instead"
-            )
-        else:
-            hint = "remove it; the site is public and kb does not run scripts from content"
-        out.append(finding(doc.path, line, col, "KB409", f"unsafe HTML or URL: {item.what}", hint))
-    return out
-
-
-#: Each stage's value -> the steps reached at that stage, in order, with their values. Built
-#: once: the `Stage` enum's lookups, `.value` and `Stage.number` (a list of the members per
-#: call) cost more than the check itself.
-_REACHED: dict[str, tuple[tuple[Stage, str], ...]] = {
-    s.value: tuple((step, step.value) for step in tuple(Stage)[: i + 1]) for i, s in enumerate(Stage)
-}
-
-
-def _loop_sections(doc: Document) -> list[Finding]:
-    stage = doc.front.data.get("stage")
-    if not isinstance(stage, str) or stage not in _REACHED:
-        return []
-    sections = [(h, h.text.lower()) for h in doc.scan.headings if h.level == 2]
-    found = []
-    for step, word in _REACHED[stage]:
-        heading = None
-        for h, lower in sections:
-            if word in lower:
-                heading = h
-                break
-        if heading is None:
-            line, col = doc.front.value_pos("stage")
-            found.append(
-                finding(
-                    doc.path,
-                    line,
-                    col,
-                    "KB501",
-                    f"stage is '{stage}' but there is no '## {step.number}. {step.value.title()}' section",
-                    f"add a '## {step.number}. {step.value.title()}' section, or lower the stage",
-                )
-            )
-        elif not heading.has_content:
-            line, col = doc.file_pos(heading.line, heading.col)
-            found.append(
-                finding(
-                    doc.path,
-                    line,
-                    col,
-                    "KB502",
-                    f"section '{heading.text}' is empty",
-                    "write what happened in this step (prompts in comments do not count)",
-                )
-            )
-    return found
-
-
-def _too_deep(doc: Document) -> Finding:
-    """KB416: the renderer nests one call per level; past a few hundred the page fails to build."""
-    from kb.markdown import MAX_NESTING
-
-    assert doc.scan.deep is not None
-    line, col = doc.file_pos(*doc.scan.deep)
-    return finding(
-        doc.path,
-        line,
-        col,
-        "KB416",
-        f"nesting deeper than the renderer can take: lists, quotes or blocks more than "
-        f"{MAX_NESTING} levels deep",
-        "flatten it; the site's markdown renderer fails on a page nested a few hundred levels",
+def record(doc: Document, rejected: set[str]) -> Info:
+    """The document's record: a field validate rejected (`rejected`) reads as absent; of a
+    list, the items it accepts are kept, so a build without `--strict` shows what is valid."""
+    data = doc.front.data
+    collection = doc.collection
+    if collection is _LOOP:
+        return _loop_info(doc, data, rejected)
+    if collection is Collection.PRODUCT:
+        return _product_info(doc, data, rejected)
+    if collection is Collection.PRINCIPLE:
+        order = _scalar(data, "order", rejected)
+        return PrincipleInfo(
+            _scalar(data, "summary", rejected) or "",
+            order,
+            _strs(data.get("aliases")),
+            _strs(data.get("related")),
+            _strs(data.get("tags")),
+        )
+    known = _schema(Collection.PAGE)[0]
+    return PageInfo(
+        _scalar(data, "summary", rejected) or "",
+        _strs(data.get("tags")),
+        {key: data[key] for key in RENDERER_KEYS if key in data and key not in rejected},
+        {
+            key: value
+            for key, value in data.items()
+            if type(key) is str and key not in known and not key.startswith("kb_")
+        },
     )
 
 
-_DATED = re.compile(r"\d{4}-\d{2}-\d{2}-")  # a loop file name that starts with a date
+def _loop_info(doc: Document, data: Any, rejected: set[str]) -> LoopInfo:
+    stage = _scalar(data, "stage", rejected)
+    return LoopInfo(
+        as_date(_scalar(data, "date", rejected)),
+        _STAGES.get(stage) if type(stage) is str else None,
+        _strs(data.get("principles")),
+        _scalar(data, "product", rejected),
+        _strs(data.get("authors")),
+        _scalar(data, "follows", rejected),
+        tuple(_feedback(doc, data.get("feedback"))),
+        _strs(data.get("tags")),
+    )
 
 
-def _loop_place(doc: Document) -> list[Finding]:
-    """KB305: a file name that starts with a date starts with the loop's `date:`, and a year
-    folder above it is that date's year (`loops/2026/2026-03-01-x.md`). A mismatch misfiles
-    the loop: its URL and folder say one day, its year page another. The hint names the right
-    path. Names without a date (`slow-ci.md`) and loops outside year folders are left alone."""
-    started = as_date(doc.meta.get("date"))
-    if started is None:
-        return []
-    day, year = started.isoformat(), str(started.year)
-    *folders, _name = doc.path.split("/")
-    in_year = bool(folders) and len(folders[-1]) == 4 and folders[-1].isdigit()
-    dated = _DATED.match(doc.id) is not None
-    name_ok = not dated or doc.id.startswith(day + "-")
-    if name_ok and (not in_year or folders[-1] == year):
-        return []
-    name = f"{day}-{doc.id[11:]}" if dated else doc.id
-    right = "/".join([*folders[:-1], year] if in_year else folders) + f"/{name}.md"
-    if not name_ok:
-        what = f"loop file name '{doc.id}.md' does not start with its date {day}"
-    else:
-        what = f"loop dated {day} is in the year folder '{folders[-1]}'"
-    line, col = doc.front.value_pos("date")
-    return [finding(doc.path, line, col, "KB305", what, f"move it to {right}, or correct its date")]
+def _product_info(doc: Document, data: Any, rejected: set[str]) -> ProductInfo:
+    status = _scalar(data, "status", rejected)
+    return ProductInfo(
+        _scalar(data, "summary", rejected) or "",
+        _scalar(data, "problem", rejected) or "",
+        _strs(data.get("users")),
+        _scalar(data, "owner", rejected) or "",
+        _STATUSES.get(status) if type(status) is str else None,
+        tuple(_interfaces(doc, data.get("interfaces"))),
+        _strs(data.get("depends_on")),
+        _strs(data.get("consumes")),
+        _strs(data.get("alternatives")),
+        _strs(data.get("non_goals")),
+        _strs(data.get("principles")),
+        _strs(data.get("tags")),
+    )
 
 
-def _stale(doc: Document, settings: Settings, today: dt.date) -> list[Finding]:
-    started, stage = as_date(doc.meta.get("date")), doc.meta.get("stage")
-    if started is None or not isinstance(stage, str) or stage not in _REACHED or stage == "repeat":
+_STAGES = {s.value: s for s in Stage}
+_STATUSES = {s.value: s for s in Status}
+
+
+def _scalar(data: Any, key: str, rejected: set[str]) -> Any:
+    """A scalar field's value, or None when it is missing or validate rejected it."""
+    return None if key in rejected else data.get(key)
+
+
+def _strs(value: Any) -> tuple[str, ...]:
+    """The items of a list field validate accepts: non-blank strings (ids are checked by link)."""
+    if type(value) is not list:
+        return ()
+    return tuple([v for v in value if type(v) is str and v.strip()])
+
+
+def _fine(doc: Document, fields: dict[str, Field], item: dict, key: str) -> str | None:
+    """A string subfield of an object item, if `_check_object` would accept it."""
+    value = item.get(key)
+    if type(value) is str and _text_fine(doc, fields[key], value):
+        return value
+    return None
+
+
+def _feedback(doc: Document, value: Any) -> list[Feedback]:
+    if type(value) is not list:
         return []
-    age = (today - started).days
-    if age <= settings.stale_days:
+    subs = _subfields(_schema(Collection.LOOP)[0]["feedback"])
+    out = []
+    for item in value:
+        if type(item) is dict and (said := _fine(doc, subs, item, "quote")) is not None:
+            out.append(Feedback(_fine(doc, subs, item, "source") or "", said, _fine(doc, subs, item, "url")))
+    return out
+
+
+def _interfaces(doc: Document, value: Any) -> list[Interface]:
+    if type(value) is not list:
         return []
-    line, col = doc.front.value_pos("date")
-    return [
-        finding(
-            doc.path,
-            line,
-            col,
-            "KB602",
-            f"loop is still at '{stage}' {age} days after it started",
-            "move it forward, or set stage: repeat and start a follow-up",
-        )
-    ]
+    subs = _subfields(_schema(Collection.PRODUCT)[0]["interfaces"])
+    out = []
+    for item in value:
+        if type(item) is dict and (called := _fine(doc, subs, item, "name")) is not None:
+            out.append(
+                Interface(
+                    called,
+                    _fine(doc, subs, item, "kind") or "",
+                    _fine(doc, subs, item, "description") or "",
+                )
+            )
+    return out

@@ -1,8 +1,9 @@
 """Read-only views of the linked graph: what indexes, pages and `kb index` show.
 
-Frontmatter values reach here already validated, but a build without `--strict` also
-renders documents with findings, so every accessor is lenient: a value of the wrong type
-reads as absent rather than raising.
+Fields come from each document's record (`Document.loop`, `.product`, `.principle`), which
+validate made from what it accepted: a build without `--strict` also renders documents with
+findings, and a value of the wrong type reads there as absent. Relations (a loop's product
+and principles, a product's dependencies) come from the graph's edges, which link resolved.
 """
 
 from __future__ import annotations
@@ -13,9 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from kb.frontmatter import as_date
 from kb.link import EdgeKind, Graph
-from kb.model import Collection, Document, Stage, Status, as_strs
+from kb.model import Collection, Document, Stage, Status
 
 if TYPE_CHECKING:  # history imports git; views must not
     from kb.history import FileHistory, History
@@ -77,18 +77,6 @@ class ProductRow:
         return self.loops[0].date if self.loops else None
 
 
-def text(doc: Document, name: str) -> str:
-    value = doc.meta.get(name)
-    return value.strip() if isinstance(value, str) else ""
-
-
-def _choice(enum: Any, value: Any) -> Any:
-    try:
-        return enum(value)
-    except ValueError:
-        return None
-
-
 class Views:
     """Views over one graph (and, when a build has it, git history), computed once."""
 
@@ -110,8 +98,8 @@ class Views:
         return self.history.files.get(doc.path)
 
     def _loop(self, doc: Document) -> LoopView:
-        started = doc.meta.get("date")
-        authors = as_strs(doc.meta.get("authors"))
+        info = doc.loop
+        authors = info.authors
         hist = self.file_history(doc)
         if not authors and hist is not None:
             authors = hist.authors
@@ -121,13 +109,13 @@ class Views:
             key=doc.key,
             id=doc.id,
             title=doc.title,
-            date=as_date(started),
-            stage=_choice(Stage, doc.meta.get("stage")),
+            date=info.date,
+            stage=info.stage,
             authors=authors,
             product=product[0].key if product else None,
             principles=tuple(d.key for d in self.graph.targets(doc.key, EdgeKind.PRACTICES)),
             follows=follows[0].key if follows else None,
-            tags=as_strs(doc.meta.get("tags")),
+            tags=info.tags,
         )
 
     def loops_into(self, key: str, kind: EdgeKind) -> tuple[LoopView, ...]:
@@ -139,38 +127,39 @@ class Views:
         return newest_first(self.loops.values())
 
     def principles(self) -> list[PrincipleRow]:
-        rows = [self._principle(d) for d in self.docs(Collection.PRINCIPLE)]
+        rows = [self.principle_row(d) for d in self.docs(Collection.PRINCIPLE)]
         return sorted(rows, key=lambda r: (r.order is None, r.order or 0, r.title.casefold()))
 
-    def _principle(self, doc: Document) -> PrincipleRow:
-        order = doc.meta.get("order")
+    def principle_row(self, doc: Document) -> PrincipleRow:
+        info = doc.principle
         return PrincipleRow(
             key=doc.key,
             id=doc.id,
             title=doc.title,
-            summary=text(doc, "summary"),
-            order=order if isinstance(order, int) and not isinstance(order, bool) else None,
+            summary=info.summary.strip(),
+            order=info.order,
             loops=self.loops_into(doc.key, EdgeKind.PRACTICES),
             products=tuple(d.key for d in self.graph.sources(doc.key, EdgeKind.GUIDED_BY)),
             related=tuple(d.key for d in self.graph.targets(doc.key, EdgeKind.RELATED)),
         )
 
     def products(self) -> list[ProductRow]:
-        rows = [self._product(d) for d in self.docs(Collection.PRODUCT)]
+        rows = [self.product_row(d) for d in self.docs(Collection.PRODUCT)]
         return sorted(rows, key=lambda r: r.title.casefold())
 
-    def _product(self, doc: Document) -> ProductRow:
+    def product_row(self, doc: Document) -> ProductRow:
+        info = doc.product
         alternatives = []
-        for name in as_strs(doc.meta.get("alternatives")):
+        for name in info.alternatives:
             target = self.graph.get(Collection.PRODUCT, name)
             alternatives.append((target.title if target else name, target.key if target else None))
         return ProductRow(
             key=doc.key,
             id=doc.id,
             title=doc.title,
-            summary=text(doc, "summary"),
-            status=_choice(Status, doc.meta.get("status")),
-            owner=text(doc, "owner"),
+            summary=info.summary.strip(),
+            status=info.status,
+            owner=info.owner.strip(),
             loops=self.loops_into(doc.key, EdgeKind.IMPROVES),
             depends_on=tuple(d.key for d in self.graph.targets(doc.key, EdgeKind.DEPENDS_ON)),
             used_by=tuple(d.key for d in self.graph.sources(doc.key, EdgeKind.DEPENDS_ON)),
@@ -202,7 +191,7 @@ def newest_first(loops: Any) -> list[LoopView]:
 def principle_index(views: Views, since: dt.date | None = None) -> list[Mapping[str, Any]]:
     """`kb index principles --format json`: one object per principle; `since` keeps only
     the loop cycles started on or after that date."""
-    out = []
+    out: list[Mapping[str, Any]] = []
     for r in views.principles():
         loops = [lv for lv in r.loops if since is None or (lv.date and lv.date >= since)]
         out.append(
