@@ -1,4 +1,5 @@
-"""Shared helpers: a handbook tree built from a dict, a minimal valid base, a real git repo.
+"""Shared helpers: a handbook tree built from a dict, a minimal valid base, a real git repo,
+and the one git isolation of the session (`isolated_git`, applied to every test).
 
 `make_kb(tmp_path, files)` writes files (paths relative to the root, `str` written as UTF-8
 exactly as given, `bytes` as they are) and returns the root. `BASE` is the smallest handbook
@@ -10,13 +11,16 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import subprocess
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from hypothesis import settings
+
+from gitrepo import GIT_ENV, ISOLATED, GitRepo
+
+__all__ = ["GIT_ENV", "GitRepo", "KbRepo"]
 
 # The property tests explore new examples on every local run (they have found real bugs);
 # under CI they replay a fixed set, so a pull request is judged on its own change.
@@ -152,42 +156,38 @@ def frozen_today(monkeypatch: pytest.MonkeyPatch) -> dt.date:
     return TODAY
 
 
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "Alice Example",
-    "GIT_AUTHOR_EMAIL": "alice@example.com",
-    "GIT_COMMITTER_NAME": "Alice Example",
-    "GIT_COMMITTER_EMAIL": "alice@example.com",
-    "GIT_AUTHOR_DATE": "2026-01-01T12:00:00Z",
-    "GIT_COMMITTER_DATE": "2026-01-01T12:00:00Z",
-    "GIT_CONFIG_GLOBAL": os.devnull,
-    "GIT_CONFIG_NOSYSTEM": "1",
-}
+@pytest.fixture(scope="session", autouse=True)
+def isolated_git() -> Iterator[None]:
+    """The one git isolation: for the whole session no user or system git config reaches git,
+    neither the tests' calls nor kb's own (module-scoped fixtures included), and commits made
+    outside `GitRepo` get a fixed identity."""
+    with pytest.MonkeyPatch.context() as patch:
+        for key in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"):
+            patch.setenv(key, GIT_ENV[key])
+        for key, value in ISOLATED.items():
+            patch.setenv(key, value)
+        yield
 
 
-class KbRepo:
-    """A handbook in a real git repository, built commit by commit with a fixed identity."""
+class KbRepo(GitRepo):
+    """Deprecated: use `gitrepo.GitRepo` (the one repository builder); this name stays only
+    until the tests that import it move over. Its differences: GIT_ENV's identity and date by
+    default, and `commit(message, date=)` with the message first."""
+
+    author = f"{GIT_ENV['GIT_AUTHOR_NAME']} <{GIT_ENV['GIT_AUTHOR_EMAIL']}>"
+    when = GIT_ENV["GIT_AUTHOR_DATE"]
 
     def __init__(self, root: Path) -> None:
-        self.root = root
-        root.mkdir(parents=True, exist_ok=True)
-        self.git("init", "-q", "-b", "main")
+        super().__init__(root, author=KbRepo.author, when=KbRepo.when)
 
-    def git(self, *args: str, date: str | None = None) -> str:
-        env = {**os.environ, **GIT_ENV}
-        if date:
-            env["GIT_AUTHOR_DATE"] = env["GIT_COMMITTER_DATE"] = date
-        done = subprocess.run(
-            ["git", *args], cwd=self.root, env=env, check=True, capture_output=True, text=True
-        )
-        return done.stdout.strip()
+    def commit(  # type: ignore[override]
+        self, message: str = "change", date: str | None = None
+    ) -> str:
+        return super().commit(when=date, message=message)
 
-    def write(self, files: Mapping[str, str | bytes]) -> None:
-        make_kb(self.root, files)
-
-    def commit(self, message: str = "change", date: str | None = None) -> str:
-        self.git("add", "-A")
-        self.git("commit", "-q", "--allow-empty", "-m", message, date=date)
-        return self.git("rev-parse", "HEAD")
+    def write(self, files: str | Mapping[str, str | bytes], text: str | bytes = "text\n") -> None:
+        (self.root / "content").mkdir(parents=True, exist_ok=True)
+        super().write(files, text)
 
 
 @pytest.fixture

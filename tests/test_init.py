@@ -8,7 +8,6 @@ layered over the test one, so nothing is downloaded), and every later step runs 
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -19,7 +18,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from conftest import GIT_ENV, KbRepo
+from gitrepo import GitRepo
 from kb.cli import main
 from kb.init import DEFAULT_REF, REPOSITORY, installed_ref, starter_principles
 from test_workflows import action_steps, context, run_step, steps
@@ -52,12 +51,6 @@ Reviews wait two days; see [[take ownership|ownership]].
 """
 
 
-@pytest.fixture(autouse=True)
-def _isolated_git(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key, value in GIT_ENV.items():
-        monkeypatch.setenv(key, value)
-
-
 def init(*args: str) -> tuple[int, str, str]:
     done = CliRunner().invoke(main, ["init", *args], catch_exceptions=False)
     return done.exit_code, done.stdout, done.stderr
@@ -67,9 +60,9 @@ def kb(root: Path, *args: str, bin_dir: Path = BIN) -> subprocess.CompletedProce
     return subprocess.run([str(bin_dir / "kb"), *args], cwd=root, capture_output=True, text=True, timeout=120)
 
 
-def commit(root: Path) -> KbRepo:
-    repo = KbRepo(root)
-    repo.commit("kb init")
+def commit(root: Path) -> GitRepo:
+    repo = GitRepo(root)
+    repo.commit(message="kb init")
     return repo
 
 
@@ -203,19 +196,12 @@ def test_the_written_workflows_install_and_run_kb_in_another_repository(
     tmp_path: Path, runner_python: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     init("--ref", SHA, str(tmp_path / "upstream"))
-    upstream = KbRepo(tmp_path / "upstream")
-    upstream.commit("kb init", date="2026-11-20T12:00:00Z")
-    subprocess.run(
-        ["git", "clone", "-q", upstream.root.as_uri(), str(tmp_path / "pr")],
-        check=True,
-        capture_output=True,
-        env={**os.environ, **GIT_ENV},
-    )
-    pr = KbRepo.__new__(KbRepo)
-    pr.root = tmp_path / "pr"
+    upstream = GitRepo(tmp_path / "upstream")
+    upstream.commit(message="kb init", when="2026-11-20T12:00:00Z")
+    pr = upstream.clone(tmp_path / "pr")
     pr.git("checkout", "-q", "-b", "faster-reviews")
     pr.write({LOOP: LOOP_TEXT})
-    pr.commit("a reflection", date="2026-11-25T12:00:00Z")
+    pr.commit(message="a reflection", when="2026-11-25T12:00:00Z")
     monkeypatch.delenv("PYTHONPATH", raising=False)  # the runner's python sees only what it installed
     # offline: build dependencies (hatchling) and kb's dependencies come from the test environment
     for key, value in {

@@ -23,7 +23,8 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import BASE, GIT_ENV, LOOP, PRINCIPLE, KbRepo
+from conftest import BASE, LOOP, PRINCIPLE
+from gitrepo import GitRepo
 from kb.init import REPOSITORY, pre_commit_config, publish_workflow, pull_request_workflow
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -201,30 +202,17 @@ def test_pull_request_template_asks_for_loop_principles_and_a_checklist() -> Non
 # -- every kb command they hold really runs ----------------------------------------------------
 
 
-@pytest.fixture(autouse=True)
-def _isolated_git(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key, value in GIT_ENV.items():
-        monkeypatch.setenv(key, value)
-
-
 @pytest.fixture
-def pull_request(tmp_path: Path) -> KbRepo:
+def pull_request(tmp_path: Path) -> GitRepo:
     """A pull request's checkout: a clone of a handbook (so `origin/main` exists, and
     origin/HEAD) on a branch that adds one clean loop cycle."""
-    upstream = KbRepo(tmp_path / "upstream")
+    upstream = GitRepo(tmp_path / "upstream")
     upstream.write(BASE)
-    upstream.commit("handbook", date="2026-11-23T12:00:00Z")
-    subprocess.run(
-        ["git", "clone", "-q", upstream.root.as_uri(), str(tmp_path / "pr")],
-        check=True,
-        capture_output=True,
-        env={**os.environ, **GIT_ENV},
-    )
-    pr = KbRepo.__new__(KbRepo)
-    pr.root = tmp_path / "pr"
+    upstream.commit(message="handbook", when="2026-11-23T12:00:00Z")
+    pr = upstream.clone(tmp_path / "pr")
     pr.git("checkout", "-q", "-b", "faster-reviews")
     pr.write({NEW_LOOP: BASE[LOOP].replace("Slow CI", "Faster reviews")})
-    pr.commit("a reflection", date="2026-11-25T12:00:00Z")
+    pr.commit(message="a reflection", when="2026-11-25T12:00:00Z")
     return pr
 
 
@@ -300,7 +288,7 @@ def test_the_kb_steps_are_the_expected_ones() -> None:
         assert installs == ['python -m pip install "${{ github.action_path }}"']
 
 
-def test_every_kb_step_runs_on_a_clean_pull_request(pull_request: KbRepo, tmp_path: Path) -> None:
+def test_every_kb_step_runs_on_a_clean_pull_request(pull_request: GitRepo, tmp_path: Path) -> None:
     summary = tmp_path / "summary.md"
     for name, step, values in kb_steps():
         done = run_step(pull_request.root, step, values, summary)
@@ -319,9 +307,9 @@ def lint_steps() -> list[tuple[dict[str, Any], dict[str, str]]]:
     return [(s, v) for _, s, v in kb_steps() if "args=(lint" in s["run"]]
 
 
-def test_lint_steps_annotate_a_typo_and_fail(pull_request: KbRepo, tmp_path: Path) -> None:
+def test_lint_steps_annotate_a_typo_and_fail(pull_request: GitRepo, tmp_path: Path) -> None:
     pull_request.write({NEW_LOOP: BASE[LOOP].replace("principles: [ownership]", "principles: [ownershp]")})
-    pull_request.commit("a typo", date="2026-11-26T12:00:00Z")
+    pull_request.commit(message="a typo", when="2026-11-26T12:00:00Z")
     assert len(lint_steps()) == 2
     for step, values in lint_steps():
         done = run_step(pull_request.root, step, values, tmp_path / "summary.md")
@@ -336,20 +324,13 @@ def test_lint_steps_annotate_a_typo_and_fail(pull_request: KbRepo, tmp_path: Pat
 @pytest.mark.parametrize("changed", ["true", "false"])
 def test_annotations_name_paths_under_the_root_input(tmp_path: Path, root: str, changed: str) -> None:
     """A handbook in a subfolder: GitHub attaches annotations by repository path."""
-    upstream = KbRepo(tmp_path / "upstream")
+    upstream = GitRepo(tmp_path / "upstream")
     upstream.write({f"docs/handbook/{rel}": text for rel, text in BASE.items()} | {"README.md": "x\n"})
-    upstream.commit("handbook")
-    subprocess.run(
-        ["git", "clone", "-q", upstream.root.as_uri(), str(tmp_path / "pr")],
-        check=True,
-        capture_output=True,
-        env={**os.environ, **GIT_ENV},
-    )
-    pr = KbRepo.__new__(KbRepo)
-    pr.root = tmp_path / "pr"
+    upstream.commit(message="handbook")
+    pr = upstream.clone(tmp_path / "pr")
     pr.git("checkout", "-q", "-b", "typo")
     pr.write({f"docs/handbook/{NEW_LOOP}": BASE[LOOP].replace("[ownership]", "[ownershp]")})
-    pr.commit("a typo")
+    pr.commit(message="a typo")
     [step] = [s for s in steps(ACTION_DATA) if "args=(lint" in s.get("run", "")]
     done = run_step(pr.root, step, context({"root": root, "changed": changed}), tmp_path / "summary.md")
     assert done.returncode == 1, done.stderr
@@ -376,7 +357,7 @@ def test_the_local_hook_runs_what_the_published_one_does() -> None:
     assert len(hooks()) == 1
 
 
-def run_hook(pr: KbRepo, hook: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+def run_hook(pr: GitRepo, hook: dict[str, Any]) -> subprocess.CompletedProcess[str]:
     """What pre-commit runs: the entry, its args, and the staged files its `files` pattern matches
     (when it takes file names; deleted files are never among them). It skips a hook with no files
     unless the hook is `always_run`."""
@@ -396,7 +377,7 @@ def run_hook(pr: KbRepo, hook: dict[str, Any]) -> subprocess.CompletedProcess[st
 
 
 @pytest.mark.parametrize("hook", hooks(), ids=lambda h: h["id"])
-def test_hook_entry_checks_the_whole_handbook(pull_request: KbRepo, hook: dict[str, Any]) -> None:
+def test_hook_entry_checks_the_whole_handbook(pull_request: GitRepo, hook: dict[str, Any]) -> None:
     assert hook["entry"].split()[0] == "kb" and hook.get("require_serial")
     pull_request.write({"content/loops/2026/2026-11-23-staged.md": BASE[LOOP].replace("Slow CI", "Staged")})
     pull_request.git("add", "-A")
@@ -415,7 +396,7 @@ def test_hook_entry_checks_the_whole_handbook(pull_request: KbRepo, hook: dict[s
 @pytest.mark.parametrize("hook", hooks(), ids=lambda h: h["id"])
 @pytest.mark.parametrize("change", ["rename", "delete"])
 def test_hook_fails_a_rename_that_breaks_files_not_staged(
-    pull_request: KbRepo, hook: dict[str, Any], change: str
+    pull_request: GitRepo, hook: dict[str, Any], change: str
 ) -> None:
     """Renaming (or deleting) a principle breaks the loops that practice it, which are unchanged."""
     if change == "rename":
