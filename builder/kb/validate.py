@@ -17,7 +17,6 @@ from typing import Any
 
 from kb.checks import loop_place, loop_sections, stale, too_deep, unsafe_body
 from kb.findings import Finding, Severity, finding
-from kb.frontmatter import InvalidDate, as_date, is_date, shown
 from kb.model import (
     Collection,
     Document,
@@ -34,6 +33,7 @@ from kb.model import (
 )
 from kb.schema import ID_RE, SCHEMAS, Field, Kind, fields_of
 from kb.settings import Settings
+from kb.values import InvalidDate, as_date, is_date, shown
 
 PAGE_NAME_RE = re.compile(r"[A-Za-z0-9_.-]+\Z")
 DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
