@@ -8,6 +8,7 @@ does nothing is exactly the kind of mistake kb exists to catch.
 from __future__ import annotations
 
 import posixpath
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -107,25 +108,33 @@ def is_root(folder: Path) -> bool:
 
 
 def load_settings(root: Path) -> Settings:
-    """Read `[tool.kb]` from pyproject.toml, else kb.toml; defaults for the rest."""
-    raw, source = _read_table(root)
+    """Read `[tool.kb]` from pyproject.toml, else kb.toml; defaults for the rest. A bad
+    setting is a KbError (exit 2) naming the file and the setting's line."""
+    raw, source, text = _read_table(root)
     known = {f.name for f in fields(Settings)} - {"root"}
     values: dict[str, Any] = {}
     for key, value in raw.items():
         name = key.replace("-", "_")
+        line = _line_of(text, key, source)
         if name not in known:
-            raise KbError(f"{source}: unknown setting '{key}' (known: {', '.join(sorted(known))})")
-        values[name] = _coerce(name, value, source)
+            where = f"{line[2:-1]}; " if line else ""
+            raise KbError(f"{source}: unknown setting '{key}' ({where}known: {', '.join(sorted(known))})")
+        try:
+            values[name] = _coerce(name, value, source)
+        except KbError as exc:
+            raise KbError(f"{exc}{line}") from None
     return Settings(root=root, **values)
 
 
-def _read_table(root: Path) -> tuple[dict[str, Any], str]:
+def _read_table(root: Path) -> tuple[dict[str, Any], str, str]:
+    """The settings table, the name of the file it came from, and that file's text."""
     for name, path in (("pyproject.toml", ("tool", "kb")), ("kb.toml", ())):
         file = root / name
         if not file.is_file():
             continue
         try:
-            data = tomllib.loads(file.read_text(encoding="utf-8"))
+            text = file.read_text(encoding="utf-8")
+            data = tomllib.loads(text)
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise KbError(f"{name}: cannot read settings: {exc}") from exc
         for key in path:
@@ -133,8 +142,26 @@ def _read_table(root: Path) -> tuple[dict[str, Any], str]:
         if data or name == "kb.toml":
             if not isinstance(data, dict):
                 raise KbError(f"{name}: [tool.kb] must be a table")
-            return data, name
-    return {}, "defaults"
+            return data, name, text
+    return {}, "defaults", ""
+
+
+def _line_of(text: str, key: str, source: str) -> str:
+    """' (line N)' of the line that sets `key` in kb's table (after `[tool.kb]` in
+    pyproject.toml, or its `[tool.kb.KEY]` sub-table), else ''. tomllib gives no positions,
+    and a message that points at the line is the one a user can act on."""
+    lines = text.split("\n")
+    start = 0
+    if source == "pyproject.toml":
+        headers = [i for i, line in enumerate(lines) if re.match(r"\s*\[\s*tool\s*\.\s*kb\s*[\].]", line)]
+        if not headers:
+            return ""
+        start = headers[0]
+    setter = re.compile(rf"""\s*(?:\[\s*(?:tool\s*\.\s*kb\s*\.\s*)?)?["']?{re.escape(key)}["']?\s*[=\]]""")
+    for i in range(start, len(lines)):
+        if setter.match(lines[i]):
+            return f" (line {i + 1})"
+    return ""
 
 
 _INTS = {"max_file_bytes", "max_yaml_depth", "max_yaml_nodes", "stale_days", "coverage_window_days"}
