@@ -1,11 +1,16 @@
 """kb build against tuned MkDocs on a plain-page handbook (no frontmatter, nested folders).
 
-    python bench/pages.py [--pages 900] [--small 100] [--runs 3] [--dir DIR] [--git]
+    python bench/pages.py [--pages 900] [--small 100] [--runs 3] [--dir DIR] [--git] [--before SRC]
 
-Generates the handbook with `bench/gen.py --plain` (or uses DIR: a handbook root whose markdown
+Generates the handbook with `bench/gen.py --plain` (or copies DIR: a handbook root whose markdown
 is in its content folder), then, interleaved, `--runs` times each:
 
-- `kb build` cold: `.kb-cache/` and the site deleted before every run;
+- `kb build` cold (`.kb-cache/` and the site deleted before every run) with the SAME mkdocs.yml
+  as MkDocs below (kb uses a repository's own mkdocs.yml, adding its theme overrides itself):
+  the reported comparison;
+- `kb build` cold with kb's built-in configuration (no mkdocs.yml: Material with more features,
+  more markdown extensions, the tags plugin), the second row;
+- with `--before SRC`, the same two with the kb whose `builder/` is in SRC (an older checkout);
 - `mkdocs build` of the same markdown with what a knowledgeable user would write: theme
   material with `navigation.prune`, the search plugin, and docs_dir pointing at the content folder
   (leaving out kb's `site/`, for a handbook at the repository root).
@@ -36,18 +41,17 @@ import gen  # noqa: E402 - bench/gen.py, beside this file
 
 BIN = Path(sys.executable).parent
 PROBE = Path("about/team/who-we-are/index.html")
-MKDOCS_YML = """site_name: Plain pages
+TUNED = """site_name: Plain pages
 theme:
   name: material
   features:
     - navigation.prune
 plugins:
   - search
-docs_dir: {docs}
-site_dir: {site}
 exclude_docs: |
   /site/
 """
+MKDOCS_YML = TUNED + "docs_dir: {docs}\nsite_dir: {site}\n"
 
 
 def du(path: Path) -> int:
@@ -66,10 +70,14 @@ def timed(command: list[str], **kwargs: object) -> tuple[float, float]:
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def kb_build(root: Path) -> tuple[float, float]:
+def kb_build(root: Path, source: Path | None = None) -> tuple[float, float]:
+    """`kb build -q` cold; `source`: the checkout whose `builder/` holds the kb to run."""
     shutil.rmtree(root / ".kb-cache", ignore_errors=True)
     shutil.rmtree(root / "site", ignore_errors=True)
-    return timed([str(BIN / "kb"), "build", "-q"], cwd=root)
+    env = dict(os.environ)
+    if source is not None:
+        env["PYTHONPATH"] = str(source / "builder")
+    return timed([str(BIN / "kb"), "build", "-q"], cwd=root, env=env)
 
 
 def mkdocs_build(config: Path, site: Path) -> tuple[float, float]:
@@ -84,38 +92,69 @@ def content_of(root: Path) -> Path:
     return load_settings(root).content
 
 
-def compare(root: Path, runs: int, work: Path) -> dict[str, object]:
+def compare(roots: dict[str, Path], runs: int, work: Path, before: Path | None) -> dict[str, object]:
+    """Interleaved runs of every kb row and the tuned MkDocs; `roots` holds the handbook with
+    the tuned mkdocs.yml ("same") and without one ("builtin"), the same markdown."""
     site = work / "mkdocs-site"
     config = work / "mkdocs.yml"
-    config.write_text(MKDOCS_YML.format(docs=content_of(root), site=site), encoding="utf-8")
-    kb_times, mk_times, kb_cpu, mk_cpu = [], [], [], []
+    config.write_text(MKDOCS_YML.format(docs=content_of(roots["same"]), site=site), encoding="utf-8")
+    builds = {
+        f"kb{tag}_{kind}": (roots[kind], source)
+        for tag, source in (("", None),) + ((("_before", before),) if before else ())
+        for kind in ("same", "builtin")
+    }
+    times: dict[str, list[float]] = {name: [] for name in [*builds, "mkdocs"]}
+    cpu: dict[str, list[float]] = {name: [] for name in times}
     for _ in range(runs):
-        wall, cpu = kb_build(root)
-        kb_times.append(wall)
-        kb_cpu.append(cpu)
-        wall, cpu = mkdocs_build(config, site)
-        mk_times.append(wall)
-        mk_cpu.append(cpu)
-    probe_kb, probe_mk = root / "site" / PROBE, site / PROBE
+        for name, (root, source) in builds.items():
+            wall, used = kb_build(root, source)
+            times[name].append(wall)
+            cpu[name].append(used)
+        wall, used = mkdocs_build(config, site)
+        times["mkdocs"].append(wall)
+        cpu["mkdocs"].append(used)
+    probe = roots["same"] / "site" / PROBE
     return {
         "files": sum(
             1
-            for p in content_of(root).rglob("*.md")
-            if not any(part.startswith(".") for part in p.relative_to(root).parts)
+            for p in content_of(roots["same"]).rglob("*.md")
+            if not any(part.startswith(".") for part in p.relative_to(roots["same"]).parts)
         ),
-        "kb": kb_times,
-        "mkdocs": mk_times,
-        "kb_cpu": kb_cpu,
-        "mkdocs_cpu": mk_cpu,
-        "kb_size": du(root / "site"),
+        "times": times,
+        "cpu": cpu,
+        "kb_size": du(roots["same"] / "site"),
+        "kb_builtin_size": du(roots["builtin"] / "site"),
         "mkdocs_size": du(site),
-        "kb_probe": probe_kb.stat().st_size if probe_kb.is_file() else None,
-        "mkdocs_probe": probe_mk.stat().st_size if probe_mk.is_file() else None,
+        "kb_probe": probe.stat().st_size if probe.is_file() else None,
+        "mkdocs_probe": (site / PROBE).stat().st_size if (site / PROBE).is_file() else None,
     }
+
+
+def twins(root: Path, work: Path) -> dict[str, Path]:
+    """The handbook at `root` twice under `work`: with the tuned mkdocs.yml, and without any."""
+    out = {}
+    for kind in ("same", "builtin"):
+        copy = work / kind
+        shutil.copytree(root, copy, symlinks=True, ignore=shutil.ignore_patterns("site", ".kb-cache"))
+        for name in ("mkdocs.yml", "mkdocs.yaml"):
+            (copy / name).unlink(missing_ok=True)
+        if kind == "same":
+            (copy / "mkdocs.yml").write_text(TUNED, encoding="utf-8")
+        out[kind] = copy
+    return out
 
 
 def row(name: str, times: list[float]) -> str:
     return f"{name:<38} {statistics.median(times):7.2f} s  (min {min(times):.2f}, max {max(times):.2f})"
+
+
+LABELS = {
+    "kb_same": "kb build, same mkdocs.yml (cold)",
+    "kb_builtin": "kb build, built-in config (cold)",
+    "kb_before_same": "kb build BEFORE, same mkdocs.yml",
+    "kb_before_builtin": "kb build BEFORE, built-in config",
+    "mkdocs": "mkdocs build (material, prune, search)",
+}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -127,6 +166,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--dir", type=Path, help="an existing handbook root instead of a generated one")
     parser.add_argument("--git", action="store_true", help="generate with git history")
+    parser.add_argument("--before", type=Path, help="a checkout of an older kb, measured too (its builder/)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="kb-pages-") as tmp:
         work = Path(tmp)
@@ -135,27 +175,32 @@ def main(argv: list[str] | None = None) -> None:
         else:
             root = work / "big"
             gen.generate_plain(root, args.pages, git=args.git)
+        (work / "twins").mkdir()
+        roots = twins(root, work / "twins")
         print(f"load average {os.getloadavg()[0]:.2f}; {args.runs} runs each, interleaved", flush=True)
-        big = compare(root, args.runs, work)
-        print(f"\n{big['files']} markdown files ({root})")
-        print(row("kb build (cold: no cache, no site)", big["kb"]))
-        print(row("mkdocs build (material, prune, search)", big["mkdocs"]))
-        ratio = statistics.median(big["kb"]) / statistics.median(big["mkdocs"])
-        print(f"{'kb / mkdocs':<38} {ratio:7.2f}x   (target <= 0.6x)")
-        print(row("CPU time: kb build", big["kb_cpu"]))
-        print(row("CPU time: mkdocs build", big["mkdocs_cpu"]))
-        cpu_ratio = statistics.median(big["kb_cpu"]) / statistics.median(big["mkdocs_cpu"])
-        print(f"{'CPU time: kb / mkdocs':<38} {cpu_ratio:7.2f}x")
-        print(f"{'site size: kb':<38} {big['kb_size'] / 1e6:7.1f} MB")
+        big = compare(roots, args.runs, work, args.before)
+        times, cpu = big["times"], big["cpu"]
+        assert isinstance(times, dict) and isinstance(cpu, dict)
+        mk, mk_cpu = statistics.median(times["mkdocs"]), statistics.median(cpu["mkdocs"])
+        print(f"\n{big['files']} markdown files ({root}); wall time, then CPU time (user + sys of the tree)")
+        for name, walls in times.items():
+            ratio = statistics.median(walls) / mk
+            used = statistics.median(cpu[name])
+            print(f"{row(LABELS[name], walls)}  {ratio:5.2f}x   CPU {used:6.2f} s  {used / mk_cpu:5.2f}x")
+        print(
+            f"{'target: kb / mkdocs (same mkdocs.yml)':<38} <= 0.6x (issue 11), <= 0.4x (issue 15); mkdocs CPU {mk_cpu:.2f} s"
+        )
+        print(f"{'site size: kb, same mkdocs.yml':<38} {big['kb_size'] / 1e6:7.1f} MB")
+        print(f"{'site size: kb, built-in config':<38} {big['kb_builtin_size'] / 1e6:7.1f} MB")
         print(
             f"{'site size: mkdocs':<38} {big['mkdocs_size'] / 1e6:7.1f} MB"
-            f"   (kb/mkdocs {big['kb_size'] / big['mkdocs_size']:.2f}x)"
+            f"   (kb/mkdocs {big['kb_size'] / big['mkdocs_size']:.2f}x with the same mkdocs.yml)"
         )
         if args.small and not args.dir:
             small_root = work / "small"
             gen.generate_plain(small_root, args.small, git=args.git)
             (work / "small-work").mkdir()
-            small = compare(small_root, 1, work / "small-work")
+            small = compare(twins(small_root, work / "small-work"), 1, work / "small-work", None)
             print(f"\n{PROBE.parent}/ page: {args.small} → {args.pages} pages")
             print(f"{'  kb':<38} {small['kb_probe']:>9,} → {big['kb_probe']:,} bytes")
             print(f"{'  mkdocs (prune)':<38} {small['mkdocs_probe']:>9,} → {big['mkdocs_probe']:,} bytes")
