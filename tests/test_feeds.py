@@ -13,16 +13,23 @@ against the feed's own URL path as a reader would, must name a page of the built
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import shutil
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from urllib.parse import urljoin, urlparse
 
 import feedparser
 import pytest
 
-from conftest import KbRepo
+from conftest import TODAY, KbRepo, make_base
+from kb import feeds
+from kb.history import FileHistory, History
+from kb.pipeline import check
+from kb.settings import load_settings
+from kb.views import Views
 from site_helpers import FIXED_NOW, run_kb
 
 C1, C2, C3, C4 = (
@@ -292,3 +299,93 @@ def test_without_git_dates_come_from_the_loops_and_links_are_absolute(plain_site
         ("implement", base + SLOW),
         ("started", base + SLOW),
     ]
+
+
+# -- unit tests: entries, feeds and documents from views, without building a site -------------
+
+UNIT_LOOP = "content/loops/2026/2026-11-23-slow-ci.md"  # conftest's loop: stage repeat, product kb
+UNIT_NEW = "content/loops/2026/2026-11-28-new.md"
+UNIT_FILES = {
+    UNIT_NEW: (
+        "---\ntitle: New <b>one</b>\ndate: 2026-11-28\nstage: observe\nprinciples: [ownership]\n"
+        "authors: [Ana]\n---\n\n## 1. Observe\n\nSaw it.\n"
+    )
+}
+
+
+def unit_views(tmp_path: Path, history: History | None = None) -> Views:
+    checked = check(load_settings(make_base(tmp_path, UNIT_FILES)), TODAY)
+    return Views(checked.graph, history)
+
+
+def at(stamp: str) -> int:
+    return int(dt.datetime.fromisoformat(stamp).timestamp())
+
+
+def test_entries_without_git_come_from_each_loops_date(tmp_path: Path) -> None:
+    views = unit_views(tmp_path)
+    got = [(e.loop.id, e.event, e.when.isoformat()) for e in feeds.entries(views, {})]
+    assert got == [
+        ("2026-11-28-new", "started", "2026-11-28T00:00:00+00:00"),
+        ("2026-11-23-slow-ci", "repeat", "2026-11-23T00:00:00+00:00"),  # reached: no later date known
+        ("2026-11-23-slow-ci", "implement", "2026-11-23T00:00:00+00:00"),
+        ("2026-11-23-slow-ci", "started", "2026-11-23T00:00:00+00:00"),
+    ]
+
+
+def test_entries_with_history_use_the_stage_log_under_every_name(tmp_path: Path) -> None:
+    old_name = "content/loops/2025/2026-11-23-slow-ci.md"
+    history = History(
+        {
+            UNIT_LOOP: FileHistory(
+                dt.date(2026, 11, 23), dt.date(2026, 11, 30), ("Bo",), "Bo", 3, False, (old_name,)
+            )
+        },
+        available=True,
+        shallow=False,
+        findings=(),
+    )
+    stages = {
+        old_name: [(at("2026-11-23T09:15:00+00:00"), "observe"), (at("2026-11-25T10:00:00+00:00"), "design")],
+        UNIT_LOOP: [(at("2026-11-29T12:00:00+00:00"), "repeat")],  # implement skipped: reached at repeat
+    }
+    views = unit_views(tmp_path, history)
+    got = [
+        (e.event, e.when.isoformat())
+        for e in feeds.entries(views, stages)
+        if e.loop.id == "2026-11-23-slow-ci"
+    ]
+    assert got == [
+        ("repeat", "2026-11-29T12:00:00+00:00"),
+        ("implement", "2026-11-29T12:00:00+00:00"),
+        ("started", "2026-11-23T09:15:00+00:00"),  # the first stage line, made the day it was added
+    ]
+
+
+def test_feeds_per_product_and_principle_and_their_documents(tmp_path: Path) -> None:
+    views = unit_views(tmp_path)
+    all_feeds = feeds.feeds(views, feeds.entries(views, {}))
+    by_key = {f.key: f for f in all_feeds}
+    assert list(by_key) == ["feeds/loops", "feeds/products/kb", "feeds/principles/ownership"]
+    assert by_key["feeds/loops"].title == "Home: loop cycles" and by_key["feeds/loops"].page == "loops/index"
+    assert {e.loop.id for e in by_key["feeds/products/kb"].entries} == {"2026-11-23-slow-ci"}
+    assert len(by_key["feeds/principles/ownership"].entries) == 4
+
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    root = ET.fromstring(feeds.atom(by_key["feeds/loops"], views, ""))
+    assert root.findtext("a:id", namespaces=ns) == "urn:kb:feeds/loops"
+    first = root.find("a:entry", ns)
+    assert first is not None
+    assert first.findtext("a:title", namespaces=ns) == "New loop: New <b>one</b>"  # text, escaped in XML
+    assert first.find("a:link", ns).get("href") == "../loops/2026/2026-11-28-new/"
+    assert first.findtext("a:author/a:name", namespaces=ns) == "Ana"
+    assert "Principles: Ownership" in (first.findtext("a:summary", namespaces=ns) or "")
+
+    site = "https://hb.example/"
+    data = json.loads(feeds.json_feed(by_key["feeds/products/kb"], views, site))
+    assert data["feed_url"] == site + "feeds/products/kb.json"
+    assert data["home_page_url"] == site + "products/kb/"
+    assert [i["id"] for i in data["items"]] == [
+        site + "loops/2026/2026-11-23-slow-ci/#" + event for event in ("repeat", "implement", "started")
+    ]
+    assert data["items"][0]["tags"] == ["repeat"] and data["items"][0]["authors"] == []
