@@ -1,4 +1,5 @@
-"""The code stays ruff-clean (lint rules in pyproject.toml), like the rest of CI's checks."""
+"""The code stays ruff-clean (lint rules in pyproject.toml) and ruff-formatted, like the rest
+of CI's checks; CI runs every test, the slow ones too."""
 
 from __future__ import annotations
 
@@ -24,6 +25,27 @@ def test_ruff_is_clean() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stdout[-3000:]
+
+
+def test_ruff_format_is_clean() -> None:
+    """`ruff format --check`: one formatting, so diffs show only what changed."""
+    ruff = shutil.which("ruff") or str(Path(sys.executable).with_name("ruff"))
+    if not Path(ruff).is_file():
+        pytest.skip("ruff is not installed (pip install -e '.[test]')")
+    done = subprocess.run(
+        [ruff, "format", "--check", "--no-cache", "builder", "tests", "bench"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:]
+
+
+def test_ci_runs_the_slow_tests_too() -> None:
+    """A test marked slow that CI never runs protects nothing: .ci/run selects them as well."""
+    run = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert '-m pytest -m "slow or not slow"' in run
 
 
 def test_every_command_and_setting_is_documented() -> None:
