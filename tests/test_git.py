@@ -218,11 +218,11 @@ def test_changed_paths_rejects_option_like_base(repo: GitRepo) -> None:
     assert not (repo.path / "marker").exists()
 
 
-def test_status_paths(repo: GitRepo) -> None:
+def test_working_tree(repo: GitRepo) -> None:
     _feature_branch(repo)
-    modified, untracked = git.status_paths(repo.path)
-    assert modified == {"content/staged.md", "content/s.md", "content/e.md", "content/f.md"}
-    assert untracked == {"content/untracked/u.md"}
+    tree = git.working_tree(repo.path)
+    assert tree.modified == {"content/staged.md", "content/s.md", "content/e.md", "content/f.md"}
+    assert tree.untracked == {"content/untracked/u.md"}
 
 
 def test_non_ascii_paths(repo: GitRepo) -> None:
@@ -235,7 +235,7 @@ def test_non_ascii_paths(repo: GitRepo) -> None:
     changes = git.changed_paths(repo.path, "main")
     assert changes.renamed == {"content/ünïcødé.md": "content/日本語 名前.md"}
     assert changes.changed == {"content/日本語 名前.md", "content/naïve café.md"}
-    assert git.status_paths(repo.path)[1] == {"content/naïve café.md"}
+    assert git.working_tree(repo.path).untracked == {"content/naïve café.md"}
 
 
 def test_log_changes_newest_first(repo: GitRepo) -> None:
@@ -305,7 +305,9 @@ def test_hostile_config_runs_nothing(repo: GitRepo, tmp_path: Path) -> None:
     history = read_history(repo.path, ["content/index.md", "content/new.md"])
     assert history.available and history.files["content/index.md"].uncommitted
     git.changed_paths(repo.path, "main")
-    git.status_paths(repo.path)
+    git.working_tree(repo.path)
+    git.head_commit(repo.path)
+    git.head_log(repo.path)
     git.default_base(repo.path)
     assert sorted(p.name for p in tmp_path.glob("marker-*")) == []
     assert (repo.path / ".git/index").read_bytes() == index  # kb never writes into .git
@@ -314,3 +316,36 @@ def test_hostile_config_runs_nothing(repo: GitRepo, tmp_path: Path) -> None:
     subprocess.run(["git", "log", "-1"], cwd=repo.path, capture_output=True)
     planted = {p.name for p in tmp_path.glob("marker-*")}
     assert {"marker-fsmonitor", "marker-clean", "marker-gpg"} <= planted
+
+
+def test_root_prefix_is_the_handbook_folder_inside_the_repository(repo: GitRepo) -> None:
+    (repo.path / "docs" / "handbook").mkdir(parents=True)
+    assert git.root_prefix(repo.path, repo.path) == ""
+    assert git.root_prefix(repo.path / "docs" / "handbook", repo.path) == "docs/handbook/"
+
+
+def test_head_commit_follows_commits_and_checkouts(tmp_path: Path) -> None:
+    made = GitRepo(tmp_path / "fresh")
+    assert git.head_commit(made.path) is None  # unborn branch: no commit yet
+    made.write("a.md", "a\n")
+    made.commit()
+    first = made.git("rev-parse", "HEAD")
+    assert git.head_commit(made.path) == first
+    made.write("a.md", "b\n")
+    made.commit()
+    assert git.head_commit(made.path) == made.git("rev-parse", "HEAD") != first
+    made.git("checkout", "-q", first)
+    assert git.head_commit(made.path) == first
+
+
+def test_head_log_is_the_reflog_git_appends_to_when_head_moves(repo: GitRepo, tmp_path: Path) -> None:
+    log = git.head_log(repo.path)
+    assert log == repo.path / ".git" / "logs" / "HEAD"
+    size = log.stat().st_size
+    repo.write("content/b.md", "b\n")
+    repo.commit()
+    assert log.stat().st_size > size
+    repo.git("worktree", "add", "-q", str(tmp_path / "other"), "-b", "other")
+    other = git.head_log(tmp_path / "other")  # a worktree's HEAD lives in .git/worktrees/
+    assert other is not None and other.is_file() and other != log
+    assert git.head_log(GitRepo(tmp_path / "unborn").path) is None  # no commit: no reflog yet

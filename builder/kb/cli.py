@@ -177,7 +177,9 @@ def build(
 
     settings = settings_for(ctx)
     show = not quiet and (verbose or sys.stderr.isatty())
-    result = run_build(settings, out, strict, _progress if show else lambda _m: None, renderer=renderer)
+    result = run_build(
+        settings, out, strict, _progress if show else lambda _m: None, renderer=renderer, quiet=quiet
+    )
     if result.findings:
         click.echo(render(result.findings, "text"), err=True)
     if not quiet:
@@ -299,13 +301,12 @@ def new(ctx: click.Context, kind: str, title: str, no_input: bool, when: Any, **
 @click.pass_context
 def next_(ctx: click.Context, loop_id: str, title: str | None, when: Any) -> None:
     """Scaffold the next cycle of LOOP (step 5, repeat): it follows LOOP, same product and principles."""
-    import datetime as dt
-
+    from kb import clock
     from kb.scaffold import ScaffoldError, create, next_cycle
 
     settings = settings_for(ctx)
     try:
-        doc, note = next_cycle(settings, loop_id, title, when or dt.date.today())
+        doc, note = next_cycle(settings, loop_id, title, when or clock.today())
         path = create(settings, doc)
     except ScaffoldError as exc:
         click.echo(f"kb: {exc}", err=True)

@@ -9,21 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import os
 from collections import Counter
 from dataclasses import dataclass
 
+from kb.clock import today
 from kb.views import LoopView, PrincipleRow, Views
 
+__all__ = ["Coverage", "compute", "quarter", "quarters_between", "svg", "table", "today"]
+
 CELL_W, CELL_H, LABEL_W, HEAD_H = 56, 26, 260, 30
-
-
-def today() -> dt.date:
-    """The build's "now": SOURCE_DATE_EPOCH when set (reproducible builds), else today (UTC)."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
-    if epoch.isdigit():
-        return dt.datetime.fromtimestamp(int(epoch), dt.UTC).date()
-    return dt.datetime.now(dt.UTC).date()
 
 
 def quarter(day: dt.date) -> str:
@@ -50,7 +44,8 @@ class Coverage:
 
 def compute(views: Views, window_days: int, reference: dt.date | None = None) -> Coverage:
     """Counts per principle and quarter, from the first loop's quarter to the reference's
-    (or the last loop's, if later): recent empty quarters are the signal, so they show."""
+    (or the last loop's, if later): recent empty quarters are the signal, so they show.
+    The reference is the run's day (`Checked.today`); without one, `kb.clock`'s."""
     reference = reference or today()
     rows = views.principles()
     loops = [lv for lv in views.loops.values() if lv.date]

@@ -8,16 +8,13 @@ who consumes them, links broken or fixed. Markdown for a job summary, or JSON.
 
 from __future__ import annotations
 
-import dataclasses
-import tempfile
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 from kb.errors import KbError
 from kb.link import EdgeKind, Graph
 from kb.model import Collection, Stage, as_strs
-from kb.pipeline import Checked, check
+from kb.pipeline import Checked, Options, run
 from kb.settings import Settings
 
 LINK_CODES = {"KB401", "KB402", "KB403", "KB404", "KB405", "KB406", "KB407", "KB408"}
@@ -41,32 +38,14 @@ def diff(settings: Settings, base: str | None, head: str | None) -> dict[str, li
     repo = git.find_repo(settings.root)
     if repo is None:
         raise KbError("kb diff needs a git repository (and git on PATH)")
-    prefix = _prefix(settings.root, repo)
     head_sha = git.resolve_ref(repo, head) if head else None
     if base:
         base_sha = git.merge_base(repo, base, head_sha or "HEAD")
     else:
         _, base_sha = git.picked_base(repo, "kb diff", head_sha or "HEAD")
-    with tempfile.TemporaryDirectory(prefix="kb-diff-") as tmp:
-        before = _check_at(settings, repo, base_sha, prefix, Path(tmp) / "base")
-        after = (
-            _check_at(settings, repo, head_sha, prefix, Path(tmp) / "head") if head_sha else check(settings)
-        )
+    before = run(settings, Options(rev=base_sha)).checked
+    after = run(settings, Options(rev=head_sha, today=before.today)).checked  # no HEAD: the working tree
     return compare(before, after)
-
-
-def _prefix(root: Path, repo: Path) -> str:
-    rel = root.resolve().relative_to(repo.resolve()).as_posix()
-    return "" if rel == "." else rel + "/"
-
-
-def _check_at(settings: Settings, repo: Path, sha: str, prefix: str, dest: Path) -> Checked:
-    from kb import git
-
-    git.export_tree(repo, sha, prefix + settings.content_dir, dest)
-    root = dest / prefix if prefix else dest
-    (root / settings.content_dir).mkdir(parents=True, exist_ok=True)
-    return check(dataclasses.replace(settings, root=root))
 
 
 def compare(before: Checked, after: Checked) -> dict[str, list[dict[str, Any]]]:

@@ -167,6 +167,30 @@ def find_repo(root: Path) -> Path | None:
     return Path(os.fsdecode(top)) if status == 0 and top else None
 
 
+def root_prefix(root: Path, repo: Path) -> str:
+    """The handbook `root` relative to the repository top level `repo`: '' or ending in '/'.
+    Git names paths from the top level, kb from the handbook root; this is the difference."""
+    rel = root.resolve().relative_to(repo.resolve()).as_posix()
+    return "" if rel == "." else rel + "/"
+
+
+def head_commit(repo: Path) -> str | None:
+    """The commit HEAD names, or None on an unborn branch. `kb serve` compares it between
+    rebuilds to learn that a commit or a checkout moved HEAD (and history must be read again)."""
+    out = _try(repo, "rev-parse", "--verify", "--quiet", "HEAD^{commit}")
+    sha = (out or b"").strip()
+    return sha.decode() if _SHA.fullmatch(sha) else None
+
+
+def head_log(repo: Path) -> Path | None:
+    """The file git appends to whenever HEAD moves (its reflog: commit, checkout, reset,
+    merge), if the repository keeps one: what `kb serve` watches to notice a commit that
+    changed no watched file. Asked of git, since a worktree's HEAD lives outside `.git/`."""
+    out = (_try(repo, "rev-parse", "--git-path", "logs/HEAD") or b"").strip()
+    path = repo / os.fsdecode(out) if out else None  # relative to `repo`, where git ran
+    return path if path is not None and path.is_file() else None
+
+
 def is_shallow(repo: Path) -> bool:
     """True in a shallow clone, where old commits (and so dates and authors) are missing."""
     return _output(repo, "rev-parse", "--is-shallow-repository").strip() == b"true"
@@ -306,12 +330,6 @@ def working_tree(repo: Path) -> WorkingTree:
             if b"R" in xy:
                 renamed[old] = path
     return WorkingTree(frozenset(modified), frozenset(untracked), renamed)
-
-
-def status_paths(repo: Path) -> tuple[set[str], set[str]]:
-    """(modified or staged, untracked) paths of the working tree, repository-relative."""
-    tree = working_tree(repo)
-    return set(tree.modified), set(tree.untracked)
 
 
 def _name_status(fields: Iterator[bytes], first: bytes) -> Change:

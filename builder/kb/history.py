@@ -127,7 +127,7 @@ def read_history(root: Path, paths: Iterable[str]) -> History:
     if repo is None:
         return _unavailable(_why_unavailable())
     try:
-        return _read(repo, _prefix(root, repo), wanted)
+        return _read(repo, git.root_prefix(root, repo), wanted)
     except (git.GitError, OSError, ValueError) as exc:  # a broken repository is still a warning
         return _unavailable(str(exc))
 
@@ -142,12 +142,6 @@ def _unavailable(reason: str) -> History:
     warning = finding(".", 1, 1, "KB701", f"git history unavailable: {reason}",
                       "dates and authors are left out")  # fmt: skip
     return History({}, False, False, (warning,))
-
-
-def _prefix(root: Path, repo: Path) -> str:
-    """The handbook root relative to the repository top level, '' or ending in '/'."""
-    rel = root.resolve().relative_to(repo.resolve()).as_posix()
-    return "" if rel == "." else rel + "/"
 
 
 def _read(repo: Path, prefix: str, wanted: list[str]) -> History:
@@ -201,7 +195,7 @@ def read_stage_history(root: Path, loops_dir: str) -> dict[str, list[tuple[int, 
         repo = git.find_repo(root)
         if repo is None or not git.has_commits(repo):
             return {}
-        prefix = _prefix(root, repo)
+        prefix = git.root_prefix(root, repo)
         changes = git.stage_history(repo, prefix + loops_dir)
     except git.GitError:
         return {}

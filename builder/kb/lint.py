@@ -8,14 +8,13 @@ linting the merge base too and keeping the findings in unchanged files that are 
 from __future__ import annotations
 
 import json
-import tempfile
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from kb.errors import KbError
 from kb.findings import Finding, Severity
-from kb.pipeline import check, only_paths
+from kb.pipeline import Checked, Options, check, only_paths, run
 from kb.settings import Settings
 
 
@@ -40,9 +39,10 @@ class LintReport:
 def run_lint(settings: Settings, options: LintOptions) -> LintReport:
     """Check everything, then keep what the options ask to see."""
     checked = check(settings)
-    found, files, notes = checked.findings, checked.corpus.files, []
+    found, files = checked.findings, checked.corpus.files
+    notes: list[str] = []
     if options.changed:
-        found, files, notes = _changed(settings, found, options.base)
+        found, files, notes = _changed(settings, checked, options.base)
     if options.paths:
         found = only_paths(found, options.paths)
     if options.write_baseline:
@@ -65,11 +65,10 @@ def exit_code(found: list[Finding], strict: bool) -> int:
 
 
 # -- --changed -----------------------------------------------------------------------------
-def _changed(
-    settings: Settings, found: list[Finding], base: str | None
-) -> tuple[list[Finding], int, list[str]]:
+def _changed(settings: Settings, checked: Checked, base: str | None) -> tuple[list[Finding], int, list[str]]:
     from kb import git
 
+    found = checked.findings
     repo = git.find_repo(settings.root)
     if repo is None:
         raise KbError("--changed needs a git repository (and git on PATH)")
@@ -78,15 +77,11 @@ def _changed(
     else:
         ref, base_sha = git.picked_base(repo, "kb lint --changed")
     changes = git.changed_paths(repo, ref, base_sha)
-    prefix = _prefix(settings.root, repo)
+    prefix = git.root_prefix(settings.root, repo)
     changed = {p[len(prefix) :] for p in changes.changed if p.startswith(prefix)}
     touched = changed & _markdown(settings)
     own = [f for f in found if f.path in changed]
-    caused = (
-        _caused(settings, repo, base_sha, prefix, found, changed)
-        if (changes.changed or changes.deleted)
-        else []
-    )
+    caused = _caused(settings, base_sha, checked, changed) if (changes.changed or changes.deleted) else []
     notes = [f"kb: {len(touched)} changed file{'' if len(touched) == 1 else 's'} since {ref}"]
     return sorted(own + caused, key=Finding.sort_key), len(touched), notes
 
@@ -98,25 +93,12 @@ def _markdown(settings: Settings) -> set[str]:
     return {settings.repo_path(entry.rel) for entry in walk(settings)[0]}
 
 
-def _prefix(root: Path, repo: Path) -> str:
-    rel = root.resolve().relative_to(repo.resolve()).as_posix()
-    return "" if rel == "." else rel + "/"
-
-
-def _caused(
-    settings: Settings, repo: Path, base_sha: str, prefix: str, found: list[Finding], changed: set[str]
-) -> list[Finding]:
-    """Findings in unchanged files that the merge base did not have."""
-    from kb import git
-
-    with tempfile.TemporaryDirectory(prefix="kb-base-") as tmp:
-        git.export_tree(repo, base_sha, prefix + settings.content_dir, Path(tmp))
-        base_root = Path(tmp) / prefix if prefix else Path(tmp)
-        (base_root / settings.content_dir).mkdir(parents=True, exist_ok=True)
-        before = check(replace(settings, root=base_root)).findings
+def _caused(settings: Settings, base_sha: str, checked: Checked, changed: set[str]) -> list[Finding]:
+    """Findings in unchanged files that the merge base did not have (checked on the same day)."""
+    before = run(settings, Options(rev=base_sha, today=checked.today)).findings
     known = Counter(_key(f) for f in before if f.path not in changed)
     out = []
-    for f in found:
+    for f in checked.findings:
         if f.path in changed:
             continue
         if known[_key(f)] > 0:

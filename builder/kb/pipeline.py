@@ -1,15 +1,33 @@
-"""The only module that knows the order of the stages: load → validate → link → history → emit → render.
+"""The only module that knows the order of the stages:
+load → validate → link → contracts → history → emit → render.
 
-`lint` runs the pure stages 1–3; `build` (in kb.build) adds history, emit and render.
+One entry point, `run(settings, Options(...))`. The commands only choose options and present
+the result: `kb lint` and `kb index` stop after contracts (`check`, the pure stages, which
+import neither MkDocs, Jinja2 nor GitPython); `kb lint --changed` and `kb diff` check a git
+revision too (`Options.rev`: the tree as of a commit, read from git without a checkout);
+`kb build` goes on to history, emit and render into a folder swapped in atomically; `kb serve`
+does the same into its own folder, passing a `kb.incremental.Memory` so that each rebuild
+redoes only what changed (partial emit, dirty render, history read again only when HEAD moved).
+
+One clock: `Options.today` (default `kb.clock.today()`, UTC or `SOURCE_DATE_EPOCH`) is read
+once per run and handed to every stage that counts days (`Checked.today`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Iterable
-from dataclasses import dataclass
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
+from enum import IntEnum
 from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from kb import clock
 from kb.contracts import check_contracts
 from kb.findings import Finding, Severity, apply_severities
 from kb.link import Graph, link
@@ -21,29 +39,153 @@ from kb.settings import Settings
 from kb.siteconfig import site_config_findings
 from kb.validate import validate
 
+if TYPE_CHECKING:  # these stages import GitPython, Jinja2 or MkDocs: only when they run
+    from kb.emit import Emitted
+    from kb.history import History
+    from kb.incremental import Memory
+    from kb.rendered import Rendered
+
+
+class Step(IntEnum):
+    """The stages in their order; `Options.until` names the last one to run. Validation runs
+    inside load (document by document, in the process that read the chunk), and link and the
+    contracts right after: the first four always run together."""
+
+    LOAD = 1
+    VALIDATE = 2
+    LINK = 3
+    CONTRACTS = 4
+    HISTORY = 5
+    EMIT = 6
+    RENDER = 7
+
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_message: str) -> None:
+    pass
+
+
+@dataclass(frozen=True)
+class Options:
+    """What to run, on which tree, and where to write."""
+
+    until: Step = Step.CONTRACTS
+    today: dt.date | None = None
+    """The day KB602 and coverage count up to, and emit's fingerprint holds (None: `kb.clock`)."""
+    rev: str | None = None
+    """A git commit (hash or revision): check the handbook as of it instead of the working tree."""
+    history: bool = True
+    """Read git history (dates, authors, renames, stage dates); False leaves the site without."""
+    strict: bool = False
+    """Stop before history on any error; a page the renderer fails on writes nothing."""
+    out: Path | None = None
+    """The site folder (default: `settings.output`)."""
+    atomic: bool = True
+    """Render beside `out` under the build lock and swap it in (kb build); False renders into
+    `out` itself (kb serve's private folder, which MkDocs' dirty build updates in place)."""
+    docs_dir: Path | None = None
+    """Where emit writes the docs tree (default: `.kb-cache/docs`)."""
+    renderer: str = "mkdocs"
+    quiet: bool = False
+    """No render progress on the terminal (`kb.render_progress`)."""
+    memory: Memory | None = None
+    """The previous run's state (kb serve): redo only what changed, and update it."""
+    progress: Progress = _quiet
+
 
 @dataclass(frozen=True)
 class Checked:
-    """The result of stages 1–3: the corpus, its graph, and every finding (sorted)."""
+    """The result of the pure stages: the corpus, its graph, every finding (sorted), and the
+    day they were checked on."""
 
     corpus: Corpus
     graph: Graph
     findings: list[Finding]
+    today: dt.date = field(default_factory=clock.today)
 
     @property
     def errors(self) -> list[Finding]:
         return [f for f in self.findings if f.severity is Severity.ERROR]
 
 
+@dataclass
+class Run:
+    """What a run did. `findings` are the pure stages' plus history's and the renderer's, sorted."""
+
+    checked: Checked
+    findings: list[Finding]
+    timings: dict[str, float] = field(default_factory=dict)
+    history: History | None = None
+    emitted: Emitted | None = None
+    rendered: Rendered | None = None
+    written: bool = False
+    """The render reached the site folder (and, atomic, was swapped in)."""
+    full: bool = True
+    """Every page was rendered (not a dirty build of the changed ones)."""
+    redirects: list[str] = field(default_factory=list)
+    kept: tuple[str, ...] = ()
+    """Documents that became unreadable since the last run: it stopped, the last site stays."""
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity is Severity.ERROR]
+
+    @property
+    def changed(self) -> tuple[str, ...]:
+        return self.emitted.changed if self.emitted is not None else ()
+
+
+def run(settings: Settings, options: Options = Options()) -> Run:
+    """Run the stages up to `options.until`, in order."""
+    today = options.today or clock.today()
+    if options.rev is not None:
+        with _at_rev(settings, options.rev) as at_rev:
+            checked = _check(at_rev, today)
+        return Run(checked, list(checked.findings))
+    started = time.perf_counter()
+    checked = _check(settings, today)
+    result = Run(checked, list(checked.findings), {"load+validate+link": time.perf_counter() - started})
+    if options.until < Step.HISTORY:
+        return result
+    options.progress(f"checked {checked.corpus.files} files: {len(checked.errors)} errors")
+    if options.strict and checked.errors:
+        return result
+    shot: dict[str, tuple[Any, ...]] = {}
+    if options.memory is not None:
+        from kb.incremental import snapshot
+
+        shot = snapshot(checked, settings)
+        broken = options.memory.broken(shot)
+        if broken:  # an edit made a page unreadable: keep serving its last good version
+            result.kept = tuple(d.path for d in checked.corpus.documents if d.key in broken)
+            return result
+    target = (options.out or settings.output).resolve()
+    with _lock(settings, options.atomic):
+        stages = _history(settings, options, result)
+        if options.until < Step.EMIT:
+            return result
+        _emit(settings, options, result, stages, shot)
+        if options.until >= Step.RENDER:
+            _render(settings, options, result, target)
+    return result
+
+
 def check(settings: Settings, today: dt.date | None = None) -> Checked:
-    """Load, validate and link the whole handbook.
+    """The pure stages (load, validate, link, contracts) on the working tree: `kb lint`."""
+    return run(settings, Options(today=today)).checked
+
+
+def _check(settings: Settings, today: dt.date) -> Checked:
+    """Load, validate, link and check the contracts of the whole handbook.
 
     Validation works document by document, so it runs inside `load`, on each chunk of
     documents in the process that read it (several, on a large handbook).
     """
     configure(for_root(settings.root))  # read bodies as the site's markdown extensions do
     with paused_gc():  # see paused_gc: the stages build long-lived records, not cycles
-        corpus = load(settings, partial(validate, settings=settings, today=today or dt.date.today()))
+        corpus = load(settings, partial(validate, settings=settings, today=today))
         found = list(corpus.findings)
         found.extend(corpus.checked)
         graph, link_findings = link(corpus.documents, corpus.assets, settings.content)
@@ -53,7 +195,166 @@ def check(settings: Settings, today: dt.date | None = None) -> Checked:
         found = suppress(found, corpus.documents)
         found = apply_severities(found, settings.severity)
         found.sort(key=Finding.sort_key)
-        return Checked(corpus, graph, found)
+        return Checked(corpus, graph, found, today)
+
+
+@contextmanager
+def _at_rev(settings: Settings, rev: str) -> Iterator[Settings]:
+    """The handbook's settings with its root in a temporary folder holding the content folder
+    as of commit `rev` (`git archive`: the working tree and the index are left alone)."""
+    from kb import git
+    from kb.errors import KbError
+
+    repo = git.find_repo(settings.root)
+    if repo is None:
+        raise KbError("reading a git revision needs a git repository (and git on PATH)")
+    sha = git.resolve_ref(repo, rev)
+    prefix = git.root_prefix(settings.root, repo)
+    with tempfile.TemporaryDirectory(prefix="kb-rev-") as tmp:
+        git.export_tree(repo, sha, prefix + settings.content_dir, Path(tmp))
+        root = Path(tmp) / prefix if prefix else Path(tmp)
+        (root / settings.content_dir).mkdir(parents=True, exist_ok=True)  # absent at that commit
+        yield dataclasses.replace(settings, root=root)
+
+
+def _lock(settings: Settings, atomic: bool) -> Any:
+    """One build at a time per handbook, from history on (emit's tree in the cache is shared)."""
+    from kb import output
+
+    return output.lock(settings.cache) if atomic else nullcontext()
+
+
+def _history(settings: Settings, options: Options, result: Run) -> dict[str, list[tuple[int, str]]]:
+    """Stage 5: dates, authors and renames of every document, and when each loop reached each
+    stage (for the loop feeds; none from a shallow clone, whose history is incomplete)."""
+    if not options.history:
+        return {}
+    from kb import git
+    from kb.history import read_history, read_stage_history
+
+    started = time.perf_counter()
+    memory = options.memory
+    head = _head(settings, git) if memory is not None else None
+    if memory is not None and memory.head == head and memory.history is not None:
+        hist, stages = memory.history, memory.stages  # HEAD did not move: the log is the same
+    else:
+        hist = read_history(settings.root, [d.path for d in result.checked.corpus.documents])
+        use = hist.available and not hist.shallow
+        stages = read_stage_history(settings.root, settings.repo_path("loops")) if use else {}
+        if memory is not None:
+            memory.head, memory.history, memory.stages = head, hist, stages
+    result.history = hist
+    result.findings = sorted(result.findings + list(hist.findings), key=Finding.sort_key)
+    result.timings["history"] = time.perf_counter() - started
+    options.progress("read git history" if hist.available else "no git history")
+    return stages
+
+
+def _head(settings: Settings, git: Any) -> str | None:
+    """The commit HEAD names now; None outside git or before the first commit."""
+    repo = git.find_repo(settings.root)
+    if repo is None:
+        return None
+    try:
+        return git.head_commit(repo)
+    except git.GitError:
+        return None
+
+
+def _emit(
+    settings: Settings,
+    options: Options,
+    result: Run,
+    stages: dict[str, list[tuple[int, str]]],
+    shot: dict[str, tuple[Any, ...]],
+) -> None:
+    """Stage 6: the docs tree, written where its bytes changed (only the edited pages' when
+    the memory says only prose changed)."""
+    from kb.emit import emit, emit_documents
+
+    started = time.perf_counter()
+    memory = options.memory
+    docs_dir = options.docs_dir or settings.cache / "docs"
+    prose = memory.prose_edits(shot) if memory is not None else None
+    if memory is not None and prose is not None:  # no other page shows a document's prose
+        changed = emit_documents(result.checked, result.history, settings, memory.emitted.docs_dir, prose)
+        emitted = dataclasses.replace(memory.emitted, changed=changed, removed=())
+    else:
+        emitted = emit(result.checked, result.history, settings, docs_dir, stages)
+    if memory is not None:
+        memory.emitted, memory.snapshot = emitted, shot
+    result.emitted = emitted
+    result.timings["emit"] = time.perf_counter() - started
+    options.progress(f"emitted {emitted.pages} pages ({len(emitted.changed)} changed)")
+
+
+def _render(settings: Settings, options: Options, result: Run, target: Path) -> None:
+    """Stage 7: the HTML site. Atomic: into a staging folder beside `target`, swapped in at the
+    end (a failed render leaves the previous site as it was); else into `target` itself."""
+    from kb import incremental, output, redirects
+
+    emitted, memory = result.emitted, options.memory
+    assert emitted is not None  # emit ran
+    started = time.perf_counter()
+    layout = (emitted.nav, emitted.site_name, incremental.site_config(settings.root))
+    result.full = memory is None or memory.needs_full_render(layout, bool(emitted.removed))
+    if not result.full and not emitted.changed:  # nothing to render: the site is current
+        if memory is not None:
+            memory.layout = layout
+        return
+    folder = output.staging(target) if options.atomic else target
+    try:
+        rendered = _rendered(settings, options, result, folder)
+        if rendered is not None:
+            moved = redirects.redirects(result.checked.corpus.documents, result.history, settings.content_dir)
+            result.redirects = redirects.write(folder, moved)
+    except BaseException:
+        if options.atomic:
+            output.discard(folder)  # the previous site stays as it was
+        raise
+    if rendered is None:  # --strict and a page the renderer failed on: nothing written
+        if options.atomic:
+            output.discard(folder)
+        return
+    result.rendered = rendered
+    if rendered.processes > 1:
+        options.progress(f"rendered in {rendered.processes} processes")
+    if memory is not None:
+        memory.merge_search(folder, result.full)
+        memory.layout = layout
+    result.timings["render"] = time.perf_counter() - started
+    if options.atomic:
+        output.swap(folder, target)
+    result.written = True
+
+
+def _rendered(settings: Settings, options: Options, result: Run, folder: Path) -> Rendered | None:
+    """Render with Zensical, or with MkDocs through `kb.render_guard`: a page the renderer fails
+    on (or one KB416 already found too deep for it) shows a notice, and each failure is a KB705
+    finding. None with --strict when a page failed."""
+    from kb import render, render_guard, render_parallel
+
+    emitted = result.emitted
+    assert emitted is not None
+    if options.renderer == "zensical":
+        return render.render_zensical(settings.root, emitted, folder, options.strict, settings.cache)
+
+    def load() -> Any:
+        config, found = render.load(settings.root, emitted, folder, options.strict)
+        result.findings.extend(f for f in found if f not in result.findings)
+        return config
+
+    jobs = render_parallel.jobs(emitted.pages) if result.full else 1
+    rendered, new = render_guard.guarded(
+        settings,
+        result.checked,
+        load,
+        lambda config: render.render(config, dirty=not result.full, jobs=jobs, quiet=options.quiet),
+    )
+    result.findings = sorted(result.findings + new, key=Finding.sort_key)
+    if options.strict and any(f.severity is Severity.ERROR for f in new):
+        return None
+    return rendered
 
 
 def suppress(found: Iterable[Finding], docs: Iterable[Document]) -> list[Finding]:

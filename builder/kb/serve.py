@@ -1,9 +1,10 @@
 """`kb serve`: build, serve on localhost with live reload, and rebuild only what changed.
 
-After an edit, the pure stages run again (they are fast), emit rewrites only the files
-whose bytes changed, and MkDocs' dirty build re-renders only those pages. A change to the
-nav (a title, a new or deleted file) takes a full render. MkDocs' dirty build writes a search
-index of only the pages it re-rendered, so the full index is kept here and merged.
+Every rebuild runs the pipeline (`kb.pipeline`) as `kb build` does, history and feeds
+included, with a `kb.incremental.Memory` that makes it redo only what changed: emit rewrites
+only the files whose bytes changed, MkDocs' dirty build re-renders only those pages, a change
+to the nav (a title, a new or deleted file) takes a full render, and git history is read again
+when HEAD moves (a commit or a checkout while serving: the git log is watched too).
 
 An edit that makes a page unreadable (broken frontmatter) does not take it off the site: the
 last good build stays served, the finding is printed, and the browser reloads once it is fixed.
@@ -12,7 +13,6 @@ A page that does not exist gets the site's own 404 page, with the live-reload sc
 
 from __future__ import annotations
 
-import dataclasses
 import errno
 import socket
 import time
@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kb import render, render_guard, render_parallel, searchindex
-from kb.emit import emit, emit_documents
+from kb import searchindex
 from kb.errors import KbError
 from kb.findings import Finding, Severity
-from kb.pipeline import check
+from kb.incremental import Memory
+from kb.pipeline import Options, Step, run
 from kb.settings import Settings
 
 SEARCH_INDEX = searchindex.PATH
@@ -43,80 +43,29 @@ class Rebuild:
 
 
 class Session:
-    """The state kept between rebuilds: nav, git history, and the full search index."""
+    """A serving session: the site folder and what the pipeline remembers between rebuilds."""
 
     def __init__(self, settings: Settings, site_dir: Path) -> None:
         self.settings = settings
         self.site_dir = site_dir
-        self.layout: Any = None  # nav (with titles), site name, site config: all pages show them
-        self.history: Any = None
-        self.search: dict[str, list[dict[str, Any]]] = {}
-        self.search_config: Any = None
-        self.emitted: Any = None
-        self.snapshot: dict[str, tuple[Any, ...]] = {}
+        self.memory = Memory()
 
     def rebuild(self) -> Rebuild:
-        """Re-run the pipeline; render everything the first time or when the nav changed."""
+        """Run every stage again: the pipeline redoes what changed since the last rebuild
+        (everything the first time)."""
         started = time.perf_counter()
-        checked = check(self.settings)
-        if self.history is None:
-            from kb.history import read_history
-
-            self.history = read_history(self.settings.root, [d.path for d in checked.corpus.documents])
-        snapshot = _snapshot(checked, self.settings)
-        broken = _broken(self.snapshot, snapshot)
-        if broken:  # an edit made a page unreadable: keep serving its last good version
-            errors = [f for f in checked.findings if f.severity is Severity.ERROR]
-            paths = tuple(d.path for d in checked.corpus.documents if d.key in broken)
-            return Rebuild(time.perf_counter() - started, (), False, errors, 0, kept=paths)
-        prose = _prose_edits(self.snapshot, snapshot) if self.emitted is not None else None
-        if prose is not None:  # only body text changed: no other page shows it
-            changed = emit_documents(checked, self.history, self.settings, self.emitted.docs_dir, prose)
-            emitted = dataclasses.replace(self.emitted, changed=changed, removed=())
-        else:
-            emitted = emit(checked, self.history, self.settings, self.settings.cache / "serve-docs")
-        self.emitted, self.snapshot = emitted, snapshot
-        # A new loop renders fine in a dirty build (it is not in the nav); a removed page,
-        # a changed nav or a changed title shown in it (every page prints the whole nav, and
-        # its neighbours' titles in the footer) changes other pages' HTML: a full render.
-        layout = (emitted.nav, emitted.site_name, _site_config(self.settings.root))
-        full = self.layout is None or layout != self.layout or bool(emitted.removed)
-        processes = 0  # nothing to render
-        failed: list[Finding] = []  # KB705: pages the renderer failed on show a notice
-        if full or emitted.changed:
-            jobs = render_parallel.jobs(emitted.pages) if full else 1
-            rendered, failed = render_guard.guarded(
-                self.settings,
-                checked,
-                lambda: render.load(self.settings.root, emitted, self.site_dir, strict=False)[0],
-                lambda config: render.render(config, dirty=not full, jobs=jobs),
-            )
-            processes = rendered.processes
-            self._merge_search(full)
-        self.layout = layout
-        errors = [f for f in [*checked.findings, *failed] if f.severity is Severity.ERROR]
-        return Rebuild(time.perf_counter() - started, emitted.changed, full, errors, processes)
-
-    def _merge_search(self, full: bool) -> None:
-        data = searchindex.read(self.site_dir)
-        if data is None:
-            return
-        pages = searchindex.by_page(data.get("docs", []))
-        if full:
-            self.search = pages
-        else:  # re-rendered pages keep their place, new ones come last
-            self.search.update(pages)
-            searchindex.write(self.site_dir, data, self.search)
-        self.search_config = data.get("config")
-
-
-def _broken(before: dict[str, tuple[Any, ...]], after: dict[str, tuple[Any, ...]]) -> set[str]:
-    """Documents readable in the last good build whose frontmatter can no longer be read."""
-    return {
-        key
-        for key, entry in after.items()
-        if not key.startswith(" ") and not entry[0] and key in before and before[key][0]
-    }
+        options = Options(
+            until=Step.RENDER,
+            out=self.site_dir,
+            atomic=False,
+            docs_dir=self.settings.cache / "serve-docs",
+            memory=self.memory,
+        )
+        done = run(self.settings, options)
+        errors = [f for f in done.findings if f.severity is Severity.ERROR]
+        processes = done.rendered.processes if done.rendered is not None else 0
+        seconds = time.perf_counter() - started
+        return Rebuild(seconds, done.changed, done.full and not done.kept, errors, processes, done.kept)
 
 
 def check_port(host: str, port: int) -> None:
@@ -141,13 +90,6 @@ def _bind_error(host: str, port: int) -> OSError | None:
     except OSError as exc:
         return exc
     return None
-
-
-def _site_config(root: Path) -> tuple[Any, ...]:
-    """What changes every page's HTML without changing its markdown: mkdocs.yml, theme overrides."""
-    config = render.config_file(root)
-    stamps = [(str(p), p.stat().st_mtime_ns) for p in sorted((root / "templates").rglob("*")) if p.is_file()]
-    return (config.read_bytes(), tuple(stamps))
 
 
 def serve(settings: Settings, host: str, port: int, echo: Any) -> None:
@@ -208,7 +150,8 @@ def serve(settings: Settings, host: str, port: int, echo: Any) -> None:
 
 
 def watched(settings: Settings) -> list[tuple[Path, bool]]:
-    """What `kb serve` watches (path, recursively?): the content folder, templates/, mkdocs.yml.
+    """What `kb serve` watches (path, recursively?): the content folder, templates/, mkdocs.yml,
+    and git's log of HEAD (so a commit made while serving brings its dates and authors).
     A handbook at the repository root is watched folder by folder, leaving out what the walk
     leaves out: the site, the cache (where serve itself writes) and the rest of `kb.layout`."""
     from kb.layout import Layout
@@ -227,31 +170,18 @@ def watched(settings: Settings) -> list[tuple[Path, bool]]:
     config = config_path(settings.root)
     if config is not None:
         paths.append((config, False))
+    log = _head_log(settings.root)
+    if log is not None:  # a commit or checkout that changes no watched file still moves HEAD
+        paths.append((log, False))
     return [(p, r) for p, r in paths if p.exists()]
 
 
-def _snapshot(checked: Any, settings: Settings) -> dict[str, tuple[Any, ...]]:
-    """Per document: what other pages may show of it (frontmatter, links, headings), then its body;
-    and the templates, whose change re-emits everything."""
-    from kb.emit import template_files
+def _head_log(root: Path) -> Path | None:
+    """The repository's HEAD reflog, which git appends to whenever HEAD moves; None outside git."""
+    from kb import git
 
-    out: dict[str, tuple[Any, ...]] = {
-        " templates": tuple((str(p), p.stat().st_mtime_ns) for p in template_files(settings))
-    }
-    for doc in checked.corpus.documents:
-        links = tuple((x.kind, x.target, x.anchor, x.label) for x in doc.scan.links)
-        headings = tuple((h.level, h.text, h.anchor) for h in doc.scan.headings)
-        out[doc.key] = (doc.readable, repr(doc.meta), links, headings, doc.body)
-    out[" assets"] = (tuple(a.rel for a in checked.corpus.assets),)
-    return out
-
-
-def _prose_edits(before: dict[str, tuple[Any, ...]], after: dict[str, tuple[Any, ...]]) -> list[str] | None:
-    """The documents whose body text alone changed, or None when anything else did (then the
-    whole tree is emitted again): a new, removed or renamed file, frontmatter, links, headings."""
-    if before.keys() != after.keys():
+    try:
+        repo = git.find_repo(root)
+        return git.head_log(repo) if repo is not None else None
+    except git.GitError:
         return None
-    changed = [key for key in after if after[key] != before[key]]
-    if any(after[key][:-1] != before[key][:-1] for key in changed):
-        return None
-    return changed
