@@ -215,3 +215,62 @@ def test_a_field_added_to_the_schema_reaches_every_consumer(
     assert {(f["code"], f["message"]) for f in json.loads(result.stdout) if f["path"] == rel} >= {
         ("KB201", "required field 'mood' is missing")
     }
+
+
+def _new_command() -> Any:
+    """A command with `kb new`'s schema options (the CLI's `new` takes them the same way)."""
+    import click
+
+    from kb.scaffold import field_options
+
+    @click.command()
+    @field_options(click.DateTime(formats=["%Y-%m-%d"]))
+    def command(**options: Any) -> None:
+        given = {k: v for k, v in options.items() if v not in (None, ())}
+        click.echo(json.dumps(given, default=str, sort_keys=True))
+
+    return command
+
+
+def test_every_field_a_scaffold_can_take_is_an_option() -> None:
+    from kb.scaffold import option_fields
+
+    options = option_fields()
+    for collection in (Collection.LOOP, Collection.PRODUCT, Collection.PRINCIPLE):
+        for f in SCHEMAS[collection]:
+            if f.kind in (Kind.OBJECTS, Kind.MAPPING) or f.name in ("title", "type"):
+                assert f.name not in options
+            else:
+                assert collection in options[f.name][1], (collection, f.name)
+    assert option_name(options["aliases"][0]) == "--alias"
+    assert option_name(options["non_goals"][0]) == "--non-goal"
+    assert option_name(options["depends_on"][0]) == "--depends-on"
+
+
+def test_schema_options_parse_into_the_values_a_scaffold_takes(root: Path) -> None:
+    from click.testing import CliRunner
+
+    command = _new_command()
+    helped = CliRunner().invoke(command, ["--help"]).output
+    assert "Product (required with require_non_goals)" in " ".join(helped.split())
+    done = CliRunner().invoke(
+        command,
+        ["--principle", "ownership", "--principle", "root cause", "--stage", "design", "--author", "Ana"],
+    )
+    assert done.exit_code == 0, done.output
+    values = json.loads(done.output)
+    assert values == {"authors": ["Ana"], "principles": ["ownership", "root cause"], "stage": "design"}
+    path = create(Settings(root=root), NewDoc(Collection.LOOP, "From options", values))
+    meta = front(path.read_text(encoding="utf-8"))
+    assert meta["principles"] == ["ownership", "root-cause"] and meta["authors"] == ["Ana"]
+    bad = CliRunner().invoke(command, ["--stage", "done"])
+    assert bad.exit_code == 2 and "'done' is not one of" in bad.output
+
+
+def test_a_field_added_to_the_schema_becomes_an_option(monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    mood = Field("mood", Kind.LINE, "How the cycle felt.", True)
+    monkeypatch.setitem(SCHEMAS, Collection.LOOP, (*SCHEMAS[Collection.LOOP], mood))
+    helped = " ".join(CliRunner().invoke(_new_command(), ["--help"]).output.split())
+    assert "--mood TEXT Loop (required): how the cycle felt." in helped
