@@ -221,7 +221,7 @@ def _new_command() -> Any:
     """A command with `kb new`'s schema options (the CLI's `new` takes them the same way)."""
     import click
 
-    from kb.scaffold import field_options
+    from kb.new_options import field_options
 
     @click.command()
     @field_options(click.DateTime(formats=["%Y-%m-%d"]))
@@ -233,7 +233,7 @@ def _new_command() -> Any:
 
 
 def test_every_field_a_scaffold_can_take_is_an_option() -> None:
-    from kb.scaffold import option_fields
+    from kb.new_options import option_fields
 
     options = option_fields()
     for collection in (Collection.LOOP, Collection.PRODUCT, Collection.PRINCIPLE):
