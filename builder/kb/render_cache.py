@@ -1,0 +1,384 @@
+"""Cached renders: render again only the pages whose HTML can have changed, reuse the rest.
+
+A page's HTML is a function of its emitted markdown and of what every page shares: the site's
+configuration, the theme's templates, the nav (with `navigation.prune` a page shows its own
+path of it, with `navigation.footer` its neighbours' titles), and the versions of kb, MkDocs,
+Material and the markdown extensions. kb keeps, beside its emitted tree, the site it last
+rendered and a key per page; the next build renders only pages whose key changed.
+
+How a page is left out uses MkDocs' public plugin events only (the `kb/cache` plugin):
+
+- every page is still read, so the nav, the titles and the tags plugin's index are the
+  complete ones (a page whose title comes from its first heading is still converted);
+- `on_page_markdown` (run last) gives a kept page an empty body and the empty template
+  `kb/empty.html` (as `kb.render_parallel` does), so MkDocs writes nothing for it;
+- after the render the kept pages' files come back from the cache (hard links), and their
+  search entries join the new index, in MkDocs' page order.
+
+What is shared decides, not guesses: one digest of everything shared (`shared_digest`); when it
+differs, the cache is missing, unreadable or from another kb, or a plugin might show one page on
+another (anything but search and tags), the render is a clean one. The state file is removed
+before a render starts and written after it succeeded, so a build that fails half-way leaves no
+cache to trust. A property test (tests/test_render_cache.py) applies random edits and checks
+that the cached site is byte for byte the clean one.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import re
+import shutil
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mkdocs.plugins import BasePlugin, event_priority
+
+from kb import __version__, render_parallel, searchindex
+
+if TYPE_CHECKING:
+    from kb.findings import Finding
+    from kb.pipeline import Checked
+    from kb.settings import Settings
+
+NAME = "kb/cache"
+#: Bumped when what the cache holds changes shape: an old cache is then ignored.
+FORMAT = 1
+STATE = "state.json"
+SITE = "site"
+SEARCH = "search.json"
+#: Material's tags listing marker: a page holding it lists every page's tags.
+LISTING = b"<!-- material/tags"
+#: Configuration keys that do not reach a page: where the site is written (a staging folder).
+NOT_SHARED = frozenset({"site_dir"})
+#: An object's address in its repr: different in every process.
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+#: Distributions whose code shapes the HTML of every page.
+RENDERERS = ("mkdocs", "mkdocs-material", "markdown", "pymdown-extensions", "pygments", "jinja2")
+
+
+@dataclass
+class Plan:
+    """What one cached render does: everything (`full`, with why) or only `render`."""
+
+    digest: str
+    keys: dict[str, str]
+    full: str = ""  # why the whole site is rendered; empty when the cache serves
+    render: frozenset[str] = frozenset()
+    keep: dict[str, str] = field(default_factory=dict)  # src_uri -> dest_uri of pages reused
+
+
+class RenderCache:
+    """The last rendered site and its keys, in `folder` (kb's cache: `.kb-cache/render`)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.plan: Plan | None = None
+        self.site_dir: Path | None = None  # where the last run rendered
+        self.order: list[str] = []  # every page's URL in MkDocs' order, as the last run read them
+        self.dests: dict[str, str] = {}  # src_uri -> dest_uri of every page of the last render
+
+    # -- the render -------------------------------------------------------------------------
+
+    def runner(
+        self, render: Callable[[Any, int], Any], jobs: int, nav: list[Any], usable: Callable[[Any], bool]
+    ) -> Callable[[Any], Any]:
+        """A `run(config)` for `kb.render_guard.guarded`: plan, render all or part, restore the rest.
+
+        `render(config, jobs)` renders (kb.render.render); `usable(config)` says whether the site's
+        plugins work page by page (kb.render_parallel.usable), without which nothing is reused."""
+
+        def run(config: Any) -> Any:
+            self.site_dir = Path(config["site_dir"])
+            self.order.clear()
+            plan = self.plan = self._plan(config, nav, usable(config))
+            self.forget()  # from here on the cache is trusted again only once this render succeeded
+            if plan.full:
+                rendered = render(config, jobs)
+            else:
+                config["plugins"][NAME] = KeepPlugin(self, plan, _titled(nav))
+                rendered = render(config, 1)
+                self._restore(plan, Path(config["site_dir"]))
+            return rendered
+
+        return run
+
+    def _plan(self, config: Any, nav: list[Any], page_by_page: bool) -> Plan:
+        docs = Path(config["docs_dir"])
+        pages = _pages(docs)
+        digest = shared_digest(config, nav)
+        keys = page_keys(docs, pages, listing_digest(docs, pages) if _has_tags(config) else "")
+        plan = Plan(digest, keys)
+        state = self._state()
+        if not page_by_page:
+            plan.full = "a plugin may show one page on another"
+        elif state is None:
+            plan.full = "no cache"
+        elif state["digest"] != digest:
+            plan.full = "the configuration, templates, nav or versions changed"
+        else:
+            old_keys, dests = state["keys"], state["dests"]
+            site = self.folder / SITE
+            plan.keep = {
+                uri: dests[uri]
+                for uri, key in keys.items()
+                if old_keys.get(uri) == key and uri in dests and (site / dests[uri]).is_file()
+            }
+            plan.render = frozenset(keys.keys() - plan.keep.keys())
+        return plan
+
+    def _restore(self, plan: Plan, site_dir: Path) -> None:
+        """Put the kept pages' files into the new site and their search entries into its index."""
+        cached = self.folder / SITE
+        for dest in plan.keep.values():
+            target = site_dir / dest
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _link(cached / dest, target)
+        data = searchindex.read(site_dir)
+        old = _read_json(self.folder / SEARCH)
+        if data is None or not isinstance(old, dict):
+            return
+        pages = searchindex.by_page(data.get("docs", []))  # the pages rendered now
+        for dest in plan.keep.values():
+            url = _url(dest)
+            if url in old:
+                pages[url] = old[url]
+        searchindex.write(site_dir, data, pages, self.order)
+
+    # -- the state ----------------------------------------------------------------------------
+
+    def save(self) -> None:
+        """Keep the site just rendered (complete) as the cache for the next build."""
+        plan, site_dir = self.plan, self.site_dir
+        if plan is None or site_dir is None:
+            return
+        site = self.folder / SITE
+        new = self.folder / (SITE + ".new")
+        shutil.rmtree(new, ignore_errors=True)
+        dests: dict[str, str] = {}
+        for uri in plan.keys:
+            dest = _dest(uri)
+            source = site_dir / dest
+            if source.is_file():
+                target = new / dest
+                target.parent.mkdir(parents=True, exist_ok=True)
+                _link(source, target)
+                dests[uri] = dest
+        shutil.rmtree(site, ignore_errors=True)
+        os.replace(new, site) if new.exists() else site.mkdir(parents=True, exist_ok=True)
+        data = searchindex.read(site_dir)
+        if data is not None:
+            _write_json(self.folder / SEARCH, searchindex.by_page(data.get("docs", [])))
+        else:
+            (self.folder / SEARCH).unlink(missing_ok=True)
+        state = {
+            "format": FORMAT,
+            "kb": __version__,
+            "digest": plan.digest,
+            "keys": plan.keys,
+            "dests": dests,
+        }
+        _write_json(self.folder / STATE, state)  # last: the cache counts only once it is whole
+
+    def forget(self) -> None:
+        (self.folder / STATE).unlink(missing_ok=True)
+
+    def _state(self) -> dict[str, Any] | None:
+        state = _read_json(self.folder / STATE)
+        if not isinstance(state, dict) or state.get("format") != FORMAT or state.get("kb") != __version__:
+            return None
+        if not all(isinstance(state.get(k), dict) for k in ("keys", "dests")) or "digest" not in state:
+            return None
+        return state
+
+
+class KeepPlugin(BasePlugin):
+    """Makes MkDocs read but neither convert nor write the pages the cache serves."""
+
+    def __init__(self, cache: RenderCache, plan: Plan, titled: frozenset[str]) -> None:
+        super().__init__()
+        self.keep = plan.keep
+        self.order = cache.order
+        self.titled = titled  # pages the nav gives a title: their own does not come from their body
+
+    def _kept(self, page: Any) -> bool:
+        return page.file.src_uri in self.keep
+
+    @event_priority(-100)  # after every other plugin (the tags plugin reads the body for its listings)
+    def on_page_markdown(self, markdown: str, page: Any, config: Any, files: Any) -> str:
+        self.order.append(page.url)  # MkDocs' page order: the search index's
+        if not self._kept(page):
+            return markdown
+        page.meta["template"] = render_parallel.EMPTY  # MkDocs does not write a page whose HTML is empty
+        if isinstance(page.meta.get("title"), str) or page.file.src_uri in self.titled:
+            return ""
+        return markdown  # its title may come from its first heading: MkDocs converts it
+
+
+# -- keys --------------------------------------------------------------------------------------
+
+
+def shared_digest(config: Any, nav: list[Any]) -> str:
+    """One digest of everything every page shows or is rendered with."""
+    h = hashlib.sha256()
+    h.update(f"{FORMAT} {__version__}\n".encode())
+    for dist in RENDERERS:
+        try:
+            h.update(f"{dist} {metadata.version(dist)}\n".encode())
+        except metadata.PackageNotFoundError:
+            h.update(f"{dist} -\n".encode())
+    shared = {k: v for k, v in config.items() if k not in NOT_SHARED}
+    h.update(json.dumps(_stable(shared), sort_keys=True, default=str).encode())
+    h.update(json.dumps(nav, sort_keys=True, ensure_ascii=False).encode())
+    package_dirs = _package_dirs()
+    for folder in config["theme"].dirs:
+        if any(Path(folder).resolve().is_relative_to(p) for p in package_dirs):
+            continue  # Material's own templates: its version says it all
+        for path in sorted(Path(folder).rglob("*")):
+            if path.is_file():
+                h.update(f"{path.relative_to(folder)}\n".encode())
+                h.update(hashlib.sha256(path.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def page_keys(docs: Path, pages: Iterable[str], listing: str) -> dict[str, str]:
+    """A key per page: its emitted bytes (and, for a tags listing, every page's frontmatter)."""
+    keys = {}
+    for uri in pages:
+        data = (docs / uri).read_bytes()
+        h = hashlib.sha256(data)
+        if listing and LISTING in data:
+            h.update(listing.encode())
+        keys[uri] = h.hexdigest()
+    return keys
+
+
+def listing_digest(docs: Path, pages: Iterable[str]) -> str:
+    """A digest of every page's frontmatter and path: what a tags listing shows of the others."""
+    h = hashlib.sha256()
+    for uri in sorted(pages):
+        data = (docs / uri).read_bytes()
+        end = data.find(b"\n---", 3) if data.startswith(b"---") else -1
+        h.update(uri.encode() + b"\0" + (data[: end + 4] if end >= 0 else b"") + b"\0")
+    return h.hexdigest()
+
+
+def _stable(value: Any) -> Any:
+    """The configuration as plain data that is the same from run to run (objects by type and
+    their config, functions by qualified name: never by address)."""
+    if isinstance(value, Mapping):
+        return {str(k): _stable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [_stable(v) for v in value]
+        return sorted(items, key=repr) if isinstance(value, set | frozenset) else items
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, functools.partial):
+        return {"partial": _stable(value.func), "args": _stable(value.args), "kw": _stable(value.keywords)}
+    if callable(value) and hasattr(value, "__qualname__"):
+        return f"{getattr(value, '__module__', '')}.{value.__qualname__}"
+    config = getattr(value, "config", None)
+    if isinstance(config, Mapping):  # a plugin: its settings
+        return {"type": type(value).__qualname__, "config": _stable(config)}
+    if hasattr(value, "dirs") and hasattr(value, "name"):  # the theme
+        return {"name": value.name, "dirs": list(value.dirs), "options": _stable(dict(value.items()))}
+    return _ADDRESS.sub("", f"{type(value).__module__}.{type(value).__qualname__}:{value}")
+
+
+def _has_tags(config: Any) -> bool:
+    return any(name.endswith("tags") for name in config["plugins"])
+
+
+def _pages(docs: Path) -> list[str]:
+    out = []
+    for folder, dirs, files in os.walk(docs):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in files:
+            if name.endswith(".md"):
+                out.append(os.path.relpath(os.path.join(folder, name), docs).replace(os.sep, "/"))
+    return sorted(out)
+
+
+def _titled(nav: list[Any]) -> frozenset[str]:
+    """The pages the nav gives a title of their own (`{title: path}`)."""
+    out: set[str] = set()
+    stack = list(nav)
+    while stack:
+        entry = stack.pop()
+        if isinstance(entry, dict):
+            for value in entry.values():
+                if isinstance(value, str):
+                    out.add(value)
+                elif isinstance(value, list):
+                    stack.extend(value)
+    return frozenset(out)
+
+
+def _dest(uri: str) -> str:
+    """Where MkDocs writes a page (use_directory_urls, which kb always sets): MkDocs' own rule."""
+    from mkdocs.structure.files import File
+
+    return File(uri, "/", "/", use_directory_urls=True).dest_uri
+
+
+def _url(dest: str) -> str:
+    return "" if dest == "index.html" else dest.removesuffix("index.html")
+
+
+def _package_dirs() -> list[Path]:
+    from importlib.util import find_spec
+
+    spec = find_spec("material")
+    return [Path(spec.origin).resolve().parent] if spec and spec.origin else []
+
+
+def _link(source: Path, target: Path) -> None:
+    """A hard link (the site and its cache share their bytes), else a copy."""
+    target.unlink(missing_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, separators=(",", ":"), ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def render(
+    settings: Settings,
+    checked: Checked,
+    nav: list[Any],
+    load: Callable[[], Any],
+    run: Callable[[Any, int], Any],
+    jobs: int,
+) -> tuple[Any, list[Finding]]:
+    """`kb build`'s render: cached (`RenderCache`), guarded (`kb.render_guard`), in `jobs` processes
+    when it renders everything. A render where a page failed is not kept: its findings come
+    from converting that page, which a cached render would not do."""
+    from kb import render_guard
+
+    cache = RenderCache(settings.cache / "render")
+    rendered, new = render_guard.guarded(
+        settings, checked, load, cache.runner(run, jobs, nav, render_parallel.usable)
+    )
+    if any(f.code == "KB705" for f in new):
+        cache.forget()
+    else:
+        cache.save()
+    return rendered, new
