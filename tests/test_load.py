@@ -330,7 +330,10 @@ def test_fast_init_records_behave_as_frozen_dataclasses() -> None:
     defaults = {
         f.name: f.default for f in dataclasses.fields(Document) if f.default is not dataclasses.MISSING
     }
-    assert defaults == {"readable": True}
+    assert defaults["readable"] is True
+    required = [f.name for f in dataclasses.fields(Document) if f.name not in defaults]
+    doc = Document(*required)  # the fields' own names as values: any will do here
+    assert {name: getattr(doc, name) for name in defaults} == defaults
 
     @dataclasses.dataclass(frozen=True, slots=True)
     class Listed:
@@ -338,3 +341,65 @@ def test_fast_init_records_behave_as_frozen_dataclasses() -> None:
 
     with pytest.raises(TypeError):
         fast_init(Listed)
+
+
+# -- several processes ---------------------------------------------------------------------
+
+
+def _many_loops(n: int) -> dict[str, str]:
+    """`n` loops, every seventh practicing an unknown principle, in a follows cycle of three
+    (findings whose positions the link stage looks up in frontmatter read elsewhere), plus
+    an unreadable one and one that is not UTF-8."""
+    files: dict[str, str | bytes] = dict(BASE)
+    for i in range(n):
+        principles = "[ownership, owner-ship]" if i % 7 == 0 else "[ownership]"
+        follows = f"\nfollows: loop-{(i + 1) % 3:04d}" if i < 3 else ""
+        files[f"content/loops/2026/loop-{i:04d}.md"] = (
+            f"---\ntitle: Loop {i}\ndate: 2026-11-{1 + i % 28:02d}\nstage: observe\n"
+            f"principles: {principles}\nproduct: kb{follows}\n---\n\n## 1. Observe\n\n"
+            f"See [[kb]] and [a missing one](missing-{i}.md).\n"
+        )
+    files["content/loops/2026/loop-9998.md"] = "---\ntitle: [\n---\n"
+    files["content/loops/2026/loop-9999.md"] = b"---\ntitle: \xff\n---\n"
+    return files  # type: ignore[return-value]
+
+
+def test_several_processes_load_what_one_process_loads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Documents, findings and every frontmatter position are the same, though the workers
+    send positions as YAML text (parsed again here when asked for)."""
+    import kb.load
+
+    monkeypatch.setattr(kb.load, "CHUNK_FILES", 20)  # chunks enough that every process gets some
+    root = make_kb(tmp_path, _many_loops(700))
+    settings = load_settings(root)
+    monkeypatch.setenv("KB_JOBS", "1")
+    one = load(settings)
+    monkeypatch.setenv("KB_JOBS", "3")
+    three = load(settings)
+    assert three.findings == one.findings and three.files == one.files == 706
+    assert [d.path for d in three.documents] == [d.path for d in one.documents]
+    shipped = 0
+    for a, b in zip(one.documents, three.documents, strict=True):
+        assert (a.body, a.scan, a.front.data, a.readable) == (b.body, b.scan, b.front.data, b.readable)
+        shipped += type(b.front.keys) is not dict  # read by a worker
+        for table in ("keys", "values", "scalars"):
+            assert dict(getattr(b.front, table)) == dict(getattr(a.front, table))
+        assert b.front.value_pos("principles", 1) == a.front.value_pos("principles", 1)
+    assert shipped > 100  # the workers really read some
+
+
+def test_lint_in_several_processes_prints_what_one_prints(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kb.load
+    from site_helpers import run_kb
+
+    monkeypatch.setattr(kb.load, "CHUNK_FILES", 20)
+    root = make_kb(tmp_path, _many_loops(700))
+    one = run_kb(["lint"], root, env={"KB_JOBS": "1"})
+    two = run_kb(["lint"], root, env={"KB_JOBS": "2"})
+    assert one.exit_code == two.exit_code == 1
+    assert one.output == two.output
+    assert "KB401 unknown principle 'owner-ship'" in one.output and "KB411" in one.output

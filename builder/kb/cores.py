@@ -1,18 +1,60 @@
-"""How many processes a stage may use: one, unless the work is large, fork is safe and cores are free.
+"""How many processes a stage may use, and the one way kb forks them.
 
-Shared by `load` (reading files) and `render` (MkDocs pages), so `KB_JOBS` means the same for both.
+Three stages can share their work between processes: `load` (reading files), `emit` (writing
+pages) and `render` (MkDocs' page loop). `PLANS` says, in one table, from how much work each
+forks and into how many processes at most; `jobs(stage, work)` applies it, and `KB_JOBS`
+means the same for all three. Every worker is started by `fork()`; `fork_map` (load, emit)
+maps a function over items with it, render forks inside MkDocs' own events with it.
 """
 
 from __future__ import annotations
 
 import os
+import pickle
+import select
+import signal
+import struct
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, NoReturn, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """When a stage forks: from `threshold` items of work, into one process per core, at most
+    `most` (None: no limit). `why` is the measurement the numbers come from."""
+
+    threshold: int
+    most: int | None
+    why: str
+
+
+PLANS: dict[str, Plan] = {
+    "load": Plan(
+        2000,
+        4,
+        "~0.25 ms of work a file, against ~0.1 s to start a worker and send its documents back; "
+        "beyond 4 the main process, which unpickles every result, is the bottleneck",
+    ),
+    "emit": Plan(500, None, "~1 ms a page; the pages sent back are short strings"),
+    "render": Plan(
+        200,
+        4,
+        "each extra process re-reads every page (MkDocs' nav and titles need them all); "
+        "beyond 4 that re-reading eats what another core saves",
+    ),
+}
+
+
+def jobs(stage: str, work: int) -> int:
+    """Processes for `work` items of `stage` (a key of `PLANS`), as `processes` decides."""
+    plan = PLANS[stage]
+    return processes(work, plan.threshold, plan.most or available())
 
 
 def processes(work: int, threshold: int, most: int) -> int:
@@ -42,76 +84,206 @@ def available() -> int:
         return os.cpu_count() or 1
 
 
-def fork_map(fn: Callable[[T], R], items: Sequence[T], jobs: int) -> list[R]:
-    """`[fn(x) for x in items]`, computed by `jobs` forked processes sharing the items.
+def fork() -> int:
+    """`os.fork()` for a kb worker: 0 in the child, which ends with kb (Ctrl-C, SIGKILL) rather
+    than go on writing into folders the next build removes; the child's pid in the parent.
+    Raises OSError when the system cannot fork (memory, process limit)."""
+    parent = os.getpid()
+    pid = os.fork()
+    if pid == 0:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends it; never unwinds into kb
+        die_with_parent(parent)
+    return pid
 
-    Each forked process takes every `jobs`-th item and sends its results back through a pipe;
-    the main process computes the first share meanwhile. A process that fails or dies has
-    its share computed again here, so an error surfaces exactly as in a serial run.
+
+#: Items are handed out in batches: about this many per process, so that the processes meet
+#: near the end of the work (balance) without a message per item (cost).
+BATCHES_PER_PROCESS = 16
+#: The capacity asked for each result pipe (Linux's default limit for unprivileged processes):
+#: a worker writes a batch's result without waiting for the main process to read it.
+PIPE_BYTES = 1 << 20
+#: The main process waits this long for the lock on the shared counters before it takes a
+#: worker for stuck (killed while holding it) and computes what is left itself.
+LOCK_TIMEOUT = 30.0
+
+
+def fork_map(
+    fn: Callable[[T], R], items: Sequence[T], jobs: int, setup: Callable[[], None] | None = None
+) -> list[R]:
+    """`[fn(x) for x in items]`, computed by `jobs` processes: `jobs - 1` forked workers and this one.
+
+    Items go out in batches. Workers take batches from the front and this process from the
+    back, until they meet: the split balances itself whatever each item costs, and this
+    process, which also unpickles what the workers send, simply takes fewer. A worker pickles
+    each batch's results into its own pipe as soon as they are done and goes on (the pipe
+    holds a batch); this process reads them between its own batches. Nothing is pickled on
+    the way out: the workers see `items` as the fork left them. `setup` runs once in each
+    worker (to register cheaper pickling, say).
+
+    A batch a worker fails on (or cannot pickle), and the batches of a worker that dies, are
+    computed again here, so an error surfaces exactly as in a serial run.
     """
     jobs = min(jobs, len(items))
     if jobs <= 1:
         return [fn(x) for x in items]
-    import multiprocessing
+    size = max(1, len(items) // (jobs * BATCHES_PER_PROCESS))
+    batches = [items[i : i + size] for i in range(0, len(items), size)]
+    done = _Meeting(batches, fn, setup).run(jobs)
+    return [result for index in range(len(batches)) for result in done[index]]
 
-    context = multiprocessing.get_context("fork")
-    children: list[tuple[int, Any, Any]] = []
+
+class _Stuck(Exception):
+    """The lock on the shared counters was not released: a worker died holding it."""
+
+
+class _Meeting:
+    """Batches handed out from both ends of one shared pair of counters (front, back)."""
+
+    def __init__(self, batches: list[Sequence[Any]], fn: Callable[[Any], Any], setup: Any) -> None:
+        import mmap
+
+        self.batches = batches
+        self.fn = fn
+        self.setup = setup
+        self.counters = mmap.mmap(-1, 16)  # anonymous and shared: the workers see every update
+        struct.pack_into("qq", self.counters, 0, 0, len(batches))
+        self.lock_read, self.lock_write = os.pipe()  # a lock: the one byte in the pipe is its key
+        os.write(self.lock_write, b"k")
+        self.children: dict[int, int] = {}  # read end of its result pipe -> pid
+        self.buffers: dict[int, bytearray] = {}
+        self.done: dict[int, list[Any]] = {}
+
+    def run(self, jobs: int) -> dict[int, list[Any]]:
+        try:
+            for _ in range(jobs - 1):
+                if not self._start():
+                    break
+            try:
+                while (index := self._claim(front=False)) is not None:
+                    self.done[index] = [self.fn(x) for x in self.batches[index]]
+                    self._read(wait=False)
+                while self.children:
+                    self._read(wait=True)
+            except _Stuck:
+                pass  # the workers are killed below; what they did not send is computed here
+        finally:  # also on an error or Ctrl-C here: no worker is left running
+            self._stop()
+        for index, batch in enumerate(self.batches):
+            if index not in self.done:  # failed, unpicklable, or its worker died
+                self.done[index] = [self.fn(x) for x in batch]
+        return self.done
+
+    # -- the shared counters -------------------------------------------------------------
+    def _claim(self, front: bool) -> int | None:
+        """The next batch from the front (a worker) or the back (this process); None when met."""
+        if not front and not select.select([self.lock_read], [], [], LOCK_TIMEOUT)[0]:
+            raise _Stuck
+        os.read(self.lock_read, 1)
+        try:
+            first, end = struct.unpack_from("qq", self.counters, 0)
+            if first >= end:
+                return None
+            if front:
+                struct.pack_into("q", self.counters, 0, first + 1)
+                return int(first)
+            struct.pack_into("q", self.counters, 8, end - 1)
+            return int(end - 1)
+        finally:
+            os.write(self.lock_write, b"k")
+
+    # -- workers -------------------------------------------------------------------------
+    def _start(self) -> bool:
+        try:
+            reader, writer = os.pipe()
+        except OSError:  # out of file descriptors: the batches are shared by fewer processes
+            return False
+        try:
+            pid = fork()
+        except OSError:  # fork failed (memory, process limit): likewise
+            os.close(reader)
+            os.close(writer)
+            return False
+        if pid == 0:
+            os.close(reader)
+            self._child(writer)  # never returns
+        os.close(writer)
+        self.children[reader] = pid
+        self.buffers[reader] = bytearray()
+        return True
+
+    def _child(self, writer: int) -> NoReturn:
+        code = 1
+        try:
+            for fd in self.children:  # the pipes of the workers forked before this one
+                os.close(fd)
+            _widen(writer)
+            if self.setup is not None:
+                self.setup()
+            while (index := self._claim(front=True)) is not None:
+                try:
+                    payload = pickle.dumps(
+                        (index, [self.fn(x) for x in self.batches[index]]), pickle.HIGHEST_PROTOCOL
+                    )
+                except Exception:  # noqa: BLE001 - the main process computes this batch again
+                    continue
+                _write_all(writer, struct.pack("q", len(payload)) + payload)
+            code = 0
+        finally:
+            os._exit(code)
+
+    def _read(self, wait: bool) -> None:
+        """Take in what the workers sent; with `wait`, block until at least one sends or ends."""
+        ready = select.select(list(self.children), [], [], None if wait else 0)[0]
+        for fd in ready:
+            data = os.read(fd, PIPE_BYTES)
+            if not data:  # the worker ended (or died): whatever it did not send is computed here
+                os.close(fd)
+                os.waitpid(self.children.pop(fd), 0)
+                continue
+            buffer = self.buffers[fd]
+            buffer += data
+            while len(buffer) >= 8:
+                (length,) = struct.unpack_from("q", buffer, 0)
+                if len(buffer) < 8 + length:
+                    break
+                index, results = pickle.loads(memoryview(buffer)[8 : 8 + length])
+                del buffer[: 8 + length]
+                self.done[index] = results
+
+    def _stop(self) -> None:
+        for fd, pid in self.children.items():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:  # pragma: no cover - already gone
+                pass
+            os.waitpid(pid, 0)
+            os.close(fd)
+        self.children.clear()
+        os.close(self.lock_read)
+        os.close(self.lock_write)
+        self.counters.close()
+
+
+def _widen(fd: int) -> None:
+    """Ask for a pipe that holds a whole batch's result (best effort: the default is 64 kB)."""
+    import fcntl
+
     try:
-        for index in range(1, jobs):
-            try:
-                reader, writer = context.Pipe(duplex=False)
-            except OSError:  # out of file descriptors: the shares not started are computed here
-                break
-            process = context.Process(
-                target=_map_child, daemon=True, args=(writer, fn, items[index::jobs], os.getpid())
-            )
-            try:
-                process.start()
-            except OSError:  # fork failed (memory, process limit): likewise
-                reader.close()
-                break
-            finally:
-                writer.close()
-            children.append((index, process, reader))
-        started = {index for index, _, _ in children}
-        shares: dict[int, list[R]] = {0: [fn(x) for x in items[0::jobs]]}
-        for index in range(1, jobs):
-            if index not in started:
-                shares[index] = [fn(x) for x in items[index::jobs]]
-        for index, process, reader in children:
-            try:
-                status, payload = reader.recv()
-            except EOFError:  # died: killed, or out of memory
-                status, payload = "error", None
-            process.join()
-            shares[index] = payload if status == "ok" else [fn(x) for x in items[index::jobs]]
-    finally:  # also on an error or Ctrl-C in the main process: no process is left running
-        for _, process, reader in children:
-            if process.is_alive():
-                process.kill()
-            process.join()
-            reader.close()
-    out: list[R] = [None] * len(items)  # type: ignore[list-item]
-    for index, values in shares.items():
-        out[index::jobs] = values
-    return out
+        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_BYTES)
+    except OSError:  # above the system's limit: the worker waits for reads now and then
+        pass
 
 
-def _map_child(conn: Any, fn: Callable[[Any], Any], items: Sequence[Any], parent: int) -> None:
-    die_with_parent(parent)
-    try:
-        conn.send(("ok", [fn(x) for x in items]))
-    except BaseException:  # noqa: BLE001 - the main process computes this share again
-        conn.send(("error", None))
-    finally:
-        conn.close()
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def die_with_parent(parent: int) -> None:
     """In a forked process: be killed when kb is (Ctrl-C twice, SIGKILL), rather than go on
     writing into folders the next build removes and creates again."""
     import ctypes
-    import signal
 
     try:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG

@@ -12,14 +12,13 @@ from __future__ import annotations
 import dataclasses
 import gc
 import os
-import sys
-import threading
 import unicodedata
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 from kb import cores, frontmatter
 from kb.findings import Finding, finding
@@ -28,18 +27,14 @@ from kb.markdown import BodyScan, Heading, Link, Unsafe, scan
 from kb.model import EMPTY_FRONTMATTER, FOLDER_COLLECTION, Asset, Collection, Document, Frontmatter, Scalar
 from kb.settings import Settings
 
-if TYPE_CHECKING:
-    from concurrent.futures import Executor, Future
-
 #: A function run on each chunk of documents where it was read; its findings go to
 #: `Corpus.checked`. The pipeline passes per-document validation, so it runs in parallel too.
 Check = Callable[[Sequence[Document]], list[Finding]]
 
-#: Handbooks with fewer markdown files are read in one process: starting a worker and sending
-#: documents back costs more than it saves (about 0.1 s, against ~0.25 ms of work per file).
-PARALLEL_MIN_FILES = 2000
+#: Files are read in chunks of this many: a stage at a time over a chunk (see `_parse_texts`),
+#: and a chunk is what a worker process reads and sends back at once. When several processes
+#: read, and from how many files, is `kb.cores.PLANS["load"]`.
 CHUNK_FILES = 200
-MAX_JOBS = 4  # beyond this the main process, which unpickles every result, is the bottleneck
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,8 +109,8 @@ def _scan(
         ):
             continue
         if entry.is_symlink() and not _inside(entry.path, content):
-            folder = "the repository" if settings.at_root else f"{settings.content_dir}/"
-            where = "the repository" if not _inside(entry.path, root) else folder
+            inside = "the repository" if settings.at_root else f"{settings.content_dir}/"
+            where = "the repository" if not _inside(entry.path, root) else inside
             found.append(
                 finding(
                     _repo_path(settings, rel),
@@ -123,7 +118,7 @@ def _scan(
                     1,
                     "KB304",
                     f"symlink points outside {where}; it is not followed",
-                    f"{folder} is kb's only input: copy the file into {folder} instead",
+                    f"{inside} is kb's only input: copy the file into {inside} instead",
                 )
             )
             continue
@@ -284,10 +279,10 @@ def decode(path: str, data: bytes) -> tuple[str, Finding | None]:
 
 def _parse_texts(
     settings: Settings, files: Sequence[tuple[str, str]]
-) -> list[tuple[Document, list[Finding]]]:
+) -> list[tuple[Document, list[Finding], str | None]]:
     """Split, parse and scan decoded (rel, text) pairs, a stage at a time over all of them (about
     10% faster than file by file, as each stage's code and data stay in the CPU caches). A
-    document whose frontmatter fails is kept, unreadable."""
+    document whose frontmatter fails is kept, unreadable. Each comes with its YAML text."""
     paths = [_repo_path(settings, rel) for rel, _ in files]
     cuts = [
         frontmatter.split(path, text, required=collection_of(rel) is not Collection.PAGE)
@@ -301,7 +296,7 @@ def _parse_texts(
     ]
     scans = [scan(cut.body) for cut, _ in cuts]
     return [
-        _document(path, rel, cut, found, front, body_scan)
+        (*_document(path, rel, cut, found, front, body_scan), cut.yaml_text)
         for path, (rel, _), (cut, found), front, body_scan in zip(
             paths, files, cuts, parsed, scans, strict=True
         )
@@ -343,7 +338,7 @@ def load(settings: Settings, check: Check | None = None) -> Corpus:
     with paused_gc():
         markdown, assets, found = walk(settings)
         chunks = [markdown[i : i + CHUNK_FILES] for i in range(0, len(markdown), CHUNK_FILES)]
-        jobs = cores.processes(len(markdown), PARALLEL_MIN_FILES, MAX_JOBS)
+        jobs = cores.jobs("load", len(markdown))
         results = (
             _read_parallel(settings, chunks, check, jobs)
             if jobs > 1
@@ -389,116 +384,110 @@ def paused_gc() -> Iterator[None]:
 Result = tuple[list[Document], list[Finding], list[Finding]]
 
 
-def _read_chunk(settings: Settings, entries: Sequence[Entry], check: Check | None) -> Result:
-    """Read, split, parse and scan each entry, then `check` the documents."""
+def _read_chunk(
+    settings: Settings, entries: Sequence[Entry], check: Check | None, ship: bool = False
+) -> Result:
+    """Read, split, parse and scan each entry, then `check` the documents; with `ship`, in a
+    worker, make them cheaper to send (`_shipped`)."""
     read = [_read_text(settings, entry) for entry in entries]
     parsed = iter(
         _parse_texts(
             settings, [(e.rel, text) for e, (text, _) in zip(entries, read, strict=True) if text is not None]
         )
     )
-    documents, found = [], []
+    documents, found, sources = [], [], []
     for text, problems in read:  # findings in file order, as a serial read gives them
         doc = None
         if text is not None:
-            doc, problems = next(parsed)
+            doc, problems, yaml_text = next(parsed)
+            sources.append(yaml_text)
         found.extend(problems)
         if doc is not None:
             documents.append(doc)
-    return documents, found, check(documents) if check is not None else []
+    checked = check(documents) if check is not None else []
+    if ship:
+        documents = [_shipped(settings, d, y) for d, y in zip(documents, sources, strict=True)]
+    return documents, found, checked
 
 
 def _read_parallel(
     settings: Settings, chunks: list[list[Entry]], check: Check | None, jobs: int
 ) -> list[Result]:
-    """Workers read chunks from the front, the main process reads chunks from the back.
+    """Chunks read by `jobs` processes (`cores.fork_map`: workers from the front, this process
+    from the back, meeting where the work balances).
 
-    Where they meet balances the work without a cost model: the main process also unpickles
-    what the workers send, so it reads fewer chunks itself. A worker that dies leaves its
-    chunks to the main process. Results are stored by chunk index, so the order is the file order.
+    A worker sends its documents back pickled, which costs about as much as reading them
+    (the unpickling here is serial). What this process rarely needs stays behind: the
+    position tables of each frontmatter (half the pickled bytes; only findings want them)
+    travel as the YAML text they came from and are parsed again here on first use (`_Source`).
     """
-    import multiprocessing  # here, not at the top: kb lint on a small handbook never needs them
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
-
-    results: list[Result | None] = [None] * len(chunks)
-    # The executor's thread here reads each result (~0.7 MB) from a pipe 64 kB at a time, and
-    # needs the GIL for every read while the worker waits: with the default 5 ms switch interval
-    # the worker spent up to half its time blocked. Only contended switches get faster.
-    switch = sys.getswitchinterval()
-    pool = ProcessPoolExecutor(
-        jobs - 1,
-        mp_context=multiprocessing.get_context("fork"),
-        initializer=_start_worker,
-        initargs=(settings, check),
+    return cores.fork_map(
+        partial(_read_chunk, settings, check=check, ship=True),
+        chunks,
+        jobs,
+        setup=_start_worker,
     )
-    meeting = _Meeting(pool, chunks)
-    try:
-        sys.setswitchinterval(0.0002)
-        for _ in range(2 * (jobs - 1)):  # a chunk for each worker, and one waiting
-            meeting.feed()
-        while (index := meeting.take_back()) is not None:
-            results[index] = _read_chunk(settings, chunks[index], check)
-        for index, future in meeting.futures.items():
-            try:
-                results[index] = future.result()
-            except BrokenProcessPool:  # a worker died (out of memory?): read it here
-                results[index] = _read_chunk(settings, chunks[index], check)
-    finally:  # on an error or Ctrl-C, chunks still queued are dropped rather than read
-        pool.shutdown(wait=True, cancel_futures=True)
-        sys.setswitchinterval(switch)
-    return results  # type: ignore[return-value]
 
 
-class _Meeting:
-    """Hands out chunk indexes from the front (to the pool) and the back (to the main process)."""
-
-    def __init__(self, pool: Executor, chunks: list[list[Entry]]) -> None:
-        self.pool = pool
-        self.chunks = chunks
-        self.lock = threading.Lock()
-        self.front = 0
-        self.back = len(chunks)
-        self.futures: dict[int, Future[Result]] = {}
-
-    def feed(self, done: Future[Result] | None = None) -> None:
-        """Submit the next chunk from the front; runs again whenever a worker finishes one."""
-        if done is not None and (done.cancelled() or done.exception() is not None):
-            return  # a broken pool or a failing chunk: the main process sees it in the result
-        with self.lock:  # so that once take_back says "none left", every submission is recorded
-            if self.front >= self.back:
-                return
-            try:
-                future = self.pool.submit(_work, self.chunks[self.front])
-            except (OSError, RuntimeError):  # fork failed, or the pool broke: the rest is ours
-                return
-            self.futures[self.front] = future
-            self.front += 1
-        future.add_done_callback(self.feed)
-
-    def take_back(self) -> int | None:
-        with self.lock:
-            if self.front >= self.back:
-                return None
-            self.back -= 1
-            return self.back
-
-
-_worker: tuple[Settings, Check | None] | None = None
-
-
-def _start_worker(settings: Settings, check: Check | None) -> None:
-    """In a forked worker: remember what to read with, and pickle records quickly."""
-    global _worker
-    _worker = (settings, check)
+def _start_worker() -> None:
+    """In a forked worker: pickle records quickly."""
     gc.disable()
     for cls in (Document, Frontmatter, Scalar, BodyScan, Heading, Link, Unsafe, Finding):
         _pickle_by_fields(cls)
 
 
-def _work(entries: list[Entry]) -> Result:
-    assert _worker is not None
-    return _read_chunk(_worker[0], entries, _worker[1])
+class _Source:
+    """The YAML text of a frontmatter read in a worker: its position tables, parsed again on
+    first use. The data itself travels whole, so every stage reads it as in a serial run."""
+
+    __slots__ = ("path", "text", "depth", "nodes", "_tables")
+
+    def __init__(self, path: str, text: str, depth: int, nodes: int) -> None:
+        self.path, self.text, self.depth, self.nodes = path, text, depth, nodes
+        self._tables: tuple[Mapping[tuple, Any], ...] | None = None
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_Source, (self.path, self.text, self.depth, self.nodes))
+
+    def table(self, which: int) -> Mapping[tuple, Any]:
+        if self._tables is None:
+            front, _ = frontmatter.parse(self.path, self.text, self.depth, self.nodes)
+            front = front or EMPTY_FRONTMATTER  # it parsed in the worker: never None
+            self._tables = (front.keys, front.values, front.scalars)
+        return self._tables[which]
+
+
+class _Positions(Mapping[tuple, Any]):
+    """One of `Frontmatter`'s position tables (keys, values, scalars), read from a `_Source`."""
+
+    __slots__ = ("source", "which")
+
+    def __init__(self, source: _Source, which: int) -> None:
+        self.source, self.which = source, which
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_Positions, (self.source, self.which))
+
+    def __getitem__(self, path: tuple) -> Any:
+        return self.source.table(self.which)[path]
+
+    def get(self, path: tuple, default: Any = None) -> Any:
+        return self.source.table(self.which).get(path, default)
+
+    def __iter__(self) -> Iterator[tuple]:
+        return iter(self.source.table(self.which))
+
+    def __len__(self) -> int:
+        return len(self.source.table(self.which))
+
+
+def _shipped(settings: Settings, doc: Document, yaml_text: str | None) -> Document:
+    """The document as a worker sends it: positions as their `_Source`."""
+    if yaml_text is None or doc.front is EMPTY_FRONTMATTER or not doc.readable:
+        return doc
+    source = _Source(doc.path, yaml_text, settings.max_yaml_depth, settings.max_yaml_nodes)
+    front = Frontmatter(doc.front.data, *(_Positions(source, which) for which in range(3)))
+    return dataclasses.replace(doc, front=front)
 
 
 def _pickle_by_fields(cls: type) -> None:
