@@ -2,7 +2,8 @@
 
 The first rebuild renders everything; an edit to one loop's body re-emits that loop alone
 and MkDocs re-renders only it (a dirty build), while the merged search index keeps every
-page; a title shown in the nav changes every page, so it takes a full render.
+page; a title shown in the nav changes every page, so it takes a full render. In a git
+repository the session reads history as `kb build` does, and again when a commit moves HEAD.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from kb.serve import SEARCH_INDEX, Session
+from gitrepo import GitRepo
+from kb.serve import SEARCH_INDEX, Session, watched
 from kb.settings import load_settings
-from site_helpers import SMALL, mtimes, write_tree
+from site_helpers import SMALL, mtimes, run_kb, write_tree
 
 LOOP = "content/loops/2026/2026-01-10-notes-survive.md"
 LOOP_HTML = "loops/2026/2026-01-10-notes-survive/index.html"
@@ -181,3 +183,54 @@ def test_a_page_whose_frontmatter_breaks_keeps_its_last_good_version(session: Se
     result = session.rebuild()
     assert result.kept == () and not [f for f in result.findings if f.path == LOOP]
     assert "Notes: survive" in (session.site_dir / LOOP_HTML).read_text(encoding="utf-8")
+
+
+ANA = "Ana Lima <ana@example.com>"
+BEN = "Ben Okafor <ben@example.com>"
+PRINCIPLE = "content/principles/ownership.md"
+PRINCIPLE_HTML = "principles/ownership/index.html"
+DUP = "content/loops/2026/2026-02-20-duplicate-cycles.md"
+FEED = "feeds/loops.xml"
+
+
+def built_feed(root: Path, out: Path) -> bytes:
+    """The loop feed `kb build` writes for the same repository, as it is now."""
+    result = run_kb(["build", "--out", str(out)], root)
+    assert result.exit_code == 0, result.output
+    return (out / FEED).read_bytes()
+
+
+def test_a_commit_while_serving_brings_its_authors_dates_and_feed_entries(tmp_path: Path) -> None:
+    """The serve session reads git history as `kb build` does (stage dates for the feeds
+    included), and again once HEAD moves: a commit of edits already served is enough."""
+    root = write_tree(tmp_path / "hb", SMALL)
+    repo = GitRepo(root, author=ANA)
+    repo.commit("2026-01-05T12:00:00Z", ANA)
+    session = Session(load_settings(root), tmp_path / "site")
+    session.rebuild()
+    html = (session.site_dir / PRINCIPLE_HTML).read_text(encoding="utf-8")
+    assert "Last updated 2026-01-05 by Ana Lima · 1 contributor<" in html
+    feed = (session.site_dir / FEED).read_bytes()
+    assert feed == built_feed(root, tmp_path / "built-before")  # the same feeds as a build
+
+    edit(session, PRINCIPLE, "Owners see problems through.", "Owners see every problem through.")
+    edit(session, DUP, "stage: design", "stage: implement")
+    session.rebuild()  # served, not committed: the history is the one HEAD had
+    assert "by Ana Lima" in (session.site_dir / PRINCIPLE_HTML).read_text(encoding="utf-8")
+    assert b"2026-03-10" not in (session.site_dir / FEED).read_bytes()  # no stage date yet
+
+    repo.commit("2026-03-10T09:00:00Z", BEN)  # no file changes after it: only HEAD moved
+    session.rebuild()
+    html = (session.site_dir / PRINCIPLE_HTML).read_text(encoding="utf-8")
+    assert "Last updated 2026-03-10 by Ben Okafor · 2 contributors" in html
+    feed = (session.site_dir / FEED).read_bytes()
+    assert b"2026-03-10T09:00:00" in feed  # Duplicate cycles reached implement then
+    assert feed == built_feed(root, tmp_path / "built-after")
+
+
+def test_serve_watches_the_log_git_appends_to_when_head_moves(tmp_path: Path) -> None:
+    root = write_tree(tmp_path / "hb", SMALL)
+    GitRepo(root).commit()
+    paths = dict(watched(load_settings(root)))
+    assert paths[root / ".git" / "logs" / "HEAD"] is False
+    assert paths[root / "content"] is True

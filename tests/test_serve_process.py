@@ -1,6 +1,7 @@
 """`kb serve` as a real process on a real port: a port in use is refused before any build, a
 missing page is the site's 404 page with live reload, and a page whose frontmatter breaks is
-still served in its last good version until the fix, which the server then renders."""
+still served in its last good version until the fix, which the server then renders; a commit
+made while serving brings its dates and authors."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from gitrepo import GitRepo
 from site_helpers import SMALL, write_tree
 
 BUILDER = Path(__file__).resolve().parents[1] / "builder"
@@ -108,3 +110,42 @@ def test_serve_keeps_the_last_good_page_and_reloads_when_fixed(tmp_path: Path) -
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_a_commit_while_serving_updates_the_served_pages(tmp_path: Path) -> None:
+    """A commit of edits already served changes no watched file but moves HEAD: the server
+    notices (it watches git's HEAD log), reads history again and serves the new author."""
+    root = write_tree(tmp_path / "hb", SMALL)
+    repo = GitRepo(root, author="Ana Lima <ana@example.com>")
+    repo.commit("2026-01-05T12:00:00Z")
+    port = free_port()
+    proc = kb(root, "serve", "--port", str(port))
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stderr], daemon=True).start()  # type: ignore[union-attr]
+    try:
+        wait_for(lines, "serving on")
+        page_url = f"http://127.0.0.1:{port}/principles/ownership/"
+        status, page = get(page_url)
+        assert status == 200 and "by Ana Lima" in page
+        path = root / "content/principles/ownership.md"
+        path.write_text(path.read_text(encoding="utf-8") + "\nOwners close the loop.\n", encoding="utf-8")
+        wait_for(lines, "rebuild in")
+        repo.commit("2026-03-10T09:00:00Z", "Ben Okafor <ben@example.com>")
+        wait_for(lines, "rebuild in")
+        status, page = get(page_url)
+        assert status == 200 and "Last updated 2026-03-10 by Ben Okafor · 2 contributors" in page
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def wait_for(lines: queue.Queue[str], text: str, timeout: float = 60) -> str:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            line = lines.get(timeout=0.5)
+        except queue.Empty:
+            continue
+        if text in line:
+            return line
+    raise AssertionError(f"kb serve never said {text!r}")

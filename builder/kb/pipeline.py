@@ -163,10 +163,12 @@ def run(settings: Settings, options: Options = Options()) -> Run:
             return result
     target = (options.out or settings.output).resolve()
     with _lock(settings, options.atomic):
+        known = options.memory.history if options.memory is not None else None
         stages = _history(settings, options, result)
         if options.until < Step.EMIT:
             return result
-        _emit(settings, options, result, stages, shot)
+        moved = result.history is not known  # read anew: every page may show other dates
+        _emit(settings, options, result, stages, shot, moved)
         if options.until >= Step.RENDER:
             _render(settings, options, result, target)
     return result
@@ -267,15 +269,16 @@ def _emit(
     result: Run,
     stages: dict[str, list[tuple[int, str]]],
     shot: dict[str, tuple[Any, ...]],
+    moved: bool,
 ) -> None:
     """Stage 6: the docs tree, written where its bytes changed (only the edited pages' when
-    the memory says only prose changed)."""
+    the memory says only prose changed, and the history is the one they were emitted with)."""
     from kb.emit import emit, emit_documents
 
     started = time.perf_counter()
     memory = options.memory
     docs_dir = options.docs_dir or settings.cache / "docs"
-    prose = memory.prose_edits(shot) if memory is not None else None
+    prose = memory.prose_edits(shot) if memory is not None and not moved else None
     if memory is not None and prose is not None:  # no other page shows a document's prose
         changed = emit_documents(result.checked, result.history, settings, memory.emitted.docs_dir, prose)
         emitted = dataclasses.replace(memory.emitted, changed=changed, removed=())
