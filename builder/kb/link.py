@@ -23,6 +23,7 @@ from kb.findings import Finding, Severity, finding
 from kb.frontmatter import as_date, shown
 from kb.markdown import Link, LinkKind, slugify
 from kb.model import INDEX_NAMES, Asset, Collection, Document, as_strs, fast_init
+from kb.schema import ID_RE
 
 #: Generated pages a link may point at although no content file backs them.
 GENERATED = (
@@ -35,7 +36,6 @@ GENERATED = (
 )
 _YEAR_INDEX = re.compile(r"loops/\d{4}/index\Z")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
-_ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z")
 
 
 class EdgeKind(str, Enum):
@@ -212,7 +212,7 @@ class _Linker:
         for name, coll, kind, code in _REFS.get(doc.collection, ()):
             value = meta.get(name)
             if isinstance(value, str):
-                if _ID.match(value):  # else validate said KB204
+                if ID_RE.match(value):  # else validate said KB204
                     found.extend(self._reference(doc, value, (name,), coll, kind, code))
             elif isinstance(value, list):
                 known = self.graph.by_id[coll]
@@ -317,7 +317,7 @@ class _Linker:
         if anchor in anchors or (wiki and slugify(anchor) in anchors):
             return None
         lower = {a.lower(): a for a in anchors}
-        close = lower.get(anchor.lower()) or (difflib.get_close_matches(anchor, anchors, n=1) or [None])[0]
+        close = lower.get(anchor.lower()) or next(iter(difflib.get_close_matches(anchor, anchors, n=1)), None)
         hint = (
             f"did you mean '#{close}'?"
             if close
@@ -651,8 +651,9 @@ class Suggestions:
                 close = difflib.get_close_matches(word, self.names, n=1, cutoff=0.6)
             else:  # the ends of long paths, where they differ, compared: cost bounded
                 tails = {name[-SHORT_WORD:]: name for name in reversed(self._candidates(word))}
-                close = difflib.get_close_matches(word[-SHORT_WORD:], tails, n=1, cutoff=0.6)
-                close = [tails[close[0]]] if close else None
+                close = [
+                    tails[t] for t in difflib.get_close_matches(word[-SHORT_WORD:], tails, n=1, cutoff=0.6)
+                ]
             self.cache[word] = close[0] if close else None
         return self.cache[word]
 

@@ -640,6 +640,7 @@ class _Lines:
         k = line.find("-->")
         if k < 0:
             return True
+        assert self.comment is not None  # only called while a comment is open
         start, first = self.comment
         self.comment = None
         self._comment(start, base + k + 3, first, i)
