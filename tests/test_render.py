@@ -52,6 +52,21 @@ def plain_pages(count: int) -> dict[str, str | bytes]:
     return files
 
 
+#: Site configurations the sped-up render must reproduce: kb's built-in one (no mkdocs.yml), the
+#: tuned one of bench/pages.py, and one with a full nav (no prune) and every nav feature that
+#: changes which entries are active or expanded.
+CONFIGS = {
+    "builtin": None,
+    "tuned": "site_name: Tuned\ntheme:\n  name: material\n  features:\n    - navigation.prune\nplugins:\n  - search\n",
+    "full-nav": (
+        "site_name: Full\ntheme:\n  name: material\n  features:\n    - navigation.tabs\n"
+        "    - navigation.sections\n    - navigation.indexes\n    - toc.integrate\n"
+        "    - navigation.footer\nplugins:\n  - search\n  - tags\nmarkdown_extensions:\n"
+        "  - toc:\n      permalink: true\n  - admonition\n"
+    ),
+}
+
+
 @pytest.fixture(scope="module")
 def handbook(tmp_path_factory: pytest.TempPathFactory) -> Path:
     files = many_loops(90)
@@ -75,24 +90,63 @@ def plain_mkdocs(root: Path, site: Path) -> None:
     build(config)
 
 
+@pytest.mark.parametrize("name", list(CONFIGS))
 def test_a_shared_render_is_the_plain_mkdocs_site_byte_for_byte(
-    handbook: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    handbook: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
 ) -> None:
     for key, value in FIXED_NOW.items():  # the sitemap's dates and its gzip header
         monkeypatch.setenv(key, value)
-    result = run_kb(
-        ["build", "-v", "--out", str(tmp_path / "kb")], handbook, env={"KB_JOBS": "3", **FIXED_NOW}
-    )
-    assert result.exit_code == 0, result.output
-    assert "rendered in 3 processes" in result.output
-    assert "no git history" in result.output  # so the emit below gives the same tree
-    plain_mkdocs(handbook, tmp_path / "plain")
+    config = handbook / "mkdocs.yml"
+    if CONFIGS[name] is None:
+        config.unlink(missing_ok=True)
+    else:
+        config.write_text(CONFIGS[name], encoding="utf-8")
+    try:
+        result = run_kb(
+            ["build", "-v", "--out", str(tmp_path / "kb")], handbook, env={"KB_JOBS": "3", **FIXED_NOW}
+        )
+        assert result.exit_code == 0, result.output
+        assert "rendered in 3 processes" in result.output
+        assert "no git history" in result.output  # so the emit below gives the same tree
+        plain_mkdocs(handbook, tmp_path / "plain")
+    finally:
+        config.unlink(missing_ok=True)
     kb_site, plain = snapshot(tmp_path / "kb"), snapshot(tmp_path / "plain")
     assert len(plain) > 300
-    for name in ("search/search_index.json", "sitemap.xml", "sitemap.xml.gz", "404.html", "index.html"):
-        assert name in plain
-    assert {name for name in plain if kb_site.get(name) != plain[name]} == set()
+    for page in ("search/search_index.json", "sitemap.xml", "sitemap.xml.gz", "404.html", "index.html"):
+        assert page in plain
+    assert {page for page in plain if kb_site.get(page) != plain[page]} == set()
     assert set(kb_site) - {MARK} == set(plain)
+
+
+def test_the_nav_is_rendered_once_per_group_of_pages(handbook: Path, tmp_path: Path) -> None:
+    """Most pages get their nav from kb.render_nav (the test above holds it to Material's own)."""
+    from kb.emit import emit
+    from kb.pipeline import check
+    from kb.settings import load_settings
+
+    settings = load_settings(handbook)
+    emitted = emit(check(settings), None, settings, settings.cache / "docs")
+    config, _ = render.load(handbook, emitted, tmp_path / "site", strict=False)
+    render.render(config)
+    navs = config["plugins"][render_parallel.NAME].navs
+    assert navs is not None
+    assert navs.hits > emitted.pages // 2
+    assert len(navs.groups) < emitted.pages // 4
+
+
+def test_a_swap_that_is_not_provably_the_same_falls_back() -> None:
+    from kb.render_nav import NavCache, _Group
+
+    cache = NavCache.__new__(NavCache)
+    cache.groups = {
+        (True, 1, "a"): _Group("<x>A</x><y>b</y><y>b</y>", object(), "<x>A</x>", {"b/": "<y>b</y>"})
+    }
+    cache.hits = 0
+    page = type("P", (), {"url": "b/"})()
+    assert cache.swap((True, 1, "a"), page, "<y>B</y>", "<x>a</x>") is None  # b's entry twice
+    cache.groups[(True, 1, "a")].html = "<x>A</x><y>b</y>"
+    assert cache.swap((True, 1, "a"), page, "<y>B</y>", "<x>a</x>") == "<x>a</x><y>B</y>"
 
 
 def test_the_shares_are_disjoint_and_cover_every_page(handbook: Path) -> None:

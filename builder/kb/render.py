@@ -96,8 +96,9 @@ def render(config: Any, dirty: bool = False, jobs: int = 1, quiet: bool = False)
     progress = None
     if not dirty:
         progress = render_progress.Progress(0, enabled=render_progress.wanted(quiet=quiet))
-    share = render_parallel.usable(config) and not dirty
-    plugin = render_parallel.add(config, jobs if share else 1, progress)
+    usable = render_parallel.usable(config)  # every plugin known to work page by page
+    share = usable and not dirty
+    plugin = render_parallel.add(config, jobs if share else 1, progress, nav=usable)
     try:
         try:
             result = _build(config, dirty)

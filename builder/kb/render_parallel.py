@@ -41,7 +41,7 @@ from typing import Any
 
 from mkdocs.plugins import BasePlugin, event_priority
 
-from kb import cores, searchindex
+from kb import cores, render_nav, searchindex
 from kb.render_progress import Progress
 
 NAME = "kb/share"
@@ -123,10 +123,11 @@ class SharePlugin(BasePlugin):
     """Registered by `kb.render.render` on every render: it shares the pages between `jobs`
     processes (1: none) and counts rendered pages for `progress`."""
 
-    def __init__(self, jobs: int = 1, progress: Progress | None = None) -> None:
+    def __init__(self, jobs: int = 1, progress: Progress | None = None, nav: bool = False) -> None:
         super().__init__()
         self.jobs = jobs
         self.progress = progress
+        self.cache_nav = nav  # render Material's nav once per group of pages (kb.render_nav)
         self._reset()
 
     def _reset(self) -> None:
@@ -141,6 +142,7 @@ class SharePlugin(BasePlugin):
         self.sink: _Sink | None = None
         self.pipe = -1
         self.processes = 1
+        self.navs: render_nav.NavCache | None = None
 
     def on_config(self, config: Any) -> Any:
         self.close()
@@ -154,6 +156,8 @@ class SharePlugin(BasePlugin):
         pages = files.documentation_pages()
         if self.progress is not None:
             self.progress.total = len(pages)
+        if self.cache_nav and render_nav.enabled():
+            self.navs = render_nav.NavCache(nav, files)
         if self.jobs <= 1 or threading.active_count() > 1:
             return nav
         sizes = [(os.path.getsize(f.abs_src_path), f.src_uri) for f in pages if f.abs_src_path]
@@ -214,6 +218,8 @@ class SharePlugin(BasePlugin):
 
     @event_priority(100)
     def on_env(self, env: Any, config: Any, files: Any) -> Any:
+        if self.navs is not None and not render_nav.install(env):
+            self.navs = None
         if self.index:  # the main process writes the theme's assets and static templates
             for file in list(files):
                 if not file.is_documentation_page():
@@ -224,6 +230,8 @@ class SharePlugin(BasePlugin):
 
     @event_priority(-100)
     def on_page_context(self, context: Any, page: Any, config: Any, nav: Any) -> Any:
+        if self.navs is not None:
+            context["kb_nav"] = self.navs
         if not self.index:
             self.order.append(page.url)
             self.urls[page.url] = self.owner.get(page.file.src_uri, 0)
@@ -352,11 +360,11 @@ class SharePlugin(BasePlugin):
         self.children = []
 
 
-def add(config: Any, jobs: int, progress: Progress | None) -> SharePlugin:
+def add(config: Any, jobs: int, progress: Progress | None, nav: bool = False) -> SharePlugin:
     """kb's share plugin in a loaded config (the same one again when rendering it again)."""
     plugin = config["plugins"].get(NAME)
     if not isinstance(plugin, SharePlugin):
         plugin = SharePlugin()
         config["plugins"][NAME] = plugin
-    plugin.jobs, plugin.progress = jobs, progress
+    plugin.jobs, plugin.progress, plugin.cache_nav = jobs, progress, nav
     return plugin
