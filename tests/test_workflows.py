@@ -25,6 +25,7 @@ import yaml
 
 from conftest import BASE, LOOP, PRINCIPLE
 from gitrepo import GitRepo
+from kb import __version__
 from kb.init import REPOSITORY, pre_commit_config, publish_workflow, pull_request_workflow
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -263,6 +264,7 @@ def run_step(
         "PATH": f"{path}{os.pathsep}{os.environ['PATH']}",
         "GITHUB_ACTIONS": "true",
         "GITHUB_STEP_SUMMARY": str(summary),
+        "GITHUB_OUTPUT": str(summary.with_name("output.txt")),
         "GITHUB_BASE_REF": "main",
     }
     env.update({k: substitute(str(v), values) for k, v in step.get("env", {}).items()})
@@ -279,6 +281,7 @@ def run_step(
 def test_the_kb_steps_are_the_expected_ones() -> None:
     assert [(name, step["run"].split()[:3]) for name, step, _ in kb_steps()] == [
         ("publish.yml", ["set", "-o", "pipefail"]),  # the action's lint step
+        ("publish.yml", ["echo", '"version=$(kb', "--version"]),  # the render cache's key
         ("publish.yml", ["kb", "build", "--strict"]),
         ("pull-request.yml", ["set", "-o", "pipefail"]),
         ("pull-request.yml", ["kb", "diff", '"origin/${{']),
@@ -300,6 +303,7 @@ def test_every_kb_step_runs_on_a_clean_pull_request(pull_request: GitRepo, tmp_p
         elif "args=(lint" in step["run"]:
             assert "0 errors, 0 warnings in 5 files" in done.stderr, done.stderr
     assert "Faster reviews" in summary.read_text(encoding="utf-8")  # kb diff wrote the summary
+    assert f"version={__version__}\n" in summary.with_name("output.txt").read_text(encoding="utf-8")
     assert (pull_request.root / "site" / "index.html").is_file()  # kb build --strict --out site
 
 
@@ -455,3 +459,17 @@ def test_github_schemas_accept_the_files(schema: str, paths: list[Path]) -> None
         if True in data:
             data["on"] = data.pop(True)
         assert [e.message for e in validator.iter_errors(data)] == [], path.name
+
+
+def test_publish_workflow_keeps_the_render_cache_between_runs() -> None:
+    """The cache action restores `.kb-cache` before the build and saves it after, keyed on kb's
+    version and the site's configuration (a new key per commit; the newest one restores)."""
+    every = steps(workflow("publish.yml"))
+    cache = next(s for s in every if s.get("uses", "").startswith("actions/cache@"))
+    build = next(s for s in every if s.get("run", "").startswith("kb build"))
+    version = next(s for s in every if "kb --version" in s.get("run", ""))
+    assert every.index(version) < every.index(cache) < every.index(build)
+    assert cache["with"]["path"] == ".kb-cache"
+    key, restore = cache["with"]["key"], cache["with"]["restore-keys"]
+    assert f"steps.{version['id']}.outputs.version" in key and "mkdocs.yml" in key and "github.sha" in key
+    assert key.startswith(restore) and key.removeprefix(restore).strip() == "${{ github.sha }}"

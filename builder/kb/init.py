@@ -266,6 +266,15 @@ jobs:
         uses: {uses}
         with:
           changed: "false"
+      - name: kb's version, for the cache key
+        id: kb
+        run: echo "version=$(kb --version | cut -d' ' -f3)" >> "$GITHUB_OUTPUT"
+      - name: Restore the render cache (a merge renders again only the pages it changes)
+        uses: actions/cache@v4
+        with:
+          path: .kb-cache
+          key: kb-${{{{ steps.kb.outputs.version }}}}-${{{{ hashFiles('mkdocs.yml', 'kb.toml', 'pyproject.toml', 'templates/**') }}}}-${{{{ github.sha }}}}
+          restore-keys: kb-${{{{ steps.kb.outputs.version }}}}-${{{{ hashFiles('mkdocs.yml', 'kb.toml', 'pyproject.toml', 'templates/**') }}}}-
       - name: Build the handbook site
         run: kb build --strict --out site
       - uses: actions/upload-pages-artifact@v3
