@@ -226,7 +226,7 @@ class KeepPlugin(BasePlugin):
 def shared_digest(config: Any, nav: list[Any]) -> str:
     """One digest of everything every page shows or is rendered with."""
     h = hashlib.sha256()
-    h.update(f"{FORMAT} {__version__}\n".encode())
+    h.update(f"{FORMAT} {__version__} {_own_code()}\n".encode())
     for dist in RENDERERS:
         try:
             h.update(f"{dist} {metadata.version(dist)}\n".encode())
@@ -328,6 +328,16 @@ def _dest(uri: str) -> str:
 
 def _url(dest: str) -> str:
     return "" if dest == "index.html" else dest.removesuffix("index.html")
+
+
+@functools.cache
+def _own_code() -> str:
+    """A digest of kb's own modules: an installed kb keeps its version number from commit to
+    commit, and its plugins shape the HTML too."""
+    h = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
 
 
 def _package_dirs() -> list[Path]:
