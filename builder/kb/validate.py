@@ -620,26 +620,26 @@ RENDERER_KEYS = ("description", "hide", "icon", "status", "subtitle", "template"
 
 def record(doc: Document, rejected: set[str]) -> Info:
     """The document's record: a field validate rejected (`rejected`) reads as absent; of a
-    list, the items it accepts are kept, so a build without `--strict` shows what is valid."""
+    rejected list, the items it accepts are kept, so a build without `--strict` shows what is
+    valid. A field not rejected is valid whole, so it is taken as it is, without a second look."""
     data = doc.front.data
     collection = doc.collection
     if collection is _LOOP:
-        return _loop_info(doc, data, rejected)
+        return _valid_loop(data) if not rejected else _loop_info(doc, data, rejected)
     if collection is Collection.PRODUCT:
         return _product_info(doc, data, rejected)
     if collection is Collection.PRINCIPLE:
-        order = _scalar(data, "order", rejected)
         return PrincipleInfo(
             _scalar(data, "summary", rejected) or "",
-            order,
-            _strs(data.get("aliases")),
-            _strs(data.get("related")),
-            _strs(data.get("tags")),
+            _scalar(data, "order", rejected),
+            _strs(data, "aliases", rejected),
+            _strs(data, "related", rejected),
+            _strs(data, "tags", rejected),
         )
     known = _schema(Collection.PAGE)[0]
     return PageInfo(
         _scalar(data, "summary", rejected) or "",
-        _strs(data.get("tags")),
+        _strs(data, "tags", rejected),
         {key: data[key] for key in RENDERER_KEYS if key in data and key not in rejected},
         {
             key: value
@@ -649,17 +649,34 @@ def record(doc: Document, rejected: set[str]) -> Info:
     )
 
 
+def _valid_loop(data: Any) -> LoopInfo:
+    """A loop whose every field validate accepted, which is nearly every loop (and a large
+    handbook is mostly loops): each value is taken as it is, in one call."""
+    get = data.get
+    feedback = get("feedback")
+    return LoopInfo(
+        as_date(get("date")),
+        _STAGES.get(get("stage")),
+        tuple(get("principles") or ()),
+        get("product"),
+        tuple(get("authors") or ()),
+        get("follows"),
+        tuple([Feedback(f["source"], f["quote"], f.get("url")) for f in feedback]) if feedback else (),
+        tuple(get("tags") or ()),
+    )
+
+
 def _loop_info(doc: Document, data: Any, rejected: set[str]) -> LoopInfo:
     stage = _scalar(data, "stage", rejected)
     return LoopInfo(
         as_date(_scalar(data, "date", rejected)),
         _STAGES.get(stage) if type(stage) is str else None,
-        _strs(data.get("principles")),
+        _strs(data, "principles", rejected),
         _scalar(data, "product", rejected),
-        _strs(data.get("authors")),
+        _strs(data, "authors", rejected),
         _scalar(data, "follows", rejected),
         tuple(_feedback(doc, data.get("feedback"))),
-        _strs(data.get("tags")),
+        _strs(data, "tags", rejected),
     )
 
 
@@ -668,16 +685,16 @@ def _product_info(doc: Document, data: Any, rejected: set[str]) -> ProductInfo:
     return ProductInfo(
         _scalar(data, "summary", rejected) or "",
         _scalar(data, "problem", rejected) or "",
-        _strs(data.get("users")),
+        _strs(data, "users", rejected),
         _scalar(data, "owner", rejected) or "",
         _STATUSES.get(status) if type(status) is str else None,
         tuple(_interfaces(doc, data.get("interfaces"))),
-        _strs(data.get("depends_on")),
-        _strs(data.get("consumes")),
-        _strs(data.get("alternatives")),
-        _strs(data.get("non_goals")),
-        _strs(data.get("principles")),
-        _strs(data.get("tags")),
+        _strs(data, "depends_on", rejected),
+        _strs(data, "consumes", rejected),
+        _strs(data, "alternatives", rejected),
+        _strs(data, "non_goals", rejected),
+        _strs(data, "principles", rejected),
+        _strs(data, "tags", rejected),
     )
 
 
@@ -690,8 +707,12 @@ def _scalar(data: Any, key: str, rejected: set[str]) -> Any:
     return None if key in rejected else data.get(key)
 
 
-def _strs(value: Any) -> tuple[str, ...]:
-    """The items of a list field validate accepts: non-blank strings (ids are checked by link)."""
+def _strs(data: Any, key: str, rejected: set[str]) -> tuple[str, ...]:
+    """A list field's items validate accepts: all of an accepted list, else its non-blank
+    strings (the items' only check; ids are resolved, and reported, by link)."""
+    value = data.get(key)
+    if key not in rejected:
+        return tuple(value) if value else ()
     if type(value) is not list:
         return ()
     return tuple([v for v in value if type(v) is str and v.strip()])
