@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import pickle
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -181,3 +182,18 @@ def test_item_positions_follow_the_file_not_the_record(tmp_path: Path) -> None:
     assert doc.front.item_pos("alternatives", "kb") == (10, 5)
     assert doc.front.item_pos("alternatives", "kb", 1) == (11, 5)
     assert doc.front.item_pos("alternatives", "grep") == doc.front.value_pos("alternatives")
+
+
+def test_one_rejected_field_leaves_the_others_as_an_all_valid_loop_reads_them(tmp_path: Path) -> None:
+    """Two ways to a loop's record (every field valid, taken as it is; or field by field)
+    must agree on every field validate accepted."""
+    valid = FEEDBACK_LOOP.replace('principles: [ownership, 5, ""]', "principles: [ownership]").replace(
+        'authors: [Ana, "  "]', "authors: [Ana]"
+    )
+    valid = valid.replace('    url: "javascript:alert(1)"\n', "").replace("  - source: no quote here\n", "")
+    valid = valid.replace("  - not a mapping\n", "").replace("  - quote: Still slow.\n", "")
+    one_bad = valid.replace("product: kb", "product: Not An Id")
+    path, other = "content/loops/2026/2026-11-20-feedback.md", "content/loops/2026/2026-11-20-other.md"
+    docs = documents(tmp_path, {path: valid, other: one_bad})
+    assert docs[path].loop.feedback == (Feedback("A user", "It is slow.", "https://example.com/issue/1"),)
+    assert docs[other].loop == replace(docs[path].loop, product=None)
