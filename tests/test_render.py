@@ -203,6 +203,34 @@ def test_a_long_render_on_a_terminal_shows_pages_and_rate(
     assert quiet.getvalue() == ""
 
 
+def test_kb_build_quiet_on_a_terminal_prints_no_progress(
+    handbook: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`kb build -q` on a terminal: the render learns of -q from the command itself."""
+    import click
+
+    from kb.cli import main
+
+    monkeypatch.delenv("CI", raising=False)
+    seen: list[bool] = []
+    real = render_progress.wanted
+
+    def spy(stream: object = None, quiet: bool = False) -> bool:
+        seen.append(real(_Terminal(), quiet))  # as if stderr were a terminal
+        return False
+
+    monkeypatch.setattr(render_progress, "wanted", spy)
+    with click.Context(main).scope():
+        ctx = click.get_current_context()
+        ctx.params["quiet"] = True
+        assert real(_Terminal()) is False
+        ctx.params["quiet"] = False
+        assert real(_Terminal()) is True
+    result = run_kb(["build", "-q", "--out", str(tmp_path / "site")], handbook, env={"KB_JOBS": "2"})
+    assert result.exit_code == 0, result.output
+    assert seen == [False]
+
+
 def test_kb_build_off_a_terminal_prints_no_progress(handbook: Path, tmp_path: Path) -> None:
     result = run_kb(["build", "--out", str(tmp_path / "site")], handbook, env={"KB_JOBS": "2", "CI": ""})
     assert result.exit_code == 0, result.output

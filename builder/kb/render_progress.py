@@ -21,12 +21,23 @@ EVERY = 0.25
 def wanted(stream: TextIO | None = None, quiet: bool = False) -> bool:
     """Whether progress belongs on `stream` (default stderr)."""
     stream = stream or sys.stderr
-    if quiet or os.environ.get("CI"):
+    if quiet or _quiet_command() or os.environ.get("CI"):
         return False
     try:
         return stream.isatty()
     except (AttributeError, ValueError):  # closed or replaced streams
         return False
+
+
+def _quiet_command() -> bool:
+    """Whether the kb command running asked for -q (`kb build -q`). `kb.build` does not pass -q
+    down to the render, so the render asks click's current command; outside a command: no."""
+    try:
+        import click
+    except ImportError:  # pragma: no cover - click is a dependency of kb
+        return False
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx is not None and ctx.params.get("quiet"))
 
 
 class Progress:
