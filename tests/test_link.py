@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -358,3 +359,28 @@ def test_suppression_comments(tmp_path: Path) -> None:
         (10, 1, "KB404", "wikilink target 'gone' not found"),
         (20, 1, "KB404", "wikilink target 'gone' not found"),
     ]
+
+
+def test_did_you_mean_is_the_same_every_run() -> None:
+    """Candidates sharing as many path tokens with a miss rank in one order whatever the
+    interpreter's string hashing (it differs per process): lint prints the same hints twice."""
+    import subprocess
+    import sys
+
+    program = """
+from kb.link import Suggestions
+names = [f"x{k}/t{k}-zz.md" for k in range(30)] + [f"filler/f{k}.md" for k in range(40)]
+print(Suggestions(names)._candidates("docs/" + "-".join(f"t{k}" for k in range(30)) + ".md"))
+"""
+    runs = {
+        subprocess.run(
+            [sys.executable, "-c", program],
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in range(6)
+    }
+    assert len(runs) == 1
+    assert "x0/t0-zz.md" in runs.pop()  # the word's first token first

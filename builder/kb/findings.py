@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, replace
 from enum import Enum
 
+from kb.model import fast_init
+
 
 class Severity(str, Enum):
     """How bad a finding is; `off` silences a rule through settings."""
@@ -69,6 +71,7 @@ RULES: dict[str, tuple[Severity, str]] = {
 }
 
 
+@fast_init  # a migrated handbook brings tens of thousands
 @dataclass(frozen=True, slots=True)
 class Finding:
     """One problem at one place. `path` is relative to the repository root, POSIX style."""

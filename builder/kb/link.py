@@ -190,6 +190,7 @@ class _Linker:
         #: The key of the document being linked (`doc.key` slices a string on every call).
         self.here = ""
         self._anchors: dict[str, set[str]] = {}  # document key -> its heading anchors
+        self._lower: dict[str, dict[str, str]] = {}  # document key -> lowercased anchor -> anchor
         self._joined: dict[tuple[str, str], str] = {}  # (folder, url) -> normalized path
 
     def _names(self) -> dict[str, list[str]]:
@@ -316,7 +317,9 @@ class _Linker:
             anchors.update(slugify(text) for text in generated.headings(target))  # kb's own sections
         if anchor in anchors or (wiki and slugify(anchor) in anchors):
             return None
-        lower = {a.lower(): a for a in anchors}
+        lower = self._lower.get(key)
+        if lower is None:
+            lower = self._lower[key] = {a.lower(): a for a in sorted(anchors, reverse=True)}
         close = lower.get(anchor.lower()) or next(iter(difflib.get_close_matches(anchor, anchors, n=1)), None)
         hint = (
             f"did you mean '#{close}'?"
@@ -390,6 +393,8 @@ class _Linker:
         """KB415 for a file that exists under a hidden folder (`.gitbook/assets/x.png`): the
         walk skips such folders and the site does not publish them, so the link is broken
         on the site although the file is there. Only these links look at the disk."""
+        if not joined.startswith(".") and "/." not in joined:  # most misses: no hidden part
+            return None
         parts = joined.split("/")
         at = next((i for i, part in enumerate(parts) if part.startswith(".")), None)
         if at is None or self.content is None or not os.path.lexists(self.content / joined):
@@ -665,7 +670,7 @@ class Suggestions:
                 if len(found) >= NEIGHBOURS:
                     return list(found)
         shared: dict[str, int] = defaultdict(int)
-        for token in set(_tokens(word)):
+        for token in dict.fromkeys(_tokens(word)):  # in the word's order: ties rank the same every run
             names = self.tokens.get(token, ())
             if len(names) <= COMMON_TOKEN:  # a token half the handbook has says nothing
                 for name in names:
