@@ -112,3 +112,41 @@ def test_anchor_warnings_asked_for_render_in_one_process(tmp_path: Path) -> None
         "site_name: Shared\ntheme:\n  name: material\nvalidation:\n  anchors: warn\n"
     )
     assert SHARED not in build(root, tmp_path / "site", 2)
+
+
+def test_warnings_of_pages_another_process_rendered_are_reported(tmp_path: Path) -> None:
+    """MkDocs warns about a page's link while converting it, in whichever process owns the
+    page: the main process gets every warning, once, as a one-process render gives them."""
+    from mkdocs.config import load_config
+
+    from kb import render
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "index.md").write_text("---\ntitle: Home\n---\n\n# Home\n", encoding="utf-8")
+    for i in range(40):
+        link = f"[gone](missing-{i}.md)" if i % 4 == 0 else "[home](index.md)"
+        (docs / f"page-{i:02d}.md").write_text(
+            f"---\ntitle: Page {i}\n---\n\n# Page {i}\n\n" + "Text. " * (50 + 40 * i) + f"\n\nSee {link}.\n",
+            encoding="utf-8",
+        )
+
+    def warnings(jobs: int) -> render.Rendered:
+        config = load_config(
+            config_file=None,
+            site_name="Warned",
+            docs_dir=str(docs),
+            site_dir=str(tmp_path / f"site-{jobs}"),
+            theme={"name": "material"},
+            plugins=["search"],
+        )
+        return render.render(config, jobs=jobs)
+
+    one, two = warnings(1), warnings(2)
+    assert two.processes == 2
+    missing = [w for w in one.warnings if "missing-" in w]
+    assert len(missing) == 10
+    assert sorted(two.warnings) == sorted(one.warnings)
+    owners = render_parallel.shares(docs, 2)
+    warned = {f"page-{i:02d}.md" for i in range(0, 40, 4)}
+    assert warned & owners[0] and warned & owners[1]  # both processes had some to report

@@ -98,7 +98,8 @@ def render(config: Any, dirty: bool = False, jobs: int = 1, quiet: bool = False)
         progress = render_progress.Progress(0, enabled=render_progress.wanted(quiet=quiet))
     usable = render_parallel.usable(config)  # every plugin known to work page by page
     share = usable and not dirty
-    plugin = render_parallel.add(config, jobs if share else 1, progress, nav=usable)
+    material = config["theme"].name == "material"  # kb.render_nav swaps Material's nav entries
+    plugin = render_parallel.add(config, jobs if share else 1, progress, nav=usable and material)
     try:
         try:
             result = _build(config, dirty)

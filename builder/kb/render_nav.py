@@ -17,7 +17,7 @@ plain entry (rendered while the group was first seen) for its active one. A swap
 where each entry occurs exactly once; otherwise, and for pages whose links the group could not
 share (a section's index page, a page whose URL folder holds other files), the theme's partial
 renders as usual. kb's plugin serves that template as "partials/nav.html" through a loader
-around the theme's (public Jinja API, in `on_env`); without the plugin the theme's own partial
+around the theme's (`KbLoader`, public Jinja API, in `on_env`); without the plugin the theme's own partial
 renders, so kb's emitted tree needs no plugin: the cache only makes it faster.
 """
 
@@ -45,34 +45,53 @@ def enabled() -> bool:
     return os.environ.get(SWITCH, "").strip() != "0"
 
 
-class NavLoader(BaseLoader):
-    """The theme's loader, with "partials/nav.html" served by kb's dispatch template."""
+class KbLoader(BaseLoader):
+    """The theme's loader, plus kb's own templates (`kb/...`: the empty page, the nav dispatch)
+    from kb's built-in overrides when the theme's folders lack them (a config kb did not load);
+    with `nav`, "partials/nav.html" is served by kb's dispatch template."""
 
-    def __init__(self, inner: BaseLoader) -> None:
+    def __init__(self, inner: BaseLoader, nav: bool) -> None:
+        from jinja2 import FileSystemLoader
+
+        from kb.templating import default_templates
+
         self.inner = inner
+        self.own = FileSystemLoader(str(default_templates() / "overrides"))
+        self.nav = nav
 
     def get_source(self, environment: Environment, template: str) -> Any:
-        name = {NAV: DISPATCH, THEME_NAV: NAV}.get(template, template)
-        return self.inner.get_source(environment, name)
+        from jinja2 import TemplateNotFound
+
+        if self.nav:
+            template = {NAV: DISPATCH, THEME_NAV: NAV}.get(template, template)
+        try:
+            return self.inner.get_source(environment, template)
+        except TemplateNotFound:
+            if not template.startswith("kb/"):
+                raise
+            return self.own.get_source(environment, template)
 
     def list_templates(self) -> list[str]:
         return self.inner.list_templates()
 
 
-def install(env: Environment) -> bool:
-    """Serve the dispatch template as the nav partial, if the theme has both (else leave `env`)."""
+def install(env: Environment, nav: bool) -> bool:
+    """Put `KbLoader` around the theme's loader; True when it serves the nav dispatch (`nav`
+    asked for, and the theme has a nav partial)."""
     from jinja2 import TemplateNotFound
 
     loader = env.loader
-    if loader is None or isinstance(loader, NavLoader):
-        return isinstance(loader, NavLoader)
-    try:
-        loader.get_source(env, DISPATCH)
-        loader.get_source(env, NAV)
-    except TemplateNotFound:
+    if loader is None:
         return False
-    env.loader = NavLoader(loader)
-    return True
+    if isinstance(loader, KbLoader):
+        return loader.nav
+    try:
+        loader.get_source(env, NAV)
+        loader.get_source(env, "partials/nav-item.html")  # the macro the dispatch renders entries with
+    except TemplateNotFound:
+        nav = False
+    env.loader = KbLoader(loader, nav)
+    return nav
 
 
 @dataclass

@@ -218,7 +218,7 @@ class SharePlugin(BasePlugin):
 
     @event_priority(100)
     def on_env(self, env: Any, config: Any, files: Any) -> Any:
-        if self.navs is not None and not render_nav.install(env):
+        if not render_nav.install(env, nav=self.navs is not None):  # kb/empty.html, the nav dispatch
             self.navs = None
         if self.index:  # the main process writes the theme's assets and static templates
             for file in list(files):
