@@ -183,3 +183,10 @@ def test_a_memory_keeps_the_last_good_site_when_a_page_becomes_unreadable(tmp_pa
     done = run(settings, options)
     assert done.kept == (GUIDE,) and "KB103" in codes(done.errors, GUIDE)
     assert done.emitted is None and done.history is None  # stopped before history and emit
+
+
+def test_a_revision_is_only_checked_never_published(repo: GitRepo, tmp_path: Path) -> None:
+    options = Options(until=Step.RENDER, rev="HEAD", out=tmp_path / "site")
+    with pytest.raises(ValueError, match="only checked"):
+        run(load_settings(repo.path), options)
+    assert not (tmp_path / "site").exists()

@@ -75,7 +75,8 @@ class Options:
     today: dt.date | None = None
     """The day KB602 and coverage count up to, and emit's fingerprint holds (None: `kb.clock`)."""
     rev: str | None = None
-    """A git commit (hash or revision): check the handbook as of it instead of the working tree."""
+    """A git commit (hash or revision): check the handbook as of it instead of the working tree
+    (the pure stages only: a revision's content is checked, never published)."""
     history: bool = True
     """Read git history (dates, authors, renames, stage dates); False leaves the site without."""
     strict: bool = False
@@ -141,6 +142,8 @@ def run(settings: Settings, options: Options = Options()) -> Run:
     """Run the stages up to `options.until`, in order."""
     today = options.today or clock.today()
     if options.rev is not None:
+        if options.until > Step.CONTRACTS:
+            raise ValueError("a git revision is only checked: Options(rev=...) stops after the contracts")
         with _at_rev(settings, options.rev) as at_rev:
             checked = _check(at_rev, today)
         return Run(checked, list(checked.findings))
