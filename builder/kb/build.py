@@ -42,6 +42,7 @@ def build(
     history: bool = True,
     renderer: str = "mkdocs",
     quiet: bool = False,
+    clean: bool = False,
 ) -> BuildResult:
     """Lint, then (unless --strict found errors) emit and render into `out`, swapped in atomically."""
     target = (out or settings.output).resolve()
@@ -53,6 +54,7 @@ def build(
         out=target,
         renderer=renderer,
         quiet=quiet,
+        clean=clean,
         progress=progress,
     )
     done = run(settings, options)

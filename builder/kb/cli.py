@@ -161,6 +161,11 @@ def _repo_relative(settings: Settings, path: Path) -> str:
 @click.option("-q", "--quiet", is_flag=True, help="Print only findings and errors.")
 @click.option("-v", "--verbose", is_flag=True, help="Print the time of each stage.")
 @click.option(
+    "--clean",
+    is_flag=True,
+    help="Render every page, not only those whose HTML can have changed since the last build.",
+)
+@click.option(
     "--renderer",
     type=click.Choice(["mkdocs", "zensical"]),
     default="mkdocs",
@@ -169,7 +174,13 @@ def _repo_relative(settings: Settings, path: Path) -> str:
 )
 @click.pass_context
 def build(
-    ctx: click.Context, out: Path | None, strict: bool, quiet: bool, verbose: bool, renderer: str
+    ctx: click.Context,
+    out: Path | None,
+    strict: bool,
+    quiet: bool,
+    verbose: bool,
+    clean: bool,
+    renderer: str,
 ) -> None:
     """Lint, then build the site into --out (swapped in atomically)."""
     from kb.build import build as run_build
@@ -178,7 +189,13 @@ def build(
     settings = settings_for(ctx)
     show = not quiet and (verbose or sys.stderr.isatty())
     result = run_build(
-        settings, out, strict, _progress if show else lambda _m: None, renderer=renderer, quiet=quiet
+        settings,
+        out,
+        strict,
+        _progress if show else lambda _m: None,
+        renderer=renderer,
+        quiet=quiet,
+        clean=clean,
     )
     if result.findings:
         click.echo(render(result.findings, "text"), err=True)

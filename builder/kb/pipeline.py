@@ -91,6 +91,8 @@ class Options:
     renderer: str = "mkdocs"
     quiet: bool = False
     """No render progress on the terminal (`kb.render_progress`)."""
+    clean: bool = False
+    """Render every page: no page of the last build's site is reused (`kb.render_cache`)."""
     memory: Memory | None = None
     """The previous run's state (kb serve): redo only what changed, and update it."""
     progress: Progress = _quiet
@@ -338,7 +340,7 @@ def _rendered(settings: Settings, options: Options, result: Run, folder: Path) -
     """Render with Zensical, or with MkDocs through `kb.render_guard`: a page the renderer fails
     on (or one KB416 already found too deep for it) shows a notice, and each failure is a KB705
     finding. None with --strict when a page failed."""
-    from kb import render, render_guard, render_parallel
+    from kb import render, render_cache, render_guard, render_parallel
 
     emitted = result.emitted
     assert emitted is not None
@@ -351,12 +353,27 @@ def _rendered(settings: Settings, options: Options, result: Run, folder: Path) -
         return config
 
     jobs = render_parallel.jobs(emitted.pages) if result.full else 1
-    rendered, new = render_guard.guarded(
-        settings,
-        result.checked,
-        load,
-        lambda config: render.render(config, dirty=not result.full, jobs=jobs, quiet=options.quiet),
-    )
+    if options.memory is None:  # a build: only the pages whose HTML can have changed (kb.render_cache)
+        rendered, new = render_cache.render(
+            settings,
+            result.checked,
+            emitted.nav,
+            load,
+            lambda config, jobs: render.render(config, jobs=jobs, quiet=options.quiet),
+            jobs,
+            clean=options.clean,
+        )
+        if rendered.reused:
+            options.progress(
+                f"rendered {rendered.pages - rendered.reused} pages, {rendered.reused} from the cache"
+            )
+    else:
+        rendered, new = render_guard.guarded(
+            settings,
+            result.checked,
+            load,
+            lambda config: render.render(config, dirty=not result.full, jobs=jobs, quiet=options.quiet),
+        )
     result.findings = sorted(result.findings + new, key=Finding.sort_key)
     if options.strict and any(f.severity is Severity.ERROR for f in new):
         return None

@@ -86,7 +86,12 @@ class RenderCache:
     # -- the render -------------------------------------------------------------------------
 
     def runner(
-        self, render: Callable[[Any, int], Any], jobs: int, nav: list[Any], usable: Callable[[Any], bool]
+        self,
+        render: Callable[[Any, int], Any],
+        jobs: int,
+        nav: list[Any],
+        usable: Callable[[Any], bool],
+        clean: bool = False,
     ) -> Callable[[Any], Any]:
         """A `run(config)` for `kb.render_guard.guarded`: plan, render all or part, restore the rest.
 
@@ -97,6 +102,8 @@ class RenderCache:
             self.site_dir = Path(config["site_dir"])
             self.order.clear()
             plan = self.plan = self._plan(config, nav, usable(config))
+            if clean:
+                plan.full, plan.keep, plan.render = "--clean", {}, frozenset(plan.keys)
             self.forget()  # from here on the cache is trusted again only once this render succeeded
             if plan.full:
                 rendered = render(config, jobs)
@@ -104,6 +111,7 @@ class RenderCache:
                 config["plugins"][NAME] = KeepPlugin(self, plan, _titled(nav))
                 rendered = render(config, 1)
                 self._restore(plan, Path(config["site_dir"]))
+            rendered.pages, rendered.reused = len(plan.keys), len(plan.keep) if not plan.full else 0
             return rendered
 
         return run
@@ -377,6 +385,7 @@ def render(
     load: Callable[[], Any],
     run: Callable[[Any, int], Any],
     jobs: int,
+    clean: bool = False,
 ) -> tuple[Any, list[Finding]]:
     """`kb build`'s render: cached (`RenderCache`), guarded (`kb.render_guard`), in `jobs` processes
     when it renders everything. A render where a page failed is not kept: its findings come
@@ -385,7 +394,7 @@ def render(
 
     cache = RenderCache(settings.cache / "render")
     rendered, new = render_guard.guarded(
-        settings, checked, load, cache.runner(run, jobs, nav, render_parallel.usable)
+        settings, checked, load, cache.runner(run, jobs, nav, render_parallel.usable, clean)
     )
     if any(f.code == "KB705" for f in new):
         cache.forget()

@@ -13,3 +13,5 @@ from dataclasses import dataclass, field
 class Rendered:
     warnings: list[str] = field(default_factory=list)
     processes: int = 1
+    pages: int = 0  # in the site (kb.render_cache counts them)
+    reused: int = 0  # of those, taken from the last build's site unchanged (kb.render_cache)
