@@ -23,7 +23,7 @@ def handbook(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def build(root: Path, out: Path, jobs: int, *extra: str) -> str:
-    result = run_kb(["build", "-v", "--out", str(out), *extra], root, env={"KB_JOBS": str(jobs)})
+    result = run_kb(["build", "-v", "--clean", "--out", str(out), *extra], root, env={"KB_JOBS": str(jobs)})
     assert result.exit_code == 0, result.output
     return result.output
 
@@ -97,8 +97,12 @@ def test_a_warning_every_process_gives_is_said_once(tmp_path: Path) -> None:
         "validation:\n  nav:\n    omitted_files: warn\n"
     )
     root = write_tree(tmp_path / "hb", files)
-    one = run_kb(["build", "-v", "--out", str(tmp_path / "one")], root, env={"KB_JOBS": "1"}).output
-    three = run_kb(["build", "-v", "--out", str(tmp_path / "three")], root, env={"KB_JOBS": "3"}).output
+    one = run_kb(
+        ["build", "-v", "--clean", "--out", str(tmp_path / "one")], root, env={"KB_JOBS": "1"}
+    ).output
+    three = run_kb(
+        ["build", "-v", "--clean", "--out", str(tmp_path / "three")], root, env={"KB_JOBS": "3"}
+    ).output
     assert f"{SHARED} 3 processes" in three
     warned = [line for line in one.splitlines() if line.startswith("mkdocs:")]
     assert any('not included in the "nav" configuration' in line for line in warned)
