@@ -8,8 +8,8 @@ along). Issue 11 asks that 4,500 such pages with 50,000 findings lint in under 3
 Generates --pages plain pages with bench/gen.py's plain layout, then appends to each page
 --per-page broken links of the kinds real migrations bring (missing files, missing anchors,
 site-root links to pages that were never moved, near-miss frontmatter keys), and prints the
-median wall time of --runs `kb lint` runs, the number of findings, and the process tree's
-peak RSS (bench/lint.py's sampler).
+median wall and CPU time of --runs `kb lint` runs, the number of findings, and the process
+tree's peak RSS (bench/lint.py's sampler).
 
     python bench/findings.py [--pages 4500] [--per-page 11] [--runs 3] [--dir DIR]
 """
@@ -69,15 +69,17 @@ def main(argv: list[str] | None = None) -> None:
         print(f"generated {args.pages} pages with {planted} planted findings in {root}")
     print(machine(), "| load before:", load_average())
     cmd = Command("kb lint", kb_argv())
-    walls, summary = [], ""
+    walls, cpus, summary = [], [], ""
     for _ in range(args.runs):
         run = run_once(cmd, root)
         walls.append(run.wall)
+        cpus.append(run.cpu)
         summary = run.out.strip().splitlines()[-1] if run.out.strip() else "(no output)"
     peak = tree_peak(cmd, root)
     print(
         f"kb lint: median {statistics.median(walls):.2f} s of {args.runs} "
-        f"(min {min(walls):.2f} s), tree peak {peak / 2**20:.0f} MB | {summary}"
+        f"(min {min(walls):.2f} s), CPU median {statistics.median(cpus):.2f} s (user + sys, "
+        f"children too), tree peak {peak / 2**20:.0f} MB | {summary}"
     )
     print("load after:", load_average())
 

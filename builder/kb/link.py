@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from enum import Enum
+from functools import cache
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -681,10 +682,14 @@ class Suggestions:
 
 def _tokens(name: str) -> list[str]:
     """Words of a path or name (`{% page "/a/leading-projects/" %}` -> a, leading, projects)."""
-    return [t for t in _TOKEN_SPLIT.split(name.casefold()) if len(t) > 1 and t != "md"]
+    return [t for t in _token_split().split(name.casefold()) if len(t) > 1 and t != "md"]
 
 
-_TOKEN_SPLIT = re.compile(r"[^a-z0-9\u00c0-\uffff]+")
+@cache
+def _token_split() -> re.Pattern[str]:
+    """Compiled on the first miss, not at import: its Unicode class costs ~4 ms to compile,
+    more than a clean handbook's whole link stage spends on suggestions (none)."""
+    return re.compile(r"[^a-z0-9\u00c0-\uffff]+")
 
 
 def _last(name: str) -> str:
