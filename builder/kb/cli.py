@@ -18,6 +18,7 @@ import click
 
 from kb import __version__
 from kb.errors import KbError
+from kb.new_options import field_options
 from kb.settings import Settings, find_root, load_settings
 
 
@@ -226,10 +227,6 @@ def serve(ctx: click.Context, port: int, host: str) -> None:
     run_serve(settings_for(ctx), host, port, lambda m: click.echo(m, err=True))
 
 
-STAGES = [s.value for s in __import__("kb.model", fromlist=["Stage"]).Stage]
-STATUSES = [s.value for s in __import__("kb.model", fromlist=["Status"]).Status]
-
-
 class IsoDate(click.ParamType):
     """A calendar date written YYYY-MM-DD, refused in words a writer understands."""
 
@@ -254,36 +251,10 @@ class IsoDate(click.ParamType):
 @main.command()
 @click.argument("kind", type=click.Choice(["loop", "product", "principle"]))
 @click.argument("title")
-@click.option(
-    "--principle",
-    "principles",
-    multiple=True,
-    help="Loop (required) or product: a principle, by id, title or alias (repeatable).",
-)
-@click.option("--product", help="Loop: the product it improves (id or title).")
-@click.option(
-    "--stage", type=click.Choice(STAGES), help="Loop: the furthest step reached.  [default: observe]"
-)
-@click.option("--date", "when", type=IsoDate(), help="Loop: start date.  [default: today]")
-@click.option(
-    "--author", "authors", multiple=True, help="Loop: an author (repeatable; default: git authors)."
-)
-@click.option("--summary", help="Product or principle (required): its one-line summary.")
-@click.option("--problem", help="Product (required): the want or need it solves.")
-@click.option("--user", "users", multiple=True, help="Product (required): who has the problem (repeatable).")
-@click.option("--owner", help="Product (required): the person or team accountable.")
-@click.option(
-    "--status", type=click.Choice(STATUSES), help="Product: where it is in its life.  [default: idea]"
-)
-@click.option(
-    "--non-goal",
-    "non_goals",
-    multiple=True,
-    help="Product: what it deliberately does not do (repeatable; required with require_non_goals).",
-)
+@field_options(IsoDate())
 @click.option("--no-input", is_flag=True, help="Never ask: refuse (exit 2) when a required field is missing.")
 @click.pass_context
-def new(ctx: click.Context, kind: str, title: str, no_input: bool, when: Any, **options: Any) -> None:
+def new(ctx: click.Context, kind: str, title: str, no_input: bool, **options: Any) -> None:
     """Scaffold a loop cycle, product card or principle from templates/ and print its path.
 
     Every required field of the collection's schema must be given: as an option, or, on a
@@ -294,8 +265,6 @@ def new(ctx: click.Context, kind: str, title: str, no_input: bool, when: Any, **
 
     settings = settings_for(ctx)
     values = {name: value for name, value in options.items() if value not in (None, "", ())}
-    if when is not None:
-        values["date"] = when
     try:
         doc = with_defaults(settings, NewDoc(Collection(kind), title, values))
         if not no_input and sys.stdin.isatty():
