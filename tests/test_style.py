@@ -3,6 +3,7 @@ of CI's checks; CI runs every test, the slow ones too."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -39,6 +40,17 @@ def test_ruff_format_is_clean() -> None:
         text=True,
         check=False,
     )
+    assert done.returncode == 0, done.stdout[-3000:]
+
+
+def test_mypy_is_clean() -> None:
+    """The package type-checks (`[tool.mypy]` in pyproject.toml: builder/kb). Under CI the
+    checker must be there: the test extra installs it, and a skip would hide a missing check."""
+    mypy = shutil.which("mypy") or str(Path(sys.executable).with_name("mypy"))
+    if not Path(mypy).is_file():
+        assert not os.environ.get("CI"), "mypy is not installed: pip install -e '.[test]'"
+        pytest.skip("mypy is not installed (pip install -e '.[test]')")
+    done = subprocess.run([mypy, "--no-incremental"], cwd=ROOT, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stdout[-3000:]
 
 
