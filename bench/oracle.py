@@ -32,7 +32,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "builder"))
 
-from kb import frontmatter, mdconfig  # noqa: E402
+from kb import block, mdconfig  # noqa: E402
 from kb.markdown import LinkKind, configure, scan  # noqa: E402
 
 _EXTERNAL = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*:|//)")
@@ -152,7 +152,7 @@ def body_of(path: Path) -> str:
     """A file's markdown body as kb reads it (frontmatter removed, LF newlines)."""
     text = path.read_text(encoding="utf-8", errors="replace").replace("\r\n", "\n").replace("\r", "\n")
     text = text.removeprefix("\ufeff")
-    cut, _ = frontmatter.split(str(path), text, required=False)
+    cut, _ = block.split(str(path), text, required=False)
     return cut.body
 
 

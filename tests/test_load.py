@@ -10,11 +10,13 @@ from pathlib import Path
 import pytest
 
 from conftest import BASE, LOOP, make_base, make_kb
+from kb.block import split
 from kb.findings import Finding
-from kb.frontmatter import InvalidDate, as_date, parse, split
+from kb.frontmatter import parse
 from kb.load import Corpus, decode, load
 from kb.model import Collection, Document
 from kb.settings import Settings, load_settings
+from kb.values import InvalidDate, as_date
 
 
 def loaded(tmp_path: Path, files: dict[str, str | bytes], base: bool = False) -> Corpus:

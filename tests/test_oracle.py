@@ -223,8 +223,8 @@ def test_unsafe_kinds(body: str, kinds: list[str]) -> None:
 
 
 def test_embeds_allowed_on_plain_pages_only(tmp_path: Path) -> None:
+    from kb.checks import unsafe_body
     from kb.load import load
-    from kb.validate import _unsafe_body
 
     body = '\n<iframe src="https://e.com/x"></iframe>\n<style>p {}</style>\n<script>x</script>\n'
     root = make_base(
@@ -237,6 +237,6 @@ def test_embeds_allowed_on_plain_pages_only(tmp_path: Path) -> None:
     docs = {d.rel: d for d in load(load_settings(root)).documents}
     page, principle = docs["page.md"], docs["principles/embeds.md"]
     assert page.collection is Collection.PAGE
-    assert [f.message for f in _unsafe_body(page)] == ["unsafe HTML or URL: <script> element"]
-    assert len(_unsafe_body(page, strict_embeds=True)) == 3
-    assert len(_unsafe_body(principle)) == 3
+    assert [f.message for f in unsafe_body(page)] == ["unsafe HTML or URL: <script> element"]
+    assert len(unsafe_body(page, strict_embeds=True)) == 3
+    assert len(unsafe_body(principle)) == 3

@@ -16,8 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import make_base
+from kb.block import split
 from kb.cli import main
-from kb.frontmatter import parse, split
+from kb.frontmatter import parse
 
 _TMP = tempfile.TemporaryDirectory(prefix="kb-props-")
 ROOT = make_base(Path(_TMP.name))
@@ -207,9 +208,9 @@ NESTING = st.lists(
 @given(text=NESTING, max_depth=st.integers(0, 6))
 def test_depth_shortcut_agrees_with_the_walk(text: str, max_depth: int) -> None:
     """The nesting pre-check's counts only skip walks that would find nothing."""
-    from kb.frontmatter import _depth_precheck, _depth_walk
+    from kb.nesting import depth_precheck, depth_walk
 
-    assert _depth_precheck("p.md", text, max_depth) == _depth_walk("p.md", text, max_depth)
+    assert depth_precheck("p.md", text, max_depth) == depth_walk("p.md", text, max_depth)
 
 
 PLAIN = st.one_of(
@@ -239,20 +240,21 @@ DUMPED = st.tuples(
 @settings(max_examples=500, deadline=None)
 @given(front=st.one_of(FRONT, DUMPED), max_depth=st.integers(1, 5), max_nodes=st.integers(1, 30))
 def test_fast_converter_agrees_with_the_general_one(front: str, max_depth: int, max_nodes: int) -> None:
-    """`parse` (which takes `_convert` when it can) gives what `_Converter` gives: the same
+    """`parse` (which takes `convert` when it can) gives what `Converter` gives: the same
     findings, data, positions and their order."""
     import yaml
 
-    from kb.frontmatter import _Converter, _depth_precheck, _Lines, _Loader
+    from kb.convert import Converter, Lines, Loader
+    from kb.nesting import depth_precheck
 
     try:
-        node = yaml.compose(front, Loader=_Loader)
+        node = yaml.compose(front, Loader=Loader)
     except (yaml.YAMLError, RecursionError, ValueError):
         return
-    if node is None or _depth_precheck("p.md", front, max_depth) is not None:
+    if node is None or depth_precheck("p.md", front, max_depth) is not None:
         return
     parsed, found = parse("p.md", front, max_depth, max_nodes)
-    general, general_found = _Converter("p.md", max_depth, max_nodes, _Lines(front)).document(node)
+    general, general_found = Converter("p.md", max_depth, max_nodes, Lines(front)).document(node)
     assert found == general_found
     assert (parsed is None) == (general is None)
     if parsed is not None and general is not None:

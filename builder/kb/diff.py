@@ -13,7 +13,7 @@ from typing import Any
 
 from kb.errors import KbError
 from kb.link import EdgeKind, Graph
-from kb.model import Collection, Stage, as_strs
+from kb.model import Collection, Stage
 from kb.pipeline import Checked, Options, run
 from kb.settings import Settings
 
@@ -92,7 +92,7 @@ def compare(before: Checked, after: Checked) -> dict[str, list[dict[str, Any]]]:
 
 def _loops(graph: Graph) -> dict[str, tuple[str, str]]:
     return {
-        d.id: (d.title, str(d.meta.get("stage", "")))
+        d.id: (d.title, d.loop.stage.value if d.loop.stage else "")
         for d in graph.by_id[Collection.LOOP].values()
         if d.readable
     }
@@ -166,13 +166,9 @@ def _interfaces(before: Graph, after: Graph) -> list[dict[str, Any]]:
 
 
 def _surfaces(doc: Any) -> dict[str, tuple[str, str]]:
-    if doc is None or not doc.readable or not isinstance(doc.meta.get("interfaces"), list):
+    if doc is None or not doc.readable:
         return {}
-    return {
-        str(i.get("name")): (str(i.get("kind")), str(i.get("description")))
-        for i in doc.meta["interfaces"]
-        if isinstance(i, dict) and i.get("name")
-    }
+    return {i.name: (i.kind, i.description) for i in doc.product.interfaces}
 
 
 def _consumers(graph: Graph, ident: str) -> tuple[list[dict[str, Any]], list[str]]:
@@ -182,11 +178,11 @@ def _consumers(graph: Graph, ident: str) -> tuple[list[dict[str, Any]], list[str
     for doc in sorted(graph.by_id[Collection.PRODUCT].values(), key=lambda d: d.id):
         if not doc.readable or doc.id == ident:
             continue
-        parts = [c.partition("/") for c in as_strs(doc.meta.get("consumes"))]
+        parts = [c.partition("/") for c in doc.product.consumes]
         uses = sorted({name for pid, sep, name in parts if pid == ident and sep and name})
         if uses:
             consumers.append({"id": doc.id, "interfaces": uses})
-        elif ident in as_strs(doc.meta.get("depends_on")):
+        elif ident in doc.product.depends_on:
             dependents.append(doc.id)
     return consumers, dependents
 

@@ -21,10 +21,10 @@ from urllib.parse import unquote
 
 from kb import generated
 from kb.findings import Finding, Severity, finding
-from kb.frontmatter import as_date, shown
 from kb.markdown import Link, LinkKind, slugify
-from kb.model import INDEX_NAMES, Asset, Collection, Document, as_strs, fast_init
+from kb.model import INDEX_NAMES, Asset, Collection, Document, fast_init
 from kb.schema import ID_RE
+from kb.values import shown
 
 #: Generated pages a link may point at although no content file backs them.
 GENERATED = (
@@ -201,7 +201,7 @@ class _Linker:
             names[doc.id].add(key)
             names[key].add(key)
             if doc.collection is _PRINCIPLE and doc.readable:
-                for alias in as_strs(doc.meta.get("aliases")):
+                for alias in doc.principle.aliases:
                     names[alias.casefold()].add(key)
         for key in self.generated:
             names.setdefault(key, {key})
@@ -227,7 +227,7 @@ class _Linker:
                     else:
                         found.extend(self._reference(doc, ident, (name, i), coll, kind, code))
         if doc.collection is _PRODUCT:
-            for alt in as_strs(doc.meta.get("alternatives")):
+            for alt in doc.product.alternatives:
                 target = self.graph.get(Collection.PRODUCT, alt)
                 if target is not None and target is not doc:
                     self.graph.add(Edge(self.here, target.key, EdgeKind.ALTERNATIVE))
@@ -447,11 +447,11 @@ class _Linker:
         for doc in self.graph.by_id[Collection.PRINCIPLE].values():
             if not doc.readable:
                 continue
-            for i, alias in enumerate(as_strs(doc.meta.get("aliases"))):
+            for i, alias in enumerate(doc.principle.aliases):
                 keys = self.names.get(alias.casefold(), [])
                 others = [k for k in keys if k != doc.key and not self._reported_there(k, doc, alias)]
                 if others:
-                    line, col = doc.front.value_pos("aliases", i)
+                    line, col = doc.front.item_pos("aliases", alias, doc.principle.aliases[:i].count(alias))
                     found.append(
                         finding(
                             doc.path,
@@ -469,7 +469,7 @@ class _Linker:
         other = self.graph.docs[key]
         if other.collection is not Collection.PRINCIPLE or not other.readable or other.path < doc.path:
             return False
-        return alias.casefold() in {a.casefold() for a in as_strs(other.meta.get("aliases"))}
+        return alias.casefold() in {a.casefold() for a in other.principle.aliases}
 
     def cycles(self, kind: EdgeKind) -> list[Finding]:
         """KB411 once per cycle, on its first file (sorted by path)."""
@@ -557,7 +557,7 @@ def _find_cycles(nexts: dict[str, list[str]]) -> list[list[str]]:
 
 def _year_pages(docs: Iterable[Document]) -> set[str]:
     """`loops/<year>/index` for each year a loop started in (emit writes exactly those)."""
-    dates = (as_date(d.meta.get("date")) for d in docs if d.collection is _LOOP and d.readable)
+    dates = (d.loop.date for d in docs if d.collection is _LOOP and d.readable)
     return {f"loops/{started.year}/index" for started in dates if started is not None}
 
 

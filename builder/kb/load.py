@@ -20,7 +20,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from kb import cores, frontmatter
+from kb import block, cores, frontmatter
 from kb.findings import Finding, finding
 from kb.layout import Layout
 from kb.markdown import BodyScan, Heading, Link, Unsafe, scan
@@ -285,7 +285,7 @@ def _parse_texts(
     document whose frontmatter fails is kept, unreadable. Each comes with its YAML text."""
     paths = [_repo_path(settings, rel) for rel, _ in files]
     cuts = [
-        frontmatter.split(path, text, required=collection_of(rel) is not Collection.PAGE)
+        block.split(path, text, required=collection_of(rel) is not Collection.PAGE)
         for path, (rel, text) in zip(paths, files, strict=True)
     ]
     parsed = [
@@ -306,7 +306,7 @@ def _parse_texts(
 def _document(
     path: str,
     rel: str,
-    cut: frontmatter.Split,
+    cut: block.Split,
     found: list[Finding],
     parsed: tuple[Frontmatter | None, list[Finding]] | None,
     body_scan: BodyScan,
@@ -324,7 +324,6 @@ def _document(
         collection=collection_of(rel),
         id=name[:-3],
         front=front,
-        has_frontmatter=cut.yaml_text is not None,
         body=cut.body,
         body_line=cut.body_line,
         scan=body_scan,

@@ -158,7 +158,6 @@ class Document:
     collection: Collection
     id: str
     front: Frontmatter
-    has_frontmatter: bool
     body: str
     body_line: int  # file line number of the body's first line
     scan: BodyScan

@@ -31,11 +31,11 @@ from typing import Any
 from kb.errors import KbError
 from kb.link import closest
 from kb.load import load
-from kb.model import Collection, Stage, as_strs
+from kb.model import Collection, Document, Stage
 from kb.new_options import option_name
 from kb.schema import Field, Kind, fields_for, fields_of
 from kb.settings import Settings
-from kb.validate import slug
+from kb.validate import slug, validate
 
 
 class ScaffoldError(KbError):
@@ -151,7 +151,7 @@ class Known:
 
     @classmethod
     def load(cls, settings: Settings) -> Known:
-        return cls(load(settings).documents)
+        return cls(validated(settings))
 
     @functools.cache  # noqa: B019 - one Known per build; it lives as long as its caches
     def of(self, collection: Collection) -> dict[str, Any]:
@@ -296,13 +296,17 @@ def _meta(settings: Settings, new: NewDoc, known: Known) -> dict[str, Any]:
 
 
 def _next_order(known: Known) -> int | None:
-    orders = [d.meta.get("order") for d in known.of(Collection.PRINCIPLE).values()]
-    numbers = [o for o in orders if isinstance(o, int) and not isinstance(o, bool)]
+    numbers = [o for d in known.of(Collection.PRINCIPLE).values() if (o := d.principle.order) is not None]
     return max(numbers) + 1 if numbers else None
 
 
 def _docs(settings: Settings, collection: Collection) -> list[Any]:
-    return [d for d in load(settings).documents if d.collection is collection and d.readable]
+    return [d for d in validated(settings) if d.collection is collection and d.readable]
+
+
+def validated(settings: Settings) -> tuple[Document, ...]:
+    """The handbook's documents with their records (validate's findings are lint's business)."""
+    return load(settings, functools.partial(validate, settings=settings, today=dt.date.today())).documents
 
 
 def _resolve_references(settings: Settings, new: NewDoc, known: Known) -> NewDoc:
@@ -334,7 +338,7 @@ def names_of(corpus: list[Any], collection: Collection) -> dict[str, str]:
     for doc in docs:
         names[doc.title.casefold()] = doc.id
     for doc in docs:
-        for alias in as_strs(doc.meta.get("aliases")):
+        for alias in doc.principle.aliases if doc.collection is Collection.PRINCIPLE else ():
             names[alias.casefold()] = doc.id
     for doc in docs:
         names[doc.id.casefold()] = doc.id
@@ -406,14 +410,12 @@ def next_cycle(
     if loop_id not in loops:
         raise ScaffoldError(f"LOOP: unknown loop '{loop_id}'{suggest(loop_id, sorted(loops))}")
     previous = loops[loop_id]
-    product = previous.meta.get("product")
-    product = product if isinstance(product, str) else None
-    principles = as_strs(previous.meta.get("principles"))
+    product, principles = previous.loop.product, previous.loop.principles
     _carried(known, loop_id, product, principles)
     note = (
         ""
-        if previous.meta.get("stage") == Stage.REPEAT.value
-        else (f"note: {loop_id} is at stage '{previous.meta.get('stage')}', not 'repeat' yet")
+        if previous.loop.stage is Stage.REPEAT
+        else (f"note: {loop_id} is at stage '{_stage(previous)}', not 'repeat' yet")
     )
     values: dict[str, Any] = {"date": when, "principles": principles, "follows": loop_id}
     if product:
@@ -427,12 +429,16 @@ def next_cycle(
     return new, note
 
 
+def _stage(loop: Document) -> str:
+    return loop.loop.stage.value if loop.loop.stage else "none"
+
+
 def _cycle_number(loops: dict[str, Any], loop_id: str) -> int:
     """The number of the cycle after `loop_id`: one more than the length of its `follows` chain."""
-    seen, current = [loop_id], loops[loop_id].meta.get("follows")
-    while isinstance(current, str) and current in loops and current not in seen:
+    seen, current = [loop_id], loops[loop_id].loop.follows
+    while current is not None and current in loops and current not in seen:
         seen.append(current)
-        current = loops[current].meta.get("follows")
+        current = loops[current].loop.follows
     return len(seen) + 1
 
 
