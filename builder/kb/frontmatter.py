@@ -14,13 +14,12 @@ import re
 
 import yaml
 
-from kb.block import Split, split
 from kb.convert import Converter, Lines, Loader, convert
 from kb.findings import Finding, finding
 from kb.model import EMPTY_FRONTMATTER, Frontmatter
-from kb.nesting import depth_precheck, depth_walk
+from kb.nesting import depth_precheck
 
-__all__ = ["Split", "parse", "split"]
+__all__ = ["parse"]
 
 
 def parse(
@@ -178,16 +177,3 @@ def _char_at(text: str, mark: yaml.Mark) -> str:
 
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:200]
-
-
-# Old import paths, kept only until their importers move (the coordinator's one-line diffs):
-# kb.load and bench/oracle.py call `frontmatter.split` and name `frontmatter.Split` (from
-# kb.block), kb.link imports `as_date` and `shown`, tests/test_load.py `InvalidDate` and
-# `as_date` (from kb.values), tests/test_properties.py the converters' and the pre-check's
-# old private names. Nothing in kb's own modules of this split imports them from here.
-from kb.values import InvalidDate, as_date, shown  # noqa: E402
-
-_depth_precheck, _depth_walk = depth_precheck, depth_walk
-_Converter, _Lines, _Loader = Converter, Lines, Loader
-
-__all__ += ["InvalidDate", "as_date", "shown"]

@@ -82,10 +82,6 @@ def check_document(doc: Document, settings: Settings, today: dt.date) -> list[Fi
     return found
 
 
-#: tests/test_oracle.py imports it from here; it lives in kb.checks now.
-_unsafe_body = unsafe_body
-
-
 _LOOP = Collection.LOOP
 
 
