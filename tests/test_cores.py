@@ -78,14 +78,34 @@ def test_a_result_that_cannot_be_sent_is_computed_again() -> None:
     assert cores.fork_map(fn, list(range(100)), 2) == [_OnlyHere(x) for x in range(100)]
 
 
-def test_results_larger_than_the_pipe_arrive_whole() -> None:
+MB = 1 << 20
+
+
+def test_results_larger_than_a_pipe_holds_arrive_whole() -> None:
     def fn(x: int) -> str:
         time.sleep(0.01)
-        return chr(65 + x % 26) * (3 * cores.PIPE_BYTES + x)
+        return chr(65 + x % 26) * (3 * MB + x)
 
     out = cores.fork_map(fn, list(range(40)), 2)
-    assert [len(s) for s in out] == [3 * cores.PIPE_BYTES + x for x in range(40)]
+    assert [len(s) for s in out] == [3 * MB + x for x in range(40)]
     assert all(s == chr(65 + x % 26) * len(s) for x, s in enumerate(out))
+
+
+def test_a_worker_never_waits_for_this_process_to_read() -> None:
+    """While this process is busy with its first batch, a worker finishes all of its own, each
+    sending megabytes: none of it waits for a read here."""
+    main = os.getpid()
+
+    def fn(x: int) -> tuple[float, int, bytes]:
+        if os.getpid() == main and x == 63:  # the last item: this process's first batch
+            time.sleep(1.5)
+        else:
+            time.sleep(0.002)
+        return time.monotonic(), os.getpid(), bytes(2 * MB)
+
+    out = cores.fork_map(fn, list(range(64)), 2)
+    worker = [done for done, pid, _ in out if pid != main]
+    assert len(worker) > 32 and max(worker) < out[63][0]
 
 
 def test_setup_runs_in_each_worker_before_its_work() -> None:

@@ -99,9 +99,8 @@ def fork() -> int:
 #: Items are handed out in batches: about this many per process, so that the processes meet
 #: near the end of the work (balance) without a message per item (cost).
 BATCHES_PER_PROCESS = 16
-#: The capacity asked for each result pipe (Linux's default limit for unprivileged processes):
-#: a worker writes a batch's result without waiting for the main process to read it.
-PIPE_BYTES = 1 << 20
+#: A notice through a worker's pipe: (batch index, offset, length) of its result in the spill.
+_NOTICE = struct.Struct("qqq")
 #: The main process waits this long for the lock on the shared counters before it takes a
 #: worker for stuck (killed while holding it) and computes what is left itself.
 LOCK_TIMEOUT = 30.0
@@ -114,11 +113,13 @@ def fork_map(
 
     Items go out in batches. Workers take batches from the front and this process from the
     back, until they meet: the split balances itself whatever each item costs, and this
-    process, which also unpickles what the workers send, simply takes fewer. A worker pickles
-    each batch's results into its own pipe as soon as they are done and goes on (the pipe
-    holds a batch); this process reads them between its own batches. Nothing is pickled on
-    the way out: the workers see `items` as the fork left them. `setup` runs once in each
-    worker (to register cheaper pickling, say).
+    process, which also unpickles what the workers send, simply takes fewer. A worker writes
+    each batch's pickled results into its own unnamed temporary file (in memory where
+    /dev/shm allows) and a 24-byte notice into its pipe, and goes on: it never waits for this
+    process, which reads the results between its own batches (through a pipe alone, a worker
+    sat blocked on a full pipe until then). Nothing is pickled on the way out: the workers
+    see `items` as the fork left them. `setup` runs once in each worker (to register cheaper
+    pickling, say).
 
     A batch a worker fails on (or cannot pickle), and the batches of a worker that dies, are
     computed again here, so an error surfaces exactly as in a serial run.
@@ -149,8 +150,9 @@ class _Meeting:
         struct.pack_into("qq", self.counters, 0, 0, len(batches))
         self.lock_read, self.lock_write = os.pipe()  # a lock: the one byte in the pipe is its key
         os.write(self.lock_write, b"k")
-        self.children: dict[int, int] = {}  # read end of its result pipe -> pid
-        self.buffers: dict[int, bytearray] = {}
+        self.children: dict[int, int] = {}  # read end of its notice pipe -> pid
+        self.buffers: dict[int, bytearray] = {}  # notices read in part
+        self.spills: dict[int, Any] = {}  # read end of its notice pipe -> its results' file
         self.done: dict[int, list[Any]] = {}
 
     def run(self, jobs: int) -> dict[int, list[Any]]:
@@ -193,7 +195,10 @@ class _Meeting:
 
     # -- workers -------------------------------------------------------------------------
     def _start(self) -> bool:
+        import tempfile
+
         try:
+            spill = tempfile.TemporaryFile(dir=_spill_folder())
             reader, writer = os.pipe()
         except OSError:  # out of file descriptors: the batches are shared by fewer processes
             return False
@@ -202,31 +207,35 @@ class _Meeting:
         except OSError:  # fork failed (memory, process limit): likewise
             os.close(reader)
             os.close(writer)
+            spill.close()
             return False
         if pid == 0:
             os.close(reader)
-            self._child(writer)  # never returns
+            self._child(writer, spill.fileno())  # never returns
         os.close(writer)
         self.children[reader] = pid
         self.buffers[reader] = bytearray()
+        self.spills[reader] = spill
         return True
 
-    def _child(self, writer: int) -> NoReturn:
+    def _child(self, writer: int, spill: int) -> NoReturn:
         code = 1
         try:
             for fd in self.children:  # the pipes of the workers forked before this one
                 os.close(fd)
-            _widen(writer)
             if self.setup is not None:
                 self.setup()
+            offset = 0
             while (index := self._claim(front=True)) is not None:
                 try:
-                    payload = pickle.dumps(
-                        (index, [self.fn(x) for x in self.batches[index]]), pickle.HIGHEST_PROTOCOL
-                    )
+                    payload = pickle.dumps([self.fn(x) for x in self.batches[index]], pickle.HIGHEST_PROTOCOL)
                 except Exception:  # noqa: BLE001 - the main process computes this batch again
                     continue
-                _write_all(writer, struct.pack("q", len(payload)) + payload)
+                view = memoryview(payload)
+                while view:
+                    view = view[os.pwrite(spill, view, offset + len(payload) - len(view)) :]
+                os.write(writer, _NOTICE.pack(index, offset, len(payload)))  # atomic: < PIPE_BUF
+                offset += len(payload)
             code = 0
         finally:
             os._exit(code)
@@ -235,20 +244,20 @@ class _Meeting:
         """Take in what the workers sent; with `wait`, block until at least one sends or ends."""
         ready = select.select(list(self.children), [], [], None if wait else 0)[0]
         for fd in ready:
-            data = os.read(fd, PIPE_BYTES)
+            data = os.read(fd, 1 << 16)
             if not data:  # the worker ended (or died): whatever it did not send is computed here
                 os.close(fd)
                 os.waitpid(self.children.pop(fd), 0)
+                self.spills.pop(fd).close()
                 continue
             buffer = self.buffers[fd]
             buffer += data
-            while len(buffer) >= 8:
-                (length,) = struct.unpack_from("q", buffer, 0)
-                if len(buffer) < 8 + length:
-                    break
-                index, results = pickle.loads(memoryview(buffer)[8 : 8 + length])
-                del buffer[: 8 + length]
-                self.done[index] = results
+            while len(buffer) >= _NOTICE.size:
+                index, offset, length = _NOTICE.unpack_from(buffer, 0)
+                del buffer[: _NOTICE.size]
+                payload = os.pread(self.spills[fd].fileno(), length, offset)
+                if len(payload) == length:  # else the file system failed it: computed here
+                    self.done[index] = pickle.loads(payload)
 
     def _stop(self) -> None:
         for fd, pid in self.children.items():
@@ -258,26 +267,18 @@ class _Meeting:
                 pass
             os.waitpid(pid, 0)
             os.close(fd)
+            self.spills.pop(fd).close()
         self.children.clear()
         os.close(self.lock_read)
         os.close(self.lock_write)
         self.counters.close()
 
 
-def _widen(fd: int) -> None:
-    """Ask for a pipe that holds a whole batch's result (best effort: the default is 64 kB)."""
-    import fcntl
-
-    try:
-        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_BYTES)
-    except OSError:  # above the system's limit: the worker waits for reads now and then
-        pass
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
+def _spill_folder() -> str | None:
+    """Where workers write their results: /dev/shm (memory) when it can be written, else the
+    system's temporary folder. The files have no name: they vanish when closed."""
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) else None
 
 
 def die_with_parent(parent: int) -> None:

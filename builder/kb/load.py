@@ -473,6 +473,9 @@ class _Positions(Mapping[tuple, Any]):
     def get(self, path: tuple, default: Any = None) -> Any:
         return self.source.table(self.which).get(path, default)
 
+    def __contains__(self, path: object) -> bool:
+        return path in self.source.table(self.which)
+
     def __iter__(self) -> Iterator[tuple]:
         return iter(self.source.table(self.which))
 
