@@ -143,10 +143,13 @@ class SharePlugin(BasePlugin):
         self.pipe = -1
         self.processes = 1
         self.navs: render_nav.NavCache | None = None
+        self.saved: tuple[Any, Any] | None = None  # the extensions, while an empty body is converted
+        self.config_seen: Any = None
 
     def on_config(self, config: Any) -> Any:
         self.close()
         self._reset()
+        self.config_seen = config
         return config
 
     # -- the fork ------------------------------------------------------------------------
@@ -211,13 +214,33 @@ class SharePlugin(BasePlugin):
 
     @event_priority(-100)
     def on_page_markdown(self, markdown: str, page: Any, config: Any, files: Any) -> str:
+        """Last before MkDocs converts the page: a page another process renders gets an empty
+        body, converted with no extension (its `Markdown()` then costs a fifth), unless its title
+        can only come from its first heading."""
         if self.mine(page.file.src_uri):
+            self._extensions(config, cheap=False)
             return markdown
         page.meta["template"] = EMPTY
-        return "" if isinstance(page.meta.get("title"), str) else markdown
+        if not isinstance(page.meta.get("title"), str):
+            self._extensions(config, cheap=False)
+            return markdown
+        self._extensions(config, cheap=True)
+        return ""
+
+    def _extensions(self, config: Any, cheap: bool) -> None:
+        """The configured markdown extensions, or none for an empty body (`config` is MkDocs'
+        public configuration: `Page.render` reads these two keys for each page)."""
+        if self.saved is None:
+            if not cheap:
+                return
+            self.saved = (config["markdown_extensions"], config["mdx_configs"])
+        config["markdown_extensions"], config["mdx_configs"] = ([], {}) if cheap else self.saved
+        if not cheap:
+            self.saved = None
 
     @event_priority(100)
     def on_env(self, env: Any, config: Any, files: Any) -> Any:
+        self._extensions(config, cheap=False)  # every page is converted by now
         if not render_nav.install(env, nav=self.navs is not None):  # kb/empty.html, the nav dispatch
             self.navs = None
         if self.index:  # the main process writes the theme's assets and static templates
@@ -280,6 +303,8 @@ class SharePlugin(BasePlugin):
 
     @event_priority(-100)
     def on_build_error(self, error: Exception) -> None:
+        if self.saved is not None and self.config_seen is not None:
+            self._extensions(self.config_seen, cheap=False)
         if self.index:
             self._end_child(("error", f"{type(error).__name__}: {error}"))
         self.close()
