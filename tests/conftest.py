@@ -13,7 +13,6 @@ import datetime as dt
 import os
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from hypothesis import settings
@@ -34,6 +33,8 @@ INDEX = "content/index.md"
 
 #: The date the lint tests pretend it is (KB602 counts days up to it).
 TODAY = dt.date(2026, 12, 1)
+#: TODAY as SOURCE_DATE_EPOCH (its first second, UTC).
+TODAY_EPOCH = str(int(dt.datetime(TODAY.year, TODAY.month, TODAY.day, tzinfo=dt.UTC).timestamp()))
 
 BASE: dict[str, str] = {
     INDEX: """\
@@ -139,20 +140,11 @@ def kb_factory(tmp_path: Path) -> Callable[..., Path]:
     return build
 
 
-class FrozenDate(dt.date):
-    """`datetime.date` whose today() is TODAY."""
-
-    @classmethod
-    def today(cls) -> dt.date:  # type: ignore[override]
-        return TODAY
-
-
 @pytest.fixture
 def frozen_today(monkeypatch: pytest.MonkeyPatch) -> dt.date:
-    """Make the pipeline believe it is TODAY (only `kb.pipeline` asks for the date)."""
-    import kb.pipeline
-
-    monkeypatch.setattr(kb.pipeline, "dt", SimpleNamespace(date=FrozenDate))
+    """Make kb believe it is TODAY through SOURCE_DATE_EPOCH, which the one clock (kb.clock)
+    reads: in-process runs and the `kb` processes a test starts agree."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", TODAY_EPOCH)
     return TODAY
 
 

@@ -36,7 +36,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import make_base
+from conftest import TODAY_EPOCH, make_base
 from kb.cli import main
 
 CORPUS = Path(__file__).parent / "fault_corpus"
@@ -44,18 +44,8 @@ CASE_LOOP = "content/loops/2026/2026-11-24-case.md"
 CATEGORIES = ("yaml", "enc", "delim", "schema", "link", "file", "build")
 LINT_TIMEOUT = 60  # seconds; the nastiest case takes well under one
 
-#: `kb lint` in a fresh interpreter, with today frozen at conftest.TODAY (KB602 counts days).
-RUNNER = """\
-import datetime as dt, sys, types
-import kb.pipeline
-class Today(dt.date):
-    @classmethod
-    def today(cls):
-        return dt.date(2026, 12, 1)
-kb.pipeline.dt = types.SimpleNamespace(date=Today)
-from kb.cli import main
-main(prog_name="kb")
-"""
+#: `kb lint` in a fresh interpreter; `run_lint` freezes today at conftest.TODAY (KB602 counts days).
+RUNNER = "from kb.cli import main; main(prog_name='kb')"
 
 LOOP_HEAD = "---\ntitle: A case\ndate: 2026-11-24\nstage: observe\nprinciples: [ownership]\n"
 OBSERVE = "---\n\n## 1. Observe\n\nok\n"
@@ -323,6 +313,7 @@ def page_of(site: Path, rel: str) -> Path:
 
 def run_lint(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_ACTIONS", "KB_DEBUG")}
+    env["SOURCE_DATE_EPOCH"] = TODAY_EPOCH
     return subprocess.run(
         [sys.executable, "-c", RUNNER, "--root", str(root), "lint", *args],
         cwd=root,

@@ -11,6 +11,7 @@ what changed.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import html
 import json
@@ -80,7 +81,7 @@ def emit(
         return Emitted(
             docs_dir, previous["nav"], NOT_IN_NAV, (), (), previous["pages"], previous["site_name"]
         )
-    tree = render_tree(checked.graph, history, settings, stages or {})
+    tree = render_tree(checked.graph, history, settings, stages or {}, checked.today)
     for asset in checked.corpus.assets:
         tree.copies[asset.rel] = settings.content / asset.rel
     changed, removed = sync(tree, docs_dir)
@@ -110,7 +111,9 @@ def emit_documents(
 
     views = Views(checked.graph, history)
     all_feeds = feeds.feeds(views, [])  # only which page has which feed matters here
-    pages = _Pages(templating.environment(settings.root), views, settings, {f.page: f for f in all_feeds})
+    pages = _Pages(
+        templating.environment(settings.root), views, settings, {f.page: f for f in all_feeds}, checked.today
+    )
     tree = Tree()
     for key in keys:
         tree.text(checked.graph.site_key(key) + ".md", pages.document(checked.graph.docs[key]))
@@ -127,18 +130,17 @@ def fingerprint(
     docs_dir: Path,
 ) -> str:
     """A digest of everything emit reads: documents, assets, history, templates, settings,
-    today's date (the coverage page shows it) and kb's own version."""
+    the run's day (`Checked.today`: the coverage page shows it) and kb's own version."""
     import hashlib
 
     from kb import __version__
-    from kb.coverage import today
 
     digest = hashlib.blake2b(digest_size=20)
     for part in (
         __version__,
         str(docs_dir),
         repr(settings),
-        today().isoformat(),
+        checked.today.isoformat(),
         repr(sorted(stages.items())),
         repr(history.shallow if history else None),
         repr(site_forge(settings)),
@@ -181,14 +183,18 @@ def _write_state(path: Path, data: dict[str, Any]) -> None:
 
 
 def render_tree(
-    graph: Graph, history: History | None, settings: Settings, stages: Mapping[str, list[tuple[int, str]]]
+    graph: Graph,
+    history: History | None,
+    settings: Settings,
+    stages: Mapping[str, list[tuple[int, str]]],
+    today: dt.date,
 ) -> Tree:
     from kb import feeds
 
     env = templating.environment(settings.root)
     views = Views(graph, history)
     all_feeds = feeds.feeds(views, feeds.entries(views, dict(stages)))
-    pages = _Pages(env, views, settings, {f.page: f for f in all_feeds})
+    pages = _Pages(env, views, settings, {f.page: f for f in all_feeds}, today)
     tree = Tree()
     site_url = _site_url(settings)
     for feed in all_feeds:
@@ -277,8 +283,11 @@ ACTIONS = {"continue": "Continue this loop", "start": "Start a loop cycle", "pro
 class _Pages:
     """Renders each kind of page; one instance per build."""
 
-    def __init__(self, env: Any, views: Views, settings: Settings, feeds: Mapping[str, Any]) -> None:
+    def __init__(
+        self, env: Any, views: Views, settings: Settings, feeds: Mapping[str, Any], today: dt.date
+    ) -> None:
         self.feeds = feeds  # page key -> its loop feed
+        self.today = today  # the run's day: new cycles start on it, coverage runs up to it
         self.settings = settings
         self.env = env
         self.views = views
@@ -367,11 +376,10 @@ class _Pages:
     def _continue(self, doc: Document) -> dict[str, str] | None:
         from dataclasses import replace
 
-        from kb.coverage import today
         from kb.scaffold import ScaffoldError, draft, next_cycle
 
         try:
-            new, _note = next_cycle(self.settings, doc.id, None, today(), self.known())
+            new, _note = next_cycle(self.settings, doc.id, None, self.today, self.known())
             drafts = [draft(self.settings, new, self.known(), placeholders=True)]
             if new.observe_notes:
                 drafts.append(
@@ -386,10 +394,9 @@ class _Pages:
     ) -> dict[str, str] | None:
         """ "Start a loop cycle": a new loop with the product (and the principles its card names,
         else those of its latest loop) or the principle filled in."""
-        from kb.coverage import today
         from kb.scaffold import NewDoc, ScaffoldError, draft
 
-        values: dict[str, Any] = {"date": today()}
+        values: dict[str, Any] = {"date": self.today}
         known_principles = self.known().of(Collection.PRINCIPLE)
         if product is not None:
             values["product"] = product.id
@@ -526,7 +533,7 @@ class _Pages:
     def _coverage(self) -> str:
         from kb import coverage
 
-        cov = coverage.compute(self.views, self.settings.coverage_window_days)
+        cov = coverage.compute(self.views, self.settings.coverage_window_days, self.today)
         by_product: dict[str, list[Any]] = {}
         for lv in self.views.all_loops():
             if lv.product:
@@ -703,14 +710,15 @@ def feed_meta(feed: Any) -> list[dict[str, str]]:
 
 def _site_url(settings: Settings) -> str:
     """The public URL: [tool.kb] site_url, else mkdocs.yml's site_url, else unknown ("")."""
+    from kb.siteconfig import config_path
+
     if settings.site_url:
         return settings.site_url
-    for name in ("mkdocs.yml", "mkdocs.yaml"):
-        path = settings.root / name
-        if path.is_file():
-            for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-                if line.startswith("site_url:"):
-                    return line.split(":", 1)[1].strip().strip("'\"")
+    path = config_path(settings.root)
+    if path is not None:
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith("site_url:"):
+                return line.split(":", 1)[1].strip().strip("'\"")
     return ""
 
 

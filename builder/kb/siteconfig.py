@@ -13,9 +13,8 @@ from typing import Any
 import yaml
 
 from kb.findings import Finding, finding
+from kb.mdconfig import CONFIG_NAMES
 from kb.model import Collection, Document
-
-CONFIG_NAMES = ("mkdocs.yml", "mkdocs.yaml")
 
 
 def config_path(root: Path) -> Path | None:
