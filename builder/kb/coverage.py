@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from kb.clock import today
 from kb.views import LoopView, PrincipleRow, Views
 
-__all__ = ["Coverage", "compute", "quarter", "quarters_between", "svg", "table", "today"]
+__all__ = ["Coverage", "compute", "quarter", "quarters_between", "svg", "table"]
 
 CELL_W, CELL_H, LABEL_W, HEAD_H = 56, 26, 260, 30
 
