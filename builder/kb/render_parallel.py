@@ -143,7 +143,7 @@ class SharePlugin(BasePlugin):
         self.pipe = -1
         self.processes = 1
         self.navs: render_nav.NavCache | None = None
-        self.saved: tuple[Any, Any] | None = None  # the extensions, while an empty body is converted
+        self.extensions: tuple[Any, Any] | None = None  # as configured, from on_nav on
         self.config_seen: Any = None
 
     def on_config(self, config: Any) -> Any:
@@ -163,6 +163,7 @@ class SharePlugin(BasePlugin):
             self.navs = render_nav.NavCache(nav, files)
         if self.jobs <= 1 or threading.active_count() > 1:
             return nav
+        self.extensions = (config["markdown_extensions"], config["mdx_configs"])
         sizes = [(os.path.getsize(f.abs_src_path), f.src_uri) for f in pages if f.abs_src_path]
         for index, part in enumerate(split(sizes, self.jobs)):
             for uri in part:
@@ -229,14 +230,15 @@ class SharePlugin(BasePlugin):
 
     def _extensions(self, config: Any, cheap: bool) -> None:
         """The configured markdown extensions, or none for an empty body (`config` is MkDocs'
-        public configuration: `Page.render` reads these two keys for each page)."""
-        if self.saved is None:
-            if not cheap:
-                return
-            self.saved = (config["markdown_extensions"], config["mdx_configs"])
-        config["markdown_extensions"], config["mdx_configs"] = ([], {}) if cheap else self.saved
-        if not cheap:
-            self.saved = None
+        public configuration: `Page.render` reads these two keys for each page). The configured
+        ones are those `on_nav` saw, after every plugin's `on_config`, so another plugin that
+        empties them for a page of its own (kb/cache) cannot make them look empty here."""
+        if self.extensions is None:
+            return
+        if cheap:
+            config["markdown_extensions"], config["mdx_configs"] = [], {}
+        elif config["markdown_extensions"] is not self.extensions[0]:
+            config["markdown_extensions"], config["mdx_configs"] = self.extensions
 
     @event_priority(100)
     def on_env(self, env: Any, config: Any, files: Any) -> Any:
@@ -303,7 +305,7 @@ class SharePlugin(BasePlugin):
 
     @event_priority(-100)
     def on_build_error(self, error: Exception) -> None:
-        if self.saved is not None and self.config_seen is not None:
+        if self.config_seen is not None:
             self._extensions(self.config_seen, cheap=False)
         if self.index:
             self._end_child(("error", f"{type(error).__name__}: {error}"))
