@@ -40,8 +40,6 @@ from kb.tree import Tree, sync, write_changed
 from kb.views import Views
 
 MERMAID = "assets/kb/mermaid.min.js"
-#: From this many documents their pages are rendered in forked processes (each costs ~1 ms).
-PARALLEL_MIN_DOCUMENTS = 500
 _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # same bytes as safe_dump, 5x faster
 EMPTY_SITEMAP = (
     '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -205,7 +203,7 @@ def render_tree(
         tree.text(posixpath.dirname(feed.key) + "/sitemap.xml", EMPTY_SITEMAP)
     docs = [doc for doc in graph.docs.values() if doc.readable]
     # Each page is a pure function of the graph: on a large handbook, forked processes share them.
-    jobs = cores.processes(len(docs), PARALLEL_MIN_DOCUMENTS, cores.available())
+    jobs = cores.jobs("emit", len(docs))  # from 500 documents: kb.cores.PLANS
     for doc, text in zip(docs, cores.fork_map(pages.document, docs, jobs), strict=True):
         tree.text(graph.site_key(doc.key) + ".md", text)
     for rel, content in pages.generated().items():

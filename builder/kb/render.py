@@ -17,21 +17,17 @@ from typing import Any
 from kb.emit import Emitted
 from kb.errors import KbError
 from kb.findings import Finding
+from kb.mdconfig import BUILTIN, config_path
 from kb.rendered import Rendered
 from kb.templating import default_templates
 
 __all__ = ["BUILTIN", "Rendered", "config_file", "load", "render", "render_zensical"]
 
-BUILTIN = "mkdocs.builtin.yml"
-
 
 def config_file(root: Path) -> Path:
-    """The repository's mkdocs.yml, else the built-in one (a handbook's templates/ may override it)."""
-    for name in ("mkdocs.yml", "mkdocs.yaml"):
-        if (root / name).is_file():
-            return root / name
-    own = root / "templates" / BUILTIN
-    return own if own.is_file() else default_templates() / BUILTIN
+    """The repository's mkdocs.yml, else the built-in one (a handbook's templates/ may override
+    it): `kb.mdconfig.config_path`, which the lint stages read the markdown extensions from."""
+    return config_path(root) or default_templates() / BUILTIN
 
 
 def load(root: Path, emitted: Emitted, site_dir: Path, strict: bool) -> tuple[Any, list[Finding]]:

@@ -48,9 +48,6 @@ NAME = "kb/share"
 #: Plugins known to work page by page (what a page shows does not depend on other pages' HTML).
 #: Material's only: MkDocs' own search plugin writes a differently ordered (and prebuilt) index.
 SAFE_PLUGINS = frozenset({"material/search", "material/tags", "kb/render", "kb/guard", NAME})
-#: Below this many pages one process is as fast: each extra one re-reads every page.
-MIN_PAGES = 200
-MOST = 4
 #: A page's cost in bytes of markdown: the template costs about as much as 2.5 kB of text.
 PAGE_COST = 2500
 PART = ".kb-render-{}"
@@ -65,8 +62,8 @@ class ShareFailed(Exception):
 
 
 def jobs(pages: int) -> int:
-    """Processes to render `pages` pages with (see `kb.cores.processes`)."""
-    return cores.processes(pages, MIN_PAGES, MOST)
+    """Processes to render `pages` pages with (`kb.cores.PLANS["render"]`: from 200, at most 4)."""
+    return cores.jobs("render", pages)
 
 
 def usable(config: Any) -> bool:
@@ -182,7 +179,7 @@ class SharePlugin(BasePlugin):
             except OSError:  # out of file descriptors: the shares not started stay here
                 break
             try:
-                pid = os.fork()
+                pid = cores.fork()  # the child dies with kb and on Ctrl-C
             except OSError:  # fork failed (memory, process limit): likewise
                 os.close(reader)
                 os.close(writer)
@@ -198,8 +195,6 @@ class SharePlugin(BasePlugin):
         return nav
 
     def _become_child(self, index: int, writer: int, parent: int, config: Any, folder: Path) -> None:
-        cores.die_with_parent(parent)
-        signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends it; never unwinds into kb
         for child in self.children:  # the pipes of the children forked before this one
             os.close(child.fd)
         self.children = []
