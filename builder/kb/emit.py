@@ -110,7 +110,11 @@ def emit_documents(
     views = Views(checked.graph, history)
     all_feeds = feeds.feeds(views, [])  # only which page has which feed matters here
     pages = _Pages(
-        templating.environment(settings.root), views, settings, {f.page: f for f in all_feeds}, checked.today
+        templating.environment(settings.root, settings.cache / templating.COMPILED),
+        views,
+        settings,
+        {f.page: f for f in all_feeds},
+        checked.today,
     )
     tree = Tree()
     for key in keys:
@@ -189,7 +193,7 @@ def render_tree(
 ) -> Tree:
     from kb import feeds
 
-    env = templating.environment(settings.root)
+    env = templating.environment(settings.root, settings.cache / templating.COMPILED)
     views = Views(graph, history)
     all_feeds = feeds.feeds(views, feeds.entries(views, dict(stages)))
     pages = _Pages(env, views, settings, {f.page: f for f in all_feeds}, today)

@@ -19,7 +19,7 @@ from kb.errors import KbError
 from kb.findings import Finding
 from kb.mdconfig import BUILTIN, config_path
 from kb.rendered import Rendered
-from kb.templating import default_templates
+from kb.templating import COMPILED, default_templates
 
 __all__ = ["BUILTIN", "Rendered", "config_file", "load", "render", "render_zensical"]
 
@@ -55,7 +55,9 @@ def load(root: Path, emitted: Emitted, site_dir: Path, strict: bool) -> tuple[An
     add_overrides(config, root)
     from kb import render_speed
 
-    render_speed.add(config)  # the same pages for less work and fewer bytes (kb.render_speed)
+    # the same pages for less work and fewer bytes; the theme's templates compiled once, kept
+    # in kb's cache beside the emitted tree (kb.render_speed)
+    render_speed.add(config, emitted.docs_dir.parent / COMPILED)
     if not config.get("not_in_nav"):
         from mkdocs.config.config_options import PathSpec
 

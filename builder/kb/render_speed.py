@@ -19,9 +19,12 @@ MkDocs' own way.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
-from mkdocs.plugins import BasePlugin
+from mkdocs.plugins import BasePlugin, event_priority
+
+from kb import templating
 
 NAME = "kb/render"
 
@@ -43,11 +46,22 @@ def squeeze(html: str) -> str:
 
 
 class RenderPlugin(BasePlugin):
+    def __init__(self, compiled: Path | None = None) -> None:
+        super().__init__()
+        self.compiled = compiled
+
+    @event_priority(100)  # before any template is loaded
+    def on_env(self, env: Any, config: Any, files: Any) -> Any:
+        if self.compiled is not None:
+            env.bytecode_cache = templating.bytecode_cache(self.compiled)
+        return env
+
     def on_post_page(self, output: str, page: Any, config: Any) -> str:
         return squeeze(output)
 
 
-def add(config: Any) -> None:
-    """Register the plugin in a loaded MkDocs config (before `build()` runs `on_config`)."""
+def add(config: Any, compiled: Path | None = None) -> None:
+    """Register the plugin in a loaded MkDocs config (before `build()` runs `on_config`);
+    `compiled`: a folder in kb's cache for the theme's compiled templates."""
     if NAME not in config["plugins"]:
-        config["plugins"][NAME] = RenderPlugin()
+        config["plugins"][NAME] = RenderPlugin(compiled)
