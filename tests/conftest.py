@@ -19,7 +19,7 @@ from hypothesis import settings
 
 from gitrepo import GIT_ENV, ISOLATED, GitRepo
 
-__all__ = ["GIT_ENV", "GitRepo", "KbRepo"]
+__all__ = ["GIT_ENV", "GitRepo"]
 
 # The property tests explore new examples on every local run (they have found real bugs);
 # under CI they replay a fixed set, so a pull request is judged on its own change.
@@ -161,31 +161,10 @@ def isolated_git() -> Iterator[None]:
         yield
 
 
-class KbRepo(GitRepo):
-    """Deprecated: use `gitrepo.GitRepo` (the one repository builder); this name stays only
-    until the tests that import it move over. Its differences: GIT_ENV's identity and date by
-    default, and `commit(message, date=)` with the message first."""
-
-    author = f"{GIT_ENV['GIT_AUTHOR_NAME']} <{GIT_ENV['GIT_AUTHOR_EMAIL']}>"
-    when = GIT_ENV["GIT_AUTHOR_DATE"]
-
-    def __init__(self, root: Path) -> None:
-        super().__init__(root, author=KbRepo.author, when=KbRepo.when)
-
-    def commit(  # type: ignore[override]
-        self, message: str = "change", date: str | None = None
-    ) -> str:
-        return super().commit(when=date, message=message)
-
-    def write(self, files: str | Mapping[str, str | bytes], text: str | bytes = "text\n") -> None:
-        (self.root / "content").mkdir(parents=True, exist_ok=True)
-        super().write(files, text)
-
-
 @pytest.fixture
-def git_repo(tmp_path: Path) -> KbRepo:
+def git_repo(tmp_path: Path) -> GitRepo:
     """The base handbook committed once in a fresh repository."""
-    repo = KbRepo(tmp_path / "repo")
+    repo = GitRepo(tmp_path / "repo")
     repo.write(BASE)
-    repo.commit("base handbook")
+    repo.commit(message="base handbook")
     return repo

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from conftest import BASE, GIT_ENV, LOOP, PRINCIPLE, KbRepo
+from conftest import BASE, LOOP, PRINCIPLE
+from gitrepo import GIT_ENV, GitRepo
 from kb.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
@@ -35,24 +36,17 @@ def loop(title: str, principle: str = "ownership") -> str:
     )
 
 
-@pytest.fixture(autouse=True)
-def _isolated_git(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No user or system git config leaks in; the same fixed identity as the repositories."""
-    for key, value in GIT_ENV.items():
-        monkeypatch.setenv(key, value)
-
-
 @pytest.fixture
-def repo(git_repo: KbRepo) -> KbRepo:
+def repo(git_repo: GitRepo) -> GitRepo:
     """main: the base handbook plus a loop with a typo committed before the branch; then a
     branch `feature` checked out at that commit."""
     git_repo.write({OLD_LOOP: loop("Old broken", "ownershp")})
-    git_repo.commit("an old mistake, already on main")
+    git_repo.commit(message="an old mistake, already on main")
     git_repo.git("checkout", "-q", "-b", "feature")
     return git_repo
 
 
-def lint(repo: KbRepo, *args: str) -> Result:
+def lint(repo: GitRepo, *args: str) -> Result:
     result = CliRunner().invoke(main, ["--root", str(repo.root), "lint", *args])
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     return result
@@ -63,7 +57,7 @@ def findings(result: Result) -> list[tuple[str, str]]:
     return [(f["path"], f["code"]) for f in json.loads(result.stdout)]
 
 
-def test_committed_before_the_base_is_not_reported(repo: KbRepo) -> None:
+def test_committed_before_the_base_is_not_reported(repo: GitRepo) -> None:
     assert f"{OLD_LOOP}:5:14: KB401" in lint(repo).stdout  # a full lint sees it
     result = lint(repo, "--changed", "--base", "main", "--format", "json")
     assert result.exit_code == 0, result.output
@@ -72,9 +66,9 @@ def test_committed_before_the_base_is_not_reported(repo: KbRepo) -> None:
     assert "kb: 0 changed files since main" in result.stderr
 
 
-def test_committed_after_the_base_is_reported(repo: KbRepo) -> None:
+def test_committed_after_the_base_is_reported(repo: GitRepo) -> None:
     repo.write({NEW_LOOP: loop("New broken", "ownrship")})
-    repo.commit("a new mistake on the branch")
+    repo.commit(message="a new mistake on the branch")
     result = lint(repo, "--changed", "--base", "main", "--format", "json")
     assert result.exit_code == 1
     assert findings(result) == [(NEW_LOOP, "KB401")]
@@ -82,7 +76,7 @@ def test_committed_after_the_base_is_reported(repo: KbRepo) -> None:
     assert "kb: 1 changed file since main" in result.stderr
 
 
-def test_uncommitted_modified_and_untracked_files_are_reported(repo: KbRepo) -> None:
+def test_uncommitted_modified_and_untracked_files_are_reported(repo: GitRepo) -> None:
     repo.write(
         {
             LOOP: BASE[LOOP].replace("principles: [ownership]", "principles: [ownerhsip]"),
@@ -96,15 +90,15 @@ def test_uncommitted_modified_and_untracked_files_are_reported(repo: KbRepo) -> 
     assert "2 errors, 1 warning in 2 files" in result.stderr
 
 
-def test_staged_file_is_reported(repo: KbRepo) -> None:
+def test_staged_file_is_reported(repo: GitRepo) -> None:
     repo.write({NEW_LOOP: loop("Staged", "owner-ship")})
     repo.git("add", NEW_LOOP)
     assert findings(lint(repo, "--changed", "--base", "main", "--format", "json")) == [(NEW_LOOP, "KB401")]
 
 
-def test_deleted_principle_fails_in_the_unchanged_loops_that_reference_it(repo: KbRepo) -> None:
+def test_deleted_principle_fails_in_the_unchanged_loops_that_reference_it(repo: GitRepo) -> None:
     repo.git("rm", "-q", PRINCIPLE)
-    repo.commit("delete a principle still in use")
+    repo.commit(message="delete a principle still in use")
     result = lint(repo, "--changed", "--base", "main")
     assert result.exit_code == 1
     assert f"{LOOP}:5:14: KB401 unknown principle 'ownership'" in result.stdout
@@ -114,9 +108,9 @@ def test_deleted_principle_fails_in_the_unchanged_loops_that_reference_it(repo: 
     assert "in 0 files" in result.stdout  # nothing left to lint among the changed files
 
 
-def test_renamed_principle_fails_in_the_unchanged_loops_that_reference_it(repo: KbRepo) -> None:
+def test_renamed_principle_fails_in_the_unchanged_loops_that_reference_it(repo: GitRepo) -> None:
     repo.git("mv", PRINCIPLE, "content/principles/ownership-mindset.md")
-    repo.commit("rename a principle still in use")
+    repo.commit(message="rename a principle still in use")
     result = lint(repo, "--changed", "--base", "main", "--format", "json")
     assert result.exit_code == 1
     found = findings(result)
@@ -124,32 +118,32 @@ def test_renamed_principle_fails_in_the_unchanged_loops_that_reference_it(repo: 
     assert (OLD_LOOP, "KB401") not in found
 
 
-def test_uncommitted_deletion_counts_too(repo: KbRepo) -> None:
+def test_uncommitted_deletion_counts_too(repo: GitRepo) -> None:
     (repo.root / PRINCIPLE).unlink()
     result = lint(repo, "--changed", "--base", "main", "--format", "json")
     assert result.exit_code == 1 and (LOOP, "KB401") in findings(result)
 
 
-def test_clean_change_exits_0(repo: KbRepo) -> None:
+def test_clean_change_exits_0(repo: GitRepo) -> None:
     repo.write({CLEAN_LOOP: loop("Clean")})
-    repo.commit("a good reflection")
+    repo.commit(message="a good reflection")
     repo.write({LOOP: BASE[LOOP].replace("Measure again next month.", "Measure again in two weeks.")})
     result = lint(repo, "--changed", "--base", "main")
     assert result.exit_code == 0, result.output
     assert result.stdout == "0 errors, 0 warnings in 2 files\n"
 
 
-def test_fixing_an_old_finding_is_not_a_new_one(repo: KbRepo) -> None:
+def test_fixing_an_old_finding_is_not_a_new_one(repo: GitRepo) -> None:
     repo.write({OLD_LOOP: loop("Old broken")})
     result = lint(repo, "--changed", "--base", "main")
     assert result.exit_code == 0 and result.stdout == "0 errors, 0 warnings in 1 file\n"
 
 
 def test_handbook_in_a_subfolder_of_the_repository(tmp_path: Path) -> None:
-    repo = KbRepo(tmp_path / "mono")
+    repo = GitRepo(tmp_path / "mono")
     repo.write({f"docs/{path}": text for path, text in BASE.items()})
     repo.write({"README.md": "# A monorepo\n"})
-    repo.commit("base")
+    repo.commit(message="base")
     repo.git("checkout", "-q", "-b", "feature")
     repo.git("rm", "-q", f"docs/{PRINCIPLE}")
     repo.write({f"docs/{NEW_LOOP}": loop("New", "ownership")})
@@ -164,12 +158,12 @@ def test_handbook_in_a_subfolder_of_the_repository(tmp_path: Path) -> None:
 # -- the issue's "done when": an annotation on the right line -----------------------------------
 
 
-def test_typo_in_a_new_reflection_is_annotated_on_its_line(repo: KbRepo) -> None:
+def test_typo_in_a_new_reflection_is_annotated_on_its_line(repo: GitRepo) -> None:
     text = loop("Typo", "ownership").replace(
         "principles: [ownership]", "principles:\n  - ownership\n  - ownersihp"
     )
     repo.write({NEW_LOOP: text})
-    repo.commit("a reflection with a typo")
+    repo.commit(message="a reflection with a typo")
     result = CliRunner(env={"GITHUB_ACTIONS": "true"}).invoke(
         main, ["--root", str(repo.root), "lint", "--changed", "--base", "main"]
     )
@@ -182,10 +176,10 @@ def test_typo_in_a_new_reflection_is_annotated_on_its_line(repo: KbRepo) -> None
     assert "1 error, 0 warnings in 1 file" in result.stderr
 
 
-def test_as_a_real_process(repo: KbRepo) -> None:
+def test_as_a_real_process(repo: GitRepo) -> None:
     """The command CI runs, as CI runs it: a fresh interpreter in the repository."""
     repo.write({NEW_LOOP: loop("Typo", "ownersihp")})
-    repo.commit("a reflection with a typo")
+    repo.commit(message="a reflection with a typo")
     (repo.root / PRINCIPLE).unlink()  # deleted, not yet committed
     env = {**os.environ, **GIT_ENV, "PYTHONPATH": str(REPO / "builder")}
     done = subprocess.run(
@@ -209,20 +203,11 @@ def test_as_a_real_process(repo: KbRepo) -> None:
 # -- the default base ---------------------------------------------------------------------------
 
 
-def clone(repo: KbRepo, tmp_path: Path) -> KbRepo:
-    target = tmp_path / "clone"
-    subprocess.run(
-        ["git", "clone", "-q", repo.root.as_uri(), str(target)],
-        check=True,
-        capture_output=True,
-        env={**os.environ, **GIT_ENV},
-    )
-    copy = KbRepo.__new__(KbRepo)
-    copy.root = target
-    return copy
+def clone(repo: GitRepo, tmp_path: Path) -> GitRepo:
+    return repo.clone(tmp_path / "clone")
 
 
-def base_note(repo: KbRepo) -> str:
+def base_note(repo: GitRepo) -> str:
     result = lint(repo, "--changed")
     assert result.exit_code == 0, result.output
     return [line for line in result.stderr.splitlines() if "since" in line][0]
@@ -235,11 +220,11 @@ def kb_process(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_clone_of_the_feature_branch_never_passes_silently(repo: KbRepo, tmp_path: Path) -> None:
+def test_clone_of_the_feature_branch_never_passes_silently(repo: GitRepo, tmp_path: Path) -> None:
     """`git clone -b feature`: origin/HEAD names origin/feature, the branch itself. Comparing
     with it would check nothing, so --changed refuses (exit 2) and says how to pass a base."""
     repo.write({NEW_LOOP: loop("New broken", "ownrship")})
-    repo.commit("a new mistake on the branch")
+    repo.commit(message="a new mistake on the branch")
     target = tmp_path / "feature-clone"
     subprocess.run(
         ["git", "clone", "-q", "-b", "feature", repo.root.as_uri(), str(target)],
@@ -263,7 +248,7 @@ def test_clone_of_the_feature_branch_never_passes_silently(repo: KbRepo, tmp_pat
     assert done.returncode == 1 and f"{NEW_LOOP}:5:14: KB401" in done.stdout
 
 
-def test_default_base_that_is_head_itself_exits_2(repo: KbRepo) -> None:
+def test_default_base_that_is_head_itself_exits_2(repo: GitRepo) -> None:
     repo.git("checkout", "-q", "main")
     repo.write({NEW_LOOP: loop("Uncommitted", "ownrship")})
     result = lint(repo, "--changed")
@@ -280,9 +265,9 @@ def test_default_base_that_is_head_itself_exits_2(repo: KbRepo) -> None:
     assert result.exit_code == 1 and findings(result) == [(NEW_LOOP, "KB401")]
 
 
-def test_shallow_clone_hints_at_fetch_depth(repo: KbRepo, tmp_path: Path) -> None:
+def test_shallow_clone_hints_at_fetch_depth(repo: GitRepo, tmp_path: Path) -> None:
     repo.write({NEW_LOOP: loop("New", "ownership")})
-    repo.commit("a loop")
+    repo.commit(message="a loop")
     target = tmp_path / "shallow"
     subprocess.run(["git", "clone", "-q", "--depth", "1", "--no-single-branch", "-b", "feature",
                     repo.root.as_uri(), str(target)], check=True, capture_output=True,
@@ -293,12 +278,12 @@ def test_shallow_clone_hints_at_fetch_depth(repo: KbRepo, tmp_path: Path) -> Non
     assert "fetch-depth: 0" in done.stderr
 
 
-def test_default_base_is_origin_head_then_origin_main_then_main(repo: KbRepo, tmp_path: Path) -> None:
+def test_default_base_is_origin_head_then_origin_main_then_main(repo: GitRepo, tmp_path: Path) -> None:
     repo.git("branch", "trunk", "main")
     work = clone(repo, tmp_path)  # a clone of `feature`: origin/HEAD -> origin/feature
     work.git("checkout", "-q", "-b", "topic")
     work.write({CLEAN_LOOP: loop("Clean")})
-    work.commit("one commit on the branch")
+    work.commit(message="one commit on the branch")
     work.git("symbolic-ref", "refs/remotes/origin/HEAD", "refs/remotes/origin/trunk")
     assert base_note(work) == "kb: 1 changed file since origin/trunk"
     work.git("symbolic-ref", "--delete", "refs/remotes/origin/HEAD")
@@ -309,7 +294,7 @@ def test_default_base_is_origin_head_then_origin_main_then_main(repo: KbRepo, tm
 
 
 def test_no_base_found_exits_2(tmp_path: Path) -> None:
-    other = KbRepo(tmp_path / "trunk")
+    other = GitRepo(tmp_path / "trunk")
     other.git("checkout", "-q", "-b", "trunk")
     other.write(BASE)
     other.commit()
@@ -322,7 +307,7 @@ def test_no_base_found_exits_2(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("ref", ["-x", "--output=marker", "-"])
-def test_option_like_base_exits_2_with_a_clean_message(repo: KbRepo, ref: str) -> None:
+def test_option_like_base_exits_2_with_a_clean_message(repo: GitRepo, ref: str) -> None:
     result = lint(repo, "--changed", "--base", ref)
     assert result.exit_code == 2
     assert result.stderr.startswith(f"kb: error: invalid git revision {ref!r} (")
@@ -331,7 +316,7 @@ def test_option_like_base_exits_2_with_a_clean_message(repo: KbRepo, ref: str) -
 
 
 @pytest.mark.parametrize("ref", ["main..feature", "main...HEAD"])
-def test_range_base_exits_2(repo: KbRepo, ref: str) -> None:
+def test_range_base_exits_2(repo: GitRepo, ref: str) -> None:
     result = lint(repo, "--changed", "--base", ref)
     assert result.exit_code == 2
     assert (
@@ -340,15 +325,15 @@ def test_range_base_exits_2(repo: KbRepo, ref: str) -> None:
     )
 
 
-def test_unknown_ref_exits_2(repo: KbRepo) -> None:
+def test_unknown_ref_exits_2(repo: GitRepo) -> None:
     result = lint(repo, "--changed", "--base", "no-such-branch")
     assert result.exit_code == 2 and result.stderr == "kb: error: unknown git revision 'no-such-branch'\n"
 
 
 @pytest.mark.parametrize("ref", ["HEAD~1", "HEAD^", "feature~1", "HEAD@{1}"])
-def test_revision_expressions_are_bases(repo: KbRepo, ref: str) -> None:
+def test_revision_expressions_are_bases(repo: GitRepo, ref: str) -> None:
     repo.write({NEW_LOOP: loop("New broken", "ownrship")})
-    repo.commit("a new mistake on the branch")
+    repo.commit(message="a new mistake on the branch")
     result = lint(repo, "--changed", "--base", ref, "--format", "json")
     assert result.exit_code == 1, result.output
     assert findings(result) == [(NEW_LOOP, "KB401")]
@@ -366,7 +351,7 @@ def test_not_a_git_repository_exits_2(tmp_path: Path) -> None:
     assert result.stderr == "kb: error: --changed needs a git repository (and git on PATH)\n"
 
 
-def test_excluded_changed_files_are_neither_reported_nor_counted(repo: KbRepo) -> None:
+def test_excluded_changed_files_are_neither_reported_nor_counted(repo: GitRepo) -> None:
     (repo.root / "kb.toml").write_text('exclude = ["handbook/drafts/*"]\n', encoding="utf-8")
     repo.write({"content/handbook/drafts/wip.md": "no frontmatter, no title\n", CLEAN_LOOP: loop("Clean")})
     result = lint(repo, "--changed", "--base", "main")
@@ -374,7 +359,9 @@ def test_excluded_changed_files_are_neither_reported_nor_counted(repo: KbRepo) -
     assert result.stdout == "0 errors, 0 warnings in 1 file\n"
 
 
-def test_git_missing_from_path_exits_2(repo: KbRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_git_missing_from_path_exits_2(
+    repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "empty").mkdir()
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     result = lint(repo, "--changed", "--base", "main")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import KbRepo
+from gitrepo import GitRepo
 from site_helpers import FIXED_NOW, run_kb
 
 HEAD = "summary: A product.\nproblem: A problem.\nusers: [Builders]\nowner: Team\nstatus: live\n"
@@ -158,12 +158,12 @@ CONTRACT_CODES = {"KB402", "KB412", "KB413", "KB414"}
 
 
 @pytest.fixture(scope="module")
-def repo(tmp_path_factory: pytest.TempPathFactory) -> KbRepo:
-    repo = KbRepo(tmp_path_factory.mktemp("contracts") / "hb")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> GitRepo:
+    repo = GitRepo(tmp_path_factory.mktemp("contracts") / "hb")
     repo.write({k: v for k, v in FILES.items() if "portal" not in k})
-    repo.commit("products", date="2026-01-05T10:00:00Z")
+    repo.commit(message="products", when="2026-01-05T10:00:00Z")
     repo.write(FILES)
-    repo.commit("portal", date="2026-01-06T10:00:00Z")
+    repo.commit(message="portal", when="2026-01-06T10:00:00Z")
     return repo
 
 
@@ -177,11 +177,11 @@ def contract_findings(root: Path) -> list[tuple[object, ...]]:
     ]
 
 
-def test_contract_findings_at_the_list_items(repo: KbRepo) -> None:
+def test_contract_findings_at_the_list_items(repo: GitRepo) -> None:
     assert contract_findings(repo.root) == EXPECTED
 
 
-def test_text_output_names_each_position(repo: KbRepo) -> None:
+def test_text_output_names_each_position(repo: GitRepo) -> None:
     result = run_kb(["lint", str(repo.root / "content/products/portal.md")], repo.root)
     assert result.exit_code == 1
     assert result.stdout.splitlines()[0] == (
@@ -189,7 +189,7 @@ def test_text_output_names_each_position(repo: KbRepo) -> None:
     )
 
 
-def test_non_goals_only_when_required(tmp_path: Path, repo: KbRepo) -> None:
+def test_non_goals_only_when_required(tmp_path: Path, repo: GitRepo) -> None:
     assert not [f for f in contract_findings(repo.root) if f[3] == "KB414"]
     (repo.root / "pyproject.toml").write_text("[tool.kb]\nrequire_non_goals = true\n", encoding="utf-8")
     try:
@@ -203,9 +203,9 @@ def test_non_goals_only_when_required(tmp_path: Path, repo: KbRepo) -> None:
 
 
 def test_one_sided_alternative_is_only_a_warning(tmp_path: Path) -> None:
-    root = KbRepo(tmp_path / "hb")
+    root = GitRepo(tmp_path / "hb")
     root.write({k: v for k, v in FILES.items() if "ci." not in k and "portal" not in k})
-    root.commit("no consumers", date="2026-01-05T10:00:00Z")
+    root.commit(message="no consumers", when="2026-01-05T10:00:00Z")
     result = run_kb(["lint"], root.root)
     assert result.exit_code == 0, result.output
     assert "content/products/wiki.md:14:5: KB413" in result.stdout
@@ -215,7 +215,7 @@ def test_one_sided_alternative_is_only_a_warning(tmp_path: Path) -> None:
         "alternatives:\n  - Confluence\n  - kb\n", 'alternatives: [" ", 7, kb]\n'
     )
     root.write({"content/products/wiki.md": wiki})
-    root.commit("flow style", date="2026-01-06T10:00:00Z")
+    root.commit(message="flow style", when="2026-01-06T10:00:00Z")
     assert contract_findings(root.root) == [
         (
             "content/products/wiki.md",
@@ -242,7 +242,7 @@ def swap_table(page: str) -> dict[str, tuple[list[str], list[str]]]:
     return out
 
 
-def test_swap_this_product(tmp_path: Path, repo: KbRepo) -> None:
+def test_swap_this_product(tmp_path: Path, repo: GitRepo) -> None:
     out = tmp_path / "site"
     result = run_kb(["build", "--out", str(out)], repo.root, FIXED_NOW)
     assert result.exit_code == 0, result.output

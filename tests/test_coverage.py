@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 import pytest
 
-from conftest import GIT_ENV, KbRepo
+from gitrepo import GIT_ENV, GitRepo
 from site_helpers import run_kb
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
@@ -137,7 +137,9 @@ def expected_table(group: str) -> dict[str, tuple[int, str, list[str]]]:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """The handbook committed in three steps, built once: (root, site)."""
-    repo = KbRepo(tmp_path_factory.mktemp("coverage") / "hb")
+    repo = GitRepo(
+        tmp_path_factory.mktemp("coverage") / "hb", author=f"{GIT_AUTHOR} <{GIT_ENV['GIT_AUTHOR_EMAIL']}>"
+    )
     repo.write(
         {
             "pyproject.toml": f"[tool.kb]\ncoverage_window_days = {WINDOW}\n",
@@ -147,11 +149,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         }
     )
     repo.write({loop_path(s): loop_file(s) for s in LOOPS[:3]})
-    repo.commit("principles, products, first loops", date="2025-12-31T18:00:00Z")
+    repo.commit(message="principles, products, first loops", when="2025-12-31T18:00:00Z")
     repo.write({loop_path(s): loop_file(s) for s in LOOPS[3:]})
-    repo.commit("more loops", date="2026-04-02T09:00:00Z")
+    repo.commit(message="more loops", when="2026-04-02T09:00:00Z")
     repo.write({"content/index.md": "---\ntitle: Home\n---\n\nStart with the coverage.\n"})
-    repo.commit("home", date="2026-04-03T09:00:00Z")
+    repo.commit(message="home", when="2026-04-03T09:00:00Z")
     out = repo.root.parent / "site"
     result = run_kb(["build", "--out", str(out)], repo.root, FIXED_NOW)
     assert result.exit_code == 0, result.output

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import KbRepo
+from gitrepo import GitRepo
 from site_helpers import run_kb
 
 GOLDEN = Path(__file__).parent / "golden_diff"
@@ -81,10 +81,10 @@ BASE = {
 
 
 @pytest.fixture(scope="module")
-def repo(tmp_path_factory: pytest.TempPathFactory) -> KbRepo:
-    repo = KbRepo(tmp_path_factory.mktemp("diff") / "hb")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> GitRepo:
+    repo = GitRepo(tmp_path_factory.mktemp("diff") / "hb")
     repo.write(BASE)
-    repo.commit("base", date="2026-01-11T09:00:00Z")
+    repo.commit(message="base", when="2026-01-11T09:00:00Z")
     repo.git("checkout", "-q", "-b", "feature")
     repo.write(
         {
@@ -94,7 +94,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> KbRepo:
             ),
         }
     )
-    repo.commit("advance slow-ci, add a loop", date="2026-02-01T09:00:00Z")
+    repo.commit(message="advance slow-ci, add a loop", when="2026-02-01T09:00:00Z")
     repo.write(
         {
             CRAFT: loop("Craft time", "2026-01-10", "repeat", "root-cause"),
@@ -102,12 +102,12 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> KbRepo:
             "content/handbook/guide.md": "---\ntitle: Guide\n---\n\nRead [[ownership]] first.\n",
         }
     )
-    repo.commit("craft-time is about root causes; kb interfaces", date="2026-02-02T09:00:00Z")
+    repo.commit(message="craft-time is about root causes; kb interfaces", when="2026-02-02T09:00:00Z")
     repo.git("checkout", "-q", "main")
     repo.write(
         {"content/loops/2026/2026-03-01-main-only.md": loop("Main only", "2026-03-01", "observe", "craft")}
     )
-    repo.commit("a loop on main after the branch point", date="2026-03-01T09:00:00Z")
+    repo.commit(message="a loop on main after the branch point", when="2026-03-01T09:00:00Z")
     repo.git("checkout", "-q", "feature")
     return repo
 
@@ -120,17 +120,17 @@ def golden(name: str, actual: str) -> None:
     assert actual == path.read_text(encoding="utf-8"), f"differs from {path} (UPDATE_GOLDEN=1 to regenerate)"
 
 
-def diff(repo: KbRepo, *args: str) -> str:
+def diff(repo: GitRepo, *args: str) -> str:
     result = run_kb(["diff", *args], repo.root)
     assert result.exit_code == 0, result.output
     return result.stdout
 
 
-def test_feature_branch_markdown(repo: KbRepo) -> None:
+def test_feature_branch_markdown(repo: GitRepo) -> None:
     golden("feature.md", diff(repo, "main", "feature"))
 
 
-def test_feature_branch_json(repo: KbRepo) -> None:
+def test_feature_branch_json(repo: GitRepo) -> None:
     out = diff(repo, "main", "feature", "--format", "json")
     golden("feature.json", out)
     data = json.loads(out)
@@ -150,7 +150,7 @@ def test_feature_branch_json(repo: KbRepo) -> None:
     assert data["loops_removed"] == []
 
 
-def test_head_omitted_is_the_working_tree(repo: KbRepo) -> None:
+def test_head_omitted_is_the_working_tree(repo: GitRepo) -> None:
     assert diff(repo, "main") == diff(repo, "main", "feature")  # a clean tree is HEAD
     (repo.root / CRAFT).write_text(
         loop("Craft time", "2026-01-10", "implement", "root-cause"), encoding="utf-8"
@@ -173,7 +173,7 @@ def test_head_omitted_is_the_working_tree(repo: KbRepo) -> None:
     )
 
 
-def test_no_change(repo: KbRepo) -> None:
+def test_no_change(repo: GitRepo) -> None:
     out = diff(repo, "feature")
     assert out == (
         "## What this change does to the handbook\n\n"
@@ -183,7 +183,7 @@ def test_no_change(repo: KbRepo) -> None:
     assert data and not any(data.values())
 
 
-def test_head_argument_is_compared_at_its_own_merge_base(repo: KbRepo) -> None:
+def test_head_argument_is_compared_at_its_own_merge_base(repo: GitRepo) -> None:
     repo.git("checkout", "-q", "main")
     try:
         out = diff(repo, "main", "feature")
@@ -215,7 +215,7 @@ def test_not_a_git_repository_exits_2(tmp_path: Path) -> None:
         (["main", "feature", "--base", "main"], None),
     ],
 )
-def test_bad_refs_exit_2_cleanly(repo: KbRepo, args: list[str], message: str | None) -> None:
+def test_bad_refs_exit_2_cleanly(repo: GitRepo, args: list[str], message: str | None) -> None:
     result = run_kb(["diff", *args], repo.root)
     assert result.exit_code == 2
     assert "Traceback" not in result.output
@@ -223,7 +223,7 @@ def test_bad_refs_exit_2_cleanly(repo: KbRepo, args: list[str], message: str | N
         assert result.stderr == message
 
 
-def test_base_option_and_revision_expressions(repo: KbRepo) -> None:
+def test_base_option_and_revision_expressions(repo: GitRepo) -> None:
     expected = diff(repo, "main", "feature")
     assert diff(repo, "--base", "main", "feature") == expected
     assert diff(repo, "--base", "main") == expected  # a clean tree is HEAD
@@ -233,7 +233,7 @@ def test_base_option_and_revision_expressions(repo: KbRepo) -> None:
     assert one["loops_added"] == []  # the loop added two commits ago is not in HEAD^..HEAD
 
 
-def test_default_base_that_is_the_branch_itself_exits_2(repo: KbRepo) -> None:
+def test_default_base_that_is_the_branch_itself_exits_2(repo: GitRepo) -> None:
     repo.git("checkout", "-q", "main")
     try:
         result = run_kb(["diff"], repo.root)
@@ -246,7 +246,7 @@ def test_default_base_that_is_the_branch_itself_exits_2(repo: KbRepo) -> None:
     assert "`kb diff --base origin/main`" in result.stderr
 
 
-def test_a_loop_with_broken_frontmatter_is_unreadable_not_removed(repo: KbRepo) -> None:
+def test_a_loop_with_broken_frontmatter_is_unreadable_not_removed(repo: GitRepo) -> None:
     path = repo.root / CRAFT
     path.write_text(
         path.read_text(encoding="utf-8").replace("title: Craft time", "title: Craft: time"), encoding="utf-8"

@@ -24,7 +24,8 @@ from urllib.parse import urljoin, urlparse
 import feedparser
 import pytest
 
-from conftest import TODAY, KbRepo, make_base
+from conftest import TODAY, make_base
+from gitrepo import GitRepo
 from kb import feeds
 from kb.history import FileHistory, History
 from kb.pipeline import check
@@ -77,8 +78,8 @@ def slow(stage: str, extra: str = "") -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def repo(tmp_path_factory: pytest.TempPathFactory) -> KbRepo:
-    repo = KbRepo(tmp_path_factory.mktemp("feeds") / "hb")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> GitRepo:
+    repo = GitRepo(tmp_path_factory.mktemp("feeds") / "hb")
     repo.write(
         {
             **BASE,
@@ -88,7 +89,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> KbRepo:
             ),
         }
     )
-    repo.commit("slow-ci observed, old cycle", date=C1)
+    repo.commit(message="slow-ci observed, old cycle", when=C1)
     repo.write(
         {
             **slow("implement"),
@@ -97,18 +98,18 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> KbRepo:
             ),
         }
     )
-    repo.commit("slow-ci implemented, noisy", date=C2)
+    repo.commit(message="slow-ci implemented, noisy", when=C2)
     repo.write(slow("repeat"))
-    repo.commit("slow-ci closed", date=C3)
+    repo.commit(message="slow-ci closed", when=C3)
     repo.write(slow("repeat", " More words."))
     (repo.root / "content/loops/2025").mkdir()
     repo.git("mv", "content/loops/archive/2025-12-20-old-cycle.md", "content/" + OLD.rstrip("/") + ".md")
-    repo.commit("wording, archive moved", date=C4)
+    repo.commit(message="wording, archive moved", when=C4)
     return repo
 
 
 @pytest.fixture(scope="module")
-def site(repo: KbRepo) -> Path:
+def site(repo: GitRepo) -> Path:
     out = repo.root.parent / "site"
     result = run_kb(["build", "--out", str(out)], repo.root, FIXED_NOW)
     assert result.exit_code == 0, result.output
@@ -116,7 +117,7 @@ def site(repo: KbRepo) -> Path:
 
 
 @pytest.fixture(scope="module")
-def plain_site(repo: KbRepo) -> Path:
+def plain_site(repo: GitRepo) -> Path:
     """The same handbook copied without .git, with site_url set: no history at all."""
     root = repo.root.parent / "plain"
     shutil.copytree(repo.root / "content", root / "content")

@@ -19,12 +19,6 @@ from kb.history import read_history
 BUILDER = Path(__file__).resolve().parents[1] / "builder"
 
 
-@pytest.fixture(autouse=True)
-def _isolated_git(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-
-
 @pytest.fixture
 def repo(tmp_path: Path) -> GitRepo:
     made = GitRepo(tmp_path / "repo", author="Alice <a@example.com>")

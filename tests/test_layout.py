@@ -242,9 +242,9 @@ def test_changed_with_the_handbook_at_the_repository_root(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`kb lint --changed` lints the merge base of a root handbook too (the whole tree, not '.')."""
-    from conftest import KbRepo
+    from gitrepo import GitRepo
 
-    repo = KbRepo(tmp_path / "repo")
+    repo = GitRepo(tmp_path / "repo")
     repo.write(
         {
             "kb.toml": 'content_dir = "."\n',
@@ -253,11 +253,11 @@ def test_changed_with_the_handbook_at_the_repository_root(
             "b.md": "# B\n\n[Home](index.md)\n",
         }
     )
-    repo.commit("base")
+    repo.commit(message="base")
     repo.git("checkout", "-q", "-b", "feature")
     (repo.root / "a.md").unlink()
     (repo.root / "b.md").write_text("# B\n\n[Home](index.md) [gone](missing.md)\n")
-    repo.commit("feature")
+    repo.commit(message="feature")
     monkeypatch.chdir(repo.root)
     code, out, err = kb("lint", "--changed", "--base", "main", "--format", "json")
     assert code == 1, err

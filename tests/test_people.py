@@ -12,9 +12,7 @@ in 3 commits; every other document was created and last updated 2026-01-05 by An
 from __future__ import annotations
 
 import json
-import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,15 +26,6 @@ BENJI = "benji <ben@old.example>"
 DUP = "content/loops/2026/2026-02-20-duplicate-cycles.md"
 DUP_TEXT = str(SMALL[DUP]).replace("authors: [Ben Okafor]\n", "")
 SURVIVE = "content/loops/2026/2026-01-10-notes-survive.md"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _isolated_git() -> Iterator[None]:
-    """No user or system git config reaches git, neither the test's nor kb's own calls."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
-        patch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-        yield
 
 
 @pytest.fixture(scope="module")

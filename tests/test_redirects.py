@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import GIT_ENV, KbRepo
+from gitrepo import GitRepo
 from site_helpers import SMALL, run_kb
 
 OLD_LOOP = "content/loops/2025/2025-12-01-lost-notes.md"
@@ -29,27 +29,24 @@ MOVED_COST = "content/handbook/writing/My Costs.md"
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One build of a repository where a loop was renamed twice (committed), the guide was
     renamed and a new page took its old name (committed), and a page was renamed (staged only)."""
-    with pytest.MonkeyPatch.context() as patch:
-        for key, value in GIT_ENV.items():
-            patch.setenv(key, value)
-        repo = KbRepo(tmp_path_factory.mktemp("redirects") / "repo")
-        repo.write(SMALL)
-        repo.commit("handbook")
-        (repo.root / "content/loops/2026").mkdir(parents=True, exist_ok=True)
-        repo.git("mv", OLD_LOOP, MID_LOOP)
-        repo.commit("better name", date="2026-02-01T12:00:00Z")
-        repo.git("mv", MID_LOOP, NEW_LOOP)
-        repo.commit("and another folder", date="2026-03-01T12:00:00Z")
-        repo.git("mv", GUIDE, "content/handbook/writing-guide.md")
-        repo.commit("rename the guide", date="2026-03-02T12:00:00Z")
-        repo.write({GUIDE: "---\ntitle: A new guide\n---\n\nA different page under the old name.\n"})
-        repo.commit("a new page takes the old name", date="2026-03-03T12:00:00Z")
-        (repo.root / "content/handbook/writing").mkdir()
-        repo.git("mv", COST, MOVED_COST)  # staged, not committed
-        out = repo.root.parent / "site"
-        result = run_kb(["build", "--out", str(out)], repo.root)
-        assert result.exit_code == 0, result.output
-        return out
+    repo = GitRepo(tmp_path_factory.mktemp("redirects") / "repo")
+    repo.write(SMALL)
+    repo.commit(message="handbook")
+    (repo.root / "content/loops/2026").mkdir(parents=True, exist_ok=True)
+    repo.git("mv", OLD_LOOP, MID_LOOP)
+    repo.commit(message="better name", when="2026-02-01T12:00:00Z")
+    repo.git("mv", MID_LOOP, NEW_LOOP)
+    repo.commit(message="and another folder", when="2026-03-01T12:00:00Z")
+    repo.git("mv", GUIDE, "content/handbook/writing-guide.md")
+    repo.commit(message="rename the guide", when="2026-03-02T12:00:00Z")
+    repo.write({GUIDE: "---\ntitle: A new guide\n---\n\nA different page under the old name.\n"})
+    repo.commit(message="a new page takes the old name", when="2026-03-03T12:00:00Z")
+    (repo.root / "content/handbook/writing").mkdir()
+    repo.git("mv", COST, MOVED_COST)  # staged, not committed
+    out = repo.root.parent / "site"
+    result = run_kb(["build", "--out", str(out)], repo.root)
+    assert result.exit_code == 0, result.output
+    return out
 
 
 def redirect_target(site: Path, old_url: str) -> str | None:
@@ -96,17 +93,15 @@ def test_no_redirect_where_a_current_page_has_the_old_url(site: Path) -> None:
     assert (site / "handbook/writing-guide/index.html").is_file()
 
 
-def test_no_redirect_to_a_page_left_out_of_the_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_redirect_to_a_page_left_out_of_the_site(tmp_path: Path) -> None:
     from kb import redirects
     from kb.history import read_history
     from kb.pipeline import check
     from kb.settings import load_settings
 
-    for key, value in GIT_ENV.items():
-        monkeypatch.setenv(key, value)
-    repo = KbRepo(tmp_path / "repo")
+    repo = GitRepo(tmp_path / "repo")
     repo.write(SMALL)
-    repo.commit("handbook")
+    repo.commit(message="handbook")
     repo.git("mv", GUIDE, "content/handbook/writing-guide.md")
     repo.git("mv", COST, "content/handbook/costs.md")
     repo.write({"content/handbook/writing-guide.md": "---\ntitle: [unclosed\n---\n\nBroken frontmatter.\n"})
