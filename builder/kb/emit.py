@@ -11,6 +11,8 @@ what changed.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime as dt
 import functools
 import html
@@ -70,16 +72,30 @@ def emit(
     """Write the docs tree for `checked` into `docs_dir`, touching only changed files.
 
     `stages` (path → [(time, stage)] from git) dates the loop feeds' "reached" entries.
+
+    The state file beside the tree (`<docs_dir>-state.json`) says which inputs the tree on disk
+    was emitted from (`Inputs`): when they are all the same, nothing is rendered; when only
+    some documents' prose changed, only their pages are (`_emit_prose`: no other file shows a
+    document's body); otherwise the whole tree. The state is removed before any file changes
+    and written after they all did, so it never describes a tree that is not on disk.
     """
-    stamp = fingerprint(checked, history, settings, stages or {}, docs_dir)
+    stages = stages or {}
+    inputs = read_inputs(checked, history, settings, stages, docs_dir)
     state_file = docs_dir.with_name(docs_dir.name + "-state.json")  # beside the tree it describes
     previous = _read_state(state_file)
-    if previous.get("fingerprint") == stamp and (docs_dir / "kb.json").is_file():
+    on_disk = (docs_dir / "kb.json").is_file()
+    if previous.get("fingerprint") == inputs.fingerprint and on_disk:
         # Nothing that emit reads has changed: the tree on disk is already this one.
         return Emitted(
             docs_dir, previous["nav"], NOT_IN_NAV, (), (), previous["pages"], previous["site_name"]
         )
-    tree = render_tree(checked.graph, history, settings, stages or {}, checked.today)
+    prose = inputs.prose_edits(previous) if on_disk else None
+    if prose:
+        done = _emit_prose(checked, history, settings, docs_dir, prose, previous, inputs)
+        if done is not None:
+            return done
+    state_file.unlink(missing_ok=True)  # the tree is about to change: no state claims it meanwhile
+    tree = render_tree(checked.graph, history, settings, stages, checked.today)
     for asset in checked.corpus.assets:
         tree.copies[asset.rel] = settings.content / asset.rel
     changed, removed = sync(tree, docs_dir)
@@ -93,10 +109,58 @@ def emit(
         sum(1 for r in tree.files if r.endswith(".md")),
         site_name(checked.graph),
     )
+    marker = MERMAID.encode()
     _write_state(
-        state_file,
-        {"fingerprint": stamp, "nav": result.nav, "pages": result.pages, "site_name": result.site_name},
+        state_file, inputs.state(result, {rel for rel, data in tree.files.items() if marker in data})
     )
+    return result
+
+
+def _emit_prose(
+    checked: Checked,
+    history: History | None,
+    settings: Settings,
+    docs_dir: Path,
+    keys: list[str],
+    previous: Mapping[str, Any],
+    inputs: Inputs,
+) -> Emitted | None:
+    """Re-render the pages of documents whose body alone changed, or None when the whole
+    tree must be emitted after all.
+
+    Every other emitted file is the same: index pages, feeds (Atom and JSON), people, coverage
+    and kb.json show frontmatter, titles, links, headings and history, never a body (search is
+    built later, by the render, from the emitted pages). The nav's titles, the page count and
+    the site name come from titles and keys, unchanged too. One exception: Mermaid's script is
+    copied only while some emitted file names it (the state lists them), so an edit that makes
+    the first page name it, or the last one stop, takes the full path.
+    """
+    texts = _document_texts(checked, history, settings, keys)
+    mermaid = set(previous.get("mermaid", ()))
+    had = bool(mermaid)
+    for rel, text in texts.items():
+        if MERMAID in text:
+            mermaid.add(rel)
+        else:
+            mermaid.discard(rel)
+    if bool(mermaid) != had:
+        return None  # Mermaid's script is copied in or removed: the full path does it
+    state_file = docs_dir.with_name(docs_dir.name + "-state.json")
+    state_file.unlink(missing_ok=True)  # the tree is about to change: no state claims it meanwhile
+    tree = Tree()
+    for rel, text in texts.items():
+        tree.text(rel, text)
+    changed = write_changed(tree, docs_dir)
+    result = Emitted(
+        docs_dir,
+        previous["nav"],
+        NOT_IN_NAV,
+        tuple(sorted(changed)),
+        (),
+        previous["pages"],
+        previous["site_name"],
+    )
+    _write_state(state_file, inputs.state(result, mermaid))
     return result
 
 
@@ -105,10 +169,22 @@ def emit_documents(
 ) -> tuple[str, ...]:
     """Re-render only the pages of these documents (for `kb serve`, when an edit changed
     nothing another page shows) and write those whose bytes changed."""
+    (docs_dir.with_name(docs_dir.name + "-state.json")).unlink(missing_ok=True)  # the tree moves on
+    tree = Tree()
+    for rel, text in _document_texts(checked, history, settings, keys).items():
+        tree.text(rel, text)
+    return tuple(write_changed(tree, docs_dir))
+
+
+def _document_texts(
+    checked: Checked, history: History | None, settings: Settings, keys: list[str]
+) -> dict[str, str]:
+    """The emitted markdown of these documents' pages (emitted path → text), rendered as
+    `render_tree` renders them."""
     from kb import feeds
 
     views = Views(checked.graph, history)
-    all_feeds = feeds.feeds(views, [])  # only which page has which feed matters here
+    all_feeds = feeds.feeds(views, [])  # only which page has which feed matters to a page
     pages = _Pages(
         templating.environment(settings.root, settings.cache / templating.COMPILED),
         views,
@@ -116,12 +192,131 @@ def emit_documents(
         {f.page: f for f in all_feeds},
         checked.today,
     )
-    tree = Tree()
-    for key in keys:
-        tree.text(checked.graph.site_key(key) + ".md", pages.document(checked.graph.docs[key]))
-    changed = write_changed(tree, docs_dir)
-    (docs_dir.with_name(docs_dir.name + "-state.json")).unlink(missing_ok=True)  # the tree moved on
-    return tuple(changed)
+    graph = checked.graph
+    return {graph.site_key(key) + ".md": pages.document(graph.docs[key]) for key in keys}
+
+
+#: The state file's format: a state of another format (or kb version) is not read.
+STATE_FORMAT = 2
+
+
+def _digest() -> Any:
+    import hashlib
+
+    return hashlib.blake2b(digest_size=16)
+
+
+def _encode(part: str) -> bytes:
+    return part.encode("utf-8", "surrogatepass") + b"\0"
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Everything emit reads, as digests: `shared` (kb, settings, the run's day, the loops'
+    stage log, history's kind, the forge, templates and assets: what every page may show) and,
+    per document key, (`shape`, `prose`): `shape` is all of the document another page may show
+    or that decides its path (path, frontmatter, record, history, title, links and headings
+    without their positions), `prose` its body and whether git sees it uncommitted (its own
+    footer alone says so). Digests, not texts: 10,000 documents make a
+    state file of about a megabyte, read and written in milliseconds."""
+
+    shared: str
+    docs: dict[str, tuple[str, str]]
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        digest = _digest()
+        digest.update(_encode(self.shared))
+        for key in sorted(self.docs):
+            shape, prose = self.docs[key]
+            digest.update(_encode(f"{key}\0{shape}\0{prose}"))
+        return digest.hexdigest()
+
+    def prose_edits(self, state: Mapping[str, Any]) -> list[str] | None:
+        """The documents whose body alone changed since `state` was written, or None when
+        anything else did (or the state is not one this kb wrote)."""
+        if state.get("format") != STATE_FORMAT or state.get("shared") != self.shared:
+            return None
+        before = state.get("docs")
+        if not isinstance(before, dict) or before.keys() != self.docs.keys():
+            return None
+        changed = []
+        for key, (shape, prose) in self.docs.items():
+            old = before[key]
+            if not isinstance(old, list) or len(old) != 2 or old[0] != shape:
+                return None
+            if old[1] != prose:
+                changed.append(key)
+        return changed
+
+    def state(self, result: Emitted, mermaid: set[str]) -> dict[str, Any]:
+        """The state file's content once `result` is on disk; `mermaid`: the emitted files that
+        name Mermaid's script (emit copies it while there is one)."""
+        return {
+            "mermaid": sorted(mermaid),
+            "format": STATE_FORMAT,
+            "fingerprint": self.fingerprint,
+            "shared": self.shared,
+            "docs": self.docs,
+            "nav": result.nav,
+            "pages": result.pages,
+            "site_name": result.site_name,
+        }
+
+
+def read_inputs(
+    checked: Checked,
+    history: History | None,
+    settings: Settings,
+    stages: Mapping[str, list[tuple[int, str]]],
+    docs_dir: Path,
+) -> Inputs:
+    """The digests of everything emit reads (see `Inputs`)."""
+    from kb import __version__
+    from kb.render_cache import _own_code
+
+    shared = _digest()
+    for part in (
+        __version__,
+        _own_code(),  # an installed kb keeps its number from commit to commit
+        str(docs_dir),
+        repr(settings),
+        checked.today.isoformat(),
+        repr(sorted(stages.items())),
+        repr((history.available, history.shallow) if history else None),
+        repr(site_forge(settings)),
+    ):
+        shared.update(_encode(part))
+    for path in template_files(settings) + [settings.content / a.rel for a in checked.corpus.assets]:
+        try:
+            info = path.stat()
+        except OSError:
+            continue
+        shared.update(_encode(f"{path}\0{info.st_size}\0{info.st_mtime_ns}"))
+    files = history.files if history else {}
+    docs: dict[str, tuple[str, str]] = {}
+    for doc in checked.corpus.documents:
+        scan = doc.scan
+        links = [(x.kind.value, x.target, x.anchor, x.label) for x in scan.links]
+        headings = [(h.level, h.text, h.anchor, h.has_content) for h in scan.headings]
+        hist = files.get(doc.path)
+        uncommitted = bool(hist and hist.uncommitted)
+        if hist is not None and uncommitted:
+            # Only the document's own footer says "uncommitted changes": the first edit of a
+            # committed file is still an edit of its page alone.
+            hist = dataclasses.replace(hist, uncommitted=False)
+        shape = _digest()
+        shape.update(
+            _encode(
+                f"{doc.path}\0{doc.readable}\0{doc.meta!r}\0{doc.info!r}\0{hist!r}\0"
+                f"{scan.title!r}\0{links!r}\0{headings!r}\0{scan.deep is not None}"
+            )
+        )
+        prose = _digest()
+        prose.update(_encode(str(uncommitted)))
+        prose.update(doc.body.encode("utf-8", "surrogatepass"))
+        docs[doc.key] = (shape.hexdigest(), prose.hexdigest())
+    return Inputs(shared.hexdigest(), docs)
 
 
 def fingerprint(
@@ -133,34 +328,7 @@ def fingerprint(
 ) -> str:
     """A digest of everything emit reads: documents, assets, history, templates, settings,
     the run's day (`Checked.today`: the coverage page shows it) and kb's own version."""
-    import hashlib
-
-    from kb import __version__
-
-    digest = hashlib.blake2b(digest_size=20)
-    for part in (
-        __version__,
-        str(docs_dir),
-        repr(settings),
-        checked.today.isoformat(),
-        repr(sorted(stages.items())),
-        repr(history.shallow if history else None),
-        repr(site_forge(settings)),
-    ):
-        digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
-    for doc in sorted(checked.corpus.documents, key=lambda d: d.path):
-        hist = history.files.get(doc.path) if history else None
-        digest.update(
-            f"{doc.path}\0{doc.readable}\0{doc.meta!r}\0{hist!r}\0".encode("utf-8", "surrogatepass")
-        )
-        digest.update(doc.body.encode("utf-8", "surrogatepass"))
-    for path in template_files(settings) + [settings.content / a.rel for a in checked.corpus.assets]:
-        try:
-            info = path.stat()
-        except OSError:
-            continue
-        digest.update(f"{path}\0{info.st_size}\0{info.st_mtime_ns}\0".encode("utf-8", "surrogatepass"))
-    return digest.hexdigest()
+    return read_inputs(checked, history, settings, stages, docs_dir).fingerprint
 
 
 def template_files(settings: Settings) -> list[Path]:
@@ -169,19 +337,34 @@ def template_files(settings: Settings) -> list[Path]:
 
 
 def _read_state(path: Path) -> dict[str, Any]:
+    """The state file's content; {} when it is missing, unreadable, of another format or
+    written by another kb (then everything is emitted again)."""
+    from kb import __version__
+
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    return data if isinstance(data, dict) and {"nav", "pages", "site_name"} <= data.keys() else {}
+    if not isinstance(data, dict) or data.get("kb") != __version__:
+        return {}
+    return data if {"nav", "pages", "site_name", "fingerprint"} <= data.keys() else {}
 
 
 def _write_state(path: Path, data: dict[str, Any]) -> None:
+    """Write the state atomically (a temporary file renamed over it): a build killed while
+    writing it leaves no state, or the whole of one."""
+    import os
+
+    from kb import __version__
+
+    temporary = path.with_name(path.name + ".tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(data), encoding="utf-8")
+        temporary.write_text(json.dumps({"kb": __version__, **data}, separators=(",", ":")), encoding="utf-8")
+        os.replace(temporary, path)
     except OSError:
-        pass  # the cache is an optimisation: without it the next emit renders everything
+        with contextlib.suppress(OSError):  # the cache is an optimisation: the next emit does all
+            temporary.unlink(missing_ok=True)
 
 
 def render_tree(
