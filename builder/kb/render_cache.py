@@ -145,9 +145,10 @@ class RenderCache:
     def _restore(self, plan: Plan, site_dir: Path) -> None:
         """Put the kept pages' files into the new site and their search entries into its index."""
         cached = self.folder / SITE
+        made: set[Path] = set()
         for dest in plan.keep.values():
             target = site_dir / dest
-            target.parent.mkdir(parents=True, exist_ok=True)
+            _folder(target.parent, made)
             _link(cached / dest, target)
         data = searchindex.read(site_dir)
         old = _read_json(self.folder / SEARCH)
@@ -171,11 +172,12 @@ class RenderCache:
         if plan.full:  # nothing in the cache is known: start it afresh
             shutil.rmtree(site, ignore_errors=True)
         dests: dict[str, str] = dict(plan.keep)  # already there
+        made: set[Path] = set()
         for uri in plan.keys.keys() - plan.keep.keys():
             dest = _dest(uri)
             if (site_dir / dest).is_file():
                 target = site / dest
-                target.parent.mkdir(parents=True, exist_ok=True)
+                _folder(target.parent, made)
                 _link(site_dir / dest, target)
                 dests[uri] = dest
         live = set(dests.values())
@@ -378,6 +380,13 @@ def _link(source: Path, target: Path) -> None:
         os.link(source, target)
     except OSError:
         shutil.copy2(source, target)
+
+
+def _folder(folder: Path, made: set[Path]) -> None:
+    """`folder` made once (with its parents): one mkdir a folder, not one a file."""
+    if folder not in made:
+        folder.mkdir(parents=True, exist_ok=True)
+        made.add(folder)
 
 
 def _prune(path: Path, top: Path) -> None:
