@@ -363,10 +363,11 @@ def _rendered(settings: Settings, options: Options, result: Run, folder: Path) -
             jobs,
             clean=options.clean,
         )
-        if rendered.reused:
-            options.progress(
-                f"rendered {rendered.pages - rendered.reused} pages, {rendered.reused} from the cache"
-            )
+        if rendered.why_all:
+            options.progress(f"rendered every page: {rendered.why_all}")
+        elif rendered.reused:
+            fresh = rendered.pages - rendered.reused
+            options.progress(f"rendered {fresh} page{'s' * (fresh != 1)}, {rendered.reused} from the cache")
     else:
         rendered, new = render_guard.guarded(
             settings,

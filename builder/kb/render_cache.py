@@ -113,6 +113,7 @@ class RenderCache:
                 rendered = render(config, 1)
                 self._restore(plan, Path(config["site_dir"]))
             rendered.pages, rendered.reused = len(plan.keys), len(plan.keep) if not plan.full else 0
+            rendered.why_all = plan.full
             return rendered
 
         return run

@@ -15,3 +15,4 @@ class Rendered:
     processes: int = 1
     pages: int = 0  # in the site (kb.render_cache counts them)
     reused: int = 0  # of those, taken from the last build's site unchanged (kb.render_cache)
+    why_all: str = ""  # why every page was rendered (kb.render_cache), for `kb build -v`
