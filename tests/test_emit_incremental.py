@@ -185,6 +185,20 @@ def test_a_page_naming_mermaids_script(tmp_path: Path, full_emits: list[int]) ->
     _assert_clean_build_is_the_same(root, full_emits)
 
 
+def test_an_unreadable_documents_prose_emits_the_whole_tree(tmp_path: Path, full_emits: list[int]) -> None:
+    """A document whose frontmatter cannot be read is left out of the site: its body edit
+    never writes a page of it."""
+    root, repo = _handbook(tmp_path)
+    broken = "content/handbook/broken.md"
+    write_tree(root, {broken: "---\ntitle: [unclosed\n---\n\nBody.\n"})
+    result = run_kb(["build", "-q", "--out", str(root / "site")], root, env=FIXED_NOW)
+    assert (root / ".kb-cache/docs/kb.json").is_file(), result.output
+    _append(root, broken, "\nMore body.\n")
+    run_kb(["build", "-q", "--out", str(root / "site")], root, env=FIXED_NOW)
+    assert len(full_emits) == 2
+    assert not (root / ".kb-cache/docs/handbook/broken.md").exists()
+
+
 @pytest.mark.parametrize("state", ["", "{not json", '{"format": 999}', "[]", None])
 def test_a_missing_corrupt_or_foreign_state_emits_the_whole_tree(
     tmp_path: Path, full_emits: list[int], state: str | None

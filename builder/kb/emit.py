@@ -135,6 +135,8 @@ def _emit_prose(
     copied only while some emitted file names it (the state lists them), so an edit that makes
     the first page name it, or the last one stop, takes the full path.
     """
+    if not all(checked.graph.docs[key].readable for key in keys):
+        return None  # a document left out of the site: the full path decides what that means
     texts = _document_texts(checked, history, settings, keys)
     mermaid = set(previous.get("mermaid", ()))
     had = bool(mermaid)
