@@ -275,12 +275,12 @@ def read_inputs(
 ) -> Inputs:
     """The digests of everything emit reads (see `Inputs`)."""
     from kb import __version__
-    from kb.render_cache import _own_code
+    from kb.render_cache import own_code
 
     shared = _digest()
     for part in (
         __version__,
-        _own_code(),  # an installed kb keeps its number from commit to commit
+        own_code(),  # an installed kb keeps its number from commit to commit
         str(docs_dir),
         repr(settings),
         checked.today.isoformat(),

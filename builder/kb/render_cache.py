@@ -253,7 +253,7 @@ class KeepPlugin(BasePlugin):
 def shared_digest(config: Any, nav: list[Any]) -> str:
     """One digest of everything every page shows or is rendered with."""
     h = hashlib.sha256()
-    h.update(f"{FORMAT} {__version__} {_own_code()}\n".encode())
+    h.update(f"{FORMAT} {__version__} {own_code()}\n".encode())
     for dist in RENDERERS:
         try:
             h.update(f"{dist} {metadata.version(dist)}\n".encode())
@@ -358,7 +358,7 @@ def _url(dest: str) -> str:
 
 
 @functools.cache
-def _own_code() -> str:
+def own_code() -> str:
     """A digest of kb's own modules: an installed kb keeps its version number from commit to
     commit, and its plugins shape the HTML too."""
     h = hashlib.sha256()
