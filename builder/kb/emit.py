@@ -455,12 +455,11 @@ def site_name(graph: Graph) -> str:
 def site_forge(settings: Settings) -> Forge | None:
     """The forge of the site configuration kb renders with (the repository's mkdocs.yml, else
     the handbook's own or the built-in one): None without a `repo_url`."""
-    from kb.siteconfig import config_path, read_config
+    from kb.mdconfig import config_path
+    from kb.siteconfig import read_config
 
-    path = config_path(settings.root) or settings.root / "templates" / "mkdocs.builtin.yml"
-    if not path.is_file():
-        path = templating.default_templates() / "mkdocs.builtin.yml"
-    return forge_from_config(read_config(path), settings.content_prefix)
+    path = config_path(settings.root)  # the file render.config_file renders with
+    return forge_from_config(read_config(path), settings.content_prefix) if path is not None else None
 
 
 #: The write actions a page may offer: id → label.
