@@ -215,10 +215,10 @@ def measure_size(
     )
     row.pages = count_pages(root / ".kb-cache" / "docs")
     stages = parse_stages(logs / "kb-build.log")
-    rows.update(cached_builds(root, logs, args.runs, say))
     emitted = base / f"emitted-{loops}"  # a copy: kb's next builds must not change what MkDocs reads
     shutil.rmtree(emitted, ignore_errors=True)
     shutil.copytree(root / ".kb-cache" / "docs", emitted)
+    rows.update(cached_builds(root, logs, args.runs, say))
 
     name = "kb build --renderer zensical"
     if not kb_has_renderer():
