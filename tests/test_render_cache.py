@@ -150,6 +150,8 @@ EDITS: list[Callable[[Path, GitRepo, random.Random], None]] = [
 def _handbook(tmp_path: Path) -> tuple[Path, GitRepo]:
     root = tmp_path / "handbook"
     write_tree(root, many_loops(8))
+    # a folder with a space: its URL is percent-encoded, in the site and in the search index
+    write_tree(root, {"content/team notes/field guide.md": "# Field guide\n\n## In the field\n\nNotes.\n"})
     (root / ".gitignore").write_text(".kb-cache/\n", encoding="utf-8")
     repo = GitRepo(root)
     repo.git("add", "-A")

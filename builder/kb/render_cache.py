@@ -82,6 +82,7 @@ class RenderCache:
         self.plan: Plan | None = None
         self.site_dir: Path | None = None  # where the last run rendered
         self.order: list[str] = []  # every page's URL in MkDocs' order, as the last run read them
+        self.kept_urls: set[str] = set()  # the URLs of the pages it reused (as MkDocs writes them)
         self.dests: dict[str, str] = {}  # src_uri -> dest_uri of every page of the last render
 
     # -- the render -------------------------------------------------------------------------
@@ -102,6 +103,7 @@ class RenderCache:
         def run(config: Any) -> Any:
             self.site_dir = Path(config["site_dir"])
             self.order.clear()
+            self.kept_urls.clear()
             plan = self.plan = self._plan(config, nav, usable(config))
             if clean:
                 plan.full, plan.keep, plan.render = "--clean", {}, frozenset(plan.keys)
@@ -156,8 +158,7 @@ class RenderCache:
         if data is None or not isinstance(old, dict):
             return
         pages = searchindex.by_page(data.get("docs", []))  # the pages rendered now
-        for dest in plan.keep.values():
-            url = _url(dest)
+        for url in self.kept_urls:
             if url in old:
                 pages[url] = old[url]
         searchindex.write(site_dir, data, pages, self.order)
@@ -219,6 +220,7 @@ class KeepPlugin(BasePlugin):
         super().__init__()
         self.keep = plan.keep
         self.order = cache.order
+        self.kept_urls = cache.kept_urls
         self.titled = titled  # pages the nav gives a title: their own does not come from their body
         self.extensions: tuple[Any, Any] | None = None  # the site's, while a kept page is converted
 
@@ -230,6 +232,7 @@ class KeepPlugin(BasePlugin):
         self.order.append(page.url)  # MkDocs' page order: the search index's
         if not self._kept(page):
             return markdown
+        self.kept_urls.add(page.url)  # MkDocs' own URL (percent-encoded), the search index's key
         page.meta["template"] = render_parallel.EMPTY  # MkDocs does not write a page whose HTML is empty
         if isinstance(page.meta.get("title"), str) or page.file.src_uri in self.titled:
             # An empty body needs no extension: MkDocs' per-page Markdown() costs 0.2 ms bare
@@ -351,10 +354,6 @@ def _dest(uri: str) -> str:
     from mkdocs.structure.files import File
 
     return File(uri, "/", "/", use_directory_urls=True).dest_uri
-
-
-def _url(dest: str) -> str:
-    return "" if dest == "index.html" else dest.removesuffix("index.html")
 
 
 @functools.cache
