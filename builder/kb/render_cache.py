@@ -64,12 +64,11 @@ RENDERERS = ("mkdocs", "mkdocs-material", "markdown", "pymdown-extensions", "pyg
 
 @dataclass
 class Plan:
-    """What one cached render does: everything (`full`, with why) or only `render`."""
+    """What one cached render does: everything (`full`, with why), or every page but `keep`."""
 
     digest: str
     keys: dict[str, str]
     full: str = ""  # why the whole site is rendered; empty when the cache serves
-    render: frozenset[str] = frozenset()
     keep: dict[str, str] = field(default_factory=dict)  # src_uri -> dest_uri of pages reused
     cached: dict[str, str] = field(default_factory=dict)  # src_uri -> dest_uri in the cache before
 
@@ -83,7 +82,6 @@ class RenderCache:
         self.site_dir: Path | None = None  # where the last run rendered
         self.order: list[str] = []  # every page's URL in MkDocs' order, as the last run read them
         self.kept_urls: set[str] = set()  # the URLs of the pages it reused (as MkDocs writes them)
-        self.dests: dict[str, str] = {}  # src_uri -> dest_uri of every page of the last render
 
     # -- the render -------------------------------------------------------------------------
 
@@ -106,7 +104,7 @@ class RenderCache:
             self.kept_urls.clear()
             plan = self.plan = self._plan(config, nav, usable(config))
             if clean:
-                plan.full, plan.keep, plan.render = "--clean", {}, frozenset(plan.keys)
+                plan.full, plan.keep = "--clean", {}
             self.forget()  # from here on the cache is trusted again only once this render succeeded
             if plan.full:
                 rendered = render(config, jobs)
@@ -142,7 +140,6 @@ class RenderCache:
                 for uri, key in keys.items()
                 if old_keys.get(uri) == key and uri in dests and (site / dests[uri]).is_file()
             }
-            plan.render = frozenset(keys.keys() - plan.keep.keys())
         return plan
 
     def _restore(self, plan: Plan, site_dir: Path) -> None:
