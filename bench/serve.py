@@ -99,7 +99,7 @@ def edit_reload(root: Path, edits: int = 5, loops: int = 0, echo=print) -> Serve
 
 def _edit(session, settings, path: Path, n: int, site: Path, echo) -> Edit:  # noqa: ANN001
     """Append a sentence to `path`, rebuild, and check the loop's page holds it."""
-    from kb.emit import url_of
+    from kb.templating import url_of
 
     rel = path.relative_to(settings.content)
     key = rel.with_suffix("").as_posix()

@@ -88,7 +88,7 @@ class Memory:
 def snapshot(checked: Any, settings: Settings) -> Snapshot:
     """Per document: what other pages may show of it (frontmatter, links, headings), then its
     body; and the templates, whose change re-emits everything."""
-    from kb.emit import template_files
+    from kb.emit_state import template_files
 
     out: Snapshot = {" templates": tuple((str(p), p.stat().st_mtime_ns) for p in template_files(settings))}
     for doc in checked.corpus.documents:
