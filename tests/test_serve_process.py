@@ -75,19 +75,8 @@ def test_serve_keeps_the_last_good_page_and_reloads_when_fixed(tmp_path: Path) -
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in proc.stderr], daemon=True).start()  # type: ignore[union-attr]
 
-    def wait_for(text: str, timeout: float = 60) -> str:
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            try:
-                line = lines.get(timeout=0.5)
-            except queue.Empty:
-                continue
-            if text in line:
-                return line
-        raise AssertionError(f"kb serve never said {text!r}")
-
     try:
-        wait_for("serving on")
+        wait_for(lines, "serving on")
         base = f"http://127.0.0.1:{port}/"
         status, page = get(base + "no-such-page/")
         assert status == 404
@@ -98,13 +87,13 @@ def test_serve_keeps_the_last_good_page_and_reloads_when_fixed(tmp_path: Path) -
         path = root / LOOP
         text = path.read_text(encoding="utf-8")
         path.write_text(text.replace("title: Notes survive", "title: Notes: survive"), encoding="utf-8")
-        wait_for("cannot be read; still serving the last good version")
-        assert "KB103" in wait_for("KB103")
+        wait_for(lines, "cannot be read; still serving the last good version")
+        assert "KB103" in wait_for(lines, "KB103")
         status, page = get(base + LOOP_URL)
         assert status == 200 and "Notes survive" in page and "livereload" in page
 
         path.write_text(text.replace("title: Notes survive", 'title: "Notes: fixed"'), encoding="utf-8")
-        wait_for("rebuild in")
+        wait_for(lines, "rebuild in")
         status, page = get(base + LOOP_URL)
         assert status == 200 and "Notes: fixed" in page
     finally:
