@@ -6,12 +6,13 @@ path of it, with `navigation.footer` its neighbours' titles), and the versions o
 Material and the markdown extensions. kb keeps, beside its emitted tree, the site it last
 rendered and a key per page; the next build renders only pages whose key changed.
 
-How a page is left out uses MkDocs' public plugin events only (the `kb/cache` plugin):
+How a page is left out uses MkDocs' public plugin events only, through kb's share plugin
+(`kb.render_parallel`, whose `skip` set names the pages no process renders):
 
 - every page is still read, so the nav, the titles and the tags plugin's index are the
   complete ones (a page whose title comes from its first heading is still converted);
-- `on_page_markdown` (run last) gives a kept page an empty body and the empty template
-  `kb/empty.html` (as `kb.render_parallel` does), so MkDocs writes nothing for it;
+- a kept page gets an empty body, converted with no markdown extension, and the empty template
+  `kb/empty.html`, so MkDocs writes nothing for it (the `kb/cache` plugin notes its URL);
 - after the render the kept pages' files come back from the cache (hard links), and their
   search entries join the new index, in MkDocs' page order.
 
@@ -37,7 +38,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mkdocs.plugins import BasePlugin, event_priority
+from mkdocs.plugins import BasePlugin
 
 from kb import __version__, render_parallel, searchindex
 
@@ -109,7 +110,8 @@ class RenderCache:
             if plan.full:
                 rendered = render(config, jobs)
             else:
-                config["plugins"][NAME] = KeepPlugin(self, plan, _titled(nav))
+                config["plugins"][NAME] = KeepPlugin(self, plan)
+                render_parallel.add(config, 1, None).skip = frozenset(plan.keep)
                 rendered = render(config, 1)
                 self._restore(plan, Path(config["site_dir"]))
             rendered.pages, rendered.reused = len(plan.keys), len(plan.keep) if not plan.full else 0
@@ -211,40 +213,20 @@ class RenderCache:
 
 
 class KeepPlugin(BasePlugin):
-    """Makes MkDocs read but neither convert nor write the pages the cache serves."""
+    """Notes, as MkDocs reads the pages, their order and the URLs of those the cache serves (kb's
+    share plugin, `kb.render_parallel`, gives those an empty body and template: `skip`)."""
 
-    def __init__(self, cache: RenderCache, plan: Plan, titled: frozenset[str]) -> None:
+    def __init__(self, cache: RenderCache, plan: Plan) -> None:
         super().__init__()
         self.keep = plan.keep
         self.order = cache.order
         self.kept_urls = cache.kept_urls
-        self.titled = titled  # pages the nav gives a title: their own does not come from their body
-        self.extensions: tuple[Any, Any] | None = None  # the site's, while a kept page is converted
 
-    def _kept(self, page: Any) -> bool:
-        return page.file.src_uri in self.keep
-
-    @event_priority(-100)  # after every other plugin (the tags plugin reads the body for its listings)
     def on_page_markdown(self, markdown: str, page: Any, config: Any, files: Any) -> str:
         self.order.append(page.url)  # MkDocs' page order: the search index's
-        if not self._kept(page):
-            return markdown
-        self.kept_urls.add(page.url)  # MkDocs' own URL (percent-encoded), the search index's key
-        page.meta["template"] = render_parallel.EMPTY  # MkDocs does not write a page whose HTML is empty
-        if isinstance(page.meta.get("title"), str) or page.file.src_uri in self.titled:
-            # An empty body needs no extension: MkDocs' per-page Markdown() costs 0.2 ms bare
-            # against 1.1 ms with the built-in ones, on every page the cache serves.
-            self.extensions = (config["markdown_extensions"], config["mdx_configs"])
-            config["markdown_extensions"], config["mdx_configs"] = [], {}
-            return ""
-        return markdown  # its title may come from its first heading: MkDocs converts it
-
-    @event_priority(100)  # first: the site's extensions are back before anything else runs
-    def on_page_content(self, html: str, page: Any, config: Any, files: Any) -> str:
-        if self.extensions is not None:
-            config["markdown_extensions"], config["mdx_configs"] = self.extensions
-            self.extensions = None
-        return html
+        if page.file.src_uri in self.keep:
+            self.kept_urls.add(page.url)  # MkDocs' own URL (percent-encoded), the search index's key
+        return markdown
 
 
 # -- keys --------------------------------------------------------------------------------------
@@ -329,21 +311,6 @@ def _pages(docs: Path) -> list[str]:
             if name.endswith(".md"):
                 out.append(os.path.relpath(os.path.join(folder, name), docs).replace(os.sep, "/"))
     return sorted(out)
-
-
-def _titled(nav: list[Any]) -> frozenset[str]:
-    """The pages the nav gives a title of their own (`{title: path}`)."""
-    out: set[str] = set()
-    stack = list(nav)
-    while stack:
-        entry = stack.pop()
-        if isinstance(entry, dict):
-            for value in entry.values():
-                if isinstance(value, str):
-                    out.add(value)
-                elif isinstance(value, list):
-                    stack.extend(value)
-    return frozenset(out)
 
 
 def _dest(uri: str) -> str:

@@ -125,6 +125,8 @@ class SharePlugin(BasePlugin):
         self.jobs = jobs
         self.progress = progress
         self.cache_nav = nav  # render Material's nav once per group of pages (kb.render_nav)
+        #: Pages no process renders: kb.render_cache puts the last build's files in their place.
+        self.skip: frozenset[str] = frozenset()
         self._reset()
 
     def _reset(self) -> None:
@@ -141,6 +143,7 @@ class SharePlugin(BasePlugin):
         self.processes = 1
         self.navs: render_nav.NavCache | None = None
         self.extensions: tuple[Any, Any] | None = None  # as configured, from on_nav on
+        self.titled: frozenset[str] = frozenset()  # pages the nav gives a title (from on_nav on)
         self.config_seen: Any = None
 
     def on_config(self, config: Any) -> Any:
@@ -155,12 +158,13 @@ class SharePlugin(BasePlugin):
     def on_nav(self, nav: Any, config: Any, files: Any) -> Any:
         pages = files.documentation_pages()
         if self.progress is not None:
-            self.progress.total = len(pages)
+            self.progress.total = sum(1 for f in pages if f.src_uri not in self.skip)
         if self.cache_nav and render_nav.enabled():
             self.navs = render_nav.NavCache(nav, files)
+        self.extensions = (config["markdown_extensions"], config["mdx_configs"])
+        self.titled = titled_pages(config["nav"] or [])
         if self.jobs <= 1 or threading.active_count() > 1:
             return nav
-        self.extensions = (config["markdown_extensions"], config["mdx_configs"])
         sizes = [(os.path.getsize(f.abs_src_path), f.src_uri) for f in pages if f.abs_src_path]
         for index, part in enumerate(split(sizes, self.jobs)):
             for uri in part:
@@ -203,6 +207,8 @@ class SharePlugin(BasePlugin):
         config["site_dir"] = str(folder)  # pages keep their destinations, fixed with the files
 
     def mine(self, uri: str) -> bool:
+        if uri in self.skip:
+            return False
         share = self.owner.get(uri, 0)
         return share == self.index if self.index else share not in self.started
 
@@ -210,14 +216,15 @@ class SharePlugin(BasePlugin):
 
     @event_priority(-100)
     def on_page_markdown(self, markdown: str, page: Any, config: Any, files: Any) -> str:
-        """Last before MkDocs converts the page: a page another process renders gets an empty
-        body, converted with no extension (its `Markdown()` then costs a fifth), unless its title
-        can only come from its first heading."""
+        """Last before MkDocs converts the page: a page another process renders (or none, `skip`)
+        gets an empty body, converted with no extension (its `Markdown()` then costs a fifth),
+        unless its title can only come from its first heading (neither its frontmatter nor the
+        nav gives one)."""
         if self.mine(page.file.src_uri):
             self._extensions(config, cheap=False)
             return markdown
         page.meta["template"] = EMPTY
-        if not isinstance(page.meta.get("title"), str):
+        if not isinstance(page.meta.get("title"), str) and page.file.src_uri not in self.titled:
             self._extensions(config, cheap=False)
             return markdown
         self._extensions(config, cheap=True)
@@ -380,6 +387,22 @@ class SharePlugin(BasePlugin):
                 pass
             shutil.rmtree(child.folder, ignore_errors=True)
         self.children = []
+
+
+def titled_pages(nav: list[Any]) -> frozenset[str]:
+    """The pages a nav (as `mkdocs.yml` writes it) gives a title of their own (`{title: path}`):
+    MkDocs titles them from the nav, whatever their body says."""
+    out: set[str] = set()
+    stack = list(nav)
+    while stack:
+        entry = stack.pop()
+        if isinstance(entry, dict):
+            for value in entry.values():
+                if isinstance(value, str):
+                    out.add(value)
+                elif isinstance(value, list):
+                    stack.extend(value)
+    return frozenset(out)
 
 
 def add(config: Any, jobs: int, progress: Progress | None, nav: bool = False) -> SharePlugin:
