@@ -100,6 +100,9 @@ class _Group:
     first: Any  # the page it was rendered for; None for pages left out of the nav
     active: str  # the first page's entry as it shows in `html`
     plain: dict[str, str] = field(default_factory=dict)  # page URL -> its entry, not active
+    #: The first page's entry, not active: the same for every other page of the group (their
+    #: links share a URL folder, and only the page being rendered is active), so rendered once.
+    was: str | None = None
 
 
 class NavCache:
@@ -143,6 +146,14 @@ class NavCache:
 
     def note(self, key: Key, page: Any, plain: str) -> str:
         self.groups.setdefault(key, _Group("", None, "")).plain[page.url] = str(plain)
+        return ""
+
+    def was(self, key: Key) -> Markup | None:
+        was = self.groups[key].was
+        return None if was is None else Markup(was)
+
+    def keep_was(self, key: Key, was: str) -> str:
+        self.groups[key].was = str(was)
         return ""
 
     def put(self, key: Key, page: Any, html: str, active: str) -> Markup:
