@@ -2,7 +2,9 @@
 
 A build renders into a sibling temporary folder and swaps it in with two renames, so an
 interrupted build leaves the previous site intact. kb only ever deletes what it created:
-folders holding its marker file, and its own temporary siblings.
+folders holding its marker file, and its own temporary siblings. The old site is removed after
+the swap by a detached process (`remove_later`): on a large site that removal (one unlink a
+file, one rmdir a folder) took seconds, and nothing kb does afterwards needs it gone.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -88,7 +92,10 @@ def staging(out: Path) -> Path:
     if not out.exists() and (aside / MARKER).is_file():
         os.rename(aside, out)  # killed between the two renames of swap(): put the old site back
     for old in out.parent.glob(f".{out.name}.kb-*"):
-        if old.is_dir() and (old / MARKER).is_file() or old.name.endswith(".kb-new"):
+        if old.name.startswith(f".{out.name}.{GONE}"):
+            if old.is_dir():  # kb's own name: a removal that was killed (or still runs)
+                _detached_rmtree(old)
+        elif old.is_dir() and (old / MARKER).is_file() or old.name.endswith(".kb-new"):
             shutil.rmtree(old, ignore_errors=True)
     tmp = out.parent / f".{out.name}.kb-new"
     tmp.mkdir()
@@ -102,7 +109,7 @@ def discard(tmp: Path) -> None:
 
 
 def swap(tmp: Path, out: Path) -> None:
-    """Put the new site in place: the old one is moved aside, then removed."""
+    """Put the new site in place: the old one is moved aside, then removed (`remove_later`)."""
     out = out.resolve()
     old = out.parent / f".{out.name}.kb-old"
     if old.exists():
@@ -111,4 +118,57 @@ def swap(tmp: Path, out: Path) -> None:
         os.rename(out, old)
     os.rename(tmp, out)
     if old.exists():
-        shutil.rmtree(old, ignore_errors=True)
+        remove_later(old, f".{out.name}.{GONE}")
+
+
+#: The prefix of the folders an old site is moved into to be removed (in the temporary folder,
+#: or beside the site when that is on another file system).
+GONE = "kb-gone-"
+#: The remover: it forks (where it can) so that kb waits only for its start, not for the removal.
+_REMOVE = (
+    "import os, shutil, sys\n"
+    "if hasattr(os, 'fork') and os.fork():\n"
+    "    os._exit(0)\n"
+    "shutil.rmtree(sys.argv[1], ignore_errors=True)\n"
+)
+
+
+def remove_later(folder: Path, sibling: str) -> None:
+    """Remove `folder` (the old site `swap` moved aside) in a detached process that outlives kb.
+
+    The folder is first renamed out of the way, into a fresh folder of the system's temporary
+    folder or, on another file system, into a hidden sibling named `sibling` + random (which the
+    next build's `staging` removes if this removal was killed), so no build ever finds it where
+    it looks. When it cannot be renamed or no process can be started, it is removed here."""
+    trash: Path | None = None
+    for prefix, parent in ((GONE, None), (sibling, folder.parent)):  # out of sight first
+        try:
+            trash = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+        except OSError:
+            continue
+        try:
+            os.rename(folder, trash / "site")
+            break
+        except OSError:
+            shutil.rmtree(trash, ignore_errors=True)
+            trash = None
+    if trash is None:
+        shutil.rmtree(folder, ignore_errors=True)
+    else:
+        _detached_rmtree(trash)
+
+
+def _detached_rmtree(folder: Path) -> None:
+    try:
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter, a fixed program, our folder
+            [sys.executable, "-I", "-S", "-c", _REMOVE, str(folder)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            close_fds=True,
+            start_new_session=True,  # not stopped with kb's process group (Ctrl-C after the build)
+        )
+        if hasattr(os, "fork"):
+            process.wait(timeout=30)  # the remover's first process exits as soon as it forked
+    except (OSError, subprocess.SubprocessError):
+        shutil.rmtree(folder, ignore_errors=True)
