@@ -257,6 +257,16 @@ def test_unreadable_target_still_resolves(tmp_path: Path) -> None:
     assert [(f.path, f.code) for f in result.findings] == [(PRODUCT, "KB103")]
 
 
+def test_a_reference_naming_a_generated_page_is_unknown(tmp_path: Path) -> None:
+    """A generated page's key is a wikilink name but no document: looking for an alias there
+    once raised KeyError (an internal error instead of the finding)."""
+    loop = BASE[LOOP].replace("principles: [ownership]", "principles: [ownership, principles/coverage]")
+    result = checked(tmp_path, {LOOP: loop})
+    assert [(f.path, f.code, f.message, f.hint) for f in result.findings] == [
+        (LOOP, "KB401", "unknown principle 'principles/coverage'", "no principle has that id")
+    ]
+
+
 def _loop(name: str, follows: str) -> dict[str, str]:
     return {
         f"content/loops/2026/{name}.md": f"---\n{FRONT_LOOP}follows: {follows}\n---\n\n## 1. Observe\n\nok\n"

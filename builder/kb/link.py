@@ -8,21 +8,24 @@ checked against the target's headings. Pure: no git, no MkDocs, no Jinja2.
 from __future__ import annotations
 
 import difflib
+import heapq
 import os
 import posixpath
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from functools import cache
+from functools import cache, partial
+from operator import itemgetter
 from pathlib import Path
+from typing import NamedTuple, cast
 from urllib.parse import unquote
 
 from kb import generated
 from kb.findings import Finding, Severity, finding
 from kb.markdown import Link, LinkKind, slugify
-from kb.model import INDEX_NAMES, Asset, Collection, Document, fast_init
+from kb.model import INDEX_NAMES, Asset, Collection, Document, Pos, fast_init
 from kb.schema import ID_RE
 from kb.values import shown
 
@@ -121,17 +124,28 @@ def link(
     be told from a link to a missing file: only such links look at the disk.
     """
     graph = _index(docs, assets)
-    linker = _Linker(graph, content)
-    found = linker.duplicates()
+    listed = graph.docs.values()
+    index = Index(
+        [(key, doc.collection, doc.id) for key, doc in graph.docs.items()],
+        graph.assets,
+        listed,
+        _years(listed),
+    )
+    linker = _GraphLinker(graph, index, content)
+    nodes = [Node(doc.key, doc.path, doc.collection, doc.id, doc.readable) for doc in listed]
+    principles = {key: doc for key, doc in graph.docs.items() if doc.collection is _PRINCIPLE}
+    found = _duplicates(nodes, index, graph.by_id[Collection.PRINCIPLE].values(), principles)
     for key, doc in graph.docs.items():
-        linker.here = key
-        if doc.readable:
-            found.extend(linker.frontmatter(doc))
-        if doc.scan.links:
-            found.extend(linker.body(doc))
-    found.extend(linker.cycles(EdgeKind.FOLLOWS))
-    found.extend(linker.cycles(EdgeKind.DEPENDS_ON))
-    found.extend(linker.orphans())
+        found.extend(cast("list[Finding]", linker.document(key, doc)))  # all docs are here: nothing waits
+    by_key = {node.key: node for node in nodes}
+    for kind in _CHAINS:
+        nexts: dict[str, list[str]] = defaultdict(list)
+        for e in graph.edges:
+            if e.kind is kind:
+                nexts[e.source].append(e.target)
+        found.extend(_cycles(kind, nexts, by_key, partial(_value_pos, graph.docs, kind.value)))
+    practiced = {e.target for e in graph.edges if e.kind is EdgeKind.PRACTICES}
+    found.extend(_orphans(nodes, practiced, graph.incoming))
     return graph, found
 
 
@@ -177,16 +191,121 @@ _PRINCIPLE, _PRODUCT, _LOOP, _PAGE = (
     Collection.PAGE,
 )
 _WIKI_KIND, _HTML_KIND, _LINK_EDGE = LinkKind.WIKI, LinkKind.HTML, EdgeKind.LINK
+_PRACTICES_EDGE, _CHAINS = EdgeKind.PRACTICES, (EdgeKind.FOLLOWS, EdgeKind.DEPENDS_ON)
+
+
+class Index:
+    """What linking one document needs to know of the whole handbook: every document's key,
+    collection and id (in file order), the assets, the pages kb generates, and the names a
+    wikilink may use (ids, keys, principles' aliases). `link` makes it from the documents;
+    lint's `Plan` from the walk, the principles and the loops' years, before the rest is read."""
+
+    def __init__(
+        self,
+        docs: Iterable[tuple[str, Collection, str]],
+        assets: Iterable[str],
+        principles: Iterable[Document],
+        years: Iterable[int],
+    ) -> None:
+        self.collections: dict[str, Collection] = {}
+        self.by_id: dict[Collection, dict[str, str]] = {c: {} for c in Collection}  # id -> first key
+        names: dict[str, set[str]] = defaultdict(set)
+        for key, coll, ident in docs:
+            self.collections[key] = coll
+            self.by_id[coll].setdefault(ident, key)
+            names[ident].add(key)
+            names[key].add(key)
+        self.rels = {key + ".md" for key in self.collections}
+        self.assets = set(assets)
+        self.generated = set(GENERATED) | {f"loops/{year}/index" for year in years}
+        for doc in principles:
+            if doc.collection is _PRINCIPLE and doc.readable:
+                for alias in doc.principle.aliases:
+                    names[alias.casefold()].add(doc.key)
+        for key in self.generated:
+            names.setdefault(key, {key})
+        self.names = {name: sorted(keys) for name, keys in names.items()}
+
+
+class _Ask(NamedTuple):
+    """A "did you mean" still to be decided: for `word`, among the names of `kind`, worded as
+    `form` says (relative to the folder `base`, for a file)."""
+
+    kind: str
+    word: str
+    form: str
+    base: str
+
+
+class _Unseen(NamedTuple):
+    """An anchor in a document whose headings are not known where the link was read."""
+
+    key: str
+    anchor: str
+    wiki: bool
+
+
+class Pending(NamedTuple):
+    """A finding whose "did you mean" lint's main process decides: each kind of reference
+    gets suggestions for its first SUGGEST_BUDGET different misses in document order, an
+    order only the main process sees."""
+
+    path: str
+    line: int
+    col: int
+    code: str
+    message: str
+    kind: str
+    word: str
+    form: str
+    base: str
+
+
+class Deferred(NamedTuple):
+    """A link to a heading of a document read in another chunk: checked by lint's main
+    process against that document's anchors (`Part.anchors`)."""
+
+    path: str
+    line: int
+    col: int
+    key: str
+    anchor: str
+    wiki: bool
+
+
+#: What linking a document reports: findings, and in lint's chunks also what waits for the
+#: main process.
+Item = Finding | Pending | Deferred
+#: Forms of a "did you mean" hint (a reference's is its collection's noun).
+_WIKI_HINT, _ROOTED_HINT, _FILE_HINT = "wiki", "rooted", "file"
+
+
+def _hint_text(form: str, close: str | None, base: str) -> str:
+    if form == _WIKI_HINT:
+        return f"did you mean '{close}'?" if close else "link an id, an alias or a path like products/kb"
+    if form == _ROOTED_HINT:
+        hint = "a link starting with '/' is read from the content folder's root, as the site's root"
+        return f"{hint}; did you mean '/{close}'?" if close else hint
+    if form == _FILE_HINT:
+        return f"did you mean '{posixpath.relpath(close, base)}'?" if close else ""
+    return f"did you mean '{close}'?" if close else f"no {form} has that id"
+
+
+def _anchor_set(doc: Document) -> set[str]:
+    """The anchors a link to `doc` may name: its headings' and kb's own sections'."""
+    anchors = {h.anchor for h in doc.scan.headings}
+    anchors.update(slugify(text) for text in generated.headings(doc))
+    return anchors
 
 
 class _Linker:
-    def __init__(self, graph: Graph, content: Path | None = None) -> None:
-        self.graph = graph
+    """Link's pass over one document: its frontmatter references and body links, resolved
+    against the `Index`. What it finds is kept by a subclass: `_GraphLinker` builds the whole
+    `Graph` (`link`), `_PartLinker` keeps what lint needs of one chunk (`Plan`)."""
+
+    def __init__(self, index: Index, content: Path | None = None) -> None:
+        self.index = index
         self.content = content
-        self.generated = set(GENERATED) | _year_pages(graph.docs.values())
-        self.names = self._names()
-        self.rels = {d.rel: d for d in graph.docs.values()}
-        self._close_cache: dict[tuple[str, str], str] = {}
         self._suggesters: dict[str, Suggestions] = {}
         #: The key of the document being linked (`doc.key` slices a string on every call).
         self.here = ""
@@ -194,97 +313,115 @@ class _Linker:
         self._lower: dict[str, dict[str, str]] = {}  # document key -> lowercased anchor -> anchor
         self._joined: dict[tuple[str, str], str] = {}  # (folder, url) -> normalized path
 
-    def _names(self) -> dict[str, list[str]]:
-        """Every name a wikilink may use → the keys it could mean."""
-        names: dict[str, set[str]] = defaultdict(set)
-        for key, doc in self.graph.docs.items():
-            names[doc.id].add(key)
-            names[key].add(key)
-            if doc.collection is _PRINCIPLE and doc.readable:
-                for alias in doc.principle.aliases:
-                    names[alias.casefold()].add(key)
-        for key in self.generated:
-            names.setdefault(key, {key})
-        return {name: sorted(keys) for name, keys in names.items()}
+    # -- what a subclass keeps -----------------------------------------------------------
+    def _edge(self, target: str, kind: EdgeKind) -> None:
+        raise NotImplementedError
+
+    def _resolved(self, item: Link, target: str, anchor: str | None) -> None:
+        """A body link resolved to a document or generated page."""
+
+    def _asset_link(self, item: Link, rel: str) -> None:
+        """A site-root link to an asset."""
+
+    def _anchors_of(self, key: str) -> set[str] | None:
+        """The anchors of document `key`, or None where its headings are not known."""
+        raise NotImplementedError
+
+    def _hint(self, kind: str, word: str, form: str, base: str = "") -> str | _Ask:
+        """The "did you mean" for a miss, or what to ask the main process (`Pending`)."""
+        raise NotImplementedError
+
+    # -- one document --------------------------------------------------------------------
+    def document(self, key: str, doc: Document) -> list[Item]:
+        self.here = key
+        found: list[Item] = []
+        if doc.readable:
+            found.extend(self.frontmatter(doc))
+        if doc.scan.links:
+            found.extend(self.body(doc))
+        return found
+
+    def _found(self, path: str, line: int, col: int, code: str, message: str, hint: str | _Ask) -> Item:
+        if isinstance(hint, str):
+            return finding(path, line, col, code, message, hint)
+        return Pending(path, line, col, code, message, *hint)
 
     # -- frontmatter ---------------------------------------------------------------------
-    def frontmatter(self, doc: Document) -> list[Finding]:
+    def frontmatter(self, doc: Document) -> list[Item]:
         found = []
         meta = doc.front.data
+        by_id = self.index.by_id
         for name, coll, kind, code in _REFS.get(doc.collection, ()):
             value = meta.get(name)
             if isinstance(value, str):
                 if ID_RE.match(value):  # else validate said KB204
                     found.extend(self._reference(doc, value, (name,), coll, kind, code))
             elif isinstance(value, list):
-                known = self.graph.by_id[coll]
+                known = by_id[coll]
                 for i, ident in enumerate(value):
                     if not isinstance(ident, str):
                         continue
                     target = known.get(ident)  # found, as nearly always: no path tuple needed
                     if target is not None:
-                        self.graph.add(Edge(self.here, target.key, kind))
+                        self._edge(target, kind)
                     else:
                         found.extend(self._reference(doc, ident, (name, i), coll, kind, code))
         if doc.collection is _PRODUCT:
+            products = by_id[_PRODUCT]
             for alt in doc.product.alternatives:
-                target = self.graph.get(Collection.PRODUCT, alt)
-                if target is not None and target is not doc:
-                    self.graph.add(Edge(self.here, target.key, EdgeKind.ALTERNATIVE))
+                target = products.get(alt)
+                if target is not None and target != self.here:
+                    self._edge(target, EdgeKind.ALTERNATIVE)
         return found
 
     def _reference(
         self, doc: Document, ident: str, path: tuple, coll: Collection, kind: EdgeKind, code: str
-    ) -> list[Finding]:
-        target = self.graph.by_id[coll].get(ident)
+    ) -> list[Item]:
+        target = self.index.by_id[coll].get(ident)
         if target is not None:
-            self.graph.add(Edge(self.here, target.key, kind))
+            self._edge(target, kind)
             return []
         line, col = doc.front.value_pos(*path)
-        noun = _NOUN[coll]
-        hint = self._suggest(ident, coll)
-        return [finding(doc.path, line, col, code, f"unknown {noun} '{shown(ident)}'", hint)]
+        message = f"unknown {_NOUN[coll]} '{shown(ident)}'"
+        return [self._found(doc.path, line, col, code, message, self._reference_hint(ident, coll))]
 
-    def _suggest(self, ident: str, coll: Collection) -> str:
-        cache_key = (ident, coll.value)
-        if cache_key not in self._close_cache:
-            self._close_cache[cache_key] = self._compute_suggestion(ident, coll)
-        return self._close_cache[cache_key]
-
-    def _compute_suggestion(self, ident: str, coll: Collection) -> str:
-        if coll is Collection.PRINCIPLE:
-            keys = self.names.get(ident.casefold(), [])
-            if len(keys) == 1 and self.graph.docs[keys[0]].collection is coll:
-                return f"did you mean '{self.graph.docs[keys[0]].id}'? (use the id, not an alias)"
-        close = self._suggester(coll.value, self.graph.by_id[coll]).closest(ident)
-        return f"did you mean '{close}'?" if close else f"no {_NOUN[coll]} has that id"
+    def _reference_hint(self, ident: str, coll: Collection) -> str | _Ask:
+        if coll is _PRINCIPLE:
+            keys = self.index.names.get(ident.casefold(), [])
+            if len(keys) == 1 and self.index.collections.get(keys[0]) is coll:
+                ident_there = keys[0].rsplit("/", 1)[-1]
+                return f"did you mean '{ident_there}'? (use the id, not an alias)"
+        return self._hint(coll.value, ident, _NOUN[coll])
 
     # -- body ----------------------------------------------------------------------------
-    def body(self, doc: Document) -> list[Finding]:
-        found = []
+    def body(self, doc: Document) -> list[Item]:
+        found: list[Item] = []
         for item in doc.scan.links:
             problem = self._body_link(doc, item)
             if problem is not None:
                 line, col = doc.file_pos(item.line, item.col)
-                code, message, hint = problem
-                found.append(finding(doc.path, line, col, code, message, hint))
+                if isinstance(problem, _Unseen):
+                    found.append(Deferred(doc.path, line, col, *problem))
+                else:
+                    code, message, hint = problem
+                    found.append(self._found(doc.path, line, col, code, message, hint))
         return found
 
-    def _body_link(self, doc: Document, item: Link) -> tuple[str, str, str] | None:
+    def _body_link(self, doc: Document, item: Link) -> Problem:
         if item.kind is _WIKI_KIND:
             return self._wikilink(doc, item)
         return self._relative(doc, item)
 
-    def _wikilink(self, doc: Document, item: Link) -> tuple[str, str, str] | None:
+    def _wikilink(self, doc: Document, item: Link) -> Problem:
         target = item.target.strip()
         if not target:
             if item.anchor:
                 return self._resolve(doc, item, self.here, item.anchor, wiki=True)
             return ("KB404", "empty wikilink", "write the target inside the brackets: [[ownership]]")
-        keys = self.names.get(target) or self.names.get(target.casefold()) or []
+        names = self.index.names
+        keys = names.get(target) or names.get(target.casefold()) or []
         if not keys:
-            close = self._suggester("wiki", self.names).closest(target)
-            hint = f"did you mean '{close}'?" if close else "link an id, an alias or a path like products/kb"
+            hint = self._hint("wiki", target, _WIKI_HINT)
             return ("KB404", f"wikilink target '{shown(target)}' not found", hint)
         if len(keys) > 1:
             return (
@@ -294,28 +431,37 @@ class _Linker:
             )
         return self._resolve(doc, item, keys[0], item.anchor, wiki=True)
 
-    def _suggester(self, what: str, names: Iterable[str]) -> Suggestions:
+    def _suggester(self, kind: str) -> Suggestions:
         """One index of names per kind of reference, built on the first miss."""
-        if what not in self._suggesters:
-            self._suggesters[what] = Suggestions(names)
-        return self._suggesters[what]
+        suggester = self._suggesters.get(kind)
+        if suggester is None:
+            names: Iterable[str]
+            if kind == "wiki":
+                names = self.index.names
+            elif kind == "file":
+                names = [*self.index.rels, *self.index.assets]
+            else:
+                names = self.index.by_id[Collection(kind)]
+            suggester = self._suggesters[kind] = Suggestions(names)
+        return suggester
 
-    def _resolve(
-        self, doc: Document, item: Link, key: str, anchor: str | None, wiki: bool
-    ) -> tuple[str, str, str] | None:
+    def _resolve(self, doc: Document, item: Link, key: str, anchor: str | None, wiki: bool) -> Problem:
         here = self.here
-        self.graph.resolved[here].append(Resolved(item, key, anchor))
+        self._resolved(item, key, anchor)
         if key != here:
-            self.graph.add(Edge(here, key, _LINK_EDGE))
-        if not anchor or key not in self.graph.docs:
+            self._edge(key, _LINK_EDGE)
+        if not anchor or key not in self.index.collections:
             return None
-        return self._anchor(self.graph.docs[key], key, anchor, wiki)
-
-    def _anchor(self, target: Document, key: str, anchor: str, wiki: bool) -> tuple[str, str, str] | None:
         anchors = self._anchors.get(key)
         if anchors is None:
-            anchors = self._anchors[key] = {h.anchor for h in target.scan.headings}
-            anchors.update(slugify(text) for text in generated.headings(target))  # kb's own sections
+            anchors = self._anchors_of(key)
+            if anchors is None:
+                return _Unseen(key, anchor, wiki)
+            self._anchors[key] = anchors
+        return self.anchor(key, anchors, anchor, wiki)
+
+    def anchor(self, key: str, anchors: set[str], anchor: str, wiki: bool) -> tuple[str, str, str] | None:
+        """KB407 unless document `key`, whose anchors are `anchors`, has `anchor`."""
         if anchor in anchors or (wiki and slugify(anchor) in anchors):
             return None
         lower = self._lower.get(key)
@@ -327,9 +473,9 @@ class _Linker:
             if close
             else "headings there: " + (", ".join(sorted(anchors)[:8]) or "none")
         )
-        return ("KB407", f"no heading '#{shown(anchor)}' in {target.rel}", hint)
+        return ("KB407", f"no heading '#{shown(anchor)}' in {key}.md", hint)
 
-    def _relative(self, doc: Document, item: Link) -> tuple[str, str, str] | None:
+    def _relative(self, doc: Document, item: Link) -> Problem:
         url = item.target.strip()
         if url.lower().startswith(("file:", "\\")) or _WINDOWS_PATH.match(url):
             return (
@@ -347,7 +493,7 @@ class _Linker:
             return self._resolve(doc, item, self.here, item.anchor, wiki=False) if item.anchor else None
         return self._file_link(doc, item, unquote(url))
 
-    def _file_link(self, doc: Document, item: Link, url: str) -> tuple[str, str, str] | None:
+    def _file_link(self, doc: Document, item: Link, url: str) -> Problem:
         """A link to a file: relative to this document, or (`/team/`) to the content root, the
         site's root when it was served at a domain root; tried as a web server would."""
         rooted = url.startswith("/")
@@ -363,32 +509,24 @@ class _Linker:
                 "link only to files under content/",
             )
         candidates = _candidates(joined, url.endswith("/"))
+        index = self.index
         for rel in candidates:
-            if rel in self.rels:
+            if rel in index.rels:
                 return self._resolve(doc, item, rel[:-3], item.anchor, wiki=False)
-            if rel in self.graph.assets:
+            if rel in index.assets:
                 if rooted:  # emit writes it relative, so it works wherever the site is served
-                    self.graph.asset_links[self.here].append(Resolved(item, rel, item.anchor))
+                    self._asset_link(item, rel)
                 return None
         for rel in candidates:
-            if rel[:-3] in self.generated:
+            if rel[:-3] in index.generated:
                 return self._resolve(doc, item, rel[:-3], None, wiki=False)
         hidden = self._hidden(joined)
         if hidden:
             return hidden
-        files = self._suggesters.get("file") or self._suggester("file", [*self.rels, *self.graph.assets])
-        close = files.closest(joined)
+        message = f"link to missing file '{shown(item.target)}'"
         if rooted:
-            hint = "a link starting with '/' is read from the content folder's root, as the site's root"
-            return (
-                "KB406",
-                f"link to missing file '{shown(item.target)}'",
-                f"{hint}; did you mean '/{close}'?" if close else hint,
-            )
-        hint = (
-            f"did you mean '{posixpath.relpath(close, posixpath.dirname(doc.rel) or '.')}'?" if close else ""
-        )
-        return ("KB406", f"link to missing file '{shown(item.target)}'", hint)
+            return ("KB406", message, self._hint("file", joined, _ROOTED_HINT))
+        return ("KB406", message, self._hint("file", joined, _FILE_HINT, posixpath.dirname(doc.rel) or "."))
 
     def _hidden(self, joined: str) -> tuple[str, str, str] | None:
         """KB415 for a file that exists under a hidden folder (`.gitbook/assets/x.png`): the
@@ -409,123 +547,360 @@ class _Linker:
             "and update the links",
         )
 
-    # -- whole-graph checks --------------------------------------------------------------
-    def duplicates(self) -> list[Finding]:
-        seen: dict[tuple[Collection, str], Document] = {}
-        found = []
-        for doc in sorted(self.graph.docs.values(), key=lambda d: d.path):
-            if _reserved(doc):
-                found.append(
-                    finding(
-                        doc.path,
-                        1,
-                        1,
-                        "KB302",
-                        f"'{doc.rel}' is a name kb generates a page for",
-                        "rename the file; kb writes this page itself",
-                    )
+
+#: What a body link's check says: nothing, (code, message, hint), or that it waits (`_Unseen`).
+Problem = tuple[str, str, str | _Ask] | _Unseen | None
+
+
+class _GraphLinker(_Linker):
+    """Links every document into the `Graph`, which holds them all: nothing waits."""
+
+    def __init__(self, graph: Graph, index: Index, content: Path | None) -> None:
+        super().__init__(index, content)
+        self.graph = graph
+
+    def _edge(self, target: str, kind: EdgeKind) -> None:
+        self.graph.add(Edge(self.here, target, kind))
+
+    def _resolved(self, item: Link, target: str, anchor: str | None) -> None:
+        self.graph.resolved[self.here].append(Resolved(item, target, anchor))
+
+    def _asset_link(self, item: Link, rel: str) -> None:
+        self.graph.asset_links[self.here].append(Resolved(item, rel, item.anchor))
+
+    def _anchors_of(self, key: str) -> set[str]:
+        return _anchor_set(self.graph.docs[key])
+
+    def _hint(self, kind: str, word: str, form: str, base: str = "") -> str:
+        return _hint_text(form, self._suggester(kind).closest(word), base)
+
+
+# -- whole-graph checks --------------------------------------------------------------------
+class Node(NamedTuple):
+    """A document as the whole-graph checks see it."""
+
+    key: str
+    path: str
+    collection: Collection
+    id: str
+    readable: bool
+
+    @property
+    def rel(self) -> str:
+        return self.key + ".md"
+
+
+def _value_pos(docs: Mapping[str, Document], name: str, key: str) -> Pos:
+    return docs[key].front.value_pos(name)
+
+
+def _duplicates(
+    nodes: Iterable[Node], index: Index, firsts: Iterable[Document], principles: Mapping[str, Document]
+) -> list[Finding]:
+    """KB302: names kb generates a page for, ids used twice in a collection, and aliases that
+    clash (`firsts`: the first principle of each id; `principles`: all, by key)."""
+    seen: dict[tuple[Collection, str], Node] = {}
+    found: list[Finding] = []
+    for node in sorted(nodes, key=lambda n: n.path):
+        if _reserved(node.key):
+            found.append(
+                finding(
+                    node.path,
+                    1,
+                    1,
+                    "KB302",
+                    f"'{node.rel}' is a name kb generates a page for",
+                    "rename the file; kb writes this page itself",
                 )
-                continue
-            if doc.collection is _PAGE:
-                continue
-            first = seen.setdefault((doc.collection, doc.id), doc)
-            if first is not doc:
-                found.append(
-                    finding(
-                        doc.path,
-                        1,
-                        1,
-                        "KB302",
-                        f"duplicate {_NOUN[doc.collection]} id '{doc.id}' (also {first.path})",
-                        "ids must be unique within a collection: rename one file",
-                    )
-                )
-        return found + self._alias_clashes()
-
-    def _alias_clashes(self) -> list[Finding]:
-        found = []
-        for doc in self.graph.by_id[Collection.PRINCIPLE].values():
-            if not doc.readable:
-                continue
-            for i, alias in enumerate(doc.principle.aliases):
-                keys = self.names.get(alias.casefold(), [])
-                others = [k for k in keys if k != doc.key and not self._reported_there(k, doc, alias)]
-                if others:
-                    line, col = doc.front.item_pos("aliases", alias, doc.principle.aliases[:i].count(alias))
-                    found.append(
-                        finding(
-                            doc.path,
-                            line,
-                            col,
-                            "KB302",
-                            f"alias '{shown(alias)}' clashes with {', '.join(others)}",
-                            "choose an alias no other document uses",
-                        )
-                    )
-        return found
-
-    def _reported_there(self, key: str, doc: Document, alias: str) -> bool:
-        """Two principles sharing an alias: the clash is reported once, on the later file."""
-        other = self.graph.docs[key]
-        if other.collection is not Collection.PRINCIPLE or not other.readable or other.path < doc.path:
-            return False
-        return alias.casefold() in {a.casefold() for a in other.principle.aliases}
-
-    def cycles(self, kind: EdgeKind) -> list[Finding]:
-        """KB411 once per cycle, on its first file (sorted by path)."""
-        nexts: dict[str, list[str]] = defaultdict(list)
-        for e in self.graph.edges:
-            if e.kind is kind:
-                nexts[e.source].append(e.target)
-        found = []
-        for cycle in _find_cycles(nexts):
-            docs = [self.graph.docs[k] for k in cycle]
-            first = min(docs, key=lambda d: d.path)
-            at = docs.index(first)
-            docs = docs[at:] + docs[:at]
-            chain = " → ".join(d.id for d in docs + docs[:1])
-            line, col = first.front.value_pos(kind.value)
-            item = finding(
-                first.path,
-                line,
-                col,
-                "KB411",
-                f"{kind.value} cycle: {chain}",
-                "break the cycle: one of them must not point back",
             )
-            if kind is EdgeKind.DEPENDS_ON:
-                item = replace(item, severity=Severity.WARNING)
-            found.append(item)
-        return found
+            continue
+        if node.collection is _PAGE:
+            continue
+        first = seen.setdefault((node.collection, node.id), node)
+        if first.key != node.key:
+            found.append(
+                finding(
+                    node.path,
+                    1,
+                    1,
+                    "KB302",
+                    f"duplicate {_NOUN[node.collection]} id '{node.id}' (also {first.path})",
+                    "ids must be unique within a collection: rename one file",
+                )
+            )
+    return found + _alias_clashes(index, firsts, principles)
 
-    def orphans(self) -> list[Finding]:
-        """KB603 principles no loop practices; KB601 plain pages nothing links to."""
-        found = []
-        for key, doc in self.graph.docs.items():
-            if not doc.readable or _reserved(doc):
-                continue
-            if doc.collection is _PRINCIPLE and not self.graph.sources(key, EdgeKind.PRACTICES):
+
+def _alias_clashes(
+    index: Index, firsts: Iterable[Document], principles: Mapping[str, Document]
+) -> list[Finding]:
+    found: list[Finding] = []
+    for doc in firsts:
+        if not doc.readable:
+            continue
+        for i, alias in enumerate(doc.principle.aliases):
+            keys = index.names.get(alias.casefold(), [])
+            others = [k for k in keys if k != doc.key and not _reported_there(principles.get(k), doc, alias)]
+            if others:
+                line, col = doc.front.item_pos("aliases", alias, doc.principle.aliases[:i].count(alias))
                 found.append(
                     finding(
                         doc.path,
-                        1,
-                        1,
-                        "KB603",
-                        f"no loop practices '{doc.id}'",
-                        "write a loop cycle that practices it, or retire it",
+                        line,
+                        col,
+                        "KB302",
+                        f"alias '{shown(alias)}' clashes with {', '.join(others)}",
+                        "choose an alias no other document uses",
                     )
                 )
-            elif doc.collection is _PAGE and key not in self.graph.incoming and not _never_orphan(key):
-                found.append(
-                    finding(
-                        doc.path,
-                        1,
-                        1,
-                        "KB601",
-                        "nothing links to this page",
-                        f"link it from a related page, e.g. [[{key}]]",
-                    )
+    return found
+
+
+def _reported_there(other: Document | None, doc: Document, alias: str) -> bool:
+    """Two principles sharing an alias: the clash is reported once, on the later file."""
+    if other is None or not other.readable or other.path < doc.path:
+        return False
+    return alias.casefold() in {a.casefold() for a in other.principle.aliases}
+
+
+def _cycles(
+    kind: EdgeKind, nexts: dict[str, list[str]], nodes: Mapping[str, Node], pos: Callable[[str], Pos]
+) -> list[Finding]:
+    """KB411 once per cycle, on its first file (sorted by path); `pos(key)` is where that
+    document's reference is written."""
+    found: list[Finding] = []
+    for cycle in _find_cycles(nexts):
+        docs = [nodes[k] for k in cycle]
+        first = min(docs, key=lambda d: d.path)
+        at = docs.index(first)
+        docs = docs[at:] + docs[:at]
+        chain = " → ".join(d.id for d in docs + docs[:1])
+        line, col = pos(first.key)
+        item = finding(
+            first.path,
+            line,
+            col,
+            "KB411",
+            f"{kind.value} cycle: {chain}",
+            "break the cycle: one of them must not point back",
+        )
+        if kind is EdgeKind.DEPENDS_ON:
+            item = replace(item, severity=Severity.WARNING)
+        found.append(item)
+    return found
+
+
+def _orphans(nodes: Iterable[Node], practiced: Container[str], linked: Container[str]) -> list[Finding]:
+    """KB603 principles no loop practices; KB601 plain pages nothing links to."""
+    found: list[Finding] = []
+    for node in nodes:
+        if not node.readable or _reserved(node.key):
+            continue
+        if node.collection is _PRINCIPLE and node.key not in practiced:
+            found.append(
+                finding(
+                    node.path,
+                    1,
+                    1,
+                    "KB603",
+                    f"no loop practices '{node.id}'",
+                    "write a loop cycle that practices it, or retire it",
                 )
+            )
+        elif node.collection is _PAGE and node.key not in linked and not _never_orphan(node.key):
+            found.append(
+                finding(
+                    node.path,
+                    1,
+                    1,
+                    "KB601",
+                    "nothing links to this page",
+                    f"link it from a related page, e.g. [[{node.key}]]",
+                )
+            )
+    return found
+
+
+# -- link for lint, chunk by chunk ---------------------------------------------------------
+@dataclass
+class Part:
+    """What linking one chunk of documents found, as lint needs it: small enough to send from
+    the worker process that read the chunk, so its documents need not travel.
+
+    `items` holds each document's findings (those with a hint still `Pending`, links to
+    headings of documents read elsewhere `Deferred`), by file. The rest feeds the checks of
+    the whole graph and what the main process decides: anchors by document, principles
+    practiced, pages linked to, follows and depends_on references with where each document
+    wrote them, documents unreadable, loops' years, and "did you mean" computed ahead.
+    """
+
+    items: list[tuple[str, list[Item]]] = field(default_factory=list)  # (rel, its items)
+    anchors: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    practiced: set[str] = field(default_factory=set)
+    linked: set[str] = field(default_factory=set)
+    chains: list[tuple[str, str, str]] = field(default_factory=list)  # (kind, source, target)
+    positions: dict[tuple[str, str], Pos] = field(default_factory=dict)  # (kind, source) -> where
+    unreadable: list[str] = field(default_factory=list)
+    years: set[int] = field(default_factory=set)
+    close: dict[tuple[str, str], str | None] = field(default_factory=dict)  # (kind, word) -> closest
+
+
+class _PartLinker(_Linker):
+    """Links one chunk at a time where it was read. It knows the headings of the context (the
+    principles and products, read before the chunks) and of the chunk; a link to a heading of
+    any other document is `Deferred`, and every "did you mean" is `Pending` (computed ahead,
+    in a worker, within that worker's own budget)."""
+
+    def __init__(self, index: Index, content: Path | None, context: Mapping[str, Document]) -> None:
+        super().__init__(index, content)
+        self.context = context
+        self.chunk: dict[str, Document] = {}
+        self.part = Part()
+        self.doc: Document | None = None
+        self.speculate = False  # compute "did you mean" ahead (in a worker; the main process asks once)
+
+    def link_part(self, docs: Sequence[Document]) -> Part:
+        self.part = part = Part()
+        self.chunk = {doc.key: doc for doc in docs}
+        for doc in docs:
+            key = doc.key
+            if not doc.readable:
+                part.unreadable.append(key)
+            elif doc.collection is _LOOP:
+                started = doc.loop.date
+                if started is not None:
+                    part.years.add(started.year)
+            anchors = self._anchors.get(key)
+            if anchors is None:
+                anchors = self._anchors[key] = _anchor_set(doc)
+            if anchors:
+                part.anchors[key] = tuple(anchors)
+            self.doc = doc
+            items = self.document(key, doc)
+            if items:
+                part.items.append((doc.rel, items))
+        self.chunk, self.doc = {}, None
+        return part
+
+    def _edge(self, target: str, kind: EdgeKind) -> None:
+        part = self.part
+        if kind is _PRACTICES_EDGE:
+            part.practiced.add(target)
+        elif kind in _CHAINS:
+            part.chains.append((kind.value, self.here, target))
+            where = (kind.value, self.here)
+            if where not in part.positions and self.doc is not None:
+                part.positions[where] = self.doc.front.value_pos(kind.value)
+        if self.index.collections.get(target) is _PAGE:
+            part.linked.add(target)
+
+    def _anchors_of(self, key: str) -> set[str] | None:
+        doc = self.context.get(key) or self.chunk.get(key)
+        return None if doc is None else _anchor_set(doc)
+
+    def _hint(self, kind: str, word: str, form: str, base: str = "") -> _Ask:
+        if self.speculate:
+            suggester = self._suggester(kind)
+            if word not in suggester.cache and len(suggester.cache) < SUGGEST_BUDGET:
+                self.part.close[(kind, word)] = suggester.closest(word)
+        return _Ask(kind, word, form, base)
+
+
+class Plan:
+    """Link for `kb lint`, chunk by chunk in the processes that read the chunks.
+
+    Made before the chunks are read, from the walk (`nodes`: every markdown file, taken as a
+    readable document), the assets, the `context` (the principles and products, read first:
+    aliases, contracts, headings every chunk may link to) and the loops' `years` as their
+    file names say. `part` links one chunk where it was read; `finish`, in the main process,
+    puts the parts together in file order: the same findings, in the same order, as `link`
+    over all the documents, provided the walk's files all became documents and the years were
+    right (`holds`; if not, lint links the classic way).
+    """
+
+    def __init__(
+        self,
+        nodes: Sequence[Node],
+        assets: Iterable[str],
+        context: Sequence[Document],
+        years: Iterable[int],
+        content: Path | None = None,
+    ) -> None:
+        self.nodes = nodes
+        self.years = set(years)
+        self.context = {doc.key: doc for doc in context}
+        self.index = Index(((n.key, n.collection, n.id) for n in nodes), assets, context, self.years)
+        self.linker = _PartLinker(self.index, content, self.context)
+
+    def part(self, docs: Sequence[Document]) -> Part:
+        return self.linker.link_part(docs)
+
+    def speculate(self) -> None:
+        """In a worker process: compute "did you mean" ahead, for the main process."""
+        self.linker.speculate = True
+
+    def holds(self, parts: Iterable[Part]) -> bool:
+        """Whether the loops' years were those the plan was made with."""
+        years: set[int] = set()
+        for part in parts:
+            years |= part.years
+        return years == self.years
+
+    def graph(self) -> Graph:
+        """The graph of the context documents (principles and products): all the contracts read."""
+        return _index(self.context.values(), ())
+
+    def finish(self, parts: Sequence[Part]) -> list[Finding]:
+        """The findings `link` gives: duplicates, each document's (in file order), cycles, orphans."""
+        unreadable = {key for part in parts for key in part.unreadable}
+        nodes = [node._replace(readable=False) if node.key in unreadable else node for node in self.nodes]
+        principles = {key: doc for key, doc in self.context.items() if doc.collection is _PRINCIPLE}
+        found = _duplicates(nodes, self.index, self.graph().by_id[_PRINCIPLE].values(), principles)
+        anchors: dict[str, tuple[str, ...]] = {}
+        close: dict[tuple[str, str], str | None] = {}
+        for part in parts:
+            anchors.update(part.anchors)
+            close.update(part.close)
+        asked: dict[str, dict[str, str | None]] = defaultdict(dict)  # kind -> word -> closest
+        linker = self.linker
+        for _, items in heapq.merge(*(part.items for part in parts), key=itemgetter(0)):
+            for item in items:
+                if isinstance(item, Pending):
+                    known = asked[item.kind]
+                    if item.word in known:
+                        best = known[item.word]
+                    elif len(known) < SUGGEST_BUDGET:
+                        at = (item.kind, item.word)
+                        best = close[at] if at in close else linker._suggester(item.kind).closest(item.word)
+                        known[item.word] = best
+                    else:  # thousands of different misses: as `Suggestions.closest` says
+                        best = None
+                    hint = _hint_text(item.form, best, item.base)
+                    found.append(finding(item.path, item.line, item.col, item.code, item.message, hint))
+                elif isinstance(item, Deferred):
+                    there = linker._anchors.get(item.key)
+                    if there is None:
+                        there = linker._anchors[item.key] = set(anchors.get(item.key, ()))
+                    problem = linker.anchor(item.key, there, item.anchor, item.wiki)
+                    if problem is not None:
+                        found.append(finding(item.path, item.line, item.col, *problem))
+                else:
+                    found.append(item)
+        by_key = {node.key: node for node in nodes}
+        for kind in _CHAINS:
+            nexts: dict[str, list[str]] = defaultdict(list)
+            positions: dict[str, Pos] = {}
+            for part in parts:
+                for chain_kind, source, target in part.chains:
+                    if chain_kind == kind.value:
+                        nexts[source].append(target)
+                positions.update(
+                    (source, pos) for (k, source), pos in part.positions.items() if k == kind.value
+                )
+            found.extend(_cycles(kind, nexts, by_key, positions.__getitem__))
+        practiced = {key for part in parts for key in part.practiced}
+        linked = {key for part in parts for key in part.linked}
+        found.extend(_orphans(nodes, practiced, linked))
         return found
 
 
@@ -557,12 +932,17 @@ def _find_cycles(nexts: dict[str, list[str]]) -> list[list[str]]:
 
 def _year_pages(docs: Iterable[Document]) -> set[str]:
     """`loops/<year>/index` for each year a loop started in (emit writes exactly those)."""
+    return {f"loops/{year}/index" for year in _years(docs)}
+
+
+def _years(docs: Iterable[Document]) -> set[int]:
+    """The years loops started in (readable ones, with a valid date)."""
     dates = (d.loop.date for d in docs if d.collection is _LOOP and d.readable)
-    return {f"loops/{started.year}/index" for started in dates if started is not None}
+    return {started.year for started in dates if started is not None}
 
 
-def _reserved(doc: Document) -> bool:
-    key = doc.key
+def _reserved(key: str) -> bool:
+    """Names kb generates a page for (KB302), and people's and feeds' folders."""
     return (
         key in GENERATED[1:]
         or key == "tags"
