@@ -58,7 +58,7 @@ def test_unknown_fields_suggest_the_closest(tmp_path: Path) -> None:
 
 
 def test_pages_pass_material_keys_and_extra_through(tmp_path: Path) -> None:
-    page = "---\ntitle: P\nhide: [toc]\nicon: x\nsearch: {exclude: true}\ncomments: true\nextra: {mine: 1}\n---\n"
+    page = "---\ntitle: P\nhide: [toc]\nicon: material/book\nsearch: {exclude: true}\ncomments: true\nextra: {mine: 1}\n---\n"
     assert findings(tmp_path, {"content/index.md": page}) == []
     found = findings(tmp_path / "2", {"content/index.md": "---\ntitle: P\nmine: 1\ndata_source: x\n---\n"})
     assert found == []  # keys of its own: MkDocs hands them to templates

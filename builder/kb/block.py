@@ -84,10 +84,16 @@ def _late_block(text: str) -> bool:
     return 0 < blank < len(lines) and lines[blank] == "---" and "---" in lines[blank + 1 :]
 
 
+#: The longest run of dashes read as a mistyped `---` opener. A longer one is a drawn rule:
+#: Elekto's candidate pages open with 50 dashes, `name:` and `ID:` lines and 50 more, which
+#: GitHub and MkDocs render as a rule and a heading, and which is no frontmatter to fix.
+_NEAR_DASHES = 5
+
+
 def _near_opener(first: str, rest: str) -> bool:
     """`----` or `--- ` followed by a `key:` line: the author meant a frontmatter block."""
     dashes = first.strip()
-    return len(dashes) >= 3 and not dashes.strip("-") and _KEY_LINE.match(rest) is not None
+    return 3 <= len(dashes) <= _NEAR_DASHES and not dashes.strip("-") and _KEY_LINE.match(rest) is not None
 
 
 def _missing(path: str, text: str, first: str) -> Finding:

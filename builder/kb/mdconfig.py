@@ -10,6 +10,7 @@ values, never resolved.
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -204,3 +205,53 @@ def _slugify_choice(value: Any) -> tuple[str, str, bool, str]:
             normalize if normalize in ("NFC", "NFD", "NFKC", "NFKD") else "NFC",
         )
     return default
+
+
+def _material_icons() -> Path | None:
+    """Material's own icon folder, found without importing the package (`kb lint` stays light)."""
+    try:
+        spec = importlib.util.find_spec("material")
+    except (ImportError, ValueError):
+        return None
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        folder = Path(location) / "templates" / ".icons"
+        if folder.is_dir():
+            return folder
+    return None
+
+
+_ICONS: dict[str, tuple[Path, ...] | None] = {}
+
+
+def icon_dirs(root: Path) -> tuple[Path, ...] | None:
+    """The `.icons` folders a page's `icon:` is looked up in (Material includes
+    `.icons/<icon>.svg` from its template path: the handbook's `templates/overrides/`, the
+    theme's `custom_dir`, then Material's own), or None when the site's theme is not Material
+    (no other theme reads `icon`) or Material cannot be found: nothing to check against."""
+    path = config_path(root)
+    key = f"{root}\0{path}"
+    if key in _ICONS:
+        return _ICONS[key]
+    theme: Any = "material"
+    if path is not None:
+        try:
+            data = yaml.load(path.read_text(encoding="utf-8", errors="replace"), Loader=_Loader)  # noqa: S506
+        except (OSError, yaml.YAMLError):
+            data = None
+        theme = data.get("theme") if isinstance(data, dict) else None
+    name = theme.get("name") if isinstance(theme, dict) else theme
+    material = _material_icons()
+    found: tuple[Path, ...] | None = None
+    if name == "material" and material is not None:
+        folders = [root / "templates" / "overrides" / ".icons"]
+        custom = theme.get("custom_dir") if isinstance(theme, dict) else None
+        if isinstance(custom, str) and path is not None:
+            folders.append(path.parent / custom / ".icons")
+        found = (*[f for f in folders if f.is_dir()], material)
+    _ICONS[key] = found
+    return found
+
+
+def icon_exists(folders: tuple[Path, ...], icon: str) -> bool:
+    """Whether `icon` (`material/book`) names an `.svg` in one of the folders."""
+    return any((folder / f"{icon}.svg").is_file() for folder in folders)

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
+from kb import mdconfig
 from kb.checks import loop_place, loop_sections, stale, too_deep, unsafe_body
 from kb.findings import Finding, Severity, finding
 from kb.model import (
@@ -71,6 +72,8 @@ def check_document(doc: Document, settings: Settings, today: dt.date) -> list[Fi
         return found
     rejected: set[str] = set()
     found.extend(_check_fields(doc, rejected))
+    if doc.collection is _PAGE and "icon" in doc.front.data and "icon" not in rejected:
+        found.extend(_theme_icon(doc, settings, rejected))
     set_info(doc, record(doc, rejected))
     if _maybe_in_strings(doc):
         found.extend(_markup_in_strings(doc))
@@ -83,6 +86,49 @@ def check_document(doc: Document, settings: Settings, today: dt.date) -> list[Fi
 
 
 _LOOP = Collection.LOOP
+#: What `type:` means to kb: a collection's name. A page's other `type` is another
+#: generator's (Hugo's and Docsy's `type: docs` picks a layout) and nothing to kb or MkDocs.
+_COLLECTIONS = frozenset(c.value for c in Collection)
+
+
+def _theme_icon(doc: Document, settings: Settings, rejected: set[str]) -> list[Finding]:
+    """A page's `icon:` must name one of the theme's icons: Material includes
+    `.icons/<icon>.svg` into every page that shows the page in the nav, and MkDocs stops the
+    whole build on one it cannot find. GitBook writes Font Awesome's bare names (`hand-wave`),
+    which Material spells with their set (`fontawesome/solid/hand-wave`, `material/hand-wave`).
+    Such an icon is left out of the page (so the site builds) and reported as a warning."""
+    icon = doc.front.data["icon"]
+    folders = mdconfig.icon_dirs(settings.root)
+    if type(icon) is not str or folders is None or mdconfig.icon_exists(folders, icon):
+        return []
+    rejected.add("icon")
+    line, col = doc.front.value_pos("icon")
+    name = icon.rsplit("/", 1)[-1]
+    close = [
+        f"{theme_set}/{name}"
+        for theme_set in (
+            "fontawesome/solid",
+            "fontawesome/regular",
+            "fontawesome/brands",
+            "material",
+            "octicons",
+            "simple",
+        )
+        if mdconfig.icon_exists(folders, f"{theme_set}/{name}")
+    ]
+    hint = (
+        f"did you mean '{close[0]}'? "
+        if close
+        else "write one of the theme's icons, such as 'material/book'; "
+    ) + "the page is shown without it"
+    return [
+        replace(
+            finding(
+                doc.path, line, col, "KB204", f"'icon' names no icon of the theme: '{shown(icon)}'", hint
+            ),
+            severity=Severity.WARNING,
+        )
+    ]
 
 
 def _maybe_in_strings(doc: Document) -> bool:
@@ -160,6 +206,8 @@ def _check_fields(doc: Document, rejected: set[str]) -> list[Finding]:
         if type(value) is str:
             if kind in _TEXT_KINDS and _text_fine(doc, field, value):
                 continue
+            if key == "type" and doc.collection is _PAGE and value not in _COLLECTIONS:
+                continue  # another generator's type (Hugo's `type: docs`), not a collection
         elif type(value) is list and kind in _LIST_KINDS and _texts_fine(field, value):
             continue
         problems = _check_value(doc, field, value, (key,))
@@ -316,7 +364,7 @@ def _text_fine(doc: Document, field: Field, value: str) -> bool:
         and (kind is not _CHOICE or value in field.choices)
         and (kind is not _ID or ID_RE.match(value))
         and (field.name not in THEME_FILES or doc.collection is not _PAGE or THEME_FILE_RE.match(value))
-        and (kind is not _LINE or "\n" not in value.strip())
+        and (kind is not _LINE or "\n" not in value.strip() or _breaks_fine(doc, field))
         and (not field.max_len or len(value) <= field.max_len)
         and (not field.url or not UNSAFE_SCHEME_RE.match(_CONTROL.sub("", value)))
     )
@@ -376,7 +424,7 @@ def _text_problems(doc: Document, field: Field, value: str, path: tuple) -> list
                 "without '..' or a leading '/'",
             )
         ]
-    if field.kind is Kind.LINE and "\n" in value.strip():
+    if field.kind is Kind.LINE and "\n" in value.strip() and not _breaks_fine(doc, field):
         return [
             finding(
                 doc.path,
@@ -550,6 +598,15 @@ def _wrong(doc: Document, path: tuple, field: Field, value: Any, expected: str) 
     elif scalar is not None and expected == "text" and not scalar.quoted:
         hint = f"YAML reads '{shown(scalar.raw)}' as {got}; quote it: \"{shown(scalar.raw)}\""
     return finding(doc.path, line, col, "KB203", f"'{name}' is {got}, expected {expected}", hint)
+
+
+#: A page's keys whose line breaks nobody sees: MkDocs and Material write `description` into a
+#: `<meta name="description">` attribute, where a line break is a space (`description: |`).
+_BREAKS_FINE = frozenset({"description"})
+
+
+def _breaks_fine(doc: Document, field: Field) -> bool:
+    return doc.collection is _PAGE and field.name in _BREAKS_FINE
 
 
 def _did_you_mean(value: str, choices: Iterable[str]) -> str:
