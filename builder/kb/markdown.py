@@ -19,10 +19,12 @@ the links kb checks are the links on the page and every anchor it accepts exists
 - links follow Python-Markdown's inline patterns: text may span lines and nest brackets and
   images, URLs may hold spaces, parentheses and titles; footnote definitions and references
   are not links, and a reference definition is a link only when `[text][id]`, `[id][]` or
-  `[id]` uses it (it is reported at the definition, where its URL is written).
+  `[id]` uses it (it is reported at the definition, where its URL is written; an id defined
+  twice uses the last, and `[id]:` may have its URL on the next line); `[[text]](url)` is a
+  link whose text is `[text]`, not a wikilink.
 
 Known differences (rare in a handbook; `bench/oracle.py DIR` counts them): code spans or
-headings across the lines of a paragraph inside link text, reference definitions whose URL or
+headings across the lines of a paragraph inside link text, reference definitions whose
 title is on the next line, duplicate footnote definitions, HTML blocks nested in markdown="1".
 """
 
@@ -112,6 +114,10 @@ class BodyScan:
     suppressions: dict[int, frozenset[str]]  # body line -> codes ({"*"} = all)
     #: (line, col) where blocks first nest more than MAX_NESTING deep (KB416), else None
     deep: tuple[int, int] | None = None
+    #: ids the page has besides its headings': an HTML tag's `id` (raw HTML included), an
+    #: `<a name=...>`, attr_list's `{#id}` on a paragraph or an inline element. A browser
+    #: scrolls to them as to a heading, and MkDocs' anchor validation accepts them.
+    ids: frozenset[str] = frozenset()
 
 
 #: Blocks nested deeper than this in one place (list items, quotes, admonitions, details, tabs,
@@ -177,6 +183,8 @@ _HR = re.compile(_RULE)
 _TEXT_LINE = re.compile(rf"^(?!{_RULE})[ \t]*\S", re.M)  # a line with text, not a thematic break
 # Python-Markdown's reference definition (title ignored); the id may be empty.
 _REFDEF = re.compile(r"""\[([^\[\]]*)\]:[ ]*(\S+)[ ]*(?:(["'])[^\n]*\3[ ]*|\([^\n]*\)[ ]*)?$""")
+_REFDEF_OPEN = re.compile(r"\[([^\[\]]*)\]:[ ]*$")
+_REFDEF_NEXT = re.compile(r"""[ ]*([^\s#]\S*)[ ]*(?:(["'])[^\n]*\2[ ]*|\([^\n]*\)[ ]*)?$""")
 _WIKI = re.compile(r"\[\[([^\[\]\n]++)\]\]")
 _SIMPLE_URL = re.compile(r"\(([^\s()<>\"'\\]*+)\)")  # `(url)`: the common case, no title or parens
 _ANGLE_URL = re.compile(r"""\(\s*(<[^<>]*>)\s*(?:('[^']*'|"[^"]*")\s*)?\)""")
@@ -227,6 +235,7 @@ def scan(body: str, config: MarkdownConfig | None = None) -> BodyScan:
     lines.run()
     raw: list[tuple] = []
     unsafe: list[tuple] = []
+    ids: list[str] = []
     for refdef in lines.refdefs:
         _check_url(refdef[3], refdef[5], unsafe)
     if "[" in body or "<" in body:
@@ -239,13 +248,39 @@ def scan(body: str, config: MarkdownConfig | None = None) -> BodyScan:
             if "\\" in body:
                 mdtext = _ESCAPED.sub("  ", mdtext)
             _brackets(body, mdtext, raw, unsafe, used, lines.defined, config.footnotes)
-        _angles(body, text, raw, unsafe)
-        raw.extend(r for r in lines.refdefs if r[6] in used)
+        _angles(body, text, raw, unsafe, ids)
+        last = {r[6]: r for r in lines.refdefs}  # an id defined twice: the last one is used
+        raw.extend(r for r in lines.refdefs if r[6] in used and last[r[6]] is r)
         if lines.soft_from < len(body):
             raw = [r for r in raw if r[0] < lines.soft_from]
+    if config.attr_list and "{" in body:
+        _attr_list_ids(_blank(body, lines.mask + lines.raw_html), ids)
     headings = _headings(body, lines.heads, config.attr_list, lines.own)
     title = next((h.text for h in headings if h.level == 1), None)
-    return BodyScan(headings, _links(body, raw), _unsafe(body, unsafe), title, lines.suppressions, lines.deep)
+    return BodyScan(
+        headings,
+        _links(body, raw),
+        _unsafe(body, unsafe),
+        title,
+        lines.suppressions,
+        lines.deep,
+        frozenset(ids) if ids else _NO_IDS,
+    )
+
+
+_NO_IDS: frozenset[str] = frozenset()
+#: attr_list's `{#id .class key=value}` (or `{: ...}`) holding an id: at the end of a line (a
+#: paragraph's or heading's), or right after an inline element (`[x](y){#id}`, `*x*{#id}`).
+_ATTR_LIST = re.compile(
+    r"\{:?[ ]*([^{}\n]*#[^{}\n]*)\}(?=[ \t]*$)|(?<=[)*_])\{:?[ ]*([^{}\n]*#[^{}\n]*)\}", re.M
+)
+_ATTR_ID = re.compile(r"(?:^|\s)#([^\s#.={}]+)")
+
+
+def _attr_list_ids(text: str, ids: list[str]) -> None:
+    """Ids attr_list gives elements (headings' are read with the headings)."""
+    for m in _ATTR_LIST.finditer(text):
+        ids.extend(_ATTR_ID.findall(m.group(1) or m.group(2)))
 
 
 def _columns(line: str) -> tuple[int, int]:
@@ -436,6 +471,8 @@ class _Lines:
                 if "]:" in s and (m := _REFDEF.match(s)):
                     self._refdef(m, base + at)
                     self.kinds[i] = "refdef"
+                elif "]:" in s and (m := _REFDEF_OPEN.match(s)) and i + 1 < len(self.lines):
+                    self._refdef_next(m, base + at, i)
                 return depth
             if (
                 c0 == "="
@@ -611,6 +648,25 @@ class _Lines:
         self.defined.add(key)
         self.mask.append((start, start + m.end()))
 
+    def _refdef_next(self, m: re.Match, start: int, i: int) -> None:
+        """`[id]:` alone on line i, its URL (and title) on the next line, as Python-Markdown
+        reads a reference definition (a `#` heading there is a block of its own)."""
+        after = self.lines[i + 1]
+        n = _REFDEF_NEXT.match(after)
+        if n is None:
+            return
+        base = self.offsets[i + 1] + i + 1
+        key = m.group(1).strip().lower()
+        url, at = n.group(1), base + n.start(1)
+        if url.startswith("<"):
+            url, at = url[1:], at + 1
+        url = url.rstrip(">")
+        end = base + len(after)
+        self.refdefs.append((start, end, LinkKind.REFDEF, url, m.group(1), at, key))
+        self.defined.add(key)
+        self.mask.append((start, end))
+        self.kinds[i] = self.kinds[i + 1] = "refdef"
+
     def _marks(self, line: str, base: int, i: int, comments: bool) -> None:
         """Code spans and comments on a text line (the caller saw a backtick or `<!--`)."""
         if "`" in line:
@@ -743,7 +799,11 @@ def _brackets(
     longest = 8 * max(map(len, defined)) + 256 if defined else -1
     j = 0
     while (k := text.find("[", j)) >= 0:
-        if text[k + 1 : k + 2] == "[" and (m := _WIKI.match(text, k)) is not None:
+        if (
+            text[k + 1 : k + 2] == "["
+            and (m := _WIKI.match(text, k)) is not None
+            and text[m.end() : m.end() + 1] != "("  # `[[here]](url)`: a link whose text is `[here]`
+        ):
             start = k - 1 if k and text[k - 1] == "!" else k
             raw.append((start, m.end(), _WIKI_KIND, body[m.start(1) : m.end(1)], None, k))
             j = m.end()
@@ -932,7 +992,7 @@ def _get_link(data: str, p: int, limit: int) -> tuple[int, int, int] | None:
     return href[0], href[1], index
 
 
-def _angles(body: str, text: str, raw: list[tuple], unsafe: list[tuple]) -> None:
+def _angles(body: str, text: str, raw: list[tuple], unsafe: list[tuple], ids: list[str]) -> None:
     """Unsafe elements, autolinks and the attributes of opening tags."""
     j = 0
     while (k := text.find("<", j)) >= 0:
@@ -948,7 +1008,7 @@ def _angles(body: str, text: str, raw: list[tuple], unsafe: list[tuple]) -> None
             raw.append((k, m.end(), LinkKind.MARKDOWN, url, None, m.start(1)))
             _check_url(url, m.start(1), unsafe)
         elif m.group(3):
-            _attributes(body, m, raw, unsafe)
+            _attributes(body, m, raw, unsafe, ids)
         j = m.end()
 
 
@@ -978,14 +1038,17 @@ def _element(body: str, name: str, k: int, tag: re.Match | None, unsafe: list[tu
 _HAS_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*:")
 
 
-def _attributes(body: str, tag: re.Match, raw: list[tuple], unsafe: list[tuple]) -> None:
-    """Event handlers and URL attributes of one opening tag."""
+def _attributes(body: str, tag: re.Match, raw: list[tuple], unsafe: list[tuple], ids: list[str]) -> None:
+    """Event handlers and URL attributes of one opening tag, and the anchor it makes (`id`,
+    an `<a>`'s `name`: what MkDocs' anchor validation counts)."""
     for a in _ATTR.finditer(body, tag.start(3), tag.end(3)):
         g = 2 if a.group(2) is not None else 3 if a.group(3) is not None else 4
         if a.group(g) is None:
             continue
         name = a.group(1).lower()
-        if name.startswith("on") and len(name) > 2:
+        if name == "id" or (name == "name" and tag.group(2).lower() == "a"):
+            ids.append(html.unescape(a.group(g)))
+        elif name.startswith("on") and len(name) > 2:
             unsafe.append((a.start(), f"inline event handler {name}=", SCRIPT))
         elif name in _URL_ATTRS:
             url = a.group(g)
