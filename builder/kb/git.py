@@ -387,11 +387,24 @@ LOG_ARGS: tuple[str, ...] = (
 )  # fmt: skip
 
 
-def log_changes(repo: Path) -> Iterator[Commit]:
-    """Every non-merge commit reachable from HEAD, newest first (children before parents),
-    with the paths it changed and renames detected. One streamed `git log`, parsed as it
-    arrives, so memory stays bounded by one commit whatever the history's size."""
-    fields = _stream(repo, LOG_ARGS)
+def _revision(args: tuple[str, ...], since: str | None, head: str) -> tuple[str, ...]:
+    """`args` with its revision "HEAD" replaced by `head` (a commit id), or `since..head`: only
+    the commits `since` does not reach."""
+    for sha in (since, None if head == "HEAD" else head):
+        if sha is not None and not _SHA.fullmatch(sha.encode()):
+            raise GitError(f"not a commit id: {sha!r}")
+    end = args.index("--")  # the revision is the last argument before the paths
+    if args[end - 1] != "HEAD":
+        raise ValueError("no HEAD revision to replace")
+    return (*args[: end - 1], f"{since}..{head}" if since else head, *args[end:])
+
+
+def log_changes(repo: Path, since: str | None = None, head: str = "HEAD") -> Iterator[Commit]:
+    """Every non-merge commit reachable from HEAD (or the commit id `head`), newest first
+    (children before parents), with the paths it changed and renames detected. One streamed
+    `git log`, parsed as it arrives, so memory stays bounded by one commit whatever the
+    history's size. `since` (a commit id): only the commits it does not reach."""
+    fields = _stream(repo, _revision(LOG_ARGS, since, head))
     header: tuple[str, int] | None = None
     changes: list[Change] = []
     for item in fields:
@@ -478,10 +491,34 @@ def export_tree(repo: Path, sha: str, path: str, dest: Path) -> None:
 _STAGE_LINE = re.compile(rb"^\+stage:[ \t]*['\"]?([a-z]+)")
 
 
-def stage_history(repo: Path, path: str) -> dict[str, list[tuple[int, str]]]:
+def fast_forward(repo: Path, old: str, head: str) -> bool:
+    """True when commit `head` is `old` or is reached from it by commits of one parent each, one
+    after the other (no merge): then `git log head` is `git log old..head` followed by `git log
+    old`, in the same order, and history read up to `old` can be extended, not read again."""
+    if not (_SHA.fullmatch(old.encode()) and _SHA.fullmatch(head.encode())):
+        return False
+    out = _try(repo, "rev-list", "--parents", f"{old}..{head}", "--")
+    if out is None:
+        return False  # `old` is gone (garbage collected, another clone): read it all
+    lines = [line.split() for line in out.decode("ascii", "replace").splitlines()]
+    if not lines:
+        return head == old
+    commits = {line[0] for line in lines}
+    return all(len(line) == 2 and line[1] in commits | {old} for line in lines)
+
+
+def git_config(repo: Path, pattern: str) -> bytes:
+    """`git config --get-regexp PATTERN` (names and values, NUL-separated); b"" when none is set."""
+    return _try(repo, "config", "--null", "--get-regexp", pattern) or b""
+
+
+def stage_history(
+    repo: Path, path: str, since: str | None = None, head: str = "HEAD"
+) -> dict[str, list[tuple[int, str]]]:
     """When each loop's `stage:` line took each value: path → [(unix time, stage)], oldest
     first. One `git log -G` over the loops folder with zero-context patches, so only the
-    changed `stage:` lines come back; loop feeds date "reached implement/repeat" from it."""
+    changed `stage:` lines come back; loop feeds date "reached implement/repeat" from it.
+    `head` (a commit id): as of it; `since` (a commit id): only the commits it does not reach."""
     args = (
         "log",
         "--no-renames",
@@ -495,7 +532,7 @@ def stage_history(repo: Path, path: str) -> dict[str, list[tuple[int, str]]]:
         "--",
         path,
     )
-    out = _output(repo, *args)
+    out = _output(repo, *_revision(args, since, head))
     found: dict[str, list[tuple[int, str]]] = {}
     when, current = 0, ""
     for line in out.split(b"\n"):
@@ -509,3 +546,9 @@ def stage_history(repo: Path, path: str) -> dict[str, list[tuple[int, str]]]:
     for changes in found.values():
         changes.reverse()  # git log is newest first
     return found
+
+
+def blob_id(repo: Path, rev: str) -> bytes:
+    """The object id `rev` names (as `git rev-parse` prints it), b"" when it names none."""
+    _check_ref(rev)
+    return (_try(repo, "rev-parse", "--verify", "--quiet", "--end-of-options", rev) or b"").strip()
