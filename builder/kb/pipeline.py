@@ -245,9 +245,10 @@ def _history(settings: Settings, options: Options, result: Run) -> dict[str, lis
     if memory is not None and memory.head == head and memory.history is not None:
         hist, stages = memory.history, memory.stages  # HEAD did not move: the log is the same
     else:
-        hist = read_history(settings.root, [d.path for d in result.checked.corpus.documents])
+        cache = settings.cache / "history"  # the commits read, kept for the next run (by HEAD)
+        hist = read_history(settings.root, [d.path for d in result.checked.corpus.documents], cache)
         use = hist.available and not hist.shallow
-        stages = read_stage_history(settings.root, settings.repo_path("loops")) if use else {}
+        stages = read_stage_history(settings.root, settings.repo_path("loops"), cache) if use else {}
         if memory is not None:
             memory.head, memory.history, memory.stages = head, hist, stages
     result.history = hist
