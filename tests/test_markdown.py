@@ -102,8 +102,13 @@ def test_setext_text_starts_a_block_as_in_python_markdown(body):
     assert [(h[0], h[2]) for h in heads(body)] == [t[:2] for t in toc(body)]
 
 
-def test_title_is_first_level_one_heading():
-    assert scan("## Sub\n# Main\n# Other").title == "Main"
+def test_title_is_a_level_one_heading_the_body_opens_with():
+    """MkDocs titles a page from its first element only when that is an `<h1>`."""
+    assert scan("\n# Main\n# Other").title == "Main"
+    assert scan("## Sub\n# Main\n# Other").title is None
+    assert scan("<!-- lint -->\n# Main\n").title is None
+    assert scan("---\n\n# Main\n").title is None
+    assert scan("- # Main\n").title is None
     assert scan("Main *page*\n===").title == "Main page"
     assert scan("## only sub\n").title is None
 

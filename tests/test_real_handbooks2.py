@@ -48,6 +48,28 @@ def test_elekto_candidate_header_is_a_rule_not_a_frontmatter_block(tmp_path: Pat
     assert lint(root) == (0, [])
 
 
+def test_titles_are_the_ones_mkdocs_shows(tmp_path: Path) -> None:
+    """MkDocs titles a page from its first element only when that is an `<h1>`: the Elekto page
+    (a rule first) and meeting notes whose first `# ` heading is deep inside are titled from
+    their file names; kb took the first `# ` heading anywhere ("issue resolved!")."""
+    notes = "## 2020\n\n* item\n\n# issue resolved!\n"
+    root = handbook(
+        tmp_path,
+        {
+            "README.md": "# Home\n\n[Paco](candidate-pacoxu.md) [n](2020_Weekly_Meeting_Minutes.md)\n",
+            "candidate-pacoxu.md": ELEKTO,
+            "2020_Weekly_Meeting_Minutes.md": notes,
+        },
+    )
+    result = run_kb(["build", "--out", str(tmp_path / "site")], root=root)
+    assert result.exit_code == 0, result.output
+    site = tmp_path / "site"
+    paco = (site / "candidate-pacoxu" / "index.html").read_text(encoding="utf-8")
+    notes_html = (site / "2020_Weekly_Meeting_Minutes" / "index.html").read_text(encoding="utf-8")
+    assert "<title>Candidate pacoxu - " in paco
+    assert "<title>2020 Weekly Meeting Minutes - " in notes_html
+
+
 def test_a_mistyped_opener_is_still_kb102(tmp_path: Path) -> None:
     """Four dashes and a `key:` line is a mistyped `---`: still reported."""
     root = handbook(tmp_path, {"README.md": "# Home\n\n[a](a.md)\n", "a.md": "----\ntitle: A\n---\n\n# A\n"})

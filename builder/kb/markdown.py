@@ -110,7 +110,7 @@ class BodyScan:
     headings: tuple[Heading, ...]
     links: tuple[Link, ...]
     unsafe: tuple[Unsafe, ...]
-    title: str | None  # text of the first level-1 heading
+    title: str | None  # text of the level-1 heading the body opens with (MkDocs' page title)
     suppressions: dict[int, frozenset[str]]  # body line -> codes ({"*"} = all)
     #: (line, col) where blocks first nest more than MAX_NESTING deep (KB416), else None
     deep: tuple[int, int] | None = None
@@ -256,7 +256,7 @@ def scan(body: str, config: MarkdownConfig | None = None) -> BodyScan:
     if config.attr_list and "{" in body:
         _attr_list_ids(_blank(body, lines.mask + lines.raw_html), ids)
     headings = _headings(body, lines.heads, config.attr_list, lines.own)
-    title = next((h.text for h in headings if h.level == 1), None)
+    title = _title(body, lines.heads, headings)
     return BodyScan(
         headings,
         _links(body, raw),
@@ -266,6 +266,20 @@ def scan(body: str, config: MarkdownConfig | None = None) -> BodyScan:
         lines.deep,
         frozenset(ids) if ids else _NO_IDS,
     )
+
+
+def _title(body: str, heads: list[tuple], headings: tuple[Heading, ...]) -> str | None:
+    """The page's title as MkDocs reads it: the text of a level-1 heading that is the body's
+    first block (MkDocs looks at the first element only: after a comment, a rule, a badge or
+    a paragraph the page is titled from its file name), else None."""
+    if not heads:
+        return None
+    lead = len(body) - len(body.lstrip())
+    for head, heading in zip(heads, headings, strict=True):
+        if head[5] == lead:
+            first_block = heading.level == 1 and heading.col == 1 and body[lead : lead + 1] != "<"
+            return heading.text if first_block else None
+    return None
 
 
 _NO_IDS: frozenset[str] = frozenset()
