@@ -941,6 +941,24 @@ def _years(docs: Iterable[Document]) -> set[int]:
     return {started.year for started in dates if started is not None}
 
 
+def years_named(rels: Iterable[str]) -> set[int]:
+    """The years the loops among `rels` started in, as their names say: a file name that starts
+    with a date (`loops/2026/2026-11-23-x.md`), else a year folder (`loops/2026/x.md`). Lint's
+    `Plan` is made with them before the loops are read; `Plan.holds` checks them after."""
+    years = set()
+    for rel in rels:
+        if rel.startswith("loops/"):
+            folder, _, name = rel.rpartition("/")
+            year = name[:4] if _DATED_NAME.match(name) else folder.rpartition("/")[2]
+            if _YEAR.fullmatch(year):
+                years.add(int(year))
+    return years
+
+
+_DATED_NAME = re.compile(r"[0-9]{4}-")
+_YEAR = re.compile(r"[0-9]{4}")
+
+
 def _reserved(key: str) -> bool:
     """Names kb generates a page for (KB302), and people's and feeds' folders."""
     return (

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from kb.errors import KbError
 from kb.findings import Finding, Severity
-from kb.pipeline import Checked, Options, check, only_paths, run
+from kb.pipeline import Linted, lint_check, only_paths
 from kb.settings import Settings
 
 
@@ -38,11 +38,11 @@ class LintReport:
 
 def run_lint(settings: Settings, options: LintOptions) -> LintReport:
     """Check everything, then keep what the options ask to see."""
-    checked = check(settings)
-    found, files = checked.findings, checked.corpus.files
+    linted = lint_check(settings)
+    found, files = linted.findings, linted.files
     notes: list[str] = []
     if options.changed:
-        found, files, notes = _changed(settings, checked, options.base)
+        found, files, notes = _changed(settings, linted, options.base)
     if options.paths:
         found = only_paths(found, options.paths)
     if options.write_baseline:
@@ -65,10 +65,10 @@ def exit_code(found: list[Finding], strict: bool) -> int:
 
 
 # -- --changed -----------------------------------------------------------------------------
-def _changed(settings: Settings, checked: Checked, base: str | None) -> tuple[list[Finding], int, list[str]]:
+def _changed(settings: Settings, linted: Linted, base: str | None) -> tuple[list[Finding], int, list[str]]:
     from kb import git
 
-    found = checked.findings
+    found = linted.findings
     repo = git.find_repo(settings.root)
     if repo is None:
         raise KbError("--changed needs a git repository (and git on PATH)")
@@ -81,7 +81,7 @@ def _changed(settings: Settings, checked: Checked, base: str | None) -> tuple[li
     changed = {p[len(prefix) :] for p in changes.changed if p.startswith(prefix)}
     touched = changed & _markdown(settings)
     own = [f for f in found if f.path in changed]
-    caused = _caused(settings, base_sha, checked, changed) if (changes.changed or changes.deleted) else []
+    caused = _caused(settings, base_sha, linted, changed) if (changes.changed or changes.deleted) else []
     notes = [f"kb: {len(touched)} changed file{'' if len(touched) == 1 else 's'} since {ref}"]
     return sorted(own + caused, key=Finding.sort_key), len(touched), notes
 
@@ -93,12 +93,12 @@ def _markdown(settings: Settings) -> set[str]:
     return {settings.repo_path(entry.rel) for entry in walk(settings)[0]}
 
 
-def _caused(settings: Settings, base_sha: str, checked: Checked, changed: set[str]) -> list[Finding]:
+def _caused(settings: Settings, base_sha: str, linted: Linted, changed: set[str]) -> list[Finding]:
     """Findings in unchanged files that the merge base did not have (checked on the same day)."""
-    before = run(settings, Options(rev=base_sha, today=checked.today)).findings
+    before = lint_check(settings, linted.today, rev=base_sha).findings
     known = Counter(_key(f) for f in before if f.path not in changed)
     out = []
-    for f in checked.findings:
+    for f in linted.findings:
         if f.path in changed:
             continue
         if known[_key(f)] > 0:

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from kb import block, cores, frontmatter
 from kb.findings import Finding, finding
@@ -35,6 +35,7 @@ Check = Callable[[Sequence[Document]], list[Finding]]
 #: and a chunk is what a worker process reads and sends back at once. When several processes
 #: read, and from how many files, is `kb.cores.PLANS["load"]`.
 CHUNK_FILES = 200
+R = TypeVar("R")
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,7 +337,7 @@ def load(settings: Settings, check: Check | None = None) -> Corpus:
     """Walk and read the whole handbook; `check`, if given, runs on the documents as they are read."""
     with paused_gc():
         markdown, assets, found = walk(settings)
-        chunks = [markdown[i : i + CHUNK_FILES] for i in range(0, len(markdown), CHUNK_FILES)]
+        chunks = chunked(markdown)
         jobs = cores.jobs("load", len(markdown))
         results = (
             _read_parallel(settings, chunks, check, jobs)
@@ -410,7 +411,7 @@ def _read_chunk(
 
 
 def _read_parallel(
-    settings: Settings, chunks: list[list[Entry]], check: Check | None, jobs: int
+    settings: Settings, chunks: Sequence[Sequence[Entry]], check: Check | None, jobs: int
 ) -> list[Result]:
     """Chunks read by `jobs` processes (`cores.fork_map`: workers from the front, this process
     from the back, meeting where the work balances).
@@ -433,6 +434,53 @@ def _start_worker() -> None:
     gc.disable()
     for cls in (Document, Frontmatter, Scalar, BodyScan, Heading, Link, Unsafe, Finding):
         _pickle_by_fields(cls)
+
+
+def chunked(entries: Sequence[Entry]) -> list[Sequence[Entry]]:
+    """`entries` in chunks of CHUNK_FILES, in order."""
+    return [entries[i : i + CHUNK_FILES] for i in range(0, len(entries), CHUNK_FILES)]
+
+
+def read(settings: Settings, entries: Sequence[Entry], check: Check | None = None) -> Result:
+    """Read, split, parse, scan and `check` `entries` in this process: their documents, the
+    findings of reading them and those of `check` (a file that cannot be read is no document)."""
+    return _read_chunk(settings, entries, check)
+
+
+#: A chunk read by `read_apart`: the findings of reading it, those of `check`, how many of
+#: its files became no document, and what `after` made of its documents.
+Apart = tuple[list[Finding], list[Finding], int, R]
+
+
+def read_apart(
+    settings: Settings,
+    chunks: Sequence[Sequence[Entry]],
+    check: Check,
+    after: Callable[[list[Document]], R],
+    setup: Callable[[], None] | None = None,
+) -> list[Apart[R]]:
+    """Read `chunks` as `load` does (in several processes on a large handbook), but keep each
+    chunk's documents where they were read: `after` makes of them what the caller needs, and
+    only that and the findings travel back (`kb lint`: a chunk's link findings, not its
+    documents). In chunk order; `setup` runs once in each worker process."""
+    fn = partial(_read_apart, settings, check=check, after=after)
+    jobs = cores.jobs("load", sum(len(chunk) for chunk in chunks))
+    if jobs <= 1:
+        return [fn(chunk) for chunk in chunks]
+    return cores.fork_map(fn, chunks, jobs, setup=partial(_start_apart, setup))
+
+
+def _read_apart(
+    settings: Settings, entries: Sequence[Entry], check: Check, after: Callable[[list[Document]], R]
+) -> Apart[R]:
+    documents, problems, checked = _read_chunk(settings, entries, check)
+    return problems, checked, len(entries) - len(documents), after(documents)
+
+
+def _start_apart(setup: Callable[[], None] | None) -> None:
+    _start_worker()
+    if setup is not None:
+        setup()
 
 
 class _Source:

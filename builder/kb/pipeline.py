@@ -24,17 +24,18 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from enum import IntEnum
 from functools import partial
+from itertools import groupby
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from kb import clock
 from kb.contracts import check_contracts
 from kb.findings import Finding, Severity, apply_severities
-from kb.link import Graph, link
-from kb.load import Corpus, load, paused_gc
+from kb.link import Graph, Node, Part, Plan, link, years_named
+from kb.load import Corpus, Entry, chunked, collection_of, load, paused_gc, read, read_apart, walk
 from kb.markdown import configure
 from kb.mdconfig import for_root
-from kb.model import Document
+from kb.model import Collection, Document
 from kb.settings import Settings
 from kb.siteconfig import site_config_findings
 from kb.validate import validate
@@ -203,6 +204,122 @@ def _check(settings: Settings, today: dt.date) -> Checked:
         found = apply_severities(found, settings.severity)
         found.sort(key=Finding.sort_key)
         return Checked(corpus, graph, found, today)
+
+
+@dataclass(frozen=True)
+class Linted:
+    """What `kb lint` reports of the pure stages: every finding (sorted, as `check` gives
+    them), the markdown files seen, and the day they were checked on."""
+
+    findings: list[Finding]
+    files: int
+    today: dt.date
+
+
+def lint_check(settings: Settings, today: dt.date | None = None, rev: str | None = None) -> Linted:
+    """The findings of the pure stages, as `check` gives them, for `kb lint` (on the tree as of
+    commit `rev`, if given). No corpus nor graph is kept: each chunk of files is read,
+    validated and linked in the process that read it, and only its findings and what the
+    whole-graph checks need come back (`kb.link.Plan`)."""
+    today = today or clock.today()
+    if rev is not None:
+        with _at_rev(settings, rev) as at_rev:
+            return _lint(at_rev, today)
+    return _lint(settings, today)
+
+
+def _lint(settings: Settings, today: dt.date) -> Linted:
+    configure(for_root(settings.root))
+    with paused_gc():
+        linted = _lint_apart(settings, today)
+    if linted is not None:
+        return linted
+    checked = _check(settings, today)  # the plan did not hold: all documents in one graph
+    return Linted(checked.findings, checked.corpus.files, today)
+
+
+#: The collections every chunk's links may need whole (aliases, headings) and the contracts
+#: read: read first, in the main process, before the chunks.
+_CONTEXT = (Collection.PRINCIPLE, Collection.PRODUCT)
+Suppressions = dict[str, dict[int, frozenset[str]]]
+
+
+def _lint_apart(settings: Settings, today: dt.date) -> Linted | None:
+    """Lint with each chunk linked where it was read; None when the plan the chunks were linked
+    by did not hold (a markdown file that is no document, a loop whose year is not its name's)."""
+    markdown, assets, found = walk(settings)
+    check = partial(validate, settings=settings, today=today)
+    runs = [(context, list(run)) for context, run in groupby(markdown, key=_in_context)]
+    context: dict[int, tuple[list[Document], list[Finding], list[Finding]]] = {}
+    for at, (in_context, run) in enumerate(runs):
+        if in_context:  # principles/ and products/: one run each, as the walk sorts them
+            context[at] = read(settings, run, check)
+            if len(context[at][0]) != len(run):
+                return None
+    nodes = [
+        Node(e.rel[:-3], settings.repo_path(e.rel), collection_of(e.rel), _id(e.rel), True) for e in markdown
+    ]
+    plan = Plan(
+        nodes,
+        [a.rel for a in assets],
+        [doc for docs, _, _ in context.values() for doc in docs],
+        years_named(e.rel for e in markdown),
+        settings.content,
+    )
+    kept = {at: _lint_part(plan, docs) for at, (docs, _, _) in context.items()}
+    chunks = {at: chunked(run) for at, (in_context, run) in enumerate(runs) if not in_context}
+    read_elsewhere = iter(
+        read_apart(
+            settings,
+            [chunk for run_chunks in chunks.values() for chunk in run_chunks],
+            check,
+            partial(_lint_part, plan),
+            setup=plan.speculate,
+        )
+    )
+    problems: list[Finding] = []
+    checked: list[Finding] = []
+    parts: list[Part] = []
+    suppressions: Suppressions = {}
+    for at in range(len(runs)):  # in file order
+        if at in context:
+            _, read_problems, read_checked = context[at]
+            results = [(read_problems, read_checked, 0, kept[at])]
+        else:
+            results = [next(read_elsewhere) for _ in chunks[at]]
+        for more, validated, missing, (part, silenced) in results:
+            if missing:
+                return None
+            problems.extend(more)
+            checked.extend(validated)
+            parts.append(part)
+            suppressions.update(silenced)
+    if not plan.holds(parts):
+        return None
+    found.extend(problems)
+    found.extend(checked)
+    found.extend(plan.finish(parts))
+    found.extend(check_contracts(plan.graph(), settings.require_non_goals))
+    unreadable = {key for part in parts for key in part.unreadable}
+    readable = [node for node in nodes if node.key not in unreadable]  # as documents, to the nav count
+    found.extend(site_config_findings(settings.root, cast("list[Document]", readable)))
+    found = _suppressed(found, suppressions)
+    found = apply_severities(found, settings.severity)
+    found.sort(key=Finding.sort_key)
+    return Linted(found, len(markdown), today)
+
+
+def _in_context(entry: Entry) -> bool:
+    return collection_of(entry.rel) in _CONTEXT
+
+
+def _id(rel: str) -> str:
+    return rel.rsplit("/", 1)[-1][:-3]
+
+
+def _lint_part(plan: Plan, docs: list[Document]) -> tuple[Part, Suppressions]:
+    """What lint needs of one chunk's documents, where they were read."""
+    return plan.part(docs), _suppressions(docs)
 
 
 @contextmanager
@@ -384,12 +501,21 @@ def _rendered(settings: Settings, options: Options, result: Run, folder: Path) -
 
 def suppress(found: Iterable[Finding], docs: Iterable[Document]) -> list[Finding]:
     """Drop findings silenced by `<!-- kb: ignore CODE -->` on their line or the line before."""
-    by_path: dict[str, dict[int, frozenset[str]]] = {}
+    return _suppressed(found, _suppressions(docs))
+
+
+def _suppressions(docs: Iterable[Document]) -> Suppressions:
+    """Path -> file line -> the codes silenced there, for documents that silence any."""
+    by_path: Suppressions = {}
     for doc in docs:
         if doc.scan.suppressions:
             by_path[doc.path] = {
                 doc.body_line + line - 1: codes for line, codes in doc.scan.suppressions.items()
             }
+    return by_path
+
+
+def _suppressed(found: Iterable[Finding], by_path: Suppressions) -> list[Finding]:
     if not by_path:
         return list(found)
     out = []
