@@ -38,7 +38,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mkdocs.plugins import BasePlugin
+from mkdocs.plugins import BasePlugin, event_priority
 
 from kb import __version__, render_parallel, searchindex
 
@@ -83,6 +83,7 @@ class RenderCache:
         self.site_dir: Path | None = None  # where the last run rendered
         self.order: list[str] = []  # every page's URL in MkDocs' order, as the last run read them
         self.kept_urls: set[str] = set()  # the URLs of the pages it reused (as MkDocs writes them)
+        self.search: searchindex.Entries | None = None  # the site's index by page, once merged
 
     # -- the render -------------------------------------------------------------------------
 
@@ -103,6 +104,7 @@ class RenderCache:
             self.site_dir = Path(config["site_dir"])
             self.order.clear()
             self.kept_urls.clear()
+            self.search = None
             plan = self.plan = self._plan(config, nav, usable(config))
             if clean:
                 plan.full, plan.keep = "--clean", {}
@@ -110,7 +112,7 @@ class RenderCache:
             if plan.full:
                 rendered = render(config, jobs)
             else:
-                config["plugins"][NAME] = KeepPlugin(self, plan)
+                config["plugins"][NAME] = KeepPlugin(self, plan, _tags_variable(config))
                 render_parallel.add(config, 1, None).skip = frozenset(plan.keep)
                 rendered = render(config, 1)
                 self._restore(plan, Path(config["site_dir"]))
@@ -124,7 +126,7 @@ class RenderCache:
         docs = Path(config["docs_dir"])
         pages = _pages(docs)
         digest = shared_digest(config, nav)
-        keys = page_keys(docs, pages, listing_digest(docs, pages) if _has_tags(config) else "")
+        keys = page_keys(docs, pages, _has_tags(config))
         plan = Plan(digest, keys)
         state = self._state()
         if not page_by_page:
@@ -161,6 +163,7 @@ class RenderCache:
             if url in old:
                 pages[url] = old[url]
         searchindex.write(site_dir, data, pages, self.order)
+        self.search = pages  # what the index now holds, by page: save() keeps it
 
     # -- the state ----------------------------------------------------------------------------
 
@@ -186,8 +189,10 @@ class RenderCache:
             if dest not in live:
                 (site / dest).unlink(missing_ok=True)
                 _prune(site / dest, site)
-        data = searchindex.read(site_dir)
-        if data is not None:
+        data = None if self.search is not None else searchindex.read(site_dir)
+        if self.search is not None:
+            _write_json(self.folder / SEARCH, self.search)
+        elif data is not None:
             _write_json(self.folder / SEARCH, searchindex.by_page(data.get("docs", [])))
         else:
             (self.folder / SEARCH).unlink(missing_ok=True)
@@ -214,19 +219,69 @@ class RenderCache:
 
 class KeepPlugin(BasePlugin):
     """Notes, as MkDocs reads the pages, their order and the URLs of those the cache serves (kb's
-    share plugin, `kb.render_parallel`, gives those an empty body and template: `skip`)."""
+    share plugin, `kb.render_parallel`, gives those an empty body and template: `skip`), and
+    spares those pages the work whose result nobody reads:
 
-    def __init__(self, cache: RenderCache, plan: Plan) -> None:
+    - an empty body with no markdown extension (what kb/share leaves of a kept page) converts
+      to nothing: `Page.render` would still build a `Markdown()` for it (half a millisecond a
+      page); the page gets what that conversion gives instead (`_render_empty`);
+    - the tags plugin's references for a kept page's template (its `tags` variable) would be
+      computed for the empty template, which shows nothing: the variable is set empty first,
+      which the tags plugin leaves as it is."""
+
+    def __init__(self, cache: RenderCache, plan: Plan, tags_variable: str | None = None) -> None:
         super().__init__()
         self.keep = plan.keep
         self.order = cache.order
         self.kept_urls = cache.kept_urls
+        self.tags_variable = tags_variable
 
+    @event_priority(-200)  # after kb/share's (-100), which empties a kept page
     def on_page_markdown(self, markdown: str, page: Any, config: Any, files: Any) -> str:
         self.order.append(page.url)  # MkDocs' page order: the search index's
         if page.file.src_uri in self.keep:
             self.kept_urls.add(page.url)  # MkDocs' own URL (percent-encoded), the search index's key
+            if (
+                markdown == ""
+                and not config["markdown_extensions"]
+                and page.meta.get("template") == render_parallel.EMPTY
+            ):
+                page.render = functools.partial(_render_empty, page)
         return markdown
+
+    @event_priority(100)  # before the tags plugin's
+    def on_page_context(self, context: Any, page: Any, config: Any, nav: Any) -> Any:
+        if (
+            self.tags_variable
+            and page.file.src_uri in self.keep
+            and page.meta.get("template") == render_parallel.EMPTY
+        ):
+            context.setdefault(self.tags_variable, [])
+        return context
+
+
+def _render_empty(page: Any, config: Any, files: Any) -> None:
+    """What `Page.render` (MkDocs 1.6) makes of an empty body: `Markdown.convert` returns "" for a
+    blank source before any processor runs, so no title, anchor or link is found."""
+    import logging
+
+    from mkdocs.structure.toc import get_toc
+
+    page.content = ""
+    page.toc = get_toc([])
+    page._title_from_render = None
+    page.present_anchor_ids = set()
+    if logging.getLogger("mkdocs.structure.pages").getEffectiveLevel() > logging.DEBUG:
+        page.links_to_anchors = {}
+
+
+def _tags_variable(config: Any) -> str | None:
+    """The template variable Material's tags plugin fills for each page (None: no such plugin)."""
+    for name, plugin in config["plugins"].items():
+        variable = getattr(getattr(plugin, "config", None), "tags_name_variable", None)
+        if name.endswith("tags") and isinstance(variable, str):
+            return variable
+    return None
 
 
 # -- keys --------------------------------------------------------------------------------------
@@ -255,26 +310,29 @@ def shared_digest(config: Any, nav: list[Any]) -> str:
     return h.hexdigest()
 
 
-def page_keys(docs: Path, pages: Iterable[str], listing: str) -> dict[str, str]:
-    """A key per page: its emitted bytes (and, for a tags listing, every page's frontmatter)."""
-    keys = {}
-    for uri in pages:
-        data = (docs / uri).read_bytes()
-        h = hashlib.sha256(data)
-        if listing and LISTING in data:
-            h.update(listing.encode())
-        keys[uri] = h.hexdigest()
-    return keys
-
-
-def listing_digest(docs: Path, pages: Iterable[str]) -> str:
-    """A digest of every page's frontmatter and path: what a tags listing shows of the others."""
-    h = hashlib.sha256()
+def page_keys(docs: Path, pages: Iterable[str], tags: bool) -> dict[str, str]:
+    """A key per page: its emitted bytes (and, for a tags listing when `tags`, every page's
+    frontmatter and path: what a listing shows of the others). One read a page."""
+    keys, listings = {}, []
+    listing = hashlib.sha256()
     for uri in sorted(pages):
         data = (docs / uri).read_bytes()
-        end = data.find(b"\n---", 3) if data.startswith(b"---") else -1
-        h.update(uri.encode() + b"\0" + (data[: end + 4] if end >= 0 else b"") + b"\0")
-    return h.hexdigest()
+        h = hashlib.sha256(data)
+        if tags:
+            _listing_part(listing, uri, data)
+            if LISTING in data:
+                listings.append(uri)
+        keys[uri] = h
+    digest = listing.hexdigest().encode()
+    for uri in listings:
+        keys[uri].update(digest)
+    return {uri: h.hexdigest() for uri, h in keys.items()}
+
+
+def _listing_part(h: Any, uri: str, data: bytes) -> None:
+    """A page's frontmatter and path into `h`: what a tags listing shows of the others."""
+    end = data.find(b"\n---", 3) if data.startswith(b"---") else -1
+    h.update(uri.encode() + b"\0" + (data[: end + 4] if end >= 0 else b"") + b"\0")
 
 
 def _stable(value: Any) -> Any:
