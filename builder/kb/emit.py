@@ -218,10 +218,17 @@ def render_tree(
         tree.text(posixpath.dirname(feed.key) + "/sitemap.xml", EMPTY_SITEMAP)
     docs = [doc for doc in graph.docs.values() if doc.readable]
     # Each page is a pure function of the graph: on a large handbook, forked processes share them.
+    # The generated pages (indexes, years, people, coverage: seconds at 10,000 loops) are one
+    # item, first, so that a worker takes them while this process renders documents from the end.
     jobs = cores.jobs("emit", len(docs))  # from 500 documents: kb.cores.PLANS
-    for doc, text in zip(docs, cores.fork_map(pages.document, docs, jobs), strict=True):
+    items: list[Document | None] = [None, *docs]
+    done = cores.fork_map(functools.partial(_page, pages), items, jobs)
+    for doc, text in zip(docs, done[1:], strict=True):
+        assert isinstance(text, str)
         tree.text(graph.site_key(doc.key) + ".md", text)
-    for rel, content in pages.generated().items():
+    generated = done[0]
+    assert isinstance(generated, dict)
+    for rel, content in generated.items():
         tree.text(rel, content)
     tree.text("kb.json", kb_json(graph, views))
     if any(
@@ -229,6 +236,11 @@ def render_tree(
     ):  # 2.75 MB: only for a page that loads it
         tree.copies[MERMAID] = templating.default_templates() / MERMAID
     return tree
+
+
+def _page(pages: _Pages, doc: Document | None) -> str | dict[str, str]:
+    """A document's page, or (for None) every generated page: `render_tree`'s items."""
+    return pages.generated() if doc is None else pages.document(doc)
 
 
 #: Characters XML 1.0 cannot hold at all, not even escaped; a frontmatter string can smuggle them
