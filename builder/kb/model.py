@@ -176,7 +176,7 @@ class Document:
 
     @property
     def title(self) -> str:
-        """`title`, else the first `# ` heading, else the file name as MkDocs derives it."""
+        """`title`, else the `# ` heading the body opens with, else the file name as MkDocs derives it."""
         value = self.meta.get("title")
         if isinstance(value, str) and value.strip():
             return value

@@ -149,7 +149,7 @@ LOOP: tuple[Field, ...] = (
 )
 
 PAGE: tuple[Field, ...] = (
-    Field("title", Kind.LINE, "The page's name; defaults to its first '# ' heading.", True),
+    Field("title", Kind.LINE, "Its name; else the '# ' heading it opens with, else its file name.", True),
     Field("summary", Kind.LINE, "One line shown in indexes.", max_len=200),
     TAGS,
     _type(Collection.PAGE),
@@ -297,7 +297,7 @@ def _row(collection: Collection, f: Field, name: str) -> str:
 
 def _requirement(collection: Collection, f: Field) -> str:
     if collection is Collection.PAGE and f.name == "title":
-        return "no: the first `# ` heading"
+        return "no: the `# ` heading it opens with, else the file name"
     if f.required:
         return f"yes; `kb new` writes `{f.initial}`" if f.initial else "yes"
     settings = [s for s, (c, name) in REQUIRED_BY_SETTING.items() if c is collection and name == f.name]
