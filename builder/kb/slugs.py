@@ -23,6 +23,9 @@ _MARKUP = re.compile(r"[*_`\[<&\\!]")
 _ESCAPE = re.compile(r"\\([\\`*_{}\[\]()>#+\-.!])")  # Python-Markdown's escapable characters
 _LONE_STARS = re.compile(r"(?:(?<=\s)|^)(\*{1,3}|_{1,3})(?=\s|$)")  # Python-Markdown: not emphasis
 _UNESCAPE = {0xE000 + c: chr(c) for c in range(33, 127)} | {2: None, 3: None}
+#: A code span's place while the rest of a heading is stripped (supplementary private use area).
+_CODE_BASE = 0xF0000
+_CODE_PLACEHOLDER = re.compile("[\U000f0000-\U000ffffd]")
 # Links, images and HTML become their text between STX and ETX, as Python-Markdown's placeholders
 # do, so the emphasis patterns see a non-word character at their edges.
 _INLINE_SUBS = (
@@ -162,15 +165,21 @@ def _attr_list(text: str) -> tuple[str, str | None]:
 
 
 def _strip_markup(text: str) -> str:
-    """Remove inline markup outside code spans; code span content is kept as is."""
-    out = []
-    pos = 0
-    for m in _CODE_SPAN.finditer(text):
-        out.append(_strip_plain(text[pos : m.start()]))
-        out.append(m.group(2).strip())
-        pos = m.end()
-    out.append(_strip_plain(text[pos:]))
-    return "".join(out)
+    """Remove inline markup outside code spans; code span content is kept as is.
+
+    Code spans go first, as in Python-Markdown: each becomes a placeholder between STX and ETX
+    until the rest is stripped, so a link or emphasis around one (``[`prow`](url)``) is still
+    seen whole and gives its text."""
+    codes: list[str] = []
+
+    def hide(m: re.Match[str]) -> str:
+        codes.append(m.group(2).strip())
+        return f"\x02{chr(_CODE_BASE + len(codes) - 1)}\x03"
+
+    text = _strip_plain(_CODE_SPAN.sub(hide, text))
+    if codes:
+        text = _CODE_PLACEHOLDER.sub(lambda m: codes[ord(m.group()) - _CODE_BASE], text)
+    return text
 
 
 def _strip_plain(text: str) -> str:
