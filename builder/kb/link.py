@@ -17,7 +17,7 @@ from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from functools import cache, partial
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import NamedTuple, cast
 from urllib.parse import unquote
@@ -209,22 +209,38 @@ class Index:
     ) -> None:
         self.collections: dict[str, Collection] = {}
         self.by_id: dict[Collection, dict[str, str]] = {c: {} for c in Collection}  # id -> first key
-        names: dict[str, set[str]] = defaultdict(set)
+        #: name -> the keys it may mean, sorted; built as lists (most names mean one key): a
+        #: document's key goes under its id and its key, once each.
+        self.names: dict[str, list[str]] = {}
+        collections, by_id, names, known = self.collections, self.by_id, self.names, self.names.get
         for key, coll, ident in docs:
-            self.collections[key] = coll
-            self.by_id[coll].setdefault(ident, key)
-            names[ident].add(key)
-            names[key].add(key)
-        self.rels = {key + ".md" for key in self.collections}
+            collections[key] = coll
+            by_id[coll].setdefault(ident, key)
+            keys = known(ident)
+            if keys is None:
+                names[ident] = [key]
+            else:
+                keys.append(key)
+            if key != ident:
+                keys = known(key)
+                if keys is None:
+                    names[key] = [key]
+                else:
+                    keys.append(key)
+        self.rels = {key + ".md" for key in collections}
         self.assets = set(assets)
         self.generated = set(GENERATED) | {f"loops/{year}/index" for year in years}
         for doc in principles:
             if doc.collection is _PRINCIPLE and doc.readable:
                 for alias in doc.principle.aliases:
-                    names[alias.casefold()].add(doc.key)
+                    keys = names.setdefault(alias.casefold(), [])
+                    if doc.key not in keys:
+                        keys.append(doc.key)
         for key in self.generated:
-            names.setdefault(key, {key})
-        self.names = {name: sorted(keys) for name, keys in names.items()}
+            names.setdefault(key, [key])
+        for keys in names.values():
+            if len(keys) > 1:
+                keys.sort()
 
 
 class _Ask(NamedTuple):
@@ -590,6 +606,9 @@ class Node(NamedTuple):
         return self.key + ".md"
 
 
+_PATH = attrgetter("path")
+
+
 def _value_pos(docs: Mapping[str, Document], name: str, key: str) -> Pos:
     return docs[key].front.value_pos(name)
 
@@ -601,7 +620,7 @@ def _duplicates(
     clash (`firsts`: the first principle of each id; `principles`: all, by key)."""
     seen: dict[tuple[Collection, str], Node] = {}
     found: list[Finding] = []
-    for node in sorted(nodes, key=lambda n: n.path):
+    for node in sorted(nodes, key=_PATH):
         if _reserved(node.key):
             found.append(
                 finding(
@@ -888,15 +907,16 @@ class Plan:
                     found.append(item)
         by_key = {node.key: node for node in nodes}
         for kind in _CHAINS:
+            name = kind.value
             nexts: dict[str, list[str]] = defaultdict(list)
             positions: dict[str, Pos] = {}
             for part in parts:
                 for chain_kind, source, target in part.chains:
-                    if chain_kind == kind.value:
+                    if chain_kind == name:
                         nexts[source].append(target)
-                positions.update(
-                    (source, pos) for (k, source), pos in part.positions.items() if k == kind.value
-                )
+                for (chain_kind, source), pos in part.positions.items():
+                    if chain_kind == name:
+                        positions[source] = pos
             found.extend(_cycles(kind, nexts, by_key, positions.__getitem__))
         practiced = {key for part in parts for key in part.practiced}
         linked = {key for part in parts for key in part.linked}
@@ -948,25 +968,29 @@ def years_named(rels: Iterable[str]) -> set[int]:
     years = set()
     for rel in rels:
         if rel.startswith("loops/"):
-            folder, _, name = rel.rpartition("/")
-            year = name[:4] if _DATED_NAME.match(name) else folder.rpartition("/")[2]
-            if _YEAR.fullmatch(year):
+            slash = rel.rfind("/")
+            year = rel[slash + 1 : slash + 5]
+            if rel[slash + 5 : slash + 6] != "-" or not _is_year(year):
+                year = rel[rel.rfind("/", 0, slash) + 1 : slash]  # the folder's name
+            if _is_year(year):
                 years.add(int(year))
     return years
 
 
-_DATED_NAME = re.compile(r"[0-9]{4}-")
-_YEAR = re.compile(r"[0-9]{4}")
+def _is_year(text: str) -> bool:
+    return len(text) == 4 and text.isascii() and text.isdigit()
 
 
 def _reserved(key: str) -> bool:
     """Names kb generates a page for (KB302), and people's and feeds' folders."""
     return (
-        key in GENERATED[1:]
-        or key == "tags"
-        or bool(_YEAR_INDEX.match(key))
+        key in _RESERVED
         or key.startswith(("people/", "feeds/"))
+        or (key.endswith("/index") and bool(_YEAR_INDEX.match(key)))
     )
+
+
+_RESERVED = frozenset((*GENERATED[1:], "tags"))
 
 
 def _never_orphan(key: str) -> bool:

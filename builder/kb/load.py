@@ -40,10 +40,10 @@ R = TypeVar("R")
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """A file found by the walk: its path relative to the content folder, and its size."""
+    """A file found by the walk: its path relative to the content folder. (Its size is asked
+    for where it is read: in the workers' share of the reading, not in the serial walk.)"""
 
     rel: str
-    size: int
 
 
 @dataclass(frozen=True)
@@ -64,9 +64,8 @@ def walk(settings: Settings) -> tuple[list[Entry], list[Entry], list[Finding]]:
     assets: list[Entry] = []
     found: list[Finding] = []
     root = settings.root.resolve()
-    for rel, entry in _scan(settings.content, "", root, settings, found, Layout.of(settings)):
-        size = _size(entry)
-        (markdown if rel.endswith(".md") else assets).append(Entry(rel, size))
+    for rel, _ in _scan(settings.content, "", root, settings, found, Layout.of(settings)):
+        (markdown if rel.endswith(".md") else assets).append(Entry(rel))
     found.extend(_name_clashes(settings, markdown + assets))
     markdown.sort(key=lambda e: e.rel)
     assets.sort(key=lambda e: e.rel)
@@ -153,13 +152,6 @@ def _inside(path: str, root: Path) -> bool:
         return False
 
 
-def _size(entry: os.DirEntry[str]) -> int:
-    try:
-        return entry.stat().st_size
-    except OSError:
-        return -1
-
-
 def _name_clashes(settings: Settings, entries: list[Entry]) -> list[Finding]:
     """KB303: names that one file system keeps apart and another merges (macOS, Windows)."""
     seen: dict[str, str] = {}
@@ -200,25 +192,34 @@ def _unreadable(settings: Settings, rel: str, exc: OSError) -> Finding:
 def collection_of(rel: str) -> Collection:
     """The first folder decides the collection; anything else is a plain page."""
     first, sep, _ = rel.partition("/")
-    return FOLDER_COLLECTION.get(first, Collection.PAGE) if sep else Collection.PAGE
+    return FOLDER_COLLECTION.get(first, _PAGE) if sep else _PAGE
 
 
-def _read_text(settings: Settings, entry: Entry) -> tuple[str | None, list[Finding]]:
-    """The decoded text of a file, or None and why not (too large, unreadable, not UTF-8)."""
+_PAGE = Collection.PAGE  # an enum member read per file: bound once (the enum's lookup costs)
+
+
+def _read_text(settings: Settings, folder: str, entry: Entry) -> tuple[str | None, list[Finding]]:
+    """The decoded text of a file under `folder` (the content folder), or None and why not (too
+    large, unreadable, not UTF-8)."""
     path = _repo_path(settings, entry.rel)
-    if entry.size > settings.max_file_bytes:
+    file = os.path.join(folder, entry.rel)
+    try:
+        size = os.stat(file).st_size
+    except OSError:
+        size = -1  # reading it says why
+    if size > settings.max_file_bytes:
         return None, [
             finding(
                 path,
                 1,
                 1,
                 "KB106",
-                f"file is {entry.size} bytes, over the limit of {settings.max_file_bytes}",
+                f"file is {size} bytes, over the limit of {settings.max_file_bytes}",
                 "split it, or raise [tool.kb] max_file_bytes",
             )
         ]
     try:
-        data = _read_bytes(os.path.join(settings.content, entry.rel), entry.size)
+        data = _read_bytes(file, size)
     except OSError as exc:
         return None, [_unreadable(settings, entry.rel, exc)]
     text, problem = decode(path, data)
@@ -228,13 +229,13 @@ def _read_text(settings: Settings, entry: Entry) -> tuple[str | None, list[Findi
 
 
 def _read_bytes(path: str, size: int) -> bytes:
-    """The file's bytes in one read of the size the walk saw (no buffered reader, no resizing)."""
+    """The file's bytes in one read of the size `stat` saw (no buffered reader, no resizing)."""
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     try:
         data = os.read(fd, size + 1) if size >= 0 else b""
         if len(data) <= size:
             return data
-        parts = [data]  # it grew since the walk, or its size was unknown
+        parts = [data]  # it grew since the stat, or its size was unknown
         while more := os.read(fd, 1 << 20):
             parts.append(more)
         return b"".join(parts)
@@ -389,7 +390,8 @@ def _read_chunk(
 ) -> Result:
     """Read, split, parse and scan each entry, then `check` the documents; with `ship`, in a
     worker, make them cheaper to send (`_shipped`)."""
-    read = [_read_text(settings, entry) for entry in entries]
+    folder = str(settings.content)
+    read = [_read_text(settings, folder, entry) for entry in entries]
     parsed = iter(
         _parse_texts(
             settings, [(e.rel, text) for e, (text, _) in zip(entries, read, strict=True) if text is not None]

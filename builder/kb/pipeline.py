@@ -32,7 +32,7 @@ from kb import clock
 from kb.contracts import check_contracts
 from kb.findings import Finding, Severity, apply_severities
 from kb.link import Graph, Node, Part, Plan, link, years_named
-from kb.load import Corpus, Entry, chunked, collection_of, load, paused_gc, read, read_apart, walk
+from kb.load import Corpus, chunked, collection_of, load, paused_gc, read, read_apart, walk
 from kb.markdown import configure
 from kb.mdconfig import for_root
 from kb.model import Collection, Document
@@ -249,16 +249,18 @@ def _lint_apart(settings: Settings, today: dt.date) -> Linted | None:
     by did not hold (a markdown file that is no document, a loop whose year is not its name's)."""
     markdown, assets, found = walk(settings)
     check = partial(validate, settings=settings, today=today)
-    runs = [(context, list(run)) for context, run in groupby(markdown, key=_in_context)]
+    prefix = settings.content_prefix
+    nodes = [Node(e.rel[:-3], prefix + e.rel, collection_of(e.rel), _id(e.rel), True) for e in markdown]
+    runs = [
+        (in_context, [markdown[at] for at, _ in run])
+        for in_context, run in groupby(enumerate(nodes), key=lambda n: n[1].collection in _CONTEXT)
+    ]
     context: dict[int, tuple[list[Document], list[Finding], list[Finding]]] = {}
     for at, (in_context, run) in enumerate(runs):
         if in_context:  # principles/ and products/: one run each, as the walk sorts them
             context[at] = read(settings, run, check)
             if len(context[at][0]) != len(run):
                 return None
-    nodes = [
-        Node(e.rel[:-3], settings.repo_path(e.rel), collection_of(e.rel), _id(e.rel), True) for e in markdown
-    ]
     plan = Plan(
         nodes,
         [a.rel for a in assets],
@@ -307,10 +309,6 @@ def _lint_apart(settings: Settings, today: dt.date) -> Linted | None:
     found = apply_severities(found, settings.severity)
     found.sort(key=Finding.sort_key)
     return Linted(found, len(markdown), today)
-
-
-def _in_context(entry: Entry) -> bool:
-    return collection_of(entry.rel) in _CONTEXT
 
 
 def _id(rel: str) -> str:
