@@ -218,19 +218,20 @@ def render_tree(
         tree.text(posixpath.dirname(feed.key) + "/sitemap.xml", EMPTY_SITEMAP)
     docs = [doc for doc in graph.docs.values() if doc.readable]
     # Each page is a pure function of the graph: on a large handbook, forked processes share them.
-    # The generated pages (indexes, years, people, coverage: seconds at 10,000 loops) are one
-    # item, first, so that a worker takes them while this process renders documents from the end.
+    # The generated pages (indexes, years, people, coverage) and kb.json (seconds at 10,000
+    # loops) are two items, first, so that a worker takes them while this process renders
+    # documents from the end.
     jobs = cores.jobs("emit", len(docs))  # from 500 documents: kb.cores.PLANS
-    items: list[Document | None] = [None, *docs]
+    items: list[Document | str] = [_GENERATED, _KB_JSON, *docs]
     done = cores.fork_map(functools.partial(_page, pages), items, jobs)
-    for doc, text in zip(docs, done[1:], strict=True):
+    for doc, text in zip(docs, done[2:], strict=True):
         assert isinstance(text, str)
         tree.text(graph.site_key(doc.key) + ".md", text)
-    generated = done[0]
-    assert isinstance(generated, dict)
+    generated, data = done[0], done[1]
+    assert isinstance(generated, dict) and isinstance(data, str)
     for rel, content in generated.items():
         tree.text(rel, content)
-    tree.text("kb.json", kb_json(graph, views))
+    tree.text("kb.json", data)
     if any(
         MERMAID.encode() in data for data in tree.files.values()
     ):  # 2.75 MB: only for a page that loads it
@@ -238,9 +239,14 @@ def render_tree(
     return tree
 
 
-def _page(pages: _Pages, doc: Document | None) -> str | dict[str, str]:
-    """A document's page, or (for None) every generated page: `render_tree`'s items."""
-    return pages.generated() if doc is None else pages.document(doc)
+_GENERATED, _KB_JSON = "generated pages", "kb.json"
+
+
+def _page(pages: _Pages, item: Document | str) -> str | dict[str, str]:
+    """`render_tree`'s items: a document's page, every generated page, or kb.json."""
+    if isinstance(item, Document):
+        return pages.document(item)
+    return pages.generated() if item == _GENERATED else kb_json(pages.graph, pages.views)
 
 
 #: Characters XML 1.0 cannot hold at all, not even escaped; a frontmatter string can smuggle them
