@@ -152,7 +152,7 @@ class _Meeting:
         os.write(self.lock_write, b"k")
         self.children: dict[int, int] = {}  # read end of its notice pipe -> pid
         self.buffers: dict[int, bytearray] = {}  # notices read in part
-        self.spills: dict[int, Any] = {}  # read end of its notice pipe -> its results' file
+        self.spills: dict[int, int] = {}  # read end of its notice pipe -> its results' file
         self.done: dict[int, list[Any]] = {}
 
     def run(self, jobs: int) -> dict[int, list[Any]]:
@@ -195,23 +195,25 @@ class _Meeting:
 
     # -- workers -------------------------------------------------------------------------
     def _start(self) -> bool:
-        import tempfile
-
         try:
-            spill = tempfile.TemporaryFile(dir=_spill_folder())
-            reader, writer = os.pipe()
+            spill = _spill_file()
         except OSError:  # out of file descriptors: the batches are shared by fewer processes
+            return False
+        try:
+            reader, writer = os.pipe()
+        except OSError:  # likewise
+            os.close(spill)
             return False
         try:
             pid = fork()
         except OSError:  # fork failed (memory, process limit): likewise
             os.close(reader)
             os.close(writer)
-            spill.close()
+            os.close(spill)
             return False
         if pid == 0:
             os.close(reader)
-            self._child(writer, spill.fileno())  # never returns
+            self._child(writer, spill)  # never returns
         os.close(writer)
         self.children[reader] = pid
         self.buffers[reader] = bytearray()
@@ -248,14 +250,14 @@ class _Meeting:
             if not data:  # the worker ended (or died): whatever it did not send is computed here
                 os.close(fd)
                 os.waitpid(self.children.pop(fd), 0)
-                self.spills.pop(fd).close()
+                os.close(self.spills.pop(fd))
                 continue
             buffer = self.buffers[fd]
             buffer += data
             while len(buffer) >= _NOTICE.size:
                 index, offset, length = _NOTICE.unpack_from(buffer, 0)
                 del buffer[: _NOTICE.size]
-                payload = os.pread(self.spills[fd].fileno(), length, offset)
+                payload = os.pread(self.spills[fd], length, offset)
                 if len(payload) == length:  # else the file system failed it: computed here
                     self.done[index] = pickle.loads(payload)
 
@@ -267,11 +269,28 @@ class _Meeting:
                 pass
             os.waitpid(pid, 0)
             os.close(fd)
-            self.spills.pop(fd).close()
+            os.close(self.spills.pop(fd))
         self.children.clear()
         os.close(self.lock_read)
         os.close(self.lock_write)
         self.counters.close()
+
+
+def _spill_file() -> int:
+    """A file with no name for a worker's results (`_spill_folder`): it vanishes when closed.
+    Made with O_TMPFILE where the system has it (no `tempfile` import on lint's serial path)."""
+    folder = _spill_folder()
+    unnamed = getattr(os, "O_TMPFILE", 0)
+    if folder is not None and unnamed:
+        try:
+            return os.open(folder, os.O_RDWR | unnamed, 0o600)
+        except OSError:  # the file system cannot: a named file, removed at once
+            pass
+    import tempfile
+
+    fd, name = tempfile.mkstemp(dir=folder)
+    os.unlink(name)
+    return fd
 
 
 def _spill_folder() -> str | None:

@@ -203,42 +203,54 @@ def _read_text(settings: Settings, folder: str, entry: Entry) -> tuple[str | Non
     large, unreadable, not UTF-8)."""
     path = _repo_path(settings, entry.rel)
     file = os.path.join(folder, entry.rel)
+    limit = settings.max_file_bytes
     try:
-        size = os.stat(file).st_size
-    except OSError:
-        size = -1  # reading it says why
-    if size > settings.max_file_bytes:
+        data = _read_bytes(file, limit)
+    except OSError as exc:
+        try:  # a file too large says so even when it cannot be read
+            size = os.stat(file).st_size
+        except OSError:
+            size = -1
+        if size <= limit:
+            return None, [_unreadable(settings, entry.rel, exc)]
+        data = size
+    if isinstance(data, int):
         return None, [
             finding(
                 path,
                 1,
                 1,
                 "KB106",
-                f"file is {size} bytes, over the limit of {settings.max_file_bytes}",
+                f"file is {data} bytes, over the limit of {limit}",
                 "split it, or raise [tool.kb] max_file_bytes",
             )
         ]
-    try:
-        data = _read_bytes(file, size)
-    except OSError as exc:
-        return None, [_unreadable(settings, entry.rel, exc)]
     text, problem = decode(path, data)
     if problem:
         return None, [problem]
     return text, []
 
 
-def _read_bytes(path: str, size: int) -> bytes:
-    """The file's bytes in one read of the size `stat` saw (no buffered reader, no resizing)."""
+#: The first read of a file asks for this much: a markdown file is nearly always smaller, and
+#: a short read is the whole file (no `stat` for its size, one read, no buffered reader).
+FIRST_READ = 1 << 16
+
+
+def _read_bytes(path: str, limit: int) -> bytes | int:
+    """The file's bytes, or its size when it is over `limit` bytes (then not read whole)."""
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     try:
-        data = os.read(fd, size + 1) if size >= 0 else b""
-        if len(data) <= size:
-            return data
-        parts = [data]  # it grew since the stat, or its size was unknown
-        while more := os.read(fd, 1 << 20):
+        data = os.read(fd, FIRST_READ)
+        if len(data) < FIRST_READ:  # the whole file
+            return len(data) if len(data) > limit else data
+        size = os.fstat(fd).st_size
+        if size > limit:
+            return size
+        parts = [data]
+        while more := os.read(fd, max(size + 1 - len(data), 1 << 20)):
             parts.append(more)
-        return b"".join(parts)
+        data = b"".join(parts)
+        return len(data) if len(data) > limit else data
     finally:
         os.close(fd)
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
@@ -324,6 +323,8 @@ def _lint_part(plan: Plan, docs: list[Document]) -> tuple[Part, Suppressions]:
 def _at_rev(settings: Settings, rev: str) -> Iterator[Settings]:
     """The handbook's settings with its root in a temporary folder holding the content folder
     as of commit `rev` (`git archive`: the working tree and the index are left alone)."""
+    import tempfile
+
     from kb import git
     from kb.errors import KbError
 
