@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 
 NAME = "kb/cache"
 #: Bumped when what the cache holds changes shape: an old cache is then ignored.
-FORMAT = 1
+FORMAT = 2
 STATE = "state.json"
 SITE = "site"
 SEARCH = "search.json"
@@ -83,7 +83,6 @@ class RenderCache:
         self.site_dir: Path | None = None  # where the last run rendered
         self.order: list[str] = []  # every page's URL in MkDocs' order, as the last run read them
         self.kept_urls: set[str] = set()  # the URLs of the pages it reused (as MkDocs writes them)
-        self.search: searchindex.Entries | None = None  # the site's index by page, once merged
 
     # -- the render -------------------------------------------------------------------------
 
@@ -104,7 +103,6 @@ class RenderCache:
             self.site_dir = Path(config["site_dir"])
             self.order.clear()
             self.kept_urls.clear()
-            self.search = None
             plan = self.plan = self._plan(config, nav, usable(config))
             if clean:
                 plan.full, plan.keep = "--clean", {}
@@ -155,15 +153,15 @@ class RenderCache:
             _folder(target.parent, made)
             _link(cached / dest, target)
         data = searchindex.read(site_dir)
-        old = _read_json(self.folder / SEARCH)
-        if data is None or not isinstance(old, dict):
+        index = _read_json(self.folder / SEARCH)  # the last site's whole index (save links it)
+        if data is None or not isinstance(index, dict) or not isinstance(index.get("docs"), list):
             return
+        old = searchindex.by_page(index["docs"])
         pages = searchindex.by_page(data.get("docs", []))  # the pages rendered now
         for url in self.kept_urls:
             if url in old:
                 pages[url] = old[url]
         searchindex.write(site_dir, data, pages, self.order)
-        self.search = pages  # what the index now holds, by page: save() keeps it
 
     # -- the state ----------------------------------------------------------------------------
 
@@ -189,11 +187,10 @@ class RenderCache:
             if dest not in live:
                 (site / dest).unlink(missing_ok=True)
                 _prune(site / dest, site)
-        data = None if self.search is not None else searchindex.read(site_dir)
-        if self.search is not None:
-            _write_json(self.folder / SEARCH, self.search)
-        elif data is not None:
-            _write_json(self.folder / SEARCH, searchindex.by_page(data.get("docs", [])))
+        index = site_dir / searchindex.PATH
+        if index.is_file():  # the site's search index itself, hard linked: no copy to write
+            self.folder.mkdir(parents=True, exist_ok=True)
+            _link(index, self.folder / SEARCH)
         else:
             (self.folder / SEARCH).unlink(missing_ok=True)
         state = {
