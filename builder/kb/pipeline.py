@@ -302,7 +302,9 @@ def _lint_apart(settings: Settings, today: dt.date) -> Linted | None:
     found.extend(plan.finish(parts))
     found.extend(check_contracts(plan.graph(), settings.require_non_goals))
     unreadable = {key for part in parts for key in part.unreadable}
-    readable = [node for node in nodes if node.key not in unreadable]  # as documents, to the nav count
+    # KB704 counts the nav's entries from each document's rel, collection and readability
+    # (`siteconfig.nav_entries`), which a Node has: no document is needed for that
+    readable = [node for node in nodes if node.key not in unreadable]
     found.extend(site_config_findings(settings.root, cast("list[Document]", readable)))
     found = _suppressed(found, suppressions)
     found = apply_severities(found, settings.severity)
