@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from site_helpers import run_kb, snapshot, write_tree
 
 KB_TOML = 'content_dir = "."\n'
@@ -164,11 +162,6 @@ hi
 """
 
 
-@pytest.mark.xfail(
-    reason="kb.link checks anchors against headings only; kb.markdown now gives BodyScan.ids, "
-    "which link.py's _anchor must add to the set it checks (not editable here)",
-    strict=True,
-)
 def test_anchors_that_are_not_headings(tmp_path: Path) -> None:
     """`<a name="footnote1">` (kubernetes/community's SLO pages), GitBook's
     `<a href="#x" id="x"></a>` and attr_list's `{#id}`: a browser scrolls to them and MkDocs'
@@ -224,11 +217,6 @@ def test_gitbook_icon_names_warn_and_the_site_builds(tmp_path: Path) -> None:
 # -- artsy/README ------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    reason="kb.link: GitHub's `#readme` (the rendered file's top) and HTML's `#top` land at the "
-    "page's top on the site too; link.py's _anchor must accept them (not editable here)",
-    strict=True,
-)
 def test_github_readme_fragment_lands_on_the_page(tmp_path: Path) -> None:
     """artsy/README links every page as `/careers/ladder.md#readme`: on GitHub the rendered
     file, on the site the page's top. It was KB407 (71 of artsy's 78)."""

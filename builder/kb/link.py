@@ -307,10 +307,17 @@ def _hint_text(form: str, close: str | None, base: str) -> str:
     return f"did you mean '{close}'?" if close else f"no {form} has that id"
 
 
+#: Fragments that land at a page's top whatever the page holds.
+_TOP = frozenset({"top", "readme"})
+
+
 def _anchor_set(doc: Document) -> set[str]:
-    """The anchors a link to `doc` may name: its headings' and kb's own sections'."""
+    """The anchors a link to `doc` may name: its headings', kb's own sections' and the other ids
+    its body gives an element (`<a name>`, an HTML `id`, attr_list's `{#id}`), which a browser
+    scrolls to as well."""
     anchors = {h.anchor for h in doc.scan.headings}
     anchors.update(slugify(text) for text in generated.headings(doc))
+    anchors.update(doc.scan.ids)
     return anchors
 
 
@@ -477,8 +484,10 @@ class _Linker:
         return self.anchor(key, anchors, anchor, wiki)
 
     def anchor(self, key: str, anchors: set[str], anchor: str, wiki: bool) -> tuple[str, str, str] | None:
-        """KB407 unless document `key`, whose anchors are `anchors`, has `anchor`."""
-        if anchor in anchors or (wiki and slugify(anchor) in anchors):
+        """KB407 unless document `key`, whose anchors are `anchors`, has `anchor`, or the anchor
+        lands at the page's top anyway: HTML's `#top`, and GitHub's `#readme` (its anchor for a
+        rendered file, which handbooks moved from GitHub keep in their links)."""
+        if anchor in anchors or (wiki and slugify(anchor) in anchors) or anchor.lower() in _TOP:
             return None
         lower = self._lower.get(key)
         if lower is None:
