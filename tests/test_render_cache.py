@@ -200,13 +200,3 @@ def test_a_corrupt_or_foreign_cache_falls_back_to_a_clean_build(tmp_path: Path) 
         _same_sites(root)
     shutil.rmtree(root / ".kb-cache/render/site")  # the pages are gone, the state is still there
     _same_sites(root)
-
-
-def test_the_fresh_pages_of_a_cached_build_shared_between_processes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """With two processes (`KB_JOBS=2`), a cached build shares its fresh pages between them
-    (kb.render_parallel splits only the pages some process renders) and still publishes the
-    clean site."""
-    monkeypatch.setenv("KB_JOBS", "2")
-    _run(tmp_path, EDITS, seed=1)

@@ -112,10 +112,7 @@ class RenderCache:
             else:
                 config["plugins"][NAME] = KeepPlugin(self, plan, _tags_variable(config))
                 render_parallel.add(config, 1, None).skip = frozenset(plan.keep)
-                docs = Path(config["docs_dir"])
-                fresh = [os.path.getsize(docs / uri) for uri in plan.keys if uri not in plan.keep]
-                # a few pages can be much work (a listing page of every loop): shared by cost
-                rendered = render(config, min(jobs, render_parallel.jobs_for_sizes(fresh)))
+                rendered = render(config, 1)
                 self._restore(plan, Path(config["site_dir"]))
             rendered.pages, rendered.reused = len(plan.keys), len(plan.keep) if not plan.full else 0
             rendered.why_all = plan.full

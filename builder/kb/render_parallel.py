@@ -47,9 +47,7 @@ from kb.render_progress import Progress
 NAME = "kb/share"
 #: Plugins known to work page by page (what a page shows does not depend on other pages' HTML).
 #: Material's only: MkDocs' own search plugin writes a differently ordered (and prebuilt) index.
-#: kb's own: kb/render (whitespace), kb/guard (a failing page) and kb/cache (kept pages, which
-#: every process passes over alike: each sees every page's order and URL).
-SAFE_PLUGINS = frozenset({"material/search", "material/tags", "kb/render", "kb/guard", "kb/cache", NAME})
+SAFE_PLUGINS = frozenset({"material/search", "material/tags", "kb/render", "kb/guard", NAME})
 #: A page's cost in bytes of markdown: the template costs about as much as 2.5 kB of text.
 PAGE_COST = 2500
 PART = ".kb-render-{}"
@@ -66,13 +64,6 @@ class ShareFailed(Exception):
 def jobs(pages: int) -> int:
     """Processes to render `pages` pages with (`kb.cores.PLANS["render"]`: from 200, at most 4)."""
     return cores.jobs("render", pages)
-
-
-def jobs_for_sizes(sizes: list[int]) -> int:
-    """Processes to render pages of these markdown sizes (bytes): `jobs` of what they cost, in
-    typical pages (2.5 kB of markdown and the template's `PAGE_COST`), so that a few large pages
-    (a cached build's listing pages) are shared as the many small pages of the same work are."""
-    return jobs(sum(size + PAGE_COST for size in sizes) // (2 * PAGE_COST))
 
 
 def usable(config: Any) -> bool:
