@@ -25,7 +25,7 @@ from enum import IntEnum
 from functools import partial
 from itertools import groupby
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from kb import clock
 from kb.contracts import check_contracts
@@ -303,9 +303,9 @@ def _lint_apart(settings: Settings, today: dt.date) -> Linted | None:
     found.extend(check_contracts(plan.graph(), settings.require_non_goals))
     unreadable = {key for part in parts for key in part.unreadable}
     # KB704 counts the nav's entries from each document's rel, collection and readability
-    # (`siteconfig.nav_entries`), which a Node has: no document is needed for that
+    # (`siteconfig.Listed`), which a Node has: no document is needed for that
     readable = [node for node in nodes if node.key not in unreadable]
-    found.extend(site_config_findings(settings.root, cast("list[Document]", readable)))
+    found.extend(site_config_findings(settings.root, readable))
     found = _suppressed(found, suppressions)
     found = apply_severities(found, settings.severity)
     found.sort(key=Finding.sort_key)

@@ -8,13 +8,27 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
 from kb.findings import Finding, finding
 from kb.mdconfig import CONFIG_NAMES
-from kb.model import Collection, Document
+from kb.model import Collection
+
+
+class Listed(Protocol):
+    """What KB704 reads of a document to count the nav's entries: a `Document`, or the lighter
+    `kb.link.Node` that `kb lint` keeps of each document."""
+
+    @property
+    def rel(self) -> str: ...
+
+    @property
+    def collection(self) -> Collection: ...
+
+    @property
+    def readable(self) -> bool: ...
 
 
 def config_path(root: Path) -> Path | None:
@@ -30,7 +44,7 @@ def config_path(root: Path) -> Path | None:
 NAV_MAX = 500
 
 
-def site_config_findings(root: Path, documents: Iterable[Document] = ()) -> list[Finding]:
+def site_config_findings(root: Path, documents: Iterable[Listed] = ()) -> list[Finding]:
     """KB703: kb generates the nav, so a hand-written `nav:` in mkdocs.yml is ignored.
     KB704: the site's Material theme lacks `navigation.prune` while the nav is large."""
     path = config_path(root)
@@ -78,7 +92,7 @@ def site_config_findings(root: Path, documents: Iterable[Document] = ()) -> list
     return found
 
 
-def nav_entries(documents: Iterable[Document]) -> int:
+def nav_entries(documents: Iterable[Listed]) -> int:
     """How many entries kb's nav gets from plain pages: one per page, one per folder."""
     pages = [d.rel for d in documents if d.collection is Collection.PAGE and d.readable]
     folders = {rel.rsplit("/", 1)[0] for rel in pages if "/" in rel}
