@@ -165,13 +165,7 @@ class SharePlugin(BasePlugin):
         self.titled = titled_pages(config["nav"] or [])
         if self.jobs <= 1 or threading.active_count() > 1:
             return nav
-        # only the pages some process renders: a cached build shares its fresh pages, not the
-        # kept ones, which every process passes over alike
-        sizes = [
-            (os.path.getsize(f.abs_src_path), f.src_uri)
-            for f in pages
-            if f.abs_src_path and f.src_uri not in self.skip
-        ]
+        sizes = [(os.path.getsize(f.abs_src_path), f.src_uri) for f in pages if f.abs_src_path]
         for index, part in enumerate(split(sizes, self.jobs)):
             for uri in part:
                 if index:
