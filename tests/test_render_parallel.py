@@ -7,7 +7,9 @@ handbook; `-v` says when the render was shared.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -154,3 +156,74 @@ def test_warnings_of_pages_another_process_rendered_are_reported(tmp_path: Path)
     owners = render_parallel.shares(docs, 2)
     warned = {f"page-{i:02d}.md" for i in range(0, 40, 4)}
     assert warned & owners[0] and warned & owners[1]  # both processes had some to report
+
+
+def _plain_pages(docs: Path) -> None:
+    """Forty plain pages in one nav section; some carry what Material shows on other pages."""
+    docs.mkdir(parents=True)
+    (docs / "index.md").write_text("---\ntitle: Home\n---\n\n# Home\n", encoding="utf-8")
+    shown = {3: "icon: material/star", 7: "status: new", 11: "subtitle: A short one", 15: "tags:\n- alpha"}
+    for i in range(40):
+        extra = shown.get(i, "description: Only its own page shows this")
+        (docs / f"page-{i:02d}.md").write_text(
+            f"---\ntitle: Page {i}\n{extra}\n---\n\n# Page {i}\n\n" + "Text. " * (50 + 40 * i) + "\n",
+            encoding="utf-8",
+        )
+    (docs / "tags.md").write_text("---\ntitle: Tags\n---\n\n<!-- material/tags -->\n", encoding="utf-8")
+
+
+def test_pages_another_process_renders_are_left_unread_unless_they_show_elsewhere(tmp_path: Path) -> None:
+    """MkDocs' dirty build leaves unread a page another process renders when nothing of it shows
+    on the process's own pages; a nav icon, status, subtitle, tags or a tags listing are read
+    in every process. Same site, byte for byte, as one process renders it."""
+    from mkdocs.config import load_config
+
+    from kb import render
+
+    docs = tmp_path / "docs"
+    _plain_pages(docs)
+    nav = [{"Home": "index.md"}] + [{f"Page {i}": f"page-{i:02d}.md"} for i in range(40)]
+
+    def site(jobs: int) -> tuple[Any, render.Rendered]:
+        config = load_config(
+            config_file=None,
+            site_name="Unread",
+            docs_dir=str(docs),
+            site_dir=str(tmp_path / f"site-{jobs}"),
+            theme={"name": "material", "features": ["navigation.prune"]},
+            plugins=["search", "tags"],
+            nav=nav,
+            extra={"status": {"new": "Recently added"}},
+        )
+        return config, render.render(config, jobs=jobs)
+
+    _, one = site(1)
+    config, two = site(2)
+    assert two.processes == 2
+    assert snapshot(tmp_path / "site-2") == snapshot(tmp_path / "site-1")
+    unread = {uri for uri, left in config["plugins"][render_parallel.NAME].unread.items() if left}
+    theirs = render_parallel.shares(docs, 2)[1]  # what the main process did not render
+    read_anyway = {"page-03.md", "page-07.md", "page-11.md", "page-15.md", "tags.md"}
+    assert unread == theirs - read_anyway
+    assert len(unread) > 10
+
+
+@pytest.mark.parametrize(
+    ("head", "shown"),
+    [
+        ("# No frontmatter\n", False),
+        ("Title: MultiMarkdown meta\n\nText\n", True),
+        ("---\ntitle: Plain\ndescription: >\n  folded\n  icon: not a key\nhide:\n- toc\n---\n", False),
+        ("---\ntitle: Iconic\nicon: material/star\n---\n", True),
+        ("---\ntitle: Tagged\ntags: [a, b]\n---\n", True),
+        ('---\n"icon": material/star\n---\n', True),  # a key YAML reads that the scan cannot: read
+        ("---\ntitle: Never closed\n", True),
+        ("---\ntitle: Listing\n---\n\n<!--  material/tags { scope: true } -->\n", True),
+    ],
+)
+def test_what_shows_elsewhere(tmp_path: Path, head: str, shown: bool) -> None:
+    page = tmp_path / "page.md"
+    page.write_text(head, encoding="utf-8")
+    listing = re.compile(rb"<!--\s*(?:material/tags)")
+    keys = [b"icon", b"subtitle", b"status", b"tags"]
+    assert render_parallel.shows_elsewhere(str(page), keys, listing) is shown

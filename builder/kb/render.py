@@ -100,10 +100,11 @@ def render(config: Any, dirty: bool = False, jobs: int = 1, quiet: bool = False)
     plugin = render_parallel.add(config, jobs if share else 1, progress, nav=usable and material)
     try:
         try:
-            result = _build(config, dirty)
+            # MkDocs' dirty build leaves unread the pages kb's plugin says it may
+            result = _build(config, dirty or plugin.leaves_pages_unread(config))
         except render_parallel.ShareFailed:
             plugin.jobs = 1
-            result = _build(config, dirty)
+            result = _build(config, dirty or plugin.leaves_pages_unread(config))
         result.processes = plugin.processes
         return result
     finally:
@@ -116,7 +117,7 @@ def _build(config: Any, dirty: bool) -> Rendered:
     from mkdocs.exceptions import Abort, BuildError, ConfigurationError
 
     result = Rendered()
-    with _collect(result.warnings):
+    with _collect(result.warnings), _without_dirty_warning():
         try:
             build(config, dirty=dirty)
         except (Abort, BuildError, ConfigurationError) as exc:
@@ -127,6 +128,25 @@ def _build(config: Any, dirty: bool) -> Rendered:
                 "(check the pages' template: keys and mkdocs.yml)"
             ) from exc
     return result
+
+
+def _drop_dirty_warning(record: logging.LogRecord) -> bool:
+    from kb.render_parallel import DIRTY_WARNING
+
+    return not record.getMessage().startswith(DIRTY_WARNING)
+
+
+@contextmanager
+def _without_dirty_warning() -> Iterator[None]:
+    """Drop MkDocs' warning that a dirty build may miss changes: kb chooses the pages MkDocs
+    leaves unread itself (`kb.render_parallel`). A filter on MkDocs' build logger, so neither
+    kb's warnings nor MkDocs' strict-mode count see it."""
+    logger = logging.getLogger("mkdocs.commands.build")
+    logger.addFilter(_drop_dirty_warning)
+    try:
+        yield
+    finally:
+        logger.removeFilter(_drop_dirty_warning)
 
 
 class _ListHandler(logging.Handler):

@@ -9,9 +9,11 @@ rendered and a key per page; the next build renders only pages whose key changed
 How a page is left out uses MkDocs' public plugin events only, through kb's share plugin
 (`kb.render_parallel`, whose `skip` set names the pages no process renders):
 
-- every page is still read, so the nav, the titles and the tags plugin's index are the
-  complete ones (a page whose title comes from its first heading is still converted);
-- a kept page gets an empty body, converted with no markdown extension, and the empty template
+- a kept page whose nav entry has its title and whose frontmatter shows nowhere else (no tags,
+  no nav icon...) is not even read: MkDocs' dirty build asks its `File.is_modified()`;
+- any other kept page is still read, so the nav, the titles and the tags plugin's index are
+  the complete ones (a page whose title comes from its first heading is still converted); it
+  gets an empty body, converted with no markdown extension, and the empty template
   `kb/empty.html`, so MkDocs writes nothing for it (the `kb/cache` plugin notes its URL);
 - after the render the kept pages' files come back from the cache (hard links), and their
   search entries join the new index, in MkDocs' page order.
@@ -215,16 +217,12 @@ class RenderCache:
 
 
 class KeepPlugin(BasePlugin):
-    """Notes, as MkDocs reads the pages, their order and the URLs of those the cache serves (kb's
-    share plugin, `kb.render_parallel`, gives those an empty body and template: `skip`), and
-    spares those pages the tags plugin's references for their template (its `tags` variable),
-    which would be computed for the empty template, which shows nothing: the variable is set
-    empty first, which the tags plugin leaves as it is.
-
-    A kept page still goes through MkDocs' `Page.render`, which builds a `Markdown()` for its
-    empty body (a third of a millisecond a page: 3.5 s of a cached 10,000-loop build). Skipping
-    it would mean replacing MkDocs' own method and setting its private attributes, which kb's
-    plugins never do (public events and attributes only)."""
+    """Notes, once MkDocs has read the pages, their order and the URLs of those the cache serves
+    (kb's share plugin, `kb.render_parallel`, leaves those unread, or, when another page shows
+    something of them, gives them an empty body and template: `skip`), and spares the latter
+    the tags plugin's references for their template (its `tags` variable), which would be
+    computed for the empty template, which shows nothing: the variable is set empty first,
+    which the tags plugin leaves as it is."""
 
     def __init__(self, cache: RenderCache, plan: Plan, tags_variable: str | None = None) -> None:
         super().__init__()
@@ -233,12 +231,14 @@ class KeepPlugin(BasePlugin):
         self.kept_urls = cache.kept_urls
         self.tags_variable = tags_variable
 
-    @event_priority(-200)  # after kb/share's (-100), which empties a kept page
-    def on_page_markdown(self, markdown: str, page: Any, config: Any, files: Any) -> str:
-        self.order.append(page.url)  # MkDocs' page order: the search index's
-        if page.file.src_uri in self.keep:
-            self.kept_urls.add(page.url)  # MkDocs' own URL (percent-encoded), the search index's key
-        return markdown
+    def on_env(self, env: Any, config: Any, files: Any) -> Any:
+        for file in files.documentation_pages():  # every page, read or left unread
+            if file.page is None:
+                continue
+            self.order.append(file.page.url)  # MkDocs' page order: the search index's
+            if file.src_uri in self.keep:
+                self.kept_urls.add(file.page.url)  # MkDocs' own (percent-encoded) URL: the index's key
+        return env
 
     @event_priority(100)  # before the tags plugin's
     def on_page_context(self, context: Any, page: Any, config: Any, nav: Any) -> Any:

@@ -6,10 +6,18 @@ and public attributes only:
 
 - `on_nav` (last): config, file scan and nav are done once; the process forks one child per
   extra core. Each process owns a share of the pages (`shares`: about equal markdown bytes).
-- `on_page_markdown` (last, after the tags plugin has read the page): a page that is not the
-  process's own gets an empty body when its title comes from its frontmatter (it still feeds
-  the nav, the titles and the tags index as in a one-process build), and the empty template
-  `kb/empty.html` (kb's theme overrides): MkDocs does not write an empty page.
+- `on_files` (last): each markdown page's `File` is kb's `Unread` (a subclass, same paths),
+  whose public `is_modified()` says whether this process needs the page. kb then runs
+  MkDocs' build with `dirty=True` (what `mkdocs build --dirty` does), so MkDocs neither reads
+  nor converts nor writes a page another process renders, when nothing another page shows
+  comes from it (`leave_unread`): its title is in the nav, its frontmatter holds no key
+  Material shows on other pages (a nav icon, subtitle or status, tags), and it holds no tags
+  listing (which the tags plugin links every page's tags to).
+- `on_page_markdown` (last, after the tags plugin has read the page): any other page that is
+  not the process's own (one with tags, say) is read but gets an empty body when its title
+  comes from its frontmatter (it still feeds the nav, the titles and the tags index as in a
+  one-process build), and the empty template `kb/empty.html` (kb's theme overrides): MkDocs
+  does not write an empty page.
 - `on_env` in a child: no theme assets, no static templates (sitemap, 404): the main process
   writes those. A child writes its pages into the real site folder; what it writes through
   `config.site_dir` (the search index, the tags export) goes to a private dot-folder.
@@ -29,17 +37,20 @@ import logging
 import mmap
 import os
 import pickle
+import re
 import select
 import shutil
 import signal
 import struct
 import threading
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mkdocs.plugins import BasePlugin, event_priority
+from mkdocs.structure.files import File, Files
 
 from kb import cores, render_nav, searchindex
 from kb.render_progress import Progress
@@ -55,6 +66,16 @@ PART = ".kb-render-{}"
 EMPTY = "kb/empty.html"
 
 log = logging.getLogger("mkdocs.kb.share")
+#: What MkDocs warns of when `dirty=True`: its own `--dirty` guesses at what changed, where kb
+#: knows which pages another process renders or the cache holds. The warning is dropped (as
+#: Material's projects plugin does for its own dirty builds).
+DIRTY_WARNING = "A 'dirty' build is being performed"
+#: Frontmatter keys whose values Material shows on other pages than their own: a nav entry's
+#: icon, subtitle and status. The tags plugin's key (`tags` unless configured) is added to these.
+SHOWN_ELSEWHERE = ("icon", "subtitle", "status")
+#: A top-level line of a frontmatter block: a plain key and a colon (anything else, such as a
+#: quoted key or a flow mapping, is read as unknown: the page is then read as usual).
+_KEY_LINE = re.compile(rb"([A-Za-z_][\w-]*)[ \t]*:")
 
 
 class ShareFailed(Exception):
@@ -144,6 +165,10 @@ class SharePlugin(BasePlugin):
         self.navs: render_nav.NavCache | None = None
         self.extensions: tuple[Any, Any] | None = None  # as configured, from on_nav on
         self.titled: frozenset[str] = frozenset()  # pages the nav gives a title (from on_nav on)
+        self.in_nav: frozenset[str] = frozenset()  # pages the nav lists (from on_nav on)
+        self.shown: frozenset[bytes] = frozenset()  # frontmatter keys shown on other pages
+        self.listing: re.Pattern[bytes] | None = None  # the tags plugins' listing directive
+        self.unread: dict[str, bool] = {}  # src_uri -> left unread here (asked twice: the same)
         self.config_seen: Any = None
 
     def on_config(self, config: Any) -> Any:
@@ -151,6 +176,40 @@ class SharePlugin(BasePlugin):
         self._reset()
         self.config_seen = config
         return config
+
+    # -- pages left unread ----------------------------------------------------------------
+
+    def leaves_pages_unread(self, config: Any) -> bool:
+        """Whether this build may leave pages unread (MkDocs' build then runs with `dirty=True`):
+        there are pages another process renders or the cache holds, and the theme is Material's
+        own with kb's overrides only (a site's own templates might show any page's frontmatter
+        on another)."""
+        return (self.jobs > 1 or bool(self.skip)) and stock_theme(config)
+
+    @event_priority(-100)
+    def on_files(self, files: Files, config: Any) -> Files:
+        """Every markdown page as an `Unread` (the same file, asking this plugin whether it is
+        needed here), when the build may leave pages unread."""
+        if not self.leaves_pages_unread(config):
+            return files
+        keys, self.listing = _tags(config)
+        self.shown = frozenset(k.encode() for k in SHOWN_ELSEWHERE + keys)
+        return Files([Unread.of(f, self) if f.is_documentation_page() else f for f in files])
+
+    def leave_unread(self, file: File) -> bool:
+        """True for a page this process neither reads nor renders: another one renders it (or
+        the cache holds it), its nav entry has its title, and nothing of its frontmatter shows
+        on another page."""
+        uri = file.src_uri
+        known = self.unread.get(uri)
+        if known is None:
+            known = (
+                not self.mine(uri)
+                and (uri in self.titled or uri not in self.in_nav)
+                and not shows_elsewhere(file.abs_src_path, self.shown, self.listing)
+            )
+            self.unread[uri] = known
+        return known
 
     # -- the fork ------------------------------------------------------------------------
 
@@ -163,6 +222,7 @@ class SharePlugin(BasePlugin):
             self.navs = render_nav.NavCache(nav, files)
         self.extensions = (config["markdown_extensions"], config["mdx_configs"])
         self.titled = titled_pages(config["nav"] or [])
+        self.in_nav = frozenset(page.file.src_uri for page in nav.pages)
         if self.jobs <= 1 or threading.active_count() > 1:
             return nav
         sizes = [(os.path.getsize(f.abs_src_path), f.src_uri) for f in pages if f.abs_src_path]
@@ -247,6 +307,11 @@ class SharePlugin(BasePlugin):
         self._extensions(config, cheap=False)  # every page is converted by now
         if not render_nav.install(env, nav=self.navs is not None):  # kb/empty.html, the nav dispatch
             self.navs = None
+        if not self.index:  # MkDocs' page order (the search index's), read or not
+            for file in files.documentation_pages():
+                if file.page is not None:
+                    self.order.append(file.page.url)
+                    self.urls[file.page.url] = self.owner.get(file.src_uri, 0)
         if self.index:  # the main process writes the theme's assets and static templates
             for file in list(files):
                 if not file.is_documentation_page():
@@ -259,9 +324,6 @@ class SharePlugin(BasePlugin):
     def on_page_context(self, context: Any, page: Any, config: Any, nav: Any) -> Any:
         if self.navs is not None:
             context["kb_nav"] = self.navs
-        if not self.index:
-            self.order.append(page.url)
-            self.urls[page.url] = self.owner.get(page.file.src_uri, 0)
         return context
 
     @event_priority(-100)
@@ -403,6 +465,106 @@ def titled_pages(nav: list[Any]) -> frozenset[str]:
                 elif isinstance(value, list):
                     stack.extend(value)
     return frozenset(out)
+
+
+class Unread(File):
+    """A markdown page whose `is_modified()` is kb's share plugin's answer: whether this process
+    needs the page. MkDocs asks it, in a dirty build only, before it reads a page and before it
+    renders one (`mkdocs.commands.build`); a page it is not modified for is neither."""
+
+    plugin: SharePlugin
+
+    @classmethod
+    def of(cls, file: File, plugin: SharePlugin) -> File:
+        """`file` as an `Unread`, or `file` itself when a copy would not be the same file (one
+        made in memory, or moved by another plugin): that page is then read as usual."""
+        if file.generated_by is not None or file.src_dir is None:
+            return file
+        copy = cls(
+            file.src_uri,
+            file.src_dir,
+            file.dest_dir,
+            file.use_directory_urls,
+            dest_uri=file.dest_uri,
+            inclusion=file.inclusion,
+        )
+        same = (copy.url, copy.abs_src_path, copy.abs_dest_path, copy.edit_uri)
+        if same != (file.url, file.abs_src_path, file.abs_dest_path, file.edit_uri):
+            return file
+        copy.plugin = plugin
+        return copy
+
+    def is_modified(self) -> bool:
+        return not self.plugin.leave_unread(self)
+
+
+def stock_theme(config: Any) -> bool:
+    """Whether the theme is Material with no templates but its own (and MkDocs') and kb's
+    built-in overrides: then kb knows which frontmatter keys a page shows of another
+    (`SHOWN_ELSEWHERE`). A site's own templates might show any key of any page."""
+    from importlib.util import find_spec
+
+    import mkdocs
+
+    from kb.templating import default_templates
+
+    theme = config["theme"]
+    allowed = {
+        os.path.realpath(folder)
+        for folder in (
+            default_templates() / "overrides",
+            Path(getattr(find_spec("material"), "origin", None) or ".").parent / "templates",
+            Path(mkdocs.__file__).parent / "templates",
+        )
+    }
+    return theme.name == "material" and all(os.path.realpath(d) in allowed for d in theme.dirs)
+
+
+def _tags(config: Any) -> tuple[tuple[str, ...], re.Pattern[bytes] | None]:
+    """The frontmatter keys the tags plugins read tags from (Material's: `tags`) and the
+    directive of their listings (Material's `<!-- material/tags -->`), as one pattern."""
+    keys, directives = [], []
+    for name, plugin in config["plugins"].items():
+        if name.endswith("tags"):
+            settings = getattr(plugin, "config", None)
+            key = getattr(settings, "tags_name_property", None)
+            directive = getattr(settings, "listings_directive", None)
+            keys.append(key if isinstance(key, str) else "tags")
+            directives.append(directive if isinstance(directive, str) else "material/tags")
+    if not directives:
+        return (), None
+    either = b"|".join(re.escape(d.encode()) for d in directives)
+    return tuple(keys), re.compile(rb"<!--\s*(?:" + either + rb")")
+
+
+def shows_elsewhere(path: str | None, keys: Iterable[bytes], listing: re.Pattern[bytes] | None) -> bool:
+    """Whether the markdown file at `path` has something another page shows: a top-level
+    frontmatter key in `keys` (or a frontmatter that cannot be told without YAML), or a tags
+    listing (`listing`: the tags plugin's directive, where it lists every tagged page: every
+    process must see it to link a page's tags to it). About 20 µs a page, where MkDocs' read,
+    YAML and `Markdown()` of a page it renders empty cost about 1 ms."""
+    if path is None:
+        return True
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError:
+        return True
+    if listing is not None and listing.search(data):
+        return True
+    if not data.startswith(b"---"):  # no YAML: MultiMarkdown-style `Key: value` lines?
+        return _KEY_LINE.match(data) is not None
+    ends = [i for i in (data.find(b"\n---", 3), data.find(b"\n...", 3)) if i >= 0]
+    if not ends:
+        return True
+    wanted = set(keys)
+    for line in data[data.find(b"\n") + 1 : min(ends) + 1].splitlines():
+        if not line.strip() or line[:1] in (b" ", b"\t", b"#", b"-"):
+            continue  # a value's continuation, a comment, a list item
+        match = _KEY_LINE.match(line)
+        if match is None or match.group(1) in wanted:
+            return True
+    return False
 
 
 def add(config: Any, jobs: int, progress: Progress | None, nav: bool = False) -> SharePlugin:
