@@ -1,10 +1,13 @@
-"""`kb build` after an edit that changed only documents' prose emits only their pages (kb.emit).
+"""`kb build` after an edit emits only the pages the edit touches (kb.emit, kb.emit_partial).
 
 Emit keeps, beside the docs tree, a digest per document of its body and of everything else of
-it another page may show, and one of what all pages share. The next build compares: a prose
-edit re-renders that page alone (observable as `emitted N pages (1 changed)`, one file's mtime
-and no call of `render_tree`), anything else the whole tree. Either way the docs tree and the
-site must be the clean build's, byte for byte (both built with one SOURCE_DATE_EPOCH).
+it another page may show, one of what all pages share, and per page the documents it shows.
+The next build compares: a prose edit re-renders that page alone (observable as `emitted N
+pages (1 changed)`, one file's mtime and no call of `render_tree`); a title, relation, new,
+deleted or renamed document re-renders the pages that show it (and the indexes, feeds and
+kb.json); a change of what all pages share (a template) the whole tree. Either way the docs
+tree and the site must be the clean build's, byte for byte (both built with one
+SOURCE_DATE_EPOCH).
 """
 
 from __future__ import annotations
@@ -34,14 +37,28 @@ def full_emits(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
     yield calls
 
 
-def _handbook(tmp_path: Path) -> tuple[Path, GitRepo]:
+def _handbook(tmp_path: Path, loops: int = 4) -> tuple[Path, GitRepo]:
     root = tmp_path / "handbook"
-    write_tree(root, many_loops(4))
+    write_tree(root, many_loops(loops))
     (root / ".gitignore").write_text(".kb-cache/\n", encoding="utf-8")
     repo = GitRepo(root)
     repo.git("add", "-A")
     repo.git("commit", "-q", "-m", "handbook")
     return root, repo
+
+
+@pytest.fixture
+def rendered(monkeypatch: pytest.MonkeyPatch) -> set[str]:
+    """The keys of the documents whose pages are rendered by the builds that follow."""
+    keys: set[str] = set()
+    real = emit._Pages.document
+
+    def document(self: object, doc: emit.Document) -> str:
+        keys.add(doc.key)
+        return real(self, doc)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(emit._Pages, "document", document)
+    return keys
 
 
 def _build(root: Path) -> tuple[int, int]:
@@ -142,26 +159,158 @@ def _frontmatter(root: Path, repo: GitRepo) -> None:
     _replace(root, LOOP, "stage: repeat", "stage: design")
 
 
-def _template(root: Path, repo: GitRepo) -> None:
-    from kb.templating import default_templates
-
-    footer = (default_templates() / "footer.md.j2").read_text(encoding="utf-8")
-    (root / "templates").mkdir(exist_ok=True)
-    (root / "templates/footer.md.j2").write_text(footer + "\nEdited footer.\n", encoding="utf-8")
+def _relation(root: Path, repo: GitRepo) -> None:
+    """The loop leaves one principle's page and joins another's."""
+    _replace(root, LOOP, "principles: [ownership]", "principles: [root-cause]")
 
 
-@pytest.mark.parametrize("edit", [_title, _link, _heading, _new_file, _commit, _frontmatter, _template])
-def test_any_other_edit_emits_the_whole_tree(
-    tmp_path: Path, full_emits: list[int], edit: Callable[[Path, GitRepo], None]
+def _product(root: Path, repo: GitRepo) -> None:
+    """The loop leaves the journal's loop history (and every listing shows no product)."""
+    _replace(root, LOOP, "product: journal\n", "")
+
+
+def _product_title(root: Path, repo: GitRepo) -> None:
+    """Every loop table with a journal loop shows the product's title."""
+    _replace(root, "content/products/journal.md", "title: Loop Journal", "title: The Journal")
+
+
+def _principle_title(root: Path, repo: GitRepo) -> None:
+    _replace(root, "content/principles/ownership.md", "title: Ownership", "title: Owning it")
+
+
+def _new_loop(root: Path, repo: GitRepo) -> None:
+    """A loop in a year and month no loop had: new year and month pages."""
+    (root / "content/loops/2023").mkdir(parents=True, exist_ok=True)
+    (root / "content/loops/2023/2023-05-06-brand-new.md").write_text(
+        "---\ntitle: Brand new\ndate: 2023-05-06\nstage: observe\nprinciples: [ownership]\n"
+        "product: inbox\nfollows: 2024-01-01-generated-0000\n---\n\n## 1. Observe\n\nSeen.\n",
+        encoding="utf-8",
+    )
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", "a loop")
+
+
+def _deleted_loop(root: Path, repo: GitRepo) -> None:
+    """The last loop of its month goes, and its month's page with it."""
+    (root / "content/loops/2025/2025-12-01-lost-notes.md").unlink()
+
+
+def _renamed_loop(root: Path, repo: GitRepo) -> None:
+    repo.git("mv", LOOP, "content/loops/2024/2024-01-01-moved.md")
+    repo.git("commit", "-q", "-m", "renamed")
+
+
+def _deleted_product(root: Path, repo: GitRepo) -> None:
+    """Its feed's files go; the loops that improved it link to nothing."""
+    (root / "content/products/inbox.md").unlink()
+
+
+def _deleted_principle(root: Path, repo: GitRepo) -> None:
+    """Its page and feed go; links to it from loops break (a build without --strict goes on)."""
+    (root / "content/principles/root-cause.md").unlink()
+
+
+EDITS = [
+    _title,
+    _link,
+    _heading,
+    _new_file,
+    _commit,
+    _frontmatter,
+    _relation,
+    _product,
+    _product_title,
+    _principle_title,
+    _new_loop,
+    _deleted_loop,
+    _renamed_loop,
+    _deleted_principle,
+]
+
+
+@pytest.mark.parametrize("edit", EDITS)
+def test_an_edit_emits_only_what_it_touches(
+    tmp_path: Path,
+    full_emits: list[int],
+    rendered: set[str],
+    edit: Callable[[Path, GitRepo], None],
 ) -> None:
+    """No whole-tree render, fewer document pages rendered than the handbook has, and the
+    tree of a clean emit."""
     root, repo = _handbook(tmp_path)
     _build(root)
     _append(root, LOOP, "\nA prose edit first: the state is the partial emit's.\n")
     _build(root)
     assert len(full_emits) == 1
+    rendered.clear()
     edit(root, repo)
     _build(root)
+    assert len(full_emits) == 1
+    assert rendered and len(rendered) < len(list((root / "content").rglob("*.md")))
+    _assert_clean_build_is_the_same(root, full_emits)
+
+
+def test_a_title_edit_renders_the_pages_that_show_it(
+    tmp_path: Path, full_emits: list[int], rendered: set[str]
+) -> None:
+    """The loop's page, its principle's, its product's and its successors': not its siblings'."""
+    root, repo = _handbook(tmp_path, loops=40)
+    _replace(root, "content/loops/2024/2024-02-02-generated-0001.md", "stage: repeat", "stage: observe")
+    _replace(root, "content/loops/2024/2024-02-02-generated-0001.md", "product: journal\n", "")
+    _append(root, "content/loops/2024/2024-02-02-generated-0001.md", "\nSee [[2024-01-01-generated-0000]].\n")
+    _build(root)
+    rendered.clear()
+    _title(root, repo)
+    _build(root)
+    assert rendered == {
+        "loops/2024/2024-01-01-generated-0000",
+        "loops/2024/2024-02-02-generated-0001",  # links to it
+        "principles/ownership",
+        "products/journal",
+    }
+    assert len(full_emits) == 1
+    _assert_clean_build_is_the_same(root, full_emits)
+
+
+def test_a_deleted_product_keeps_the_clean_tree(tmp_path: Path, full_emits: list[int]) -> None:
+    """Its feed's files and page go; here the products index loses its only `depends_on`
+    arrow too, so no page names Mermaid's script any more and the whole tree is emitted."""
+    root, repo = _handbook(tmp_path)
+    _build(root)
+    _deleted_product(root, repo)
+    _build(root)
+    assert not (_docs(root) / "feeds/products/inbox.xml").exists()
     assert len(full_emits) == 2
+    _assert_clean_build_is_the_same(root, full_emits)
+
+
+def test_a_template_edit_emits_the_whole_tree(tmp_path: Path, full_emits: list[int]) -> None:
+    root, _repo = _handbook(tmp_path)
+    _build(root)
+    from kb.templating import default_templates
+
+    footer = (default_templates() / "footer.md.j2").read_text(encoding="utf-8")
+    (root / "templates").mkdir(exist_ok=True)
+    (root / "templates/footer.md.j2").write_text(footer + "\nEdited footer.\n", encoding="utf-8")
+    _build(root)
+    assert len(full_emits) == 2
+    _assert_clean_build_is_the_same(root, full_emits)
+
+
+def test_a_sequence_of_edits_on_year_pages(tmp_path: Path, full_emits: list[int]) -> None:
+    """With more loops than a principle's page lists, its loops of each year have pages of their
+    own (`principles/ownership/2024`): edits that move loops between them, or make the first
+    one appear, keep the clean emit's tree."""
+    root, repo = _handbook(tmp_path, loops=60)
+    _build(root)
+    docs = _docs(root)
+    assert (docs / "principles/ownership/2024.md").is_file()
+    assert not (docs / "principles/ownership/2023.md").exists()
+    for edit in (_title, _relation, _new_loop, _renamed_loop, _principle_title, _deleted_loop):
+        edit(root, repo)
+        _build(root)
+    assert len(full_emits) == 1
+    assert (docs / "principles/ownership/2023.md").is_file()
     _assert_clean_build_is_the_same(root, full_emits)
 
 
@@ -185,7 +334,7 @@ def test_a_page_naming_mermaids_script(tmp_path: Path, full_emits: list[int]) ->
     _assert_clean_build_is_the_same(root, full_emits)
 
 
-def test_an_unreadable_documents_prose_emits_the_whole_tree(tmp_path: Path, full_emits: list[int]) -> None:
+def test_an_unreadable_documents_prose_writes_no_page(tmp_path: Path, full_emits: list[int]) -> None:
     """A document whose frontmatter cannot be read is left out of the site: its body edit
     never writes a page of it."""
     root, repo = _handbook(tmp_path)
@@ -195,8 +344,9 @@ def test_an_unreadable_documents_prose_emits_the_whole_tree(tmp_path: Path, full
     assert (root / ".kb-cache/docs/kb.json").is_file(), result.output
     _append(root, broken, "\nMore body.\n")
     run_kb(["build", "-q", "--out", str(root / "site")], root, env=FIXED_NOW)
-    assert len(full_emits) == 2
+    assert len(full_emits) == 1
     assert not (root / ".kb-cache/docs/handbook/broken.md").exists()
+    _assert_clean_build_is_the_same(root, full_emits)
 
 
 @pytest.mark.parametrize("state", ["", "{not json", '{"format": 999}', "[]", None])

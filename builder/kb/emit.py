@@ -27,7 +27,7 @@ import yaml
 from markupsafe import Markup
 
 from kb import cores, templating
-from kb.emit_state import Inputs, read_inputs, read_state, write_state
+from kb.emit_state import read_inputs, read_state, write_state
 from kb.forge import Forge
 from kb.forge import from_config as forge_from_config
 from kb.history import History
@@ -38,7 +38,7 @@ from kb.pipeline import Checked
 from kb.settings import Settings
 from kb.templating import url_of
 from kb.tree import Tree, sync, write_changed
-from kb.views import Views
+from kb.views import LATEST, LoopView, Views, by_month, by_year, month_key, year_key
 
 MERMAID = "assets/kb/mermaid.min.js"
 _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # same bytes as safe_dump, 5x faster
@@ -73,10 +73,11 @@ def emit(
     `stages` (path → [(time, stage)] from git) dates the loop feeds' "reached" entries.
 
     The state file beside the tree (`<docs_dir>-state.json`) says which inputs the tree on disk
-    was emitted from (`Inputs`): when they are all the same, nothing is rendered; when only
-    some documents' prose changed, only their pages are (`_emit_prose`: no other file shows a
-    document's body); otherwise the whole tree. The state is removed before any file changes
-    and written after they all did, so it never describes a tree that is not on disk.
+    was emitted from (`Inputs`) and which documents each page shows: when the inputs are all
+    the same, nothing is rendered; when only documents changed, only the pages that show them
+    (kb.emit_partial); when what all pages share changed, the whole tree. The state is removed
+    before any file changes and written after they all did, so it never describes a tree that
+    is not on disk.
     """
     stages = stages or {}
     inputs = read_inputs(checked, history, settings, stages, docs_dir, site_forge(settings))
@@ -88,9 +89,11 @@ def emit(
         return Emitted(
             docs_dir, previous["nav"], NOT_IN_NAV, (), (), previous["pages"], previous["site_name"]
         )
-    prose = inputs.prose_edits(previous) if on_disk else None
-    if prose:
-        done = _emit_prose(checked, history, settings, docs_dir, prose, previous, inputs)
+    edits = inputs.edits(previous) if on_disk else None
+    if edits is not None:
+        from kb.emit_partial import emit_partial
+
+        done = emit_partial(checked, history, settings, docs_dir, stages, edits, previous, inputs)
         if done is not None:
             return done
     state_file.unlink(missing_ok=True)  # the tree is about to change: no state claims it meanwhile
@@ -109,57 +112,13 @@ def emit(
         site_name(checked.graph),
     )
     marker = MERMAID.encode()
-    write_state(state_file, inputs.state(result, {rel for rel, data in tree.files.items() if marker in data}))
-    return result
-
-
-def _emit_prose(
-    checked: Checked,
-    history: History | None,
-    settings: Settings,
-    docs_dir: Path,
-    keys: list[str],
-    previous: Mapping[str, Any],
-    inputs: Inputs,
-) -> Emitted | None:
-    """Re-render the pages of documents whose body alone changed, or None when the whole
-    tree must be emitted after all.
-
-    Every other emitted file is the same: index pages, feeds (Atom and JSON), people, coverage
-    and kb.json show frontmatter, titles, links, headings and history, never a body (search is
-    built later, by the render, from the emitted pages). The nav's titles, the page count and
-    the site name come from titles and keys, unchanged too. One exception: Mermaid's script is
-    copied only while some emitted file names it (the state lists them), so an edit that makes
-    the first page name it, or the last one stop, takes the full path.
-    """
-    if not all(checked.graph.docs[key].readable for key in keys):
-        return None  # a document left out of the site: the full path decides what that means
-    texts = _document_texts(checked, history, settings, keys)
-    mermaid = set(previous.get("mermaid", ()))
-    had = bool(mermaid)
-    for rel, text in texts.items():
-        if MERMAID in text:
-            mermaid.add(rel)
-        else:
-            mermaid.discard(rel)
-    if bool(mermaid) != had:
-        return None  # Mermaid's script is copied in or removed: the full path does it
-    state_file = docs_dir.with_name(docs_dir.name + "-state.json")
-    state_file.unlink(missing_ok=True)  # the tree is about to change: no state claims it meanwhile
-    tree = Tree()
-    for rel, text in texts.items():
-        tree.text(rel, text)
-    changed = write_changed(tree, docs_dir)
-    result = Emitted(
-        docs_dir,
-        previous["nav"],
-        NOT_IN_NAV,
-        tuple(sorted(changed)),
-        (),
-        previous["pages"],
-        previous["site_name"],
+    mermaid = {rel for rel, data in tree.files.items() if marker in data}
+    write_state(
+        state_file,
+        inputs.state(
+            result, mermaid, set(tree.files) | set(tree.copies), shown_now(checked, history, settings)
+        ),
     )
-    write_state(state_file, inputs.state(result, mermaid))
     return result
 
 
@@ -240,6 +199,25 @@ def render_tree(
 
 
 _GENERATED, _KB_JSON = "generated pages", "kb.json"
+
+
+def shown_now(checked: Checked, history: History | None, settings: Settings) -> dict[str, frozenset[str]]:
+    """Page → the documents whose shape it shows, for the pages that do not show any
+    document's (kb.emit_partial.shows, `Spec.shows`)."""
+    from kb import feeds
+    from kb.emit_partial import shows
+
+    graph = checked.graph
+    views = Views(graph, history)
+    pages = _Pages(None, views, settings, {f.page: f for f in feeds.feeds(views, [])}, checked.today)
+    actions = pages.forge is not None
+    out = {
+        graph.site_key(d.key) + ".md": shows(graph, views, d, actions)
+        for d in graph.docs.values()
+        if d.readable
+    }
+    out.update((spec.rel, spec.shows) for spec in pages.specs() if spec.shows is not None)
+    return out
 
 
 def _page(pages: _Pages, item: Document | str) -> str | dict[str, str]:
@@ -329,8 +307,11 @@ class _Pages:
         return self.env.get_template(template).render(
             here=key,
             lk=self._linker(key),
+            gk=functools.partial(_generated_link, key),
             views=self.views,
             Stage=Stage,
+            latest=LATEST,
+            month_name=month_name,
             feed_href=lambda path: templating.relative(key, path),
             **context,
         )
@@ -355,8 +336,10 @@ class _Pages:
 
             context["row"] = self.views.product_row(doc)
             context["swaps"] = swaps(self.graph, doc)
+            context["years"] = year_links(doc.key, context["row"].loops)
         elif doc.collection is Collection.PRINCIPLE:
             context["row"] = self.views.principle_row(doc)
+            context["years"] = year_links(doc.key, context["row"].loops)
         header = self._render(f"header_{doc.collection.value}.md.j2", doc.key, **context)
         feed = self.feeds.get(doc.key)
         footer = self._render("footer.md.j2", doc.key, backlinks=self._backlinks(doc), feed=feed, **context)
@@ -514,51 +497,121 @@ class _Pages:
 
     # -- generated pages -------------------------------------------------------------------
     def generated(self) -> dict[str, str]:
-        views = self.views
+        """Every generated page: path → markdown."""
+        return {spec.rel: spec.render() for spec in self.specs()}
+
+    def specs(self) -> list[Spec]:
+        """The generated pages, each with the documents it shows (`Spec.shows`): the indexes,
+        the loops of each year and month, people, coverage, tags, and the loops of each year of
+        a principle, product or person that has more than `LATEST` (its page lists the latest)."""
+        views, out = self.views, list[Spec]()
         loops = views.all_loops()
-        out = {
-            "principles/index.md": self._render(
-                "principles_index.md.j2", "principles/index", rows=views.principles()
-            ),
-            "products/index.md": self._render(
-                "products_index.md.j2", "products/index", rows=views.products(), mermaid=MERMAID
-            ),
-            "loops/index.md": self._render(
-                "loops_index.md.j2",
-                "loops/index",
-                loops=loops,
-                years=_years(loops),
-                feed=self.feeds.get("loops/index"),
-            ),
-        }
-        if self.forge is not None:
-            out["products/index.md"] = self._with_actions(out["products/index.md"], self._propose())
-            out["loops/index.md"] = self._with_actions(out["loops/index.md"], self._start())
-        for year, year_loops in _years(loops).items():
-            key = f"loops/{year}/index"
-            out[key + ".md"] = self._render("loops_year.md.j2", key, year=year, loops=year_loops)
+        out.append(Spec("principles/index.md", self._principles_index, None))
+        out.append(Spec("products/index.md", self._products_index, None))
+        out.append(Spec("loops/index.md", functools.partial(self._loops_index, loops), None))
+        for year, year_loops in by_year(loops).items():
+            out.append(Spec(f"loops/{year}/index.md", functools.partial(self._year, year, year_loops), None))
+            for month, month_loops in by_month(year_loops).items():
+                render = functools.partial(self._month, year, month, month_loops)
+                out.append(Spec(month_key(year, month) + ".md", render, listed(month_loops)))
+        for row in views.principles():
+            out.extend(self._years_of(row.key, row.title, row.loops, "that practice", True))
+        for prow in views.products():
+            out.extend(self._years_of(prow.key, prow.title, prow.loops, "that improve", False))
         people = views.people()
         if people:
-            out["people/index.md"] = self._render(
-                "people_index.md.j2",
-                "people/index",
-                people=people,
-                person_key=person_key,
-                counts=views.principle_counts,
-            )
+            out.append(Spec("people/index.md", functools.partial(self._people_index, people), None))
             for name, person_loops in people.items():
                 key = person_key(name)
-                out[key + ".md"] = self._render(
-                    "person.md.j2",
-                    key,
-                    name=name,
-                    loops=person_loops,
-                    counts=views.principle_counts(person_loops),
-                )
-        out["principles/coverage.md"] = self._coverage()
+                out.append(Spec(key + ".md", functools.partial(self._person, name, person_loops), None))
+                out.extend(self._years_of(key, name, person_loops, "by", True))
+        out.append(Spec("principles/coverage.md", self._coverage, None))
         if any(d.tags for d in self.graph.docs.values() if d.readable):
-            out["tags.md"] = self._render("tags.md.j2", "tags")
+            out.append(Spec("tags.md", functools.partial(self._render, "tags.md.j2", "tags"), None))
         return out
+
+    def _principles_index(self) -> str:
+        rows = self.views.principles()
+        return self._render("principles_index.md.j2", "principles/index", rows=rows)
+
+    def _products_index(self) -> str:
+        rows = self.views.products()
+        text = self._render("products_index.md.j2", "products/index", rows=rows, mermaid=MERMAID)
+        return self._with_actions(text, self._propose()) if self.forge is not None else text
+
+    def _loops_index(self, loops: list[LoopView]) -> str:
+        """The loops index: counts, the latest loops, the latest open ones of each stage and a
+        row per year; its size grows with the years, never with the loops."""
+        open_loops = [lv for lv in loops if lv.stage is not Stage.REPEAT]
+        by_stage = [
+            (stage, [lv for lv in open_loops if lv.stage is stage])
+            for stage in Stage
+            if stage is not Stage.REPEAT
+        ]
+        text = self._render(
+            "loops_index.md.j2",
+            "loops/index",
+            total=len(loops),
+            open_count=len(open_loops),
+            newest=loops[:LATEST],
+            open=[(stage, len(items), items[:OPEN_LATEST]) for stage, items in by_stage if items],
+            years=[(year, items, f"loops/{year}/index") for year, items in by_year(loops).items()],
+            undated=[lv for lv in loops if lv.date is None],
+            feed=self.feeds.get("loops/index"),
+        )
+        return self._with_actions(text, self._start()) if self.forge is not None else text
+
+    def _year(self, year: int, loops: list[LoopView]) -> str:
+        months = [(month, items, month_key(year, month)) for month, items in by_month(loops).items()]
+        return self._render("loops_year.md.j2", f"loops/{year}/index", year=year, loops=loops, months=months)
+
+    def _month(self, year: int, month: int, loops: list[LoopView]) -> str:
+        key = month_key(year, month)
+        year_page = f"loops/{year}/index"
+        return self._render(
+            "loops_month.md.j2", key, year=year, month=month, loops=loops, year_page=year_page
+        )
+
+    def _years_of(self, subject: str, name: str, loops: Any, what: str, with_product: bool) -> list[Spec]:
+        """The pages of a subject's loops, one per year, once it has more than its page lists."""
+        out: list[Spec] = []
+        if len(loops) <= LATEST:
+            return out
+        for year, items in by_year(loops).items():
+            key = year_key(subject, year)
+            render = functools.partial(
+                self._render,
+                "loops_of.md.j2",
+                key,
+                subject=subject,
+                name=name,
+                year=year,
+                what=what,
+                loops=items,
+                with_product=with_product,
+            )
+            out.append(Spec(key + ".md", render, listed(items) | {subject}))
+        return out
+
+    def _people_index(self, people: dict[str, list[LoopView]]) -> str:
+        return self._render(
+            "people_index.md.j2",
+            "people/index",
+            people=people,
+            person_key=person_key,
+            counts=self.views.principle_counts,
+        )
+
+    def _person(self, name: str, loops: list[LoopView]) -> str:
+        key = person_key(name)
+        return self._render(
+            "person.md.j2",
+            key,
+            name=name,
+            loops=loops,
+            years=year_links(key, loops),
+            counts=self.views.principle_counts(loops),
+        )
 
     def _coverage(self) -> str:
         from kb import coverage
@@ -650,12 +703,42 @@ def _anchor(graph: Graph, item: Any) -> str | None:
     return slugify(item.anchor)
 
 
-def _years(loops: list[Any]) -> dict[int, list[Any]]:
-    out: dict[int, list[Any]] = {}
-    for loop in loops:
-        if loop.date:
-            out.setdefault(loop.date.year, []).append(loop)
-    return dict(sorted(out.items(), reverse=True))
+@dataclass(frozen=True)
+class Spec:
+    """A generated page: where it goes, how to render it, and the documents whose shape it
+    shows (None: it may show any document's; it is emitted again whenever one changed)."""
+
+    rel: str
+    render: Callable[[], str]
+    shows: frozenset[str] | None
+
+
+#: How many open loops of each stage the loops index lists (the latest; it counts them all).
+OPEN_LATEST = 10
+
+_MONTHS = ("January February March April May June July August September October November December").split()
+
+
+def month_name(year: int, month: int) -> str:
+    """ "December 2026": the same in every locale."""
+    return f"{_MONTHS[month - 1]} {year}"
+
+
+def listed(loops: Any) -> frozenset[str]:
+    """The documents a loop table of `loops` shows: the loops and their products."""
+    return frozenset(lv.key for lv in loops) | {lv.product for lv in loops if lv.product}
+
+
+def year_links(subject: str, loops: Any) -> list[tuple[int, int, str]]:
+    """(year, loops, page) for a subject page's "by year" line; none while it lists them all."""
+    if len(loops) <= LATEST:
+        return []
+    return [(year, len(items), year_key(subject, year)) for year, items in by_year(loops).items()]
+
+
+def _generated_link(here: str, key: str, label: str) -> Markup:
+    """A link from page `here` to a generated page (which has no document, hence no title)."""
+    return templating.link(here, key, label)
 
 
 def person_key(name: str) -> str:

@@ -1,9 +1,10 @@
 """What emit read, kept beside the tree it wrote (`docs-state.json`): the digests that let the next
-build emit nothing when nothing changed, or only the pages of documents whose prose alone did.
+build emit nothing when nothing changed, or only the pages a change shows on (kb.emit_partial).
 
 `Inputs` holds one digest of what every page may show and two per document (its shape: what
-other pages may show of it; its prose: its body). The state file is written atomically after the
-files and removed before they change (kb.emit), so it never describes a tree that is not on disk.
+other pages may show of it; its prose: its body). The state also names every file of the tree
+and, per page, the documents whose shape it shows. It is written atomically after the files and
+removed before they change (kb.emit), so it never describes a tree that is not on disk.
 """
 
 from __future__ import annotations
@@ -23,12 +24,13 @@ if TYPE_CHECKING:
     from kb.emit import Emitted
     from kb.forge import Forge
     from kb.history import History
+    from kb.link import Graph
     from kb.pipeline import Checked
     from kb.settings import Settings
 
 
 #: The state file's format: a state of another format (or kb version) is not read.
-STATE_FORMAT = 2
+STATE_FORMAT = 3
 
 
 def _digest() -> Any:
@@ -63,36 +65,68 @@ class Inputs:
             digest.update(_encode(f"{key}\0{shape}\0{prose}"))
         return digest.hexdigest()
 
-    def prose_edits(self, state: Mapping[str, Any]) -> list[str] | None:
-        """The documents whose body alone changed since `state` was written, or None when
-        anything else did (or the state is not one this kb wrote)."""
+    def edits(self, state: Mapping[str, Any]) -> Edits | None:
+        """What changed since `state` was written: the documents whose shape changed (added and
+        removed ones too) and those whose prose alone did; None when what all pages share
+        changed (or the state is not one this kb wrote)."""
         if state.get("format") != STATE_FORMAT or state.get("shared") != self.shared:
             return None
         before = state.get("docs")
-        if not isinstance(before, dict) or before.keys() != self.docs.keys():
+        if not isinstance(before, dict) or not _pages_known(state):
             return None
-        changed = []
-        for key, (shape, prose) in self.docs.items():
-            old = before[key]
-            if not isinstance(old, list) or len(old) != 2 or old[0] != shape:
+        shapes = {key for key in before.keys() ^ self.docs.keys()}
+        prose = []
+        for key, (shape, text) in self.docs.items():
+            old = before.get(key)
+            if old is None:
+                continue
+            if not isinstance(old, list) or len(old) != 2:
                 return None
-            if old[1] != prose:
-                changed.append(key)
-        return changed
+            if old[0] != shape:
+                shapes.add(key)
+            elif old[1] != text:
+                prose.append(key)
+        return Edits(frozenset(shapes), tuple(prose))
 
-    def state(self, result: Emitted, mermaid: set[str]) -> dict[str, Any]:
+    def state(
+        self, result: Emitted, mermaid: set[str], files: set[str], shows: Mapping[str, frozenset[str]]
+    ) -> dict[str, Any]:
         """The state file's content once `result` is on disk; `mermaid`: the emitted files that
-        name Mermaid's script (emit copies it while there is one)."""
+        name Mermaid's script (emit copies it while there is one); `files`: every file of the
+        tree; `shows`: page → the documents whose shape it shows (pages shown on no list show
+        any document's), by their place in `docs`, so 10,000 loops keep it near a megabyte."""
+        place = {key: i for i, key in enumerate(self.docs)}
         return {
             "mermaid": sorted(mermaid),
             "format": STATE_FORMAT,
             "fingerprint": self.fingerprint,
             "shared": self.shared,
             "docs": self.docs,
+            "files": sorted(files),
+            "shows": {rel: sorted(place[k] for k in keys if k in place) for rel, keys in shows.items()},
             "nav": result.nav,
             "pages": result.pages,
             "site_name": result.site_name,
         }
+
+
+@dataclass(frozen=True)
+class Edits:
+    """Documents changed since the last emit: `shapes` (anything another page may show of
+    them, or they were added or removed) and `prose` (their body alone)."""
+
+    shapes: frozenset[str]
+    prose: tuple[str, ...]
+
+
+def _pages_known(state: Mapping[str, Any]) -> bool:
+    return isinstance(state.get("files"), list) and isinstance(state.get("shows"), dict)
+
+
+def shown(state: Mapping[str, Any]) -> dict[str, set[str]]:
+    """The state's `shows`, with document keys again: page → the documents it showed."""
+    keys = list(state["docs"])
+    return {rel: {keys[i] for i in places} for rel, places in state["shows"].items()}
 
 
 def read_inputs(
@@ -114,9 +148,9 @@ def read_inputs(
         str(docs_dir),
         repr(settings),
         checked.today.isoformat(),
-        repr(sorted(stages.items())),
         repr((history.available, history.shallow) if history else None),
         repr(forge),
+        _folders(settings.content) if forge is not None else "",  # where a forge's new file goes
     ):
         shared.update(_encode(part))
     for path in template_files(settings) + [settings.content / a.rel for a in checked.corpus.assets]:
@@ -126,6 +160,7 @@ def read_inputs(
             continue
         shared.update(_encode(f"{path}\0{info.st_size}\0{info.st_mtime_ns}"))
     files = history.files if history else {}
+    graph = checked.graph
     docs: dict[str, tuple[str, str]] = {}
     for doc in checked.corpus.documents:
         scan = doc.scan
@@ -137,11 +172,13 @@ def read_inputs(
             # Only the document's own footer says "uncommitted changes": the first edit of a
             # committed file is still an edit of its page alone.
             hist = dataclasses.replace(hist, uncommitted=False)
+        names = (*(hist.previous_paths if hist else ()), doc.path)
         shape = _digest()
         shape.update(
             _encode(
                 f"{doc.path}\0{doc.readable}\0{doc.meta!r}\0{doc.info!r}\0{hist!r}\0"
-                f"{scan.title!r}\0{links!r}\0{headings!r}\0{scan.deep is not None}"
+                f"{scan.title!r}\0{links!r}\0{headings!r}\0{scan.deep is not None}\0"
+                f"{[stages.get(name) for name in names]!r}\0{_placed(graph, doc.key)!r}"
             )
         )
         prose = _digest()
@@ -149,6 +186,29 @@ def read_inputs(
         prose.update(doc.body.encode("utf-8", "surrogatepass"))
         docs[doc.key] = (shape.hexdigest(), prose.hexdigest())
     return Inputs(shared.hexdigest(), docs)
+
+
+def _placed(graph: Graph, key: str) -> tuple[Any, ...]:
+    """Where the document's page is and what its links and references resolved to, with the
+    places of their pages: a change here (a link that resolves elsewhere since a document was
+    added, an `index.md` beside a `README.md`) changes its page and those it shows on."""
+    from kb.emit import page_url
+
+    if key not in graph.docs:
+        return ()
+    edges = sorted((e.target, e.kind.value) for e in graph.outgoing.get(key, ()))
+    links = [
+        (r.link.start, r.target, r.anchor, graph.site_key(r.target), page_url(graph, r.target))
+        for r in graph.resolved.get(key, ())
+    ]
+    assets = [(r.link.start, r.target) for r in graph.asset_links.get(key, ())]
+    return graph.site_key(key), page_url(graph, key), edges, links, assets
+
+
+def _folders(content: Path) -> str:
+    """The folders two levels under the content folder: a forge's new-file link opens the
+    deepest one of a new file's path that exists (kb.emit._existing_folder)."""
+    return repr(sorted(p.relative_to(content).as_posix() for p in content.glob("*/*/") if p.is_dir()))
 
 
 def template_files(settings: Settings) -> list[Path]:

@@ -188,6 +188,39 @@ def newest_first(loops: Any) -> list[LoopView]:
     return sorted(loops, key=lambda v: (v.date or dt.date.min, v.id), reverse=True)
 
 
+#: How many loop cycles a page lists before it links to pages of its years (or months) instead:
+#: a listing page must not grow with the handbook, or every new loop re-renders megabytes.
+LATEST = 25
+
+
+def by_year(loops: Any) -> dict[int, list[LoopView]]:
+    """Dated loops by the year they started, newest year first (each list keeps its order)."""
+    out: dict[int, list[LoopView]] = {}
+    for loop in loops:
+        if loop.date:
+            out.setdefault(loop.date.year, []).append(loop)
+    return dict(sorted(out.items(), reverse=True))
+
+
+def by_month(loops: Any) -> dict[int, list[LoopView]]:
+    """Dated loops by month number, newest month first (each list keeps its order)."""
+    out: dict[int, list[LoopView]] = {}
+    for loop in loops:
+        if loop.date:
+            out.setdefault(loop.date.month, []).append(loop)
+    return dict(sorted(out.items(), reverse=True))
+
+
+def month_key(year: int, month: int) -> str:
+    """The page of one month's loops: `loops/<year>/<MM>/index` (reserved, kb.link)."""
+    return f"loops/{year}/{month:02d}/index"
+
+
+def year_key(subject: str, year: int) -> str:
+    """The page of a principle's, product's or person's loops of one year, beside its page."""
+    return f"{subject}/{year}"
+
+
 def principle_index(views: Views, since: dt.date | None = None) -> list[Mapping[str, Any]]:
     """`kb index principles --format json`: one object per principle; `since` keeps only
     the loop cycles started on or after that date."""
