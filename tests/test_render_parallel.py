@@ -162,7 +162,8 @@ def _plain_pages(docs: Path) -> None:
     """Forty plain pages in one nav section; some carry what Material shows on other pages."""
     docs.mkdir(parents=True)
     (docs / "index.md").write_text("---\ntitle: Home\n---\n\n# Home\n", encoding="utf-8")
-    shown = {3: "icon: material/star", 7: "status: new", 11: "subtitle: A short one", 15: "tags:\n- alpha"}
+    shown = {3: "icon: material/star", 7: "status: new", 11: "subtitle: A short one"}
+    shown.update({i: f"tags:\n- {('alpha', 'beta')[i % 2]}" for i in range(15, 40, 3)})
     for i in range(40):
         extra = shown.get(i, "description: Only its own page shows this")
         (docs / f"page-{i:02d}.md").write_text(
@@ -174,8 +175,9 @@ def _plain_pages(docs: Path) -> None:
 
 def test_pages_another_process_renders_are_left_unread_unless_they_show_elsewhere(tmp_path: Path) -> None:
     """MkDocs' dirty build leaves unread a page another process renders when nothing of it shows
-    on the process's own pages; a nav icon, status, subtitle, tags or a tags listing are read
-    in every process. Same site, byte for byte, as one process renders it."""
+    on the process's own pages: a nav icon, status, subtitle or a tags listing are read in every
+    process, tags in the main process (it renders every listing and writes the tags export).
+    Same site, byte for byte, as one process renders it."""
     from mkdocs.config import load_config
 
     from kb import render
@@ -203,8 +205,10 @@ def test_pages_another_process_renders_are_left_unread_unless_they_show_elsewher
     assert snapshot(tmp_path / "site-2") == snapshot(tmp_path / "site-1")
     unread = {uri for uri, left in config["plugins"][render_parallel.NAME].unread.items() if left}
     theirs = render_parallel.shares(docs, 2)[1]  # what the main process did not render
-    read_anyway = {"page-03.md", "page-07.md", "page-11.md", "page-15.md", "tags.md"}
+    tagged = {f"page-{i:02d}.md" for i in range(15, 40, 3)}
+    read_anyway = {"page-03.md", "page-07.md", "page-11.md", "tags.md"} | tagged
     assert unread == theirs - read_anyway
+    assert tagged & theirs and tagged - theirs  # the child left the main process's tagged pages unread
     assert len(unread) > 10
 
 

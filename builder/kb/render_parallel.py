@@ -12,7 +12,8 @@ and public attributes only:
   nor converts nor writes a page another process renders, when nothing another page shows
   comes from it (`leave_unread`): its title is in the nav, its frontmatter holds no key
   Material shows on other pages (a nav icon, subtitle or status, tags), and it holds no tags
-  listing (which the tags plugin links every page's tags to).
+  listing (which the tags plugin links every page's tags to). The main process renders every
+  tags listing and writes the tags export, so a child leaves tagged pages unread too.
 - `on_page_markdown` (last, after the tags plugin has read the page): any other page that is
   not the process's own (one with tags, say) is read but gets an empty body when its title
   comes from its frontmatter (it still feeds the nav, the titles and the tags index as in a
@@ -168,6 +169,7 @@ class SharePlugin(BasePlugin):
         self.in_nav: frozenset[str] = frozenset()  # pages the nav lists (from on_nav on)
         self.shown: frozenset[bytes] = frozenset()  # frontmatter keys shown on other pages
         self.listing: re.Pattern[bytes] | None = None  # the tags plugins' listing directive
+        self.tag_keys: frozenset[bytes] = frozenset()  # the frontmatter keys tags are read from
         self.unread: dict[str, bool] = {}  # src_uri -> left unread here (asked twice: the same)
         self.config_seen: Any = None
 
@@ -193,7 +195,8 @@ class SharePlugin(BasePlugin):
         if not self.leaves_pages_unread(config):
             return files
         keys, self.listing = _tags(config)
-        self.shown = frozenset(k.encode() for k in SHOWN_ELSEWHERE + keys)
+        self.tag_keys = frozenset(k.encode() for k in keys)
+        self.shown = frozenset(k.encode() for k in SHOWN_ELSEWHERE) | self.tag_keys
         return Files([Unread.of(f, self) if f.is_documentation_page() else f for f in files])
 
     def leave_unread(self, file: File) -> bool:
@@ -230,6 +233,8 @@ class SharePlugin(BasePlugin):
             for uri in part:
                 if index:
                     self.owner[uri] = index
+        for uri in listings(pages, self.listing):  # the main process renders every tags listing
+            self.owner.pop(uri, None)
         self.counts = mmap.mmap(-1, 8 * self.jobs)
         self.sink = _Sink()
         logging.getLogger("mkdocs").addHandler(self.sink)
@@ -264,6 +269,9 @@ class SharePlugin(BasePlugin):
         self.children = []
         self.index, self.pipe = index, writer
         self.started = {index}
+        # no tags listing is rendered here and the tags export written here is dropped: what
+        # another process's page shows is no longer its tags, only what its nav entry shows
+        self.shown -= self.tag_keys
         config["site_dir"] = str(folder)  # pages keep their destinations, fixed with the files
 
     def mine(self, uri: str) -> bool:
@@ -535,6 +543,20 @@ def _tags(config: Any) -> tuple[tuple[str, ...], re.Pattern[bytes] | None]:
         return (), None
     either = b"|".join(re.escape(d.encode()) for d in directives)
     return tuple(keys), re.compile(rb"<!--\s*(?:" + either + rb")")
+
+
+def listings(pages: Iterable[File], listing: re.Pattern[bytes] | None) -> list[str]:
+    """The pages holding a tags listing (`listing`: the tags plugins' directive)."""
+    out = []
+    if listing is not None:
+        for file in pages:
+            try:
+                with open(file.abs_src_path or "", "rb") as fh:
+                    if listing.search(fh.read()):
+                        out.append(file.src_uri)
+            except OSError:
+                continue
+    return out
 
 
 def shows_elsewhere(path: str | None, keys: Iterable[bytes], listing: re.Pattern[bytes] | None) -> bool:
