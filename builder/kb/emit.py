@@ -205,7 +205,7 @@ def shown_now(checked: Checked, history: History | None, settings: Settings) -> 
     """Page → the documents whose shape it shows, for the pages that do not show any
     document's (kb.emit_partial.shows, `Spec.shows`)."""
     from kb import feeds
-    from kb.emit_partial import shows
+    from kb.emit_partial import feed_shows, shows
 
     graph = checked.graph
     views = Views(graph, history)
@@ -217,6 +217,7 @@ def shown_now(checked: Checked, history: History | None, settings: Settings) -> 
         if d.readable
     }
     out.update((spec.rel, spec.shows) for spec in pages.specs() if spec.shows is not None)
+    out.update((feed.key + ".xml", feed_shows(views, feed)) for feed in pages.feeds.values())
     return out
 
 

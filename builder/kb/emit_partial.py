@@ -11,7 +11,8 @@ renders again:
 - every page that is new, and the pages of documents whose prose alone changed;
 - when any shape changed, the pages that may show any document (`Spec.shows` None: the
   indexes, years, people, coverage and tags pages, each bounded by the number of principles,
-  products, people or months, never by the loops), every feed and kb.json.
+  products, people or months, never by the loops) and kb.json; and the feeds that may list a
+  changed loop or name a changed principle or product (`feed_shows`).
 
 The files no longer emitted are removed. The result is the clean emit's tree, byte for byte
 (tests/test_emit_incremental.py, tests/test_render_cache.py).
@@ -108,7 +109,11 @@ def emit_partial(
     tree = Tree()
     for rel in sorted(todo):
         tree.text(rel, pages.document(docs[rel]) if rel in docs else specs[rel].render())
-    feed_files = _feed_files(tree, all_feeds, views, settings, write=bool(changed))
+    fed = {feed.key + ".xml": feed_shows(views, feed) for feed in all_feeds}
+    now.update(fed)
+    stale = {rel for rel, keys in fed.items() if rel not in old_files or not keys.isdisjoint(changed)}
+    stale.update(rel for rel, keys in before.items() if rel in fed and not keys.isdisjoint(changed))
+    feed_files = _feed_files(tree, all_feeds, views, settings, stale)
     if changed:
         tree.text("kb.json", emit.kb_json(graph, views))
     files = set(docs) | set(specs) | feed_files | {"kb.json"} | {a.rel for a in checked.corpus.assets}
@@ -137,19 +142,40 @@ def emit_partial(
     return result
 
 
-def _feed_files(tree: Any, all_feeds: list[Any], views: Views, settings: Settings, write: bool) -> set[str]:
-    """The feeds' files, rendered into `tree` when `write` (any shape changed: entries show
-    titles, stages and dates of many loops)."""
+def feed_shows(views: Views, feed: Any) -> frozenset[str]:
+    """The documents whose shape a feed shows: the loops it may list (all of its product's or
+    principle's, every loop for the handbook's), every principle and product (entries name
+    them) and the home page (the handbook feed's title)."""
+    graph = views.graph
+    if _is(graph, feed.page, Collection.PRODUCT):
+        loops = [lv.key for lv in views.loops_into(feed.page, EdgeKind.IMPROVES)]
+    elif _is(graph, feed.page, Collection.PRINCIPLE):
+        loops = [lv.key for lv in views.loops_into(feed.page, EdgeKind.PRACTICES)]
+    else:
+        loops = list(views.loops)
+    named = (d.key for c in (Collection.PRINCIPLE, Collection.PRODUCT) for d in graph.by_id[c].values())
+    return frozenset((*loops, *named, feed.page, "index"))
+
+
+def _is(graph: Graph, key: str, collection: Collection) -> bool:
+    doc = graph.docs.get(key)
+    return doc is not None and doc.collection is collection
+
+
+def _feed_files(
+    tree: Any, all_feeds: list[Any], views: Views, settings: Settings, stale: set[str]
+) -> set[str]:
+    """The feeds' files; those of the `stale` feeds (by their Atom file) rendered into `tree`."""
     import posixpath
 
     from kb import emit, feeds
 
-    site_url = emit._site_url(settings) if write else ""
+    site_url = emit._site_url(settings) if stale else ""
     out: set[str] = set()
     for feed in all_feeds:
         sitemap = posixpath.dirname(feed.key) + "/sitemap.xml"
         out.update((feed.key + ".xml", feed.key + ".json", sitemap))
-        if write:
+        if feed.key + ".xml" in stale:
             tree.text(feed.key + ".xml", emit.xml_safe(feeds.atom(feed, views, site_url)))
             tree.text(feed.key + ".json", feeds.json_feed(feed, views, site_url))
             tree.text(sitemap, emit.EMPTY_SITEMAP)
