@@ -25,10 +25,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import BaseLoader, Environment
 from markupsafe import Markup
+
+if TYPE_CHECKING:
+    from kb.render_partials import Partials
 
 #: The template that serves "partials/nav.html" (in kb's theme overrides), and the name under
 #: which the theme's own nav partial stays reachable from it.
@@ -48,7 +51,8 @@ def enabled() -> bool:
 class KbLoader(BaseLoader):
     """The theme's loader, plus kb's own templates (`kb/...`: the empty page, the nav dispatch)
     from kb's built-in overrides when the theme's folders lack them (a config kb did not load);
-    with `nav`, "partials/nav.html" is served by kb's dispatch template."""
+    with `nav`, "partials/nav.html" is served by kb's dispatch template; with `partials`, the
+    partials that read nothing of the page by kb's partial cache (`kb.render_partials`)."""
 
     def __init__(self, inner: BaseLoader, nav: bool) -> None:
         from jinja2 import FileSystemLoader
@@ -58,18 +62,25 @@ class KbLoader(BaseLoader):
         self.inner = inner
         self.own = FileSystemLoader(str(default_templates() / "overrides"))
         self.nav = nav
+        self.partials: Partials | None = None
 
     def get_source(self, environment: Environment, template: str) -> Any:
         from jinja2 import TemplateNotFound
 
-        if self.nav:
-            template = {NAV: DISPATCH, THEME_NAV: NAV}.get(template, template)
+        name = {NAV: DISPATCH, THEME_NAV: NAV}.get(template, template) if self.nav else template
+        if self.partials is not None and name == template:
+            served = self.partials.source(environment, template)
+            if served is not None:
+                return served
         try:
-            return self.inner.get_source(environment, template)
+            found = self.inner.get_source(environment, name)
         except TemplateNotFound:
-            if not template.startswith("kb/"):
+            if not name.startswith("kb/"):
                 raise
-            return self.own.get_source(environment, template)
+            found = self.own.get_source(environment, name)
+        if self.partials is not None:
+            self.partials.loaded(environment, name, found)
+        return found
 
     def list_templates(self) -> list[str]:
         return self.inner.list_templates()
@@ -77,19 +88,22 @@ class KbLoader(BaseLoader):
 
 def install(env: Environment, nav: bool) -> bool:
     """Put `KbLoader` around the theme's loader; True when it serves the nav dispatch (`nav`
-    asked for, and the theme has a nav partial)."""
+    asked for, and the theme has a nav partial). Already in place (kb's partial cache puts it
+    there first), it is asked to serve the nav too."""
     from jinja2 import TemplateNotFound
 
     loader = env.loader
     if loader is None:
         return False
-    if isinstance(loader, KbLoader):
-        return loader.nav
+    inner = loader.inner if isinstance(loader, KbLoader) else loader
     try:
-        loader.get_source(env, NAV)
-        loader.get_source(env, "partials/nav-item.html")  # the macro the dispatch renders entries with
+        inner.get_source(env, NAV)
+        inner.get_source(env, "partials/nav-item.html")  # the macro the dispatch renders entries with
     except TemplateNotFound:
         nav = False
+    if isinstance(loader, KbLoader):
+        loader.nav = loader.nav or nav
+        return loader.nav
     env.loader = KbLoader(loader, nav)
     return nav
 

@@ -49,11 +49,15 @@ class RenderPlugin(BasePlugin):
     def __init__(self, compiled: Path | None = None) -> None:
         super().__init__()
         self.compiled = compiled
+        self.partials: Any = None  # kb.render_partials.Partials of the last render
 
     @event_priority(100)  # before any template is loaded
     def on_env(self, env: Any, config: Any, files: Any) -> Any:
+        from kb import render_partials
+
         if self.compiled is not None:
             env.bytecode_cache = templating.bytecode_cache(self.compiled)
+        self.partials = render_partials.install(env, config)  # partials that read nothing of the page, once
         return env
 
     def on_post_page(self, output: str, page: Any, config: Any) -> str:
