@@ -38,7 +38,18 @@ from kb.pipeline import Checked
 from kb.settings import Settings
 from kb.templating import url_of
 from kb.tree import Tree, sync, write_changed
-from kb.views import LATEST, LoopView, Views, by_month, by_year, month_key, year_key
+from kb.views import (
+    LATEST,
+    LoopView,
+    Views,
+    by_month,
+    by_year,
+    month_key,
+    newest_first,
+    tag_key,
+    tag_names,
+    year_key,
+)
 
 MERMAID = "assets/kb/mermaid.min.js"
 _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # same bytes as safe_dump, 5x faster
@@ -329,7 +340,11 @@ class _Pages:
 
     # -- documents -------------------------------------------------------------------------
     def document(self, doc: Document) -> str:
-        context: dict[str, Any] = {"doc": doc, "history": self.views.file_history(doc)}
+        context: dict[str, Any] = {
+            "doc": doc,
+            "history": self.views.file_history(doc),
+            "tags": [(name, tag_key(name)) for name in tag_names(doc.tags)],
+        }
         if doc.collection is Collection.LOOP:
             context["loop"] = self.views.loops[doc.key]
         elif doc.collection is Collection.PRODUCT:
@@ -344,7 +359,10 @@ class _Pages:
         header = self._render(f"header_{doc.collection.value}.md.j2", doc.key, **context)
         feed = self.feeds.get(doc.key)
         footer = self._render("footer.md.j2", doc.key, backlinks=self._backlinks(doc), feed=feed, **context)
-        return frontmatter(doc, feed, self._site_meta(doc)) + header + self._body(doc) + "\n" + footer
+        body = self._body(doc)
+        if header and doc.collection is Collection.PAGE and not body.startswith("\n"):
+            header += "\n"  # a page's tags line, then a blank line before the author's first block
+        return frontmatter(doc, feed, self._site_meta(doc)) + header + body + "\n" + footer
 
     # -- edit and write actions (kb's theme override shows them) ----------------------------
     def _site_meta(self, doc: Document) -> dict[str, Any]:
@@ -503,8 +521,9 @@ class _Pages:
 
     def specs(self) -> list[Spec]:
         """The generated pages, each with the documents it shows (`Spec.shows`): the indexes,
-        the loops of each year and month, people, coverage, tags, and the loops of each year of
-        a principle, product or person that has more than `LATEST` (its page lists the latest)."""
+        the loops of each year and month, people, coverage, the tags and each tag's page, and the
+        loops of each year of a principle, product, person or tag that has more than `LATEST`
+        (its page lists the latest)."""
         views, out = self.views, list[Spec]()
         loops = views.all_loops()
         out.append(Spec("principles/index.md", self._principles_index, None))
@@ -527,8 +546,40 @@ class _Pages:
                 out.append(Spec(key + ".md", functools.partial(self._person, name, person_loops), None))
                 out.extend(self._years_of(key, name, person_loops, "by", True))
         out.append(Spec("principles/coverage.md", self._coverage, None))
-        if any(d.tags for d in self.graph.docs.values() if d.readable):
-            out.append(Spec("tags.md", functools.partial(self._render, "tags.md.j2", "tags"), None))
+        out.extend(self._tag_specs())
+        return out
+
+    def _tag_specs(self) -> list[Spec]:
+        """The list of tags (a count per tag: emitted again on any change of shape, like the
+        other indexes) and each tag's page with the loops of its years past `LATEST`. A tag's
+        page shows every document it counts and the products of the loops it lists."""
+        tagged = self.views.tagged()
+        if not tagged:
+            return []
+        index = [(name, tag_key(name), len(docs)) for name, docs in tagged.items()]
+        out = [
+            Spec(
+                "tags/index.md", functools.partial(self._render, "tags.md.j2", "tags/index", tags=index), None
+            )
+        ]
+        for name, docs in tagged.items():
+            key = tag_key(name)
+            loops = newest_first(self.views.loops[d.key] for d in docs if d.key in self.views.loops)
+            pages = sorted(
+                (d for d in docs if d.key not in self.views.loops), key=lambda d: (d.title.casefold(), d.key)
+            )
+            render = functools.partial(
+                self._render,
+                "tag.md.j2",
+                key,
+                name=name,
+                total=len(docs),
+                pages=pages,
+                loops=loops,
+                years=year_links(key, loops),
+            )
+            out.append(Spec(key + ".md", render, frozenset(d.key for d in docs) | listed(loops[:LATEST])))
+            out.extend(self._years_of(key, name, loops, "tagged", True))
         return out
 
     def _principles_index(self) -> str:

@@ -994,10 +994,11 @@ def _is_year(text: str) -> bool:
 
 
 def _reserved(key: str) -> bool:
-    """Names kb generates a page for (KB302), and people's and feeds' folders."""
+    """Names kb generates a page for (KB302), and people's, feeds' and tags' folders (a tag's
+    page is `tags/<slug>`, whatever the slug: kb.views.tag_key)."""
     return (
         key in _RESERVED
-        or key.startswith(("people/", "feeds/"))
+        or key.startswith(("people/", "feeds/", "tags/"))
         or (key.endswith("/index") and bool(_YEAR_INDEX.match(key)))
         or (key[-5:-4] == "/" and bool(_SUBJECT_YEAR.match(key)))
     )

@@ -119,4 +119,4 @@ def _nav_entries(node: Mapping[str, Any]) -> list[Any]:
 
 
 #: Pages reached through indexes, kept out of the nav on purpose (gitignore syntax for MkDocs).
-NOT_IN_NAV = "/loops/**\n/people/**\n/principles/**\n/products/**\n/tags.md\n"
+NOT_IN_NAV = "/loops/**\n/people/**\n/principles/**\n/products/**\n/tags/**\n"

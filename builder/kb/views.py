@@ -9,6 +9,7 @@ and principles, a product's dependencies) come from the graph's edges, which lin
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -183,6 +184,16 @@ class Views:
         doc = self.graph.docs.get(key)
         return doc.title if doc is not None else key
 
+    def tagged(self) -> dict[str, list[Document]]:
+        """Every tag (`tag_name`) → the readable documents that carry it, in the graph's
+        order; tags sorted as a reader looks them up (case aside, then as written)."""
+        out: dict[str, list[Document]] = {}
+        for doc in self.graph.docs.values():
+            if doc.readable:
+                for name in tag_names(doc.tags):
+                    out.setdefault(name, []).append(doc)
+        return dict(sorted(out.items(), key=lambda kv: (kv[0].casefold(), kv[0])))
+
 
 def newest_first(loops: Any) -> list[LoopView]:
     return sorted(loops, key=lambda v: (v.date or dt.date.min, v.id), reverse=True)
@@ -219,6 +230,40 @@ def month_key(year: int, month: int) -> str:
 def year_key(subject: str, year: int) -> str:
     """The page of a principle's, product's or person's loops of one year, beside its page."""
     return f"{subject}/{year}"
+
+
+def tag_name(tag: str) -> str:
+    """A tag as pages show it and as it is told apart: its words, whitespace collapsed (what
+    `|md` prints). Case counts: `Speed` and `speed` are two tags, each with its page."""
+    return " ".join(tag.split())
+
+
+def tag_names(tags: tuple[str, ...]) -> list[str]:
+    """A document's tags (`tag_name`), each once, in its order; blank ones have no name to show."""
+    return list(dict.fromkeys(name for name in map(tag_name, tags) if name))
+
+
+#: The longest readable part of a tag's slug: a file name holds at most 255 bytes.
+TAG_SLUG_MAX = 60
+
+
+def tag_key(tag: str) -> str:
+    """The page of one tag, `tags/<slug>` (reserved, kb.link), a function of the tag alone, so
+    its URL never moves when other tags come or go and a page's tag links show only its own
+    tags. A tag written as its slug (`speed`, `user-research`) is its slug; any other tag
+    (`Speed`, `data science`, `a/b`, `日本語`, `index`, one too long) gets its readable ASCII part,
+    `--` and 8 hex digits of its SHA-1: a plain slug never holds `--`, so no two tags share a
+    page, whatever their case or characters."""
+    import hashlib
+    import unicodedata
+
+    name = tag_name(tag)
+    ascii_text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    readable = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")[:TAG_SLUG_MAX].strip("-")
+    if readable == name and readable != "index":  # tags/index is the list of tags
+        return f"tags/{readable}"
+    digest = hashlib.sha1(name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"tags/{readable or 'tag'}--{digest}"
 
 
 def principle_index(views: Views, since: dt.date | None = None) -> list[Mapping[str, Any]]:
