@@ -210,6 +210,21 @@ def _deleted_principle(root: Path, repo: GitRepo) -> None:
     (root / "content/principles/root-cause.md").unlink()
 
 
+def _new_tag(root: Path, repo: GitRepo) -> None:
+    """A tag no page had: its page is new, and the list of tags counts it."""
+    _replace(root, LOOP, "product: journal\n", "product: journal\ntags: [Retro notes]\n")
+
+
+def _tag_added(root: Path, repo: GitRepo) -> None:
+    """The loop joins the page of a tag the journal's card has."""
+    _replace(root, LOOP, "product: journal\n", "product: journal\ntags: [writing]\n")
+
+
+def _last_tag_removed(root: Path, repo: GitRepo) -> None:
+    """The tag's last page drops it: its page and the list of tags go."""
+    _replace(root, "content/products/journal.md", "tags: [writing]\n", "")
+
+
 EDITS = [
     _title,
     _link,
@@ -225,6 +240,9 @@ EDITS = [
     _deleted_loop,
     _renamed_loop,
     _deleted_principle,
+    _new_tag,
+    _tag_added,
+    _last_tag_removed,
 ]
 
 
@@ -311,6 +329,54 @@ def test_a_sequence_of_edits_on_year_pages(tmp_path: Path, full_emits: list[int]
         _build(root)
     assert len(full_emits) == 1
     assert (docs / "principles/ownership/2023.md").is_file()
+    _assert_clean_build_is_the_same(root, full_emits)
+
+
+def test_a_sequence_of_edits_on_tag_pages(tmp_path: Path, full_emits: list[int], rendered: set[str]) -> None:
+    """A tag's page lists the documents it counts (registered as the ones it shows, like a
+    year's page): a tag added to loops until its page has pages of years, a loop's title, a
+    new loop in a year the tag had not, a tag taken from a loop, a renamed loop and the tag's
+    last pages dropping it each keep the clean emit's tree; a prose edit renders no tag page."""
+    root, repo = _handbook(tmp_path, loops=40)
+    _build(root)
+    docs = _docs(root)
+    loops = sorted((root / "content/loops/2024").glob("*generated*.md"))
+    for path in loops[:30]:
+        _replace(
+            root, path.relative_to(root).as_posix(), "product: journal\n", "product: journal\ntags: [retro]\n"
+        )
+    repo.git("commit", "-q", "-am", "tagged")  # the edits below change the shapes they name only
+    _build(root)
+    assert (docs / "tags/retro/2024.md").is_file() and (docs / "tags/writing.md").is_file()
+    _title(root, repo)
+    _build(root)
+    assert "Renamed cycle" in (docs / "tags/retro/2024.md").read_text(encoding="utf-8")
+    _new_loop(root, repo)
+    _replace(
+        root,
+        "content/loops/2023/2023-05-06-brand-new.md",
+        "product: inbox\n",
+        "product: inbox\ntags: [retro]\n",
+    )
+    _build(root)
+    assert (docs / "tags/retro/2023.md").is_file()
+    _assert_clean_build_is_the_same(root, full_emits)  # its count, from a loop it does not list
+    _replace(root, "content/loops/2023/2023-05-06-brand-new.md", "tags: [retro]\n", "")
+    _build(root)
+    assert not (docs / "tags/retro/2023.md").exists()
+    _renamed_loop(root, repo)
+    _build(root)
+    rendered.clear()
+    _append(root, loops[5].relative_to(root).as_posix(), "\nProse only.\n")
+    _build(root)
+    assert len(rendered) == 1
+    _last_tag_removed(root, repo)
+    for path in (root / "content/loops/2024").glob("*.md"):
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text.replace("tags: [retro]\n", ""), encoding="utf-8")
+    _build(root)
+    assert not (docs / "tags").exists() or not any((docs / "tags").rglob("*.md"))
+    assert len(full_emits) == 1
     _assert_clean_build_is_the_same(root, full_emits)
 
 

@@ -10,9 +10,12 @@ renders again:
   product to another leaves the first and joins the second);
 - every page that is new, and the pages of documents whose prose alone changed;
 - when any shape changed, the pages that may show any document (`Spec.shows` None: the
-  indexes, years, people, coverage and tags pages, each bounded by the number of principles,
-  products, people or months, never by the loops) and kb.json; and the feeds that may list a
-  changed loop or name a changed principle or product (`feed_shows`).
+  indexes, years, people, coverage and the list of tags, each bounded by the number of
+  principles, products, people, months or tags, never by the loops) and kb.json; and the feeds
+  that may list a changed loop or name a changed principle or product (`feed_shows`). A tag's
+  page, like a month's or a subject's year page, names what it shows: every document it counts
+  and the products of the loops it lists (tags are many, so not every tag page is rendered on
+  every change).
 
 The files no longer emitted are removed. The result is the clean emit's tree, byte for byte
 (tests/test_emit_incremental.py, tests/test_render_cache.py).
