@@ -62,7 +62,7 @@ class Field:
 
 TITLE = Field("title", Kind.LINE, "The document's name, as shown in titles and indexes.", True)
 SUMMARY = Field("summary", Kind.LINE, "One line shown in every index.", True, max_len=200)
-TAGS = Field("tags", Kind.TEXTS, "Free tags, rendered by Material's tags plugin.")
+TAGS = Field("tags", Kind.TEXTS, "Free tags, each linking to its own page under tags/.")
 
 
 def _type(collection: Collection) -> Field:
