@@ -83,7 +83,7 @@ def test_editing_a_loop_title_re_emits_the_pages_that_show_it(session: Session) 
     assert set(result.changed) >= {
         "loops/2026/2026-01-10-notes-survive.md",
         "loops/index.md",
-        "loops/2026/index.md",
+        "loops/2026/01/index.md",  # the month lists the loop; the year counts months
         "loops/2025/2025-12-01-lost-notes.md",
         "loops/2026/2026-02-20-duplicate-cycles.md",
         "principles/ownership.md",
