@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -206,19 +206,19 @@ LATEST = 25
 
 def by_year(loops: Any) -> dict[int, list[LoopView]]:
     """Dated loops by the year they started, newest year first (each list keeps its order)."""
-    out: dict[int, list[LoopView]] = {}
-    for loop in loops:
-        if loop.date:
-            out.setdefault(loop.date.year, []).append(loop)
-    return dict(sorted(out.items(), reverse=True))
+    return _dated_by(loops, lambda day: day.year)
 
 
 def by_month(loops: Any) -> dict[int, list[LoopView]]:
     """Dated loops by month number, newest month first (each list keeps its order)."""
+    return _dated_by(loops, lambda day: day.month)
+
+
+def _dated_by(loops: Any, part: Callable[[dt.date], int]) -> dict[int, list[LoopView]]:
     out: dict[int, list[LoopView]] = {}
     for loop in loops:
         if loop.date:
-            out.setdefault(loop.date.month, []).append(loop)
+            out.setdefault(part(loop.date), []).append(loop)
     return dict(sorted(out.items(), reverse=True))
 
 
