@@ -76,7 +76,7 @@ paths = [os.path.relpath(os.path.join(d, n), root).replace(os.sep, "/")
 h = read_history(root, paths)
 print(len(h.files), "documents,", sum(1 for f in h.files.values() if f.commits), "with history")
 """
-PLUGINS_PLAIN = "plugins:\n  - search\n  - tags\n"
+PLUGINS_PLAIN = "plugins:\n  - search\n"  # tags are kb's own pages, no plugin
 PLUGINS_STACK = (
     PLUGINS_PLAIN
     + """  - git-revision-date-localized:
