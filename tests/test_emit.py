@@ -244,3 +244,22 @@ def test_nav_lists_a_section_only_while_it_is_short(built: dict, tmp_path: Path)
     assert "Ownership" in _sidebar(tmp_path / "site" / "principles" / "index.html")  # still listed
     products = (tmp_path / "site" / "products" / "index.html").read_text(encoding="utf-8")
     assert "Generated product 3" in products  # the index lists every card
+
+
+def test_backlinks_name_the_first_thirty_and_count_the_rest(tmp_path: Path) -> None:
+    """70 loops link to two principles in their bodies: each principle's page lists 30 of the
+    pages linking to it and says how many more; kb.json still has every link."""
+    from kb.emit import BACKLINKS_MAX
+    from site_helpers import many_loops
+
+    root = write_tree(tmp_path / "hb", many_loops(70))
+    result = run_kb(["build", "--out", str(tmp_path / "site")], root)
+    assert result.exit_code == 0, result.output
+    page = (root / ".kb-cache" / "docs" / "principles" / "ownership.md").read_text(encoding="utf-8")
+    linked = next(line for line in page.splitlines() if line.startswith("**Linked from**"))
+    data = json.loads((tmp_path / "site" / "kb.json").read_text(encoding="utf-8"))
+    ownership = next(d["path"] for d in data["documents"] if d["path"].endswith("principles/ownership.md"))
+    sources = {e["from"] for e in data["edges"] if e["to"] == ownership and e["kind"] == "link"}
+    assert len(sources) > 35 and BACKLINKS_MAX == 30
+    assert linked.count("](") == BACKLINKS_MAX
+    assert linked.endswith(f" · and {len(sources) - BACKLINKS_MAX} more pages")

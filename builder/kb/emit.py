@@ -52,6 +52,8 @@ from kb.views import (
 )
 
 MERMAID = "assets/kb/mermaid.min.js"
+#: Backlinks a page lists per relation before it says how many more there are.
+BACKLINKS_MAX = 30
 _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # same bytes as safe_dump, 5x faster
 EMPTY_SITEMAP = (
     '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -497,8 +499,11 @@ class _Pages:
         out.append(body[pos:])
         return "".join(out)
 
-    def _backlinks(self, doc: Document) -> list[tuple[str, list[str]]]:
-        """Incoming edges grouped by relation (typed relations have their own sections)."""
+    def _backlinks(self, doc: Document) -> list[tuple[str, list[str], int]]:
+        """Incoming edges grouped by relation (typed relations have their own sections): the
+        first `BACKLINKS_MAX` of each group and how many more there are. A principle that 700
+        loop cycles link to would otherwise end in 120 kB of links, rendered again whenever one
+        of those loops is retitled; its "Practiced in" section and kb.json list them all."""
         groups = {
             EdgeKind.LINK: "Linked from",
             EdgeKind.FOLLOWS: "Followed by",
@@ -511,7 +516,7 @@ class _Pages:
                 continue  # the product card shows it
             keys = [d.key for d in self.graph.sources(doc.key, kind) if d.readable]
             if keys:
-                out.append((name, keys))
+                out.append((name, keys[:BACKLINKS_MAX], max(0, len(keys) - BACKLINKS_MAX)))
         return out
 
     # -- generated pages -------------------------------------------------------------------
