@@ -171,6 +171,7 @@ class SharePlugin(BasePlugin):
         self.listing: re.Pattern[bytes] | None = None  # the tags plugins' listing directive
         self.tag_keys: frozenset[bytes] = frozenset()  # the frontmatter keys tags are read from
         self.unread: dict[str, bool] = {}  # src_uri -> left unread here (asked twice: the same)
+        self.heads: dict[str, Head] = {}  # src_uri -> what one read of it told (`head`)
         self.config_seen: Any = None
 
     def on_config(self, config: Any) -> Any:
@@ -209,10 +210,18 @@ class SharePlugin(BasePlugin):
             known = (
                 not self.mine(uri)
                 and (uri in self.titled or uri not in self.in_nav)
-                and not shows_elsewhere(file.abs_src_path, self.shown, self.listing)
+                and not self.head(file).shows(self.shown)
             )
             self.unread[uri] = known
         return known
+
+    def head(self, file: File) -> Head:
+        """`read_head` of a page, read once per build (the fork finds the tags listings with it
+        before this process asks which pages it may leave unread)."""
+        head = self.heads.get(file.src_uri)
+        if head is None:
+            head = self.heads[file.src_uri] = read_head(file.abs_src_path, self.listing)
+        return head
 
     # -- the fork ------------------------------------------------------------------------
 
@@ -233,8 +242,10 @@ class SharePlugin(BasePlugin):
             for uri in part:
                 if index:
                     self.owner[uri] = index
-        for uri in listings(pages, self.listing):  # the main process renders every tags listing
-            self.owner.pop(uri, None)
+        if self.listing is not None:  # the main process renders every tags listing
+            for file in pages:
+                if self.head(file).listing:
+                    self.owner.pop(file.src_uri, None)
         self.counts = mmap.mmap(-1, 8 * self.jobs)
         self.sink = _Sink()
         logging.getLogger("mkdocs").addHandler(self.sink)
@@ -545,48 +556,52 @@ def _tags(config: Any) -> tuple[tuple[str, ...], re.Pattern[bytes] | None]:
     return tuple(keys), re.compile(rb"<!--\s*(?:" + either + rb")")
 
 
-def listings(pages: Iterable[File], listing: re.Pattern[bytes] | None) -> list[str]:
-    """The pages holding a tags listing (`listing`: the tags plugins' directive)."""
-    out = []
-    if listing is not None:
-        for file in pages:
-            try:
-                with open(file.abs_src_path or "", "rb") as fh:
-                    if listing.search(fh.read()):
-                        out.append(file.src_uri)
-            except OSError:
-                continue
-    return out
+@dataclass(frozen=True)
+class Head:
+    """What one read of a markdown page tells about what another page may show of it: whether
+    it holds a tags listing, and its frontmatter's top-level keys (None: cannot be told without
+    YAML, or the file cannot be read; the page is then read as usual)."""
+
+    listing: bool
+    keys: frozenset[bytes] | None
+
+    def shows(self, wanted: Iterable[bytes]) -> bool:
+        return self.listing or self.keys is None or not self.keys.isdisjoint(wanted)
+
+
+def read_head(path: str | None, listing: re.Pattern[bytes] | None) -> Head:
+    """One read of the markdown file at `path`: about 20 µs a page, where MkDocs' read, YAML and
+    `Markdown()` of a page it renders empty cost about 1 ms. `listing`: the tags plugins'
+    directive, where a tags listing lists every tagged page."""
+    if path is None:
+        return Head(False, None)
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError:
+        return Head(False, None)
+    found = listing is not None and listing.search(data) is not None
+    if not data.startswith(b"---"):  # no YAML: MultiMarkdown-style `Key: value` lines?
+        return Head(found, None if _KEY_LINE.match(data) else frozenset())
+    ends = [i for i in (data.find(b"\n---", 3), data.find(b"\n...", 3)) if i >= 0]
+    if not ends:
+        return Head(found, None)
+    keys = set()
+    for line in data[data.find(b"\n") + 1 : min(ends) + 1].splitlines():
+        if not line.strip() or line[:1] in (b" ", b"\t", b"#", b"-"):
+            continue  # a value's continuation, a comment, a list item
+        match = _KEY_LINE.match(line)
+        if match is None:
+            return Head(found, None)
+        keys.add(match.group(1))
+    return Head(found, frozenset(keys))
 
 
 def shows_elsewhere(path: str | None, keys: Iterable[bytes], listing: re.Pattern[bytes] | None) -> bool:
     """Whether the markdown file at `path` has something another page shows: a top-level
     frontmatter key in `keys` (or a frontmatter that cannot be told without YAML), or a tags
-    listing (`listing`: the tags plugin's directive, where it lists every tagged page: every
-    process must see it to link a page's tags to it). About 20 µs a page, where MkDocs' read,
-    YAML and `Markdown()` of a page it renders empty cost about 1 ms."""
-    if path is None:
-        return True
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except OSError:
-        return True
-    if listing is not None and listing.search(data):
-        return True
-    if not data.startswith(b"---"):  # no YAML: MultiMarkdown-style `Key: value` lines?
-        return _KEY_LINE.match(data) is not None
-    ends = [i for i in (data.find(b"\n---", 3), data.find(b"\n...", 3)) if i >= 0]
-    if not ends:
-        return True
-    wanted = set(keys)
-    for line in data[data.find(b"\n") + 1 : min(ends) + 1].splitlines():
-        if not line.strip() or line[:1] in (b" ", b"\t", b"#", b"-"):
-            continue  # a value's continuation, a comment, a list item
-        match = _KEY_LINE.match(line)
-        if match is None or match.group(1) in wanted:
-            return True
-    return False
+    listing (`listing`: every process must see it to link a page's tags to it)."""
+    return read_head(path, listing).shows(keys)
 
 
 def add(config: Any, jobs: int, progress: Progress | None, nav: bool = False) -> SharePlugin:
