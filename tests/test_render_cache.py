@@ -200,3 +200,97 @@ def test_a_corrupt_or_foreign_cache_falls_back_to_a_clean_build(tmp_path: Path) 
         _same_sites(root)
     shutil.rmtree(root / ".kb-cache/render/site")  # the pages are gone, the state is still there
     _same_sites(root)
+
+
+# -- the trees: the cache takes the old site over, and never writes into the live one ----------
+
+#: A markdown extension that fails on one marker (as in tests/test_render_guard.py): the render
+#: of a cached build fails on a page, and kb.render_guard renders again.
+BOOM = """\
+from markdown.extensions import Extension
+from markdown.preprocessors import Preprocessor
+
+
+class Boom(Preprocessor):
+    def run(self, lines):
+        if any("BOOM-MARKER" in line for line in lines):
+            raise ValueError("boom on purpose")
+        return lines
+
+
+class BoomExtension(Extension):
+    def extendMarkdown(self, md):
+        md.preprocessors.register(Boom(md), "boom", 5)
+
+
+def makeExtension(**kwargs):
+    return BoomExtension(**kwargs)
+"""
+
+
+def _witness(site: Path, into: Path) -> dict[str, tuple[bytes, int]]:
+    """A second hard link to every file of `site` (a write into one shows in the other) and
+    each file's bytes and time of last write now (a write of the same bytes changes the latter)."""
+    out = {}
+    for path in site.rglob("*"):
+        if path.is_file():
+            rel = path.relative_to(site).as_posix()
+            (into / rel).parent.mkdir(parents=True, exist_ok=True)
+            os.link(path, into / rel)
+            out[rel] = _seen(path)
+    return out
+
+
+def _seen(path: Path) -> tuple[bytes, int]:
+    return path.read_bytes(), path.stat().st_mtime_ns
+
+
+def _page_files(site: Path) -> dict[str, tuple[int, int]]:
+    return {
+        p.relative_to(site).as_posix(): (p.stat().st_dev, p.stat().st_ino)
+        for p in site.rglob("index.html")
+        if (p.parent / "index.html") == p and p.relative_to(site).parts[0] not in ("assets", "search")
+    }
+
+
+def test_a_cached_build_takes_the_old_site_over_and_never_writes_into_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cache's copy of the site is the old site's folders, and the staging folder starts as
+    the cache's copy (hard links the live site shares): a write into one of those files would
+    change the live site before the swap. A second link to each live file shows that none is
+    written, on a cached build and on one whose render fails on a page and starts again."""
+    root, repo = _handbook(tmp_path)
+    builtin = (default_templates() / "mkdocs.builtin.yml").read_text(encoding="utf-8")
+    write_tree(root, {"mkdocs.yml": builtin.rstrip("\n") + "\n  - boom\n", "ext/boom.py": BOOM})
+    monkeypatch.syspath_prepend(str(root / "ext"))
+    site, cache = tmp_path / "site", root / ".kb-cache/render"
+    _build(root, site)
+    loop = _loops(root)[0]
+    text = loop.read_text(encoding="utf-8")
+    edits = [
+        text.replace("title: ", "title: Retitled ", 1),
+        text + "\nBOOM-MARKER\n",  # the renderer fails on this page: KB705, rendered again
+        text,
+    ]
+    for step, edited in enumerate(edits):
+        before = _witness(site, tmp_path / f"witness-{step}")
+        loop.write_text(edited, encoding="utf-8")
+        # two processes: the render that starts again is a full one, in a dirty MkDocs build
+        result = run_kb(["build", "-q", "--out", str(site)], root, env={**FIXED_NOW, "KB_JOBS": "2"})
+        assert result.exit_code == 0, result.output
+        changed = [rel for rel, seen in before.items() if _seen(tmp_path / f"witness-{step}" / rel) != seen]
+        assert not changed, (step, changed[:5])
+        assert ("KB705" in result.output) == (step == 1), result.output
+        assert not list(tmp_path.glob(".site.kb-*"))  # taken over (or removed), not left behind
+        if step == 1:  # a failed page: nothing kept
+            assert not (cache / "state.json").exists()
+            continue
+        # the cache holds the site's pages, nothing else, each the site's own file
+        held = {
+            p.relative_to(cache / "site").as_posix(): (p.stat().st_dev, p.stat().st_ino)
+            for p in (cache / "site").rglob("*")
+            if p.is_file()
+        }
+        assert held == _page_files(site)
+    assert "Retitled" not in (site / "index.html").read_text(encoding="utf-8")

@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -108,8 +108,13 @@ def discard(tmp: Path) -> None:
     shutil.rmtree(tmp, ignore_errors=True)
 
 
-def swap(tmp: Path, out: Path) -> None:
-    """Put the new site in place: the old one is moved aside, then removed (`remove_later`)."""
+def swap(tmp: Path, out: Path, adopt: Callable[[Path, Path | None], bool] | None = None) -> None:
+    """Put the new site in place: the old one is moved aside, then removed (`remove_later`).
+
+    `adopt(out, old)`, when given, runs once the new site is in place, with the old one moved
+    aside (None when there was none), and says whether it took the old folder over (kb's render
+    cache makes its copy of the new site from the old one: `kb.render_cache.RenderCache.save`);
+    a folder taken over is not removed."""
     out = out.resolve()
     old = out.parent / f".{out.name}.kb-old"
     if old.exists():
@@ -117,7 +122,10 @@ def swap(tmp: Path, out: Path) -> None:
     if out.exists():
         os.rename(out, old)
     os.rename(tmp, out)
-    if old.exists():
+    moved = old if old.exists() else None
+    if adopt is not None and adopt(out, moved):
+        return
+    if moved is not None:
         remove_later(old, f".{out.name}.{GONE}")
 
 

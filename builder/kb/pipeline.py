@@ -449,9 +449,11 @@ def _render(settings: Settings, options: Options, result: Run, target: Path) -> 
     if memory is not None:
         memory.merge_search(folder, result.full)
         memory.layout = layout
-    result.timings["render"] = time.perf_counter() - started
     if options.atomic:
-        output.swap(folder, target)
+        output.swap(folder, target, rendered.keep)
+    elif rendered.keep is not None:
+        rendered.keep(folder, None)
+    result.timings["render"] = time.perf_counter() - started
     result.written = True
 
 

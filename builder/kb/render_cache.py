@@ -15,8 +15,17 @@ How a page is left out uses MkDocs' public plugin events only, through kb's shar
   the complete ones (a page whose title comes from its first heading is still converted); it
   gets an empty body, converted with no markdown extension, and the empty template
   `kb/empty.html`, so MkDocs writes nothing for it (the `kb/cache` plugin notes its URL);
-- after the render the kept pages' files come back from the cache (hard links), and their
-  search entries join the new index, in MkDocs' page order.
+- the kept pages' files come from the cache's copy of the last site, whose folders are moved
+  into the staging folder before the render (`_recycle`: a few renames, where making the folders
+  again cost one `mkdir` a page); the files of the pages rendered again or gone are removed from
+  it first, so MkDocs writes new files and never into one the live site shares. Their search
+  entries join the new index, in MkDocs' page order;
+- once the new site is swapped in, the previous site, moved aside, becomes the cache's copy of
+  the new one (`save`): its files of pages kept are already the new site's (the same hard
+  links), the rest are removed and the pages rendered anew linked in. Neither tree is made
+  folder by folder nor removed on a build that renders a few pages, where making and removing
+  one folder a page took longer than the render (and a removal running behind kb slowed the
+  next build's file system calls).
 
 What is shared decides, not guesses: one digest of everything shared (`shared_digest`); when it
 differs, the cache is missing, unreadable or from another kb, or a plugin might show one page on
@@ -34,6 +43,7 @@ import json
 import os
 import re
 import shutil
+import stat
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -43,6 +53,7 @@ from typing import TYPE_CHECKING, Any
 from mkdocs.plugins import BasePlugin, event_priority
 
 from kb import __version__, render_parallel, searchindex
+from kb.output import MARKER
 
 if TYPE_CHECKING:
     from kb.findings import Finding
@@ -51,7 +62,7 @@ if TYPE_CHECKING:
 
 NAME = "kb/cache"
 #: Bumped when what the cache holds changes shape: an old cache is then ignored.
-FORMAT = 2
+FORMAT = 3
 STATE = "state.json"
 SITE = "site"
 SEARCH = "search.json"
@@ -85,6 +96,7 @@ class RenderCache:
         self.site_dir: Path | None = None  # where the last run rendered
         self.order: list[str] = []  # every page's URL in MkDocs' order, as the last run read them
         self.kept_urls: set[str] = set()  # the URLs of the pages it reused (as MkDocs writes them)
+        self.recycled: Path | None = None  # the staging folder the cached site was moved into
 
     # -- the render -------------------------------------------------------------------------
 
@@ -102,7 +114,10 @@ class RenderCache:
         plugins work page by page (kb.render_parallel.usable), without which nothing is reused."""
 
         def run(config: Any) -> Any:
-            self.site_dir = Path(config["site_dir"])
+            site_dir = self.site_dir = Path(config["site_dir"])
+            if self.recycled is not None:  # a render kb.render_guard runs again: start empty, as
+                _empty(self.recycled)  # a full render must not write into the live site's links
+                self.recycled = None
             self.order.clear()
             self.kept_urls.clear()
             plan = self.plan = self._plan(config, nav, usable(config))
@@ -113,9 +128,12 @@ class RenderCache:
                 rendered = render(config, jobs)
             else:
                 config["plugins"][NAME] = KeepPlugin(self, plan, _tags_variable(config))
-                render_parallel.add(config, 1, None).skip = frozenset(plan.keep)
+                share = render_parallel.add(config, 1, None)
+                share.skip = frozenset(plan.keep)
+                # only into a dirty build: a clean one empties the staging folder first
+                recycled = share.leaves_pages_unread(config) and self._recycle(plan, site_dir)
                 rendered = render(config, 1)
-                self._restore(plan, Path(config["site_dir"]))
+                self._restore(plan, site_dir, linked=recycled)
             rendered.pages, rendered.reused = len(plan.keys), len(plan.keep) if not plan.full else 0
             rendered.why_all = plan.full
             return rendered
@@ -146,11 +164,39 @@ class RenderCache:
             }
         return plan
 
-    def _restore(self, plan: Plan, site_dir: Path) -> None:
-        """Put the kept pages' files into the new site and their search entries into its index."""
+    def _recycle(self, plan: Plan, site_dir: Path) -> bool:
+        """Move the cached site (the last site's pages, nothing else) into the empty staging
+        folder `site_dir`, then remove from it the pages that are not kept: MkDocs writes those
+        anew. False, with nothing moved, where it cannot (another file system, a staging folder
+        that is not empty): `_restore` then links the kept pages in one by one."""
+        cached = self.folder / SITE
+        try:
+            if not cached.is_dir() or any(n != MARKER for n in os.listdir(site_dir)):
+                return False
+            self.recycled = site_dir
+            for entry in os.listdir(cached):
+                os.rename(cached / entry, site_dir / entry)
+            cached.rmdir()
+        except OSError:
+            if self.recycled is not None:  # half moved: neither folder can be trusted
+                _empty(site_dir)
+                shutil.rmtree(cached, ignore_errors=True)
+                self.recycled = None
+            return False
+        for uri, dest in plan.cached.items():
+            if uri not in plan.keep:
+                path = site_dir / dest
+                path.unlink(missing_ok=True)  # never written into: the live site shares its bytes
+                if uri not in plan.keys:  # gone: so are the folders only it needed
+                    _prune(path, site_dir)
+        return True
+
+    def _restore(self, plan: Plan, site_dir: Path, linked: bool = False) -> None:
+        """Put the kept pages' files into the new site (unless `_recycle` already did: `linked`)
+        and their search entries into its index."""
         cached = self.folder / SITE
         made: set[Path] = set()
-        for dest in plan.keep.values():
+        for dest in () if linked else plan.keep.values():
             target = site_dir / dest
             _folder(target.parent, made)
             _link(cached / dest, target)
@@ -167,31 +213,37 @@ class RenderCache:
 
     # -- the state ----------------------------------------------------------------------------
 
-    def save(self) -> None:
-        """Keep the site just rendered (complete) as the cache for the next build."""
-        plan, site_dir = self.plan, self.site_dir
-        if plan is None or site_dir is None:
-            return
-        site = self.folder / SITE
-        if plan.full:  # nothing in the cache is known: start it afresh
-            shutil.rmtree(site, ignore_errors=True)
-        dests: dict[str, str] = dict(plan.keep)  # already there
-        made: set[Path] = set()
-        for uri in plan.keys.keys() - plan.keep.keys():
-            dest = _dest(uri)
-            if (site_dir / dest).is_file():
-                target = site / dest
-                _folder(target.parent, made)
-                _link(site_dir / dest, target)
-                dests[uri] = dest
-        live = set(dests.values())
-        for dest in plan.cached.values():  # pages gone (or moved) since the cache was written
-            if dest not in live:
-                (site / dest).unlink(missing_ok=True)
-                _prune(site / dest, site)
-        index = site_dir / searchindex.PATH
-        if index.is_file():  # the site's search index itself, hard linked: no copy to write
+    def save(self, site: Path | None = None, old: Path | None = None) -> bool:
+        """Keep the site just rendered as the cache for the next build: a tree of hard links to
+        its pages (`_mirror`), its search index, then the state. `site`: where the site is now
+        (after the swap; default where it was rendered). `old`: the previous site, moved aside,
+        whose folders the cache takes over when it has none of its own left (the usual build,
+        whose cached tree `_recycle` moved into the new site). True: `old` was taken over (or
+        removed), so the caller must not remove it."""
+        plan, site = self.plan, site or self.site_dir
+        if plan is None or site is None:
+            return False
+        cached, base, taken = self.folder / SITE, self.folder / (SITE + ".new"), False
+        pages = {uri: plan.keep.get(uri) or _dest(uri) for uri in plan.keys}
+        files = _page_files(site, pages.values())
+        try:
             self.folder.mkdir(parents=True, exist_ok=True)
+            shutil.rmtree(base, ignore_errors=True)  # left by a build killed while saving
+            if cached.is_dir():  # a full render's, or one `_recycle` could not move
+                os.rename(cached, base)
+            elif old is not None and old.is_dir():
+                try:
+                    os.rename(old, base)
+                    taken = True
+                except OSError:
+                    pass  # on another file system: the tree is made afresh
+            _mirror(base, site, files)
+            os.rename(base, cached)
+        except OSError:
+            shutil.rmtree(base, ignore_errors=True)
+            return taken
+        index = site / searchindex.PATH
+        if index.is_file():  # the site's search index itself, hard linked: no copy to write
             _link(index, self.folder / SEARCH)
         else:
             (self.folder / SEARCH).unlink(missing_ok=True)
@@ -200,9 +252,10 @@ class RenderCache:
             "kb": __version__,
             "digest": plan.digest,
             "keys": plan.keys,
-            "dests": dests,
+            "dests": {uri: dest for uri, dest in pages.items() if dest in files},
         }
         _write_json(self.folder / STATE, state)  # last: the cache counts only once it is whole
+        return taken
 
     def forget(self) -> None:
         (self.folder / STATE).unlink(missing_ok=True)
@@ -249,6 +302,12 @@ class KeepPlugin(BasePlugin):
         ):
             context.setdefault(self.tags_variable, [])
         return context
+
+    @event_priority(-100)  # after every other plugin's
+    def on_post_page(self, output: str, page: Any, config: Any) -> str:
+        """A kept page is never written (MkDocs writes no empty page): its file in the new site
+        is the live site's own, a hard link `_recycle` moved in, which a write would change."""
+        return "" if page.file.src_uri in self.keep else output
 
 
 def _tags_variable(config: Any) -> str | None:
@@ -380,6 +439,76 @@ def _link(source: Path, target: Path) -> None:
         shutil.copy2(source, target)
 
 
+def _page_files(site: Path, dests: Iterable[str]) -> dict[str, tuple[int, int]]:
+    """The site's page files that are there (dest -> device and inode): what the cache links."""
+    out = {}
+    for dest in dests:
+        try:
+            st = os.stat(site / dest)
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode):
+            out[dest] = (st.st_dev, st.st_ino)
+    return out
+
+
+def _mirror(base: Path, site: Path, files: Mapping[str, tuple[int, int]]) -> None:
+    """Make `base` hold exactly `files` (dest -> device and inode in `site`), each a hard link
+    of the site's file: a file already linked to it stays, every other file goes (the old
+    site's assets and redirects, pages rendered anew or gone, anything else), a missing one is
+    linked; empty folders go. A symbolic link is removed, never followed. The tree it starts
+    from (the last site, or the last cache) shares all but a few pages with the new site, so
+    this is one `lstat` a file and a few links, where a tree made afresh is a `mkdir` a page."""
+    base.mkdir(parents=True, exist_ok=True)
+    have: set[str] = set()
+    needed = {""}  # the folders the files are in, and theirs: kept, not removed and made again
+    for rel in files:
+        cut = rel.rfind("/")
+        while cut > 0 and rel[: cut + 1] not in needed:
+            needed.add(rel[: cut + 1])
+            cut = rel.rfind("/", 0, cut)
+
+    def visit(folder: str, prefix: str) -> bool:
+        """Prune `folder`; whether it was left empty."""
+        empty = True
+        with os.scandir(folder) as listing:
+            entries = list(listing)
+        for entry in entries:
+            rel = prefix + entry.name
+            if entry.is_dir(follow_symlinks=False):
+                if visit(entry.path, rel + "/") and rel + "/" not in needed:
+                    os.rmdir(entry.path)
+                else:  # something stays in it, or will
+                    empty = False
+                continue
+            st = entry.stat(follow_symlinks=False)
+            if files.get(rel) == (st.st_dev, st.st_ino):
+                have.add(rel)
+                empty = False
+            else:
+                os.unlink(entry.path)
+        return empty
+
+    visit(os.fspath(base), "")
+    made: set[Path] = set()
+    for rel in files.keys() - have:
+        target = base / rel
+        _folder(target.parent, made)
+        _link(site / rel, target)
+
+
+def _empty(folder: Path) -> None:
+    """Remove everything in `folder` but kb's marker (a staging folder, emptied)."""
+    for name in os.listdir(folder):
+        path = folder / name
+        if name == MARKER:
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+
+
 def _folder(folder: Path, made: set[Path]) -> None:
     """`folder` made once (with its parents): one mkdir a folder, not one a file."""
     if folder not in made:
@@ -422,8 +551,9 @@ def render(
     clean: bool = False,
 ) -> tuple[Any, list[Finding]]:
     """`kb build`'s render: cached (`RenderCache`), guarded (`kb.render_guard`), in `jobs` processes
-    when it renders everything. A render where a page failed is not kept: its findings come
-    from converting that page, which a cached render would not do."""
+    when it renders everything. The cache is kept by `rendered.keep` (`RenderCache.save`), which
+    the pipeline calls once the site is in place. A render where a page failed is not kept: its
+    findings come from converting that page, which a cached render would not do."""
     from kb import render_guard
 
     cache = RenderCache(settings.cache / "render")
@@ -433,5 +563,5 @@ def render(
     if any(f.code == "KB705" for f in new):
         cache.forget()
     else:
-        cache.save()
+        rendered.keep = cache.save
     return rendered, new
