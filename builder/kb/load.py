@@ -201,8 +201,20 @@ _PAGE = Collection.PAGE  # an enum member read per file: bound once (the enum's 
 def _read_text(settings: Settings, folder: str, entry: Entry) -> tuple[str | None, list[Finding]]:
     """The decoded text of a file under `folder` (the content folder), or None and why not (too
     large, unreadable, not UTF-8)."""
-    path = _repo_path(settings, entry.rel)
-    file = os.path.join(folder, entry.rel)
+    data, found = read_data(settings, folder, entry.rel)
+    if data is None:
+        return None, found
+    text, problem = decode(_repo_path(settings, entry.rel), data)
+    if problem:
+        return None, [problem]
+    return text, []
+
+
+def read_data(settings: Settings, folder: str, rel: str) -> tuple[bytes | None, list[Finding]]:
+    """The bytes of a file under `folder` (the content folder), or None and why not (too large,
+    unreadable)."""
+    path = _repo_path(settings, rel)
+    file = os.path.join(folder, rel)
     limit = settings.max_file_bytes
     try:
         data = _read_bytes(file, limit)
@@ -212,7 +224,7 @@ def _read_text(settings: Settings, folder: str, entry: Entry) -> tuple[str | Non
         except OSError:
             size = -1
         if size <= limit:
-            return None, [_unreadable(settings, entry.rel, exc)]
+            return None, [_unreadable(settings, rel, exc)]
         data = size
     if isinstance(data, int):
         return None, [
@@ -225,10 +237,7 @@ def _read_text(settings: Settings, folder: str, entry: Entry) -> tuple[str | Non
                 "split it, or raise [tool.kb] max_file_bytes",
             )
         ]
-    text, problem = decode(path, data)
-    if problem:
-        return None, [problem]
-    return text, []
+    return data, []
 
 
 #: The first read of a file asks for this much: a markdown file is nearly always smaller, and
@@ -346,9 +355,17 @@ def _document(
     return doc, found
 
 
-def load(settings: Settings, check: Check | None = None) -> Corpus:
-    """Walk and read the whole handbook; `check`, if given, runs on the documents as they are read."""
+def load(settings: Settings, check: Check | None = None, cache: Path | None = None) -> Corpus:
+    """Walk and read the whole handbook; `check`, if given, runs on the documents as they are read.
+    With a `cache` folder (where kb may write: `kb build`, `kb serve`), files whose bytes did
+    not change since the last run are not parsed again (`kb.load_cache`); the result is the same."""
     with paused_gc():
+        if cache is not None:
+            from kb.load_cache import cached_load
+
+            corpus = cached_load(settings, check, cache)
+            if corpus is not None:
+                return corpus
         markdown, assets, found = walk(settings)
         chunks = chunked(markdown)
         jobs = cores.jobs("load", len(markdown))
@@ -498,17 +515,22 @@ def _start_apart(setup: Callable[[], None] | None) -> None:
 
 
 class _Source:
-    """The YAML text of a frontmatter read in a worker: its position tables, parsed again on
-    first use. The data itself travels whole, so every stage reads it as in a serial run."""
+    """The YAML text of a frontmatter read in a worker (or kept by `kb.load_cache`): its
+    position tables, parsed again on first use. The data itself travels whole, so every stage
+    reads it as in a serial run. `known` holds a few positions known already, by table, which
+    are answered without parsing (the cache keeps where a loop's `date:` is: KB602 asks)."""
 
-    __slots__ = ("path", "text", "depth", "nodes", "_tables")
+    __slots__ = ("path", "text", "depth", "nodes", "known", "_tables")
 
-    def __init__(self, path: str, text: str, depth: int, nodes: int) -> None:
+    def __init__(
+        self, path: str, text: str, depth: int, nodes: int, known: Mapping[int, Mapping[tuple, Any]] | None = None
+    ) -> None:
         self.path, self.text, self.depth, self.nodes = path, text, depth, nodes
+        self.known = known or {}
         self._tables: tuple[Mapping[tuple, Any], ...] | None = None
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_Source, (self.path, self.text, self.depth, self.nodes))
+        return (_Source, (self.path, self.text, self.depth, self.nodes, self.known))
 
     def table(self, which: int) -> Mapping[tuple, Any]:
         if self._tables is None:
@@ -530,12 +552,21 @@ class _Positions(Mapping[tuple, Any]):
         return (_Positions, (self.source, self.which))
 
     def __getitem__(self, path: tuple) -> Any:
+        known = self.source.known.get(self.which)
+        if known is not None and path in known:
+            return known[path]
         return self.source.table(self.which)[path]
 
     def get(self, path: tuple, default: Any = None) -> Any:
+        known = self.source.known.get(self.which)
+        if known is not None and path in known:
+            return known[path]
         return self.source.table(self.which).get(path, default)
 
     def __contains__(self, path: object) -> bool:
+        known = self.source.known.get(self.which)
+        if known is not None and path in known:
+            return True
         return path in self.source.table(self.which)
 
     def __iter__(self) -> Iterator[tuple]:
@@ -549,9 +580,19 @@ def _shipped(settings: Settings, doc: Document, yaml_text: str | None) -> Docume
     """The document as a worker sends it: positions as their `_Source`."""
     if yaml_text is None or doc.front is EMPTY_FRONTMATTER or not doc.readable:
         return doc
-    source = _Source(doc.path, yaml_text, settings.max_yaml_depth, settings.max_yaml_nodes)
-    front = Frontmatter(doc.front.data, *(_Positions(source, which) for which in range(3)))
-    return dataclasses.replace(doc, front=front)
+    return dataclasses.replace(doc, front=lazy_frontmatter(settings, doc.path, yaml_text, doc.front.data))
+
+
+def lazy_frontmatter(
+    settings: Settings,
+    path: str,
+    yaml_text: str,
+    data: Mapping[str, Any],
+    known: Mapping[int, Mapping[tuple, Any]] | None = None,
+) -> Frontmatter:
+    """`data` with its position tables parsed from `yaml_text` on first use (`_Source`)."""
+    source = _Source(path, yaml_text, settings.max_yaml_depth, settings.max_yaml_nodes, known)
+    return Frontmatter(data, _Positions(source, 0), _Positions(source, 1), _Positions(source, 2))
 
 
 def _pickle_by_fields(cls: type) -> None:

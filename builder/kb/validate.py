@@ -63,13 +63,22 @@ def validate(docs: Iterable[Document], settings: Settings, today: dt.date) -> li
 
 
 def check_document(doc: Document, settings: Settings, today: dt.date) -> list[Finding]:
+    before, _, after = check_lasting(doc, settings)
+    return before + check_dated(doc, settings, today) + after
+
+
+def check_lasting(doc: Document, settings: Settings) -> tuple[list[Finding], set[str] | None, list[Finding]]:
+    """What `check_document` finds that depends on the document and the settings alone, not on
+    the day: the findings that come before the dated ones (`check_dated`) and those after, and
+    the fields rejected (None for a document that could not be read). Split so that
+    `kb.load_cache` can keep these across days and count only the days again."""
     found = _check_name(doc)
     if doc.scan.unsafe:
         found.extend(unsafe_body(doc, strict_embeds=not settings.allow_embeds))
     if doc.scan.deep is not None:
         found.append(too_deep(doc))
     if not doc.readable:
-        return found
+        return found, None, []
     rejected: set[str] = set()
     found.extend(_check_fields(doc, rejected))
     if doc.collection is _PAGE and "icon" in doc.front.data and "icon" not in rejected:
@@ -78,11 +87,24 @@ def check_document(doc: Document, settings: Settings, today: dt.date) -> list[Fi
     if _maybe_in_strings(doc):
         found.extend(_markup_in_strings(doc))
         found.extend(_invisible_in_strings(doc))
-    if doc.collection is _LOOP:
-        found.extend(loop_sections(doc))
-        found.extend(stale(doc, settings, today))
-        found.extend(loop_place(doc))
-    return found
+    if doc.collection is not _LOOP:
+        return found, rejected, []
+    found.extend(loop_sections(doc))
+    return found, rejected, loop_place(doc)
+
+
+def check_dated(doc: Document, settings: Settings, today: dt.date) -> list[Finding]:
+    """The findings that count days up to `today` (KB602), after `check_lasting` gave the
+    document its record."""
+    if doc.collection is _LOOP and doc.readable:
+        return stale(doc, settings, today)
+    return []
+
+
+def reads_outside(doc: Document) -> bool:
+    """Whether validating `doc` reads more than the document and the settings: a page's
+    `icon:` is looked up among the theme's files (`_theme_icon`)."""
+    return doc.collection is _PAGE and doc.readable and "icon" in doc.front.data
 
 
 _LOOP = Collection.LOOP
