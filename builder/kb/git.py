@@ -311,10 +311,25 @@ def _filter_overrides(repo: Path) -> list[str]:
     ]
 
 
-def working_tree(repo: Path) -> WorkingTree:
-    """Staged, unstaged and untracked (not ignored) paths, from `git status --porcelain -z`."""
-    args = ("status", "--porcelain=v1", "-z", "--renames", "--untracked-files=all")
-    out = _output(repo, *args, "--ignore-submodules=all", config=_filter_overrides(repo))
+def working_tree(repo: Path, untracked_in: Sequence[str] | None = None) -> WorkingTree:
+    """Staged, unstaged and untracked (not ignored) paths, from `git status --porcelain -z`.
+
+    `untracked_in`: the folders (or files), relative to `repo`, whose untracked files the
+    caller wants; None: everywhere. Listing untracked files is most of what `git status`
+    costs where the repository does not ignore a large folder (a site built into `site/`
+    without a `.gitignore`: 0.25 s for 30,000 files), so the whole tree is asked for staged
+    and unstaged changes (renames included) only, and those folders for untracked files.
+    """
+    config = _filter_overrides(repo)
+    args = ("status", "--porcelain=v1", "-z", "--renames", "--ignore-submodules=all")
+    if untracked_in is None:
+        out = _output(repo, *args, "--untracked-files=all", config=config)
+    else:
+        out = _output(repo, *args, "--untracked-files=no", config=config)
+        if untracked_in:
+            spec = [f":(literal){path}" for path in untracked_in]
+            more = _output(repo, *args, "--untracked-files=all", "--", *spec, config=config)
+            out += b"".join(field + b"\0" for field in _untracked(more))
     modified: set[str] = set()
     untracked: set[str] = set()
     renamed: dict[str, str] = {}
@@ -330,6 +345,16 @@ def working_tree(repo: Path) -> WorkingTree:
             if b"R" in xy:
                 renamed[old] = path
     return WorkingTree(frozenset(modified), frozenset(untracked), renamed)
+
+
+def _untracked(out: bytes) -> Iterator[bytes]:
+    """The untracked entries (`?? path`) of `git status --porcelain -z` output."""
+    fields = _split_nul(out)
+    for entry in fields:
+        if entry[:2] == b"??":
+            yield entry
+        elif b"R" in entry[:2] or b"C" in entry[:2]:
+            next(fields, None)  # the rename's source: a field of its own
 
 
 def _name_status(fields: Iterator[bytes], first: bytes) -> Change:

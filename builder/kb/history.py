@@ -161,7 +161,7 @@ def _unavailable(reason: str) -> History:
 
 def _read(repo: Path, prefix: str, wanted: list[str], cache: Path | None) -> History:
     shallow = git.is_shallow(repo)
-    tree = git.working_tree(repo)
+    tree = git.working_tree(repo, _folders(prefix, wanted))
     tracker = _Tracker({prefix + p: p for p in wanted}, tree.renamed)
     if wanted and cache is not None and not shallow:  # a shallow clone's history can grow alone
         for commit in _cached_log(repo, cache / LOG_FILE):
@@ -170,9 +170,18 @@ def _read(repo: Path, prefix: str, wanted: list[str], cache: Path | None) -> His
         for commit in git.log_changes(repo):
             tracker.add(commit)
     dirty = tree.modified | tree.untracked
-    files = {p: _result(tracker.tally[p], prefix + p in dirty, prefix, p) for p in wanted}
+    days: dict[int, date] = {}  # a commit's day, made once for all the files it touched
+    files = {p: _result(tracker.tally[p], prefix + p in dirty, prefix, p, days) for p in wanted}
     warnings = (_shallow_warning(),) if shallow else ()
     return History(files, True, shallow, warnings)
+
+
+def _folders(prefix: str, wanted: list[str]) -> list[str]:
+    """The top folders (and files at the top) of `wanted`, relative to the repository: where
+    an untracked file can be a wanted one (`git.working_tree` lists untracked files there
+    only; every other untracked file is no document)."""
+    tops = {path.partition("/")[0] for path in wanted}
+    return sorted(prefix + top for top in tops)
 
 
 def _shallow_warning() -> Finding:
@@ -180,17 +189,14 @@ def _shallow_warning() -> Finding:
                    SHALLOW_HINT)  # fmt: skip
 
 
-def _result(tally: _Tally, dirty: bool, prefix: str, key: str) -> FileHistory:
+def _result(tally: _Tally, dirty: bool, prefix: str, key: str, days: dict[int, date]) -> FileHistory:
+    previous = _previous(tally, prefix, key) if tally.previous else ()
     if not tally.commits:
-        return FileHistory(None, None, (), None, 0, True, _previous(tally, prefix, key))
+        return FileHistory(None, None, (), None, 0, True, previous)
+    created = days.get(tally.created) or days.setdefault(tally.created, _day(tally.created))
+    updated = days.get(tally.updated) or days.setdefault(tally.updated, _day(tally.updated))
     return FileHistory(
-        created=_day(tally.created),
-        updated=_day(tally.updated),
-        authors=tuple(reversed(tally.authors)),
-        last_author=tally.last_author,
-        commits=tally.commits,
-        uncommitted=dirty,
-        previous_paths=_previous(tally, prefix, key),
+        created, updated, tuple(reversed(tally.authors)), tally.last_author, tally.commits, dirty, previous
     )
 
 
