@@ -523,7 +523,12 @@ class _Source:
     __slots__ = ("path", "text", "depth", "nodes", "known", "_tables")
 
     def __init__(
-        self, path: str, text: str, depth: int, nodes: int, known: Mapping[int, Mapping[tuple, Any]] | None = None
+        self,
+        path: str,
+        text: str,
+        depth: int,
+        nodes: int,
+        known: Mapping[int, Mapping[tuple, Any]] | None = None,
     ) -> None:
         self.path, self.text, self.depth, self.nodes = path, text, depth, nodes
         self.known = known or {}

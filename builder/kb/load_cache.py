@@ -392,7 +392,9 @@ _FROM: dict[int, Callable[[Any], Any]] = {0: dt.date.fromordinal, 1: dt.datetime
 def _scan(scan: BodyScan) -> tuple[Any, ...]:
     return (
         tuple([(h.level, h.text, h.anchor, h.line, h.col, h.has_content) for h in scan.headings]),
-        tuple([(k.kind.value, k.target, k.anchor, k.label, k.line, k.col, k.start, k.end) for k in scan.links]),
+        tuple(
+            [(k.kind.value, k.target, k.anchor, k.label, k.line, k.col, k.start, k.end) for k in scan.links]
+        ),
         tuple([(u.line, u.col, u.what, u.kind) for u in scan.unsafe]),
         scan.title,
         scan.suppressions,
