@@ -495,21 +495,14 @@ class Unread(File):
 
     @classmethod
     def of(cls, file: File, plugin: SharePlugin) -> File:
-        """`file` as an `Unread`, or `file` itself when a copy would not be the same file (one
-        made in memory, or moved by another plugin): that page is then read as usual."""
-        if file.generated_by is not None or file.src_dir is None:
+        """`file` as an `Unread`: a copy of its attributes (what MkDocs or a plugin set or
+        computed so far), not a new `File` built from its paths, which cost 40 µs a page, half
+        a second at 10,000 pages. A page made in memory, or of a subclass of `File` (another
+        plugin's), stays itself and is read as usual."""
+        if file.generated_by is not None or file.src_dir is None or type(file) is not File:
             return file
-        copy = cls(
-            file.src_uri,
-            file.src_dir,
-            file.dest_dir,
-            file.use_directory_urls,
-            dest_uri=file.dest_uri,
-            inclusion=file.inclusion,
-        )
-        same = (copy.url, copy.abs_src_path, copy.abs_dest_path, copy.edit_uri)
-        if same != (file.url, file.abs_src_path, file.abs_dest_path, file.edit_uri):
-            return file
+        copy = cls.__new__(cls)
+        copy.__dict__.update(vars(file))
         copy.plugin = plugin
         return copy
 
