@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from kb import block, cores, frontmatter
 from kb.findings import Finding, finding
@@ -26,6 +26,9 @@ from kb.layout import Layout
 from kb.markdown import BodyScan, Heading, Link, Unsafe, scan
 from kb.model import EMPTY_FRONTMATTER, FOLDER_COLLECTION, Asset, Collection, Document, Frontmatter, Scalar
 from kb.settings import Settings
+
+if TYPE_CHECKING:
+    from kb.load_cache import LoadCache
 
 #: A function run on each chunk of documents where it was read; its findings go to
 #: `Corpus.checked`. The pipeline passes per-document validation, so it runs in parallel too.
@@ -355,10 +358,10 @@ def _document(
     return doc, found
 
 
-def load(settings: Settings, check: Check | None = None, cache: Path | None = None) -> Corpus:
+def load(settings: Settings, check: Check | None = None, cache: LoadCache | None = None) -> Corpus:
     """Walk and read the whole handbook; `check`, if given, runs on the documents as they are read.
-    With a `cache` folder (where kb may write: `kb build`, `kb serve`), files whose bytes did
-    not change since the last run are not parsed again (`kb.load_cache`); the result is the same."""
+    With a `cache` (`kb build`, `kb serve`), files whose bytes did not change since the last run
+    are not parsed again (`kb.load_cache`); the result is the same."""
     with paused_gc():
         if cache is not None:
             from kb.load_cache import cached_load

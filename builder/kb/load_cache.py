@@ -22,8 +22,9 @@ traceback. An entry is written only when rebuilding the document from it gives t
 data, scan, record and findings as the parse did (compared by `repr`, so types count), and
 never for a page whose validation reads the theme's files (`kb.validate.reads_outside`).
 
-Only `kb build` and `kb serve` pass a cache folder (they may write the cache); `kb lint`
-writes nothing and reads as before.
+Only `kb build` and `kb serve` pass a cache (they may write the cache folder), and they write
+it only when they go on to write anything (`LoadCache.save`: `--strict` with errors writes
+nothing); `kb lint` writes nothing and reads as before.
 """
 
 from __future__ import annotations
@@ -62,14 +63,31 @@ Entry = tuple[Any, ...]
 Read = tuple[Document | None, list[Finding], list[Finding]]
 
 
-def cached_load(settings: Settings, check: load.Check | None, folder: Path) -> load.Corpus | None:
-    """`load.load(settings, check)` with the entries kept in `folder`; None when `check` is not
-    kb's validation (`_validation`), whose findings the cache knows how to keep."""
+class LoadCache:
+    """A cache folder for `kb.load.load`: read by the load, written by `save` (the pipeline
+    saves it only when the run goes on to write: `--strict` with errors writes nothing)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._pending: _Store | None = None
+
+    def save(self) -> None:
+        """Write what the last load changed; a cache that cannot be written is only a slower
+        next run."""
+        if self._pending is not None:
+            self._pending.save()
+            self._pending = None
+
+
+def cached_load(settings: Settings, check: load.Check | None, cache: LoadCache) -> load.Corpus | None:
+    """`load.load(settings, check)` with the entries kept in `cache` (written by its `save`);
+    None when `check` is not kb's validation (`_validation`), whose findings the cache knows
+    how to keep."""
     today = _validation(check, settings)
     if today is None:
         return None
     markdown_files, assets, found = load.walk(settings)
-    store = _Store(folder, _key(settings))
+    store = _Store(cache.folder, _key(settings))
     kept = store.all()
     content = str(settings.content)
     results: list[Read | None] = []
@@ -94,7 +112,7 @@ def cached_load(settings: Settings, check: load.Check | None, folder: Path) -> l
         results[at] = read
         store.put(rel, None if new is None else (digest, *new))
     store.keep_only({walked.rel for walked in markdown_files})
-    store.save()
+    cache._pending = store
     documents: list[Document] = []
     checked: list[Finding] = []
     for one in results:

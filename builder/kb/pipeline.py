@@ -32,6 +32,7 @@ from kb.contracts import check_contracts
 from kb.findings import Finding, Severity, apply_severities
 from kb.link import Graph, Node, Part, Plan, link, years_named
 from kb.load import Corpus, chunked, collection_of, load, paused_gc, read, read_apart, walk
+from kb.load_cache import LoadCache
 from kb.markdown import configure
 from kb.mdconfig import for_root
 from kb.model import Collection, Document
@@ -150,13 +151,16 @@ def run(settings: Settings, options: Options = Options()) -> Run:
             checked = _check(at_rev, today)
         return Run(checked, list(checked.findings))
     started = time.perf_counter()
-    checked = _check(settings, today)
+    cache = LoadCache(settings.cache / "load") if options.until >= Step.HISTORY else None
+    checked = _check(settings, today, cache)
     result = Run(checked, list(checked.findings), {"load+validate+link": time.perf_counter() - started})
     if options.until < Step.HISTORY:
         return result
     options.progress(f"checked {checked.corpus.files} files: {len(checked.errors)} errors")
     if options.strict and checked.errors:
         return result
+    if cache is not None:
+        cache.save()  # only a run that goes on to write writes the cache (--strict: nothing)
     shot: dict[str, tuple[Any, ...]] = {}
     if options.memory is not None:
         from kb.incremental import snapshot
@@ -184,15 +188,17 @@ def check(settings: Settings, today: dt.date | None = None) -> Checked:
     return run(settings, Options(today=today)).checked
 
 
-def _check(settings: Settings, today: dt.date) -> Checked:
+def _check(settings: Settings, today: dt.date, cache: LoadCache | None = None) -> Checked:
     """Load, validate, link and check the contracts of the whole handbook.
 
     Validation works document by document, so it runs inside `load`, on each chunk of
-    documents in the process that read it (several, on a large handbook).
+    documents in the process that read it (several, on a large handbook). `cache`: where
+    load keeps what it read, for the next run (`kb.load_cache`; only the commands that may
+    write the cache folder, `kb build` and `kb serve`, pass one).
     """
     configure(for_root(settings.root))  # read bodies as the site's markdown extensions do
     with paused_gc():  # see paused_gc: the stages build long-lived records, not cycles
-        corpus = load(settings, partial(validate, settings=settings, today=today))
+        corpus = load(settings, partial(validate, settings=settings, today=today), cache)
         found = list(corpus.findings)
         found.extend(corpus.checked)
         graph, link_findings = link(corpus.documents, corpus.assets, settings.content)
