@@ -82,6 +82,7 @@ class Plan:
 
     digest: str
     keys: dict[str, str]
+    stats: dict[str, list[int]] = field(default_factory=dict)  # src_uri -> its emitted file's `_sig`
     full: str = ""  # why the whole site is rendered; empty when the cache serves
     keep: dict[str, str] = field(default_factory=dict)  # src_uri -> dest_uri of pages reused
     cached: dict[str, str] = field(default_factory=dict)  # src_uri -> dest_uri in the cache before
@@ -142,11 +143,12 @@ class RenderCache:
 
     def _plan(self, config: Any, nav: list[Any], page_by_page: bool) -> Plan:
         docs = Path(config["docs_dir"])
-        pages = _pages(docs)
+        stats = _pages(docs)
         digest = shared_digest(config, nav)
-        keys = page_keys(docs, pages, _has_tags(config))
-        plan = Plan(digest, keys)
         state = self._state()
+        known = (state["stats"], state["keys"]) if state is not None else None
+        keys = page_keys(docs, stats, _has_tags(config), known)
+        plan = Plan(digest, keys, stats)
         if not page_by_page:
             plan.full = "a plugin may show one page on another"
         elif state is None:
@@ -156,11 +158,11 @@ class RenderCache:
         else:
             old_keys, dests = state["keys"], state["dests"]
             plan.cached = dests
-            site = self.folder / SITE
+            site = os.fspath(self.folder / SITE) + os.sep
             plan.keep = {
                 uri: dests[uri]
                 for uri, key in keys.items()
-                if old_keys.get(uri) == key and uri in dests and (site / dests[uri]).is_file()
+                if old_keys.get(uri) == key and uri in dests and os.path.isfile(site + dests[uri])
             }
         return plan
 
@@ -252,6 +254,7 @@ class RenderCache:
             "kb": __version__,
             "digest": plan.digest,
             "keys": plan.keys,
+            "stats": plan.stats,
             "dests": {uri: dest for uri, dest in pages.items() if dest in files},
         }
         _write_json(self.folder / STATE, state)  # last: the cache counts only once it is whole
@@ -264,7 +267,10 @@ class RenderCache:
         state = _read_json(self.folder / STATE)
         if not isinstance(state, dict) or state.get("format") != FORMAT or state.get("kb") != __version__:
             return None
-        if not all(isinstance(state.get(k), dict) for k in ("keys", "dests")) or "digest" not in state:
+        if (
+            not all(isinstance(state.get(k), dict) for k in ("keys", "stats", "dests"))
+            or "digest" not in state
+        ):
             return None
         return state
 
@@ -345,23 +351,35 @@ def shared_digest(config: Any, nav: list[Any]) -> str:
     return h.hexdigest()
 
 
-def page_keys(docs: Path, pages: Iterable[str], tags: bool) -> dict[str, str]:
+def page_keys(
+    docs: Path,
+    pages: Mapping[str, list[int]],
+    tags: bool,
+    known: tuple[Mapping[str, Any], Mapping[str, Any]] | None = None,
+) -> dict[str, str]:
     """A key per page: its emitted bytes (and, for a tags listing when `tags`, every page's
-    frontmatter and path: what a listing shows of the others). One read a page."""
+    frontmatter and path: what a listing shows of the others). `pages`: each page's file's
+    `_sig`; `known`: the last build's signatures and keys, whose key a page keeps when its
+    file's signature is the same, unread (emit replaces a file it changes, never writes into
+    it: a new inode). With `tags` every page is read: a listing's key needs them all."""
     keys, listings = {}, []
     listing = hashlib.sha256()
+    sigs, old = known if known is not None and not tags else ({}, {})
     for uri in sorted(pages):
+        if sigs.get(uri) == pages[uri] and isinstance(old.get(uri), str):
+            keys[uri] = old[uri]
+            continue
         data = (docs / uri).read_bytes()
-        h = hashlib.sha256(data)
         if tags:
             _listing_part(listing, uri, data)
             if LISTING in data:
                 listings.append(uri)
-        keys[uri] = h
-    digest = listing.hexdigest().encode()
-    for uri in listings:
-        keys[uri].update(digest)
-    return {uri: h.hexdigest() for uri, h in keys.items()}
+        keys[uri] = hashlib.sha256(data).hexdigest()
+    if listings:
+        digest = listing.hexdigest()
+        for uri in listings:
+            keys[uri] = hashlib.sha256(f"{keys[uri]}{digest}".encode()).hexdigest()
+    return keys
 
 
 def _listing_part(h: Any, uri: str, data: bytes) -> None:
@@ -396,14 +414,27 @@ def _has_tags(config: Any) -> bool:
     return any(name.endswith("tags") for name in config["plugins"])
 
 
-def _pages(docs: Path) -> list[str]:
-    out = []
-    for folder, dirs, files in os.walk(docs):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        for name in files:
-            if name.endswith(".md"):
-                out.append(os.path.relpath(os.path.join(folder, name), docs).replace(os.sep, "/"))
-    return sorted(out)
+def _pages(docs: Path) -> dict[str, list[int]]:
+    """Every markdown page of the emitted tree (src_uri -> `_sig` of its file), in one walk."""
+    out: dict[str, list[int]] = {}
+
+    def visit(folder: str, prefix: str) -> None:
+        with os.scandir(folder) as listing:
+            for entry in listing:
+                if entry.name.startswith("."):
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    visit(entry.path, prefix + entry.name + "/")
+                elif entry.name.endswith(".md"):
+                    out[prefix + entry.name] = _sig(entry.stat())
+
+    visit(os.fspath(docs), "")
+    return out
+
+
+def _sig(st: os.stat_result) -> list[int]:
+    """What says a file is the one last seen: inode, size, time of last write (a list: as JSON)."""
+    return [st.st_ino, st.st_size, st.st_mtime_ns]
 
 
 def _dest(uri: str) -> str:
