@@ -462,14 +462,16 @@ def test_github_schemas_accept_the_files(schema: str, paths: list[Path]) -> None
 
 
 def test_publish_workflow_keeps_the_render_cache_between_runs() -> None:
-    """The cache action restores `.kb-cache` before the build and saves it after, keyed on kb's
-    version and the site's configuration (a new key per commit; the newest one restores)."""
+    """The cache action restores `.kb-cache` and the last site before the build and saves them
+    after, keyed on kb's version and the site's configuration (a new key per commit; the newest
+    one restores)."""
     every = steps(workflow("publish.yml"))
     cache = next(s for s in every if s.get("uses", "").startswith("actions/cache@"))
     build = next(s for s in every if s.get("run", "").startswith("kb build"))
     version = next(s for s in every if "kb --version" in s.get("run", ""))
     assert every.index(version) < every.index(cache) < every.index(build)
-    assert cache["with"]["path"] == ".kb-cache"
+    assert cache["with"]["path"].split() == [".kb-cache", "site"]  # the site: the next cache's tree
+    assert "--out site" in build["run"]
     key, restore = cache["with"]["key"], cache["with"]["restore-keys"]
     assert f"steps.{version['id']}.outputs.version" in key and "mkdocs.yml" in key and "github.sha" in key
     assert key.startswith(restore) and key.removeprefix(restore).strip() == "${{ github.sha }}"

@@ -272,7 +272,11 @@ jobs:
       - name: Restore the render cache (a merge renders again only the pages it changes)
         uses: actions/cache@v4
         with:
-          path: .kb-cache
+          # and the last site: kb makes its cache's copy of the new site from the site it
+          # replaces; the two share their files (hard links, stored once in the cache)
+          path: |
+            .kb-cache
+            site
           key: kb-${{{{ steps.kb.outputs.version }}}}-${{{{ hashFiles('mkdocs.yml', 'kb.toml', 'pyproject.toml', 'templates/**') }}}}-${{{{ github.sha }}}}
           restore-keys: kb-${{{{ steps.kb.outputs.version }}}}-${{{{ hashFiles('mkdocs.yml', 'kb.toml', 'pyproject.toml', 'templates/**') }}}}-
       - name: Build the handbook site
