@@ -83,6 +83,7 @@ class Plan:
     digest: str
     keys: dict[str, str]
     stats: dict[str, list[int]] = field(default_factory=dict)  # src_uri -> its emitted file's `_sig`
+    spans: dict[str, Any] = field(default_factory=dict)  # the last index's page URL -> [start, end]
     full: str = ""  # why the whole site is rendered; empty when the cache serves
     keep: dict[str, str] = field(default_factory=dict)  # src_uri -> dest_uri of pages reused
     cached: dict[str, str] = field(default_factory=dict)  # src_uri -> dest_uri in the cache before
@@ -98,6 +99,7 @@ class RenderCache:
         self.order: list[str] = []  # every page's URL in MkDocs' order, as the last run read them
         self.kept_urls: set[str] = set()  # the URLs of the pages it reused (as MkDocs writes them)
         self.recycled: Path | None = None  # the staging folder the cached site was moved into
+        self.spans: searchindex.Spans | None = None  # where each page's entries are in the new index
 
     # -- the render -------------------------------------------------------------------------
 
@@ -121,6 +123,7 @@ class RenderCache:
                 self.recycled = None
             self.order.clear()
             self.kept_urls.clear()
+            self.spans = None
             plan = self.plan = self._plan(config, nav, usable(config))
             if clean:
                 plan.full, plan.keep = "--clean", {}
@@ -155,7 +158,10 @@ class RenderCache:
             plan.full = "no cache"
         elif state["digest"] != digest:
             plan.full = "the configuration, templates, nav or versions changed"
+        elif (search := _search_state(state)) is None or search.get("sig") != _file_sig(self.folder / SEARCH):
+            plan.full = "the cache's search index is not the one it wrote"
         else:
+            plan.spans = search.get("spans") or {}
             old_keys, dests = state["keys"], state["dests"]
             plan.cached = dests
             site = os.fspath(self.folder / SITE) + os.sep
@@ -202,16 +208,40 @@ class RenderCache:
             target = site_dir / dest
             _folder(target.parent, made)
             _link(cached / dest, target)
-        data = searchindex.read(site_dir)
-        index = _read_json(self.folder / SEARCH)  # the last site's whole index (save links it)
-        if data is None or not isinstance(index, dict) or not isinstance(index.get("docs"), list):
+        data = searchindex.read(site_dir)  # the pages rendered now
+        if data is None:
             return
+        fragments = {
+            url: searchindex.fragment(e) for url, e in searchindex.by_page(data.get("docs", [])).items()
+        }
+        fragments.update(self._kept_entries(plan))
+        urls = searchindex.ordered(fragments, self.order)
+        self.spans = searchindex.write_fragments(site_dir, data, ((url, fragments[url]) for url in urls))
+
+    def _kept_entries(self, plan: Plan) -> dict[str, bytes]:
+        """The kept pages' entries, as they stand in the last index (`searchindex.fragment`): cut
+        from its bytes where the state says they lie, else (after a full render, which leaves
+        no spans) from the index parsed."""
+        try:
+            raw = (self.folder / SEARCH).read_bytes()  # the last site's whole index (save links it)
+        except OSError:
+            return {}
+        spans = plan.spans
+        if spans:
+            out = {}
+            for url in self.kept_urls:
+                span = spans.get(url)
+                if isinstance(span, list) and len(span) == 2 and 0 <= span[0] <= span[1] <= len(raw):
+                    out[url] = raw[span[0] : span[1]]
+            return out
+        try:
+            index = json.loads(raw)
+        except ValueError:
+            return {}
+        if not isinstance(index, dict) or not isinstance(index.get("docs"), list):
+            return {}
         old = searchindex.by_page(index["docs"])
-        pages = searchindex.by_page(data.get("docs", []))  # the pages rendered now
-        for url in self.kept_urls:
-            if url in old:
-                pages[url] = old[url]
-        searchindex.write(site_dir, data, pages, self.order)
+        return {url: searchindex.fragment(old[url]) for url in self.kept_urls if url in old}
 
     # -- the state ----------------------------------------------------------------------------
 
@@ -249,6 +279,7 @@ class RenderCache:
             _link(index, self.folder / SEARCH)
         else:
             (self.folder / SEARCH).unlink(missing_ok=True)
+        search = {"sig": _file_sig(self.folder / SEARCH), "spans": self.spans if not plan.full else None}
         state = {
             "format": FORMAT,
             "kb": __version__,
@@ -256,6 +287,7 @@ class RenderCache:
             "keys": plan.keys,
             "stats": plan.stats,
             "dests": {uri: dest for uri, dest in pages.items() if dest in files},
+            "search": search,
         }
         _write_json(self.folder / STATE, state)  # last: the cache counts only once it is whole
         return taken
@@ -430,6 +462,19 @@ def _pages(docs: Path) -> dict[str, list[int]]:
 
     visit(os.fspath(docs), "")
     return out
+
+
+def _search_state(state: Mapping[str, Any]) -> dict[str, Any] | None:
+    search = state.get("search")
+    return search if isinstance(search, dict) and isinstance(search.get("spans") or {}, dict) else None
+
+
+def _file_sig(path: Path) -> list[int] | None:
+    """`_sig` of the file at `path`, None when there is none."""
+    try:
+        return _sig(os.stat(path))
+    except OSError:
+        return None
 
 
 def _sig(st: os.stat_result) -> list[int]:
