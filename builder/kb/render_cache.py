@@ -84,6 +84,7 @@ class Plan:
     keys: dict[str, str]
     stats: dict[str, list[int]] = field(default_factory=dict)  # src_uri -> its emitted file's `_sig`
     spans: dict[str, Any] = field(default_factory=dict)  # the last index's page URL -> [start, end]
+    heads: dict[str, Any] = field(default_factory=dict)  # src_uri -> a kept page's `_head` (as JSON)
     full: str = ""  # why the whole site is rendered; empty when the cache serves
     keep: dict[str, str] = field(default_factory=dict)  # src_uri -> dest_uri of pages reused
     cached: dict[str, str] = field(default_factory=dict)  # src_uri -> dest_uri in the cache before
@@ -100,6 +101,7 @@ class RenderCache:
         self.kept_urls: set[str] = set()  # the URLs of the pages it reused (as MkDocs writes them)
         self.recycled: Path | None = None  # the staging folder the cached site was moved into
         self.spans: searchindex.Spans | None = None  # where each page's entries are in the new index
+        self.heads: dict[str, render_parallel.Head] = {}  # what the share plugin read of each page
 
     # -- the render -------------------------------------------------------------------------
 
@@ -134,6 +136,8 @@ class RenderCache:
                 config["plugins"][NAME] = KeepPlugin(self, plan, _tags_variable(config))
                 share = render_parallel.add(config, 1, None)
                 share.skip = frozenset(plan.keep)
+                share.heads.update(_heads(plan))  # a kept page's bytes are the ones read last time
+                self.heads = share.heads
                 # only into a dirty build: a clean one empties the staging folder first
                 recycled = share.leaves_pages_unread(config) and self._recycle(plan, site_dir)
                 rendered = render(config, 1)
@@ -162,6 +166,7 @@ class RenderCache:
             plan.full = "the cache's search index is not the one it wrote"
         else:
             plan.spans = search.get("spans") or {}
+            plan.heads = state["heads"] if isinstance(state.get("heads"), dict) else {}
             old_keys, dests = state["keys"], state["dests"]
             plan.cached = dests
             site = os.fspath(self.folder / SITE) + os.sep
@@ -288,6 +293,11 @@ class RenderCache:
             "stats": plan.stats,
             "dests": {uri: dest for uri, dest in pages.items() if dest in files},
             "search": search,
+            "heads": {
+                uri: [head.listing, sorted(k.decode("latin-1") for k in head.keys)]
+                for uri, head in self.heads.items()
+                if uri in plan.keys and head.keys is not None
+            },
         }
         _write_json(self.folder / STATE, state)  # last: the cache counts only once it is whole
         return taken
@@ -461,6 +471,18 @@ def _pages(docs: Path) -> dict[str, list[int]]:
                     out[prefix + entry.name] = _sig(entry.stat())
 
     visit(os.fspath(docs), "")
+    return out
+
+
+def _heads(plan: Plan) -> dict[str, render_parallel.Head]:
+    """The kept pages' `render_parallel.Head`s the last build read (a page's head is a function
+    of its bytes, which its key holds, and of the tags plugins' directive, which the shared
+    digest does): one read less a page, 0.2 s at 10,000 pages."""
+    out = {}
+    for uri in plan.keep:
+        head = plan.heads.get(uri)
+        if isinstance(head, list) and len(head) == 2 and isinstance(head[1], list):
+            out[uri] = render_parallel.Head(bool(head[0]), frozenset(k.encode("latin-1") for k in head[1]))
     return out
 
 
