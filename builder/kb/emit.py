@@ -46,6 +46,7 @@ from kb.views import (
     by_year,
     month_key,
     newest_first,
+    stage_counts,
     tag_key,
     tag_names,
     year_key,
@@ -326,6 +327,7 @@ class _Pages:
             Stage=Stage,
             latest=LATEST,
             month_name=month_name,
+            stage_counts=stage_counts,
             feed_href=lambda path: templating.relative(key, path),
             **context,
         )

@@ -79,7 +79,11 @@ class ProductRow:
 
 
 class Views:
-    """Views over one graph (and, when a build has it, git history), computed once."""
+    """Views over one graph (and, when a build has it, git history), computed once: the graph
+    does not change under a `Views`, so each listing (the loops into a document, the rows of
+    the principles and products, the loops newest first, people, tags) is made on first use
+    and kept. Emit asks for them once per page that shows them: at 10,000 loops, sorting them
+    again each time cost a second of a one-edit build."""
 
     def __init__(self, graph: Graph, history: History | None = None) -> None:
         self.graph = graph
@@ -89,6 +93,12 @@ class Views:
         self.loops: dict[str, LoopView] = {
             d.key: self._loop(d) for d in graph.by_id[Collection.LOOP].values() if d.readable
         }
+        self._into: dict[tuple[str, EdgeKind], tuple[LoopView, ...]] | None = None
+        self._newest: tuple[LoopView, ...] | None = None
+        self._principles: tuple[PrincipleRow, ...] | None = None
+        self._products: tuple[ProductRow, ...] | None = None
+        self._people: dict[str, list[LoopView]] | None = None
+        self._tagged: dict[str, list[Document]] | None = None
 
     def docs(self, collection: Collection) -> list[Document]:
         return [d for d in self.graph.by_id[collection].values() if d.readable]
@@ -120,16 +130,31 @@ class Views:
         )
 
     def loops_into(self, key: str, kind: EdgeKind) -> tuple[LoopView, ...]:
-        """Loops with an edge of `kind` into `key`, newest first."""
-        views = [self.loops[d.key] for d in self.graph.sources(key, kind) if d.key in self.loops]
-        return tuple(newest_first(views))
+        """Loops with an edge of `kind` into `key`, newest first (each once)."""
+        if self._into is None:
+            # One pass over the loops, newest first, for every document and kind at once.
+            into: dict[tuple[str, EdgeKind], list[LoopView]] = {}
+            outgoing = self.graph.outgoing
+            for loop in self._all_loops():
+                for edge in dict.fromkeys((e.target, e.kind) for e in outgoing.get(loop.key, ())):
+                    into.setdefault(edge, []).append(loop)
+            self._into = {edge: tuple(loops) for edge, loops in into.items()}
+        return self._into.get((key, kind), ())
+
+    def _all_loops(self) -> tuple[LoopView, ...]:
+        if self._newest is None:
+            self._newest = tuple(newest_first(self.loops.values()))
+        return self._newest
 
     def all_loops(self) -> list[LoopView]:
-        return newest_first(self.loops.values())
+        return list(self._all_loops())
 
     def principles(self) -> list[PrincipleRow]:
-        rows = [self.principle_row(d) for d in self.docs(Collection.PRINCIPLE)]
-        return sorted(rows, key=lambda r: (r.order is None, r.order or 0, r.title.casefold()))
+        if self._principles is None:
+            rows = [self.principle_row(d) for d in self.docs(Collection.PRINCIPLE)]
+            rows.sort(key=lambda r: (r.order is None, r.order or 0, r.title.casefold()))
+            self._principles = tuple(rows)
+        return list(self._principles)
 
     def principle_row(self, doc: Document) -> PrincipleRow:
         info = doc.principle
@@ -145,8 +170,10 @@ class Views:
         )
 
     def products(self) -> list[ProductRow]:
-        rows = [self.product_row(d) for d in self.docs(Collection.PRODUCT)]
-        return sorted(rows, key=lambda r: r.title.casefold())
+        if self._products is None:
+            rows = [self.product_row(d) for d in self.docs(Collection.PRODUCT)]
+            self._products = tuple(sorted(rows, key=lambda r: r.title.casefold()))
+        return list(self._products)
 
     def product_row(self, doc: Document) -> ProductRow:
         info = doc.product
@@ -173,12 +200,14 @@ class Views:
         return sorted(counts.items(), key=lambda kv: (-kv[1], self.title(kv[0]).casefold()))
 
     def people(self) -> dict[str, list[LoopView]]:
-        """Every loop author → their loops, newest first."""
-        out: dict[str, list[LoopView]] = {}
-        for loop in self.all_loops():
-            for name in loop.authors:
-                out.setdefault(name, []).append(loop)
-        return dict(sorted(out.items(), key=lambda kv: kv[0].casefold()))
+        """Every loop author → their loops, newest first (the lists are shared: read only)."""
+        if self._people is None:
+            out: dict[str, list[LoopView]] = {}
+            for loop in self._all_loops():
+                for name in loop.authors:
+                    out.setdefault(name, []).append(loop)
+            self._people = dict(sorted(out.items(), key=lambda kv: kv[0].casefold()))
+        return dict(self._people)
 
     def title(self, key: str) -> str:
         doc = self.graph.docs.get(key)
@@ -186,13 +215,34 @@ class Views:
 
     def tagged(self) -> dict[str, list[Document]]:
         """Every tag (`tag_name`) → the readable documents that carry it, in the graph's
-        order; tags sorted as a reader looks them up (case aside, then as written)."""
-        out: dict[str, list[Document]] = {}
-        for doc in self.graph.docs.values():
-            if doc.readable:
-                for name in tag_names(doc.tags):
-                    out.setdefault(name, []).append(doc)
-        return dict(sorted(out.items(), key=lambda kv: (kv[0].casefold(), kv[0])))
+        order; tags sorted as a reader looks them up (case aside, then as written). The lists
+        are shared: read only."""
+        if self._tagged is None:
+            out: dict[str, list[Document]] = {}
+            for doc in self.graph.docs.values():
+                if doc.readable:
+                    for name in tag_names(doc.tags):
+                        out.setdefault(name, []).append(doc)
+            self._tagged = dict(sorted(out.items(), key=lambda kv: (kv[0].casefold(), kv[0])))
+        return dict(self._tagged)
+
+
+@dataclass(frozen=True, slots=True)
+class StageCounts:
+    """How many of some loops there are, are open (not at Repeat) and are at each stage
+    (`by[stage]`, 0 for a stage none is at): a year's or month's row, counted in Python once
+    (the templates' `selectattr` filters cost a second per build at 10,000 loops)."""
+
+    total: int
+    open: int
+    by: Mapping[Stage | None, int]
+
+
+def stage_counts(loops: Any) -> StageCounts:
+    """The `StageCounts` of `loops`."""
+    by: Counter[Stage | None] = Counter(loop.stage for loop in loops)
+    total = sum(by.values())
+    return StageCounts(total, total - by[Stage.REPEAT], by)
 
 
 def newest_first(loops: Any) -> list[LoopView]:
