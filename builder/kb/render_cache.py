@@ -101,7 +101,7 @@ class RenderCache:
         self.kept_urls: set[str] = set()  # the URLs of the pages it reused (as MkDocs writes them)
         self.recycled: Path | None = None  # the staging folder the cached site was moved into
         self.spans: searchindex.Spans | None = None  # where each page's entries are in the new index
-        self.heads: dict[str, render_parallel.Head] = {}  # what the share plugin read of each page
+        self.share: render_parallel.SharePlugin | None = None  # a cached render's (what it read)
 
     # -- the render -------------------------------------------------------------------------
 
@@ -126,6 +126,7 @@ class RenderCache:
             self.order.clear()
             self.kept_urls.clear()
             self.spans = None
+            self.share = None
             plan = self.plan = self._plan(config, nav, usable(config))
             if clean:
                 plan.full, plan.keep = "--clean", {}
@@ -136,8 +137,8 @@ class RenderCache:
                 config["plugins"][NAME] = KeepPlugin(self, plan, _tags_variable(config))
                 share = render_parallel.add(config, 1, None)
                 share.skip = frozenset(plan.keep)
-                share.heads.update(_heads(plan))  # a kept page's bytes are the ones read last time
-                self.heads = share.heads
+                share.known_heads = _heads(plan)  # a kept page's bytes are the ones read last time
+                self.share = share
                 # only into a dirty build: a clean one empties the staging folder first
                 recycled = share.leaves_pages_unread(config) and self._recycle(plan, site_dir)
                 rendered = render(config, 1)
@@ -295,12 +296,16 @@ class RenderCache:
             "search": search,
             "heads": {
                 uri: [head.listing, sorted(k.decode("latin-1") for k in head.keys)]
-                for uri, head in self.heads.items()
+                for uri, head in self._heads_read().items()
                 if uri in plan.keys and head.keys is not None
             },
         }
         _write_json(self.folder / STATE, state)  # last: the cache counts only once it is whole
         return taken
+
+    def _heads_read(self) -> dict[str, render_parallel.Head]:
+        share = self.share
+        return {**share.known_heads, **share.heads} if share is not None else {}
 
     def forget(self) -> None:
         (self.folder / STATE).unlink(missing_ok=True)

@@ -149,6 +149,9 @@ class SharePlugin(BasePlugin):
         self.cache_nav = nav  # render Material's nav once per group of pages (kb.render_nav)
         #: Pages no process renders: kb.render_cache puts the last build's files in their place.
         self.skip: frozenset[str] = frozenset()
+        #: What kb.render_cache kept of the last build's reads (`head`) of pages whose bytes
+        #: are the same; kept across `on_config`, like `skip`.
+        self.known_heads: dict[str, Head] = {}
         self._reset()
 
     def _reset(self) -> None:
@@ -218,7 +221,7 @@ class SharePlugin(BasePlugin):
     def head(self, file: File) -> Head:
         """`read_head` of a page, read once per build (the fork finds the tags listings with it
         before this process asks which pages it may leave unread)."""
-        head = self.heads.get(file.src_uri)
+        head = self.heads.get(file.src_uri) or self.known_heads.get(file.src_uri)
         if head is None:
             head = self.heads[file.src_uri] = read_head(file.abs_src_path, self.listing)
         return head
