@@ -263,3 +263,31 @@ def test_backlinks_name_the_first_thirty_and_count_the_rest(tmp_path: Path) -> N
     assert len(sources) > 35 and BACKLINKS_MAX == 30
     assert linked.count("](") == BACKLINKS_MAX
     assert linked.endswith(f" · and {len(sources) - BACKLINKS_MAX} more pages")
+
+
+def test_kb_json_keeps_the_entries_it_is_given_and_only_fitting_ones(tmp_path: Path) -> None:
+    """A one-edit emit takes the unchanged documents' kb.json entries from the last kb.json,
+    where the state says they lie: the bytes must be those of a whole kb.json made anew, and
+    an entry that is not the document's (another path) or a span past the file is not taken."""
+    from conftest import TODAY
+    from kb import emit
+    from kb.pipeline import check
+    from kb.settings import load_settings
+    from kb.views import Views
+
+    root = write_tree(tmp_path / "handbook", HOSTILE)
+    checked = check(load_settings(root), TODAY)
+    views = Views(checked.graph)
+    data, spans = emit.kb_json(checked.graph, views)
+    whole = json.loads(data)
+    assert data.endswith(b"}\n") and len(spans) == len(whole["documents"]) > 2
+    for entry in whole["documents"]:
+        start, end = spans[entry["path"].removeprefix("content/")[:-3]]
+        assert json.loads(data[start:end]) == entry
+    kept = emit.kept_entries(data, spans, lambda key: True)
+    assert emit.kb_json(checked.graph, views, kept) == (data, spans)
+    first, second, *_ = sorted(kept)
+    swapped = {**kept, first: kept[second], second: b'{"path":"elsewhere","title":"stale"}'}
+    assert emit.kb_json(checked.graph, views, swapped) == (data, spans)
+    assert emit.kept_entries(data[: len(data) // 2], spans, lambda key: True).keys() < kept.keys()
+    assert emit.kept_entries(data, spans, lambda key: key != first).keys() == kept.keys() - {first}

@@ -13,7 +13,7 @@ from kb.link import EdgeKind
 from kb.model import Stage, Status
 from kb.pipeline import check
 from kb.settings import load_settings
-from kb.views import Views, newest_first, principle_index, product_index
+from kb.views import Views, newest_first, principle_index, product_index, stage_counts
 
 SECTIONS = "## 1. Observe\n\nSaw it.\n\n## 2. Reflect\n\nThought.\n"
 EARLY = "content/loops/2026/2026-10-02-early.md"
@@ -82,6 +82,32 @@ def test_loops_are_newest_first_and_undated_last(views: Views) -> None:
         "2026-10-02-early",
         "undated",
     ]
+
+
+def test_listings_match_the_graph_read_again(views: Views) -> None:
+    """Views keeps each listing once made: every loop's relations and the loops into each
+    document, kind by kind, are those the graph's edges give, made one by one."""
+    graph = views.graph
+    for loop in views.loops.values():
+        for kind, got in (("IMPROVES", loop.product), ("FOLLOWS", loop.follows)):
+            first = graph.targets(loop.key, EdgeKind[kind])
+            assert got == (first[0].key if first else None)
+        assert loop.principles == tuple(d.key for d in graph.targets(loop.key, EdgeKind.PRACTICES))
+    for key in graph.docs:
+        for kind in EdgeKind:
+            made = [views.loops[d.key] for d in graph.sources(key, kind) if d.key in views.loops]
+            assert views.loops_into(key, kind) == tuple(newest_first(made)), (key, kind)
+    assert views.principles() is not views.principles()  # a caller's list, not the kept one
+    assert views.principles() == views.principles()
+
+
+def test_stage_counts(views: Views) -> None:
+    loops = views.all_loops()
+    counts = stage_counts(loops)
+    assert (counts.total, counts.open) == (4, 3)  # one loop at repeat
+    assert counts.by[Stage.REPEAT] == 1 and counts.by[Stage.DESIGN] == 0
+    assert sum(counts.by[stage] for stage in Stage) + counts.by[None] == 4
+    assert stage_counts([]).total == stage_counts([]).open == 0
 
 
 def test_principle_rows_by_order_then_title(views: Views) -> None:

@@ -18,7 +18,7 @@ import json
 import posixpath
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
@@ -130,7 +130,11 @@ def emit(
     write_state(
         state_file,
         inputs.state(
-            result, mermaid, set(tree.files) | set(tree.copies), shown_now(checked, history, settings)
+            result,
+            mermaid,
+            set(tree.files) | set(tree.copies),
+            shown_now(checked, history, settings),
+            tree.kb_json,
         ),
     )
     return result
@@ -174,14 +178,14 @@ def render_tree(
     settings: Settings,
     stages: Mapping[str, list[tuple[int, str]]],
     today: dt.date,
-) -> Tree:
+) -> EmittedTree:
     from kb import feeds
 
     env = templating.environment(settings.root, settings.cache / templating.COMPILED)
     views = Views(graph, history)
     all_feeds = feeds.feeds(views, feeds.entries(views, dict(stages)))
     pages = _Pages(env, views, settings, {f.page: f for f in all_feeds}, today)
-    tree = Tree()
+    tree = EmittedTree()
     site_url = _site_url(settings)
     for feed in all_feeds:
         tree.text(feed.key + ".xml", xml_safe(feeds.atom(feed, views, site_url)))
@@ -201,10 +205,10 @@ def render_tree(
         assert isinstance(text, str)
         tree.text(graph.site_key(doc.key) + ".md", text)
     generated, data = done[0], done[1]
-    assert isinstance(generated, dict) and isinstance(data, str)
+    assert isinstance(generated, dict) and isinstance(data, tuple)
     for rel, content in generated.items():
         tree.text(rel, content)
-    tree.text("kb.json", data)
+    tree.files["kb.json"], tree.kb_json = data
     if any(
         MERMAID.encode() in data for data in tree.files.values()
     ):  # 2.75 MB: only for a page that loads it
@@ -213,6 +217,13 @@ def render_tree(
 
 
 _GENERATED, _KB_JSON = "generated pages", "kb.json"
+
+
+@dataclass
+class EmittedTree(Tree):
+    """The whole tree, and where each document's entry lies in its kb.json (`kb_json`)."""
+
+    kb_json: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 def shown_now(checked: Checked, history: History | None, settings: Settings) -> dict[str, frozenset[str]]:
@@ -235,7 +246,9 @@ def shown_now(checked: Checked, history: History | None, settings: Settings) -> 
     return out
 
 
-def _page(pages: _Pages, item: Document | str) -> str | dict[str, str]:
+def _page(
+    pages: _Pages, item: Document | str
+) -> str | dict[str, str] | tuple[bytes, dict[str, tuple[int, int]]]:
     """`render_tree`'s items: a document's page, every generated page, or kb.json."""
     if isinstance(item, Document):
         return pages.document(item)
@@ -894,35 +907,72 @@ def _site_url(settings: Settings) -> str:
     return ""
 
 
-def kb_json(graph: Graph, views: Views) -> str:
-    """The whole graph for other tools, in the shape DESIGN.md §5 gives."""
-    documents = []
+def kb_json(
+    graph: Graph, views: Views, kept: Mapping[str, bytes] | None = None
+) -> tuple[bytes, dict[str, tuple[int, int]]]:
+    """The whole graph for other tools, in the shape DESIGN.md §5 gives (compact JSON: the C
+    encoder), and where each document's entry lies in it (key → byte offsets).
+
+    `kept`: the entries of the last kb.json, by document key, of documents whose shape did
+    not change (their entry is a function of it: kb.emit_state), taken as they are. Writing
+    every entry again cost most of a second for 10,000 documents (17 MB) on every title edit;
+    the entries are the bytes `json.dumps` gives the whole, one by one."""
+    from json.encoder import encode_basestring as quoted  # a string as dumps writes it here
+
+    dumps = functools.partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
+    head = b'{"documents":['
+    parts, spans, at = [head], dict[str, tuple[int, int]](), len(head)
     for doc in sorted(graph.docs.values(), key=lambda d: d.path):
         if not doc.readable:
             continue
-        hist = views.file_history(doc)
-        documents.append(
-            {
-                "path": doc.path,
-                "collection": doc.collection.value,
-                "id": doc.id,
-                "title": doc.title,
-                "url": page_url(graph, doc.key),
-                "frontmatter": _jsonable(dict(doc.meta)),
-                "history": None
-                if hist is None
-                else {
-                    "created": _iso(hist.created),
-                    "updated": _iso(hist.updated),
-                    "authors": list(hist.authors),
-                    "commits": hist.commits,
-                },
-            }
-        )
+        entry = kept.get(doc.key) if kept else None
+        if entry is None or not entry.startswith(b'{"path":' + quoted(doc.path).encode() + b","):
+            entry = dumps(_kb_json_document(graph, views, doc)).encode("utf-8")
+        if len(parts) > 1:
+            parts.append(b",")
+            at += 1
+        parts.append(entry)
+        spans[doc.key] = (at, at + len(entry))
+        at += len(entry)
     paths = {k: d.path for k, d in graph.docs.items()}
-    edges = sorted({(paths[e.source], paths.get(e.target, e.target), e.kind.value) for e in graph.edges})
-    data = {"documents": documents, "edges": [{"from": a, "to": b, "kind": k} for a, b, k in edges]}
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"  # compact: C encoder
+    kinds = {kind: kind.value for kind in EdgeKind}  # an enum's `.value` is a slow property
+    edges = sorted({(paths[e.source], paths.get(e.target, e.target), kinds[e.kind]) for e in graph.edges})
+    # What `dumps` writes for each edge's object, without making the objects (60,000 edges).
+    listed = ",".join([f'{{"from":{quoted(a)},"to":{quoted(b)},"kind":{quoted(k)}}}' for a, b, k in edges])
+    parts.append(f'],"edges":[{listed}]}}\n'.encode())
+    return b"".join(parts), spans
+
+
+def _kb_json_document(graph: Graph, views: Views, doc: Document) -> dict[str, Any]:
+    hist = views.file_history(doc)
+    return {
+        "path": doc.path,
+        "collection": doc.collection.value,
+        "id": doc.id,
+        "title": doc.title,
+        "url": page_url(graph, doc.key),
+        "frontmatter": _jsonable(dict(doc.meta)),
+        "history": None
+        if hist is None
+        else {
+            "created": _iso(hist.created),
+            "updated": _iso(hist.updated),
+            "authors": list(hist.authors),
+            "commits": hist.commits,
+        },
+    }
+
+
+def kept_entries(
+    data: bytes, spans: Mapping[str, tuple[int, int]], keep: Callable[[str], bool]
+) -> dict[str, bytes]:
+    """The entries of the last kb.json (`data`, `spans` from the state) of the documents
+    `keep` accepts, for `kb_json`'s `kept`; none whose span does not fit `data`."""
+    out: dict[str, bytes] = {}
+    for key, (start, end) in spans.items():
+        if keep(key) and 0 <= start < end <= len(data) and data[end - 1 : end] == b"}":
+            out[key] = data[start:end]
+    return out
 
 
 def page_url(graph: Graph, key: str) -> str:

@@ -17,6 +17,9 @@ renders again:
   and the products of the loops it lists (tags are many, so not every tag page is rendered on
   every change).
 
+kb.json is written again on a change of shape, but only the entries of changed documents are
+made again: the others are cut from the last kb.json where the state says they lie.
+
 The files no longer emitted are removed. The result is the clean emit's tree, byte for byte
 (tests/test_emit_incremental.py, tests/test_render_cache.py).
 """
@@ -27,7 +30,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kb.emit_state import Edits, Inputs, shown, write_state
+from kb.emit_state import Edits, Inputs, json_spans, shown, write_state
 from kb.link import EdgeKind, Graph
 from kb.model import Collection, Document
 
@@ -117,8 +120,14 @@ def emit_partial(
     stale = {rel for rel, keys in fed.items() if rel not in old_files or not keys.isdisjoint(changed)}
     stale.update(rel for rel, keys in before.items() if rel in fed and not keys.isdisjoint(changed))
     feed_files = _feed_files(tree, all_feeds, views, settings, stale)
+    spans = json_spans(previous)
     if changed:
-        tree.text("kb.json", emit.kb_json(graph, views))
+        try:
+            last = (docs_dir / "kb.json").read_bytes()
+        except OSError:
+            last = b""
+        kept = emit.kept_entries(last, spans, lambda key: key not in changed)
+        tree.files["kb.json"], spans = emit.kb_json(graph, views, kept)
     files = set(docs) | set(specs) | feed_files | {"kb.json"} | {a.rel for a in checked.corpus.assets}
     mermaid = _mermaid(previous, tree, files)
     if mermaid is None:
@@ -141,7 +150,7 @@ def emit_partial(
         sum(1 for rel in files if rel.endswith(".md")),
         emit.site_name(graph),
     )
-    write_state(state_file, inputs.state(result, mermaid, files, now))
+    write_state(state_file, inputs.state(result, mermaid, files, now, spans))
     return result
 
 

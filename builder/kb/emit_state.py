@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 
 #: The state file's format: a state of another format (or kb version) is not read.
-STATE_FORMAT = 3
+STATE_FORMAT = 4
 
 
 def _digest() -> Any:
@@ -50,7 +50,8 @@ class Inputs:
     per document key, (`shape`, `prose`): `shape` is all of the document another page may show
     or that decides its path (path, frontmatter, record, history, title, links and headings
     without their positions), `prose` its body and whether git sees it uncommitted (its own
-    footer alone says so). Digests, not texts: 10,000 documents make a
+    footer alone says so). A document's kb.json entry is a function of its shape and of what
+    all pages share, so a one-edit emit keeps the others' (kb.emit.kb_json). Digests, not texts: 10,000 documents make a
     state file of about a megabyte, read and written in milliseconds."""
 
     shared: str
@@ -89,14 +90,22 @@ class Inputs:
         return Edits(frozenset(shapes), tuple(prose))
 
     def state(
-        self, result: Emitted, mermaid: set[str], files: set[str], shows: Mapping[str, frozenset[str]]
+        self,
+        result: Emitted,
+        mermaid: set[str],
+        files: set[str],
+        shows: Mapping[str, frozenset[str]],
+        kb_json: Mapping[str, tuple[int, int]],
     ) -> dict[str, Any]:
         """The state file's content once `result` is on disk; `mermaid`: the emitted files that
         name Mermaid's script (emit copies it while there is one); `files`: every file of the
         tree; `shows`: page → the documents whose shape it shows (pages shown on no list show
-        any document's), by their place in `docs`, so 10,000 loops keep it near a megabyte."""
+        any document's), by their place in `docs`, so 10,000 loops keep it near a megabyte;
+        `kb_json`: where each document's entry lies in kb.json (kb.emit.kb_json), in `docs`'
+        order (0 for a document it does not list)."""
         place = {key: i for i, key in enumerate(self.docs)}
         return {
+            "kb_json": [kb_json.get(key, 0) for key in self.docs],
             "mermaid": sorted(mermaid),
             "format": STATE_FORMAT,
             "fingerprint": self.fingerprint,
@@ -127,6 +136,20 @@ def shown(state: Mapping[str, Any]) -> dict[str, set[str]]:
     """The state's `shows`, with document keys again: page → the documents it showed."""
     keys = list(state["docs"])
     return {rel: {keys[i] for i in places} for rel, places in state["shows"].items()}
+
+
+def json_spans(state: Mapping[str, Any]) -> dict[str, tuple[int, int]]:
+    """The state's `kb_json`, by document key: where each document's entry lies in the
+    kb.json the state describes ({} for a state without them)."""
+    spans = state.get("kb_json")
+    docs = state.get("docs")
+    if not isinstance(spans, list) or not isinstance(docs, dict) or len(spans) != len(docs):
+        return {}
+    return {
+        key: (span[0], span[1])
+        for key, span in zip(docs, spans, strict=True)
+        if isinstance(span, list) and len(span) == 2 and all(isinstance(n, int) for n in span)
+    }
 
 
 def read_inputs(

@@ -113,12 +113,26 @@ def feeds(views: Views, all_entries: list[Entry]) -> list[Feed]:
     site = views.graph.docs.get("index")
     name = site.title if site is not None else "Handbook"
     out = [Feed("feeds/loops", f"{name}: loop cycles", "loops/index", all_entries[:LIMIT])]
+    # Each subject's latest entries, in one pass over them all (not one pass per subject).
+    subjects: dict[str, list[str]] = {}  # a loop's product and principles, each once
+    mine: dict[str, list[Entry]] = {}
+    for entry in all_entries:
+        loop = entry.loop
+        keys = subjects.get(loop.key)
+        if keys is None:
+            keys = subjects[loop.key] = [
+                k for k in dict.fromkeys((loop.product, *loop.principles)) if k is not None
+            ]
+        for subject in keys:
+            listed = mine.setdefault(subject, [])
+            if len(listed) < LIMIT:
+                listed.append(entry)
     for row in views.products():
-        mine = [e for e in all_entries if e.loop.product == row.key]
-        out.append(Feed(f"feeds/products/{row.id}", f"{row.title}: loop cycles", row.key, mine[:LIMIT]))
+        latest = mine.get(row.key, [])
+        out.append(Feed(f"feeds/products/{row.id}", f"{row.title}: loop cycles", row.key, latest))
     for prow in views.principles():
-        mine = [e for e in all_entries if prow.key in e.loop.principles]
-        out.append(Feed(f"feeds/principles/{prow.id}", f"{prow.title}: loop cycles", prow.key, mine[:LIMIT]))
+        latest = mine.get(prow.key, [])
+        out.append(Feed(f"feeds/principles/{prow.id}", f"{prow.title}: loop cycles", prow.key, latest))
     return out
 
 

@@ -114,8 +114,20 @@ class Views:
         hist = self.file_history(doc)
         if not authors and hist is not None:
             authors = hist.authors
-        product = self.graph.targets(doc.key, EdgeKind.IMPROVES)
-        follows = self.graph.targets(doc.key, EdgeKind.FOLLOWS)
+        # Graph.targets of the three kinds, in one pass over its edges: each target once, in
+        # the edges' order, a document.
+        docs, product, follows = self.graph.docs, None, None
+        principles: dict[str, None] = {}
+        for edge in self.graph.outgoing.get(doc.key, ()):
+            kind, target = edge.kind, edge.target
+            if kind is EdgeKind.PRACTICES:
+                if target in docs:
+                    principles[target] = None
+            elif kind is EdgeKind.IMPROVES:
+                if product is None and target in docs:
+                    product = target
+            elif kind is EdgeKind.FOLLOWS and follows is None and target in docs:
+                follows = target
         return LoopView(
             key=doc.key,
             id=doc.id,
@@ -123,9 +135,9 @@ class Views:
             date=info.date,
             stage=info.stage,
             authors=authors,
-            product=product[0].key if product else None,
-            principles=tuple(d.key for d in self.graph.targets(doc.key, EdgeKind.PRACTICES)),
-            follows=follows[0].key if follows else None,
+            product=product,
+            principles=tuple(principles),
+            follows=follows,
             tags=info.tags,
         )
 
