@@ -47,6 +47,7 @@ from kb.views import (
     month_key,
     newest_first,
     stage_counts,
+    subject_month_key,
     tag_key,
     tag_names,
     year_key,
@@ -645,22 +646,27 @@ class _Pages:
         )
 
     def _years_of(self, subject: str, name: str, loops: Any, what: str, with_product: bool) -> list[Spec]:
-        """The pages of a subject's loops, one per year, once it has more than its page lists."""
+        """The pages of a subject's loops, one per year, once it has more than its page lists;
+        a year of more than `YEAR_MOST` loops lists its months, each with a page of its loops."""
         out: list[Spec] = []
         if len(loops) <= LATEST:
             return out
+        page = functools.partial(
+            self._render, "loops_of.md.j2", subject=subject, name=name, what=what, with_product=with_product
+        )
         for year, items in by_year(loops).items():
             key = year_key(subject, year)
+            months = []
+            if len(items) > YEAR_MOST:
+                for month, month_loops in by_month(items).items():
+                    mkey = subject_month_key(subject, year, month)
+                    months.append((month, month_loops, mkey))
+                    render = functools.partial(
+                        page, mkey, year=year, month=month, months=[], loops=month_loops, year_page=key
+                    )
+                    out.append(Spec(mkey + ".md", render, listed(month_loops) | {subject}))
             render = functools.partial(
-                self._render,
-                "loops_of.md.j2",
-                key,
-                subject=subject,
-                name=name,
-                year=year,
-                what=what,
-                loops=items,
-                with_product=with_product,
+                page, key, year=year, month=None, months=months, loops=items, year_page=key
             )
             out.append(Spec(key + ".md", render, listed(items) | {subject}))
         return out
@@ -799,6 +805,12 @@ def month_name(year: int, month: int) -> str:
 def listed(loops: Any) -> frozenset[str]:
     """The documents a loop table of `loops` shows: the loops and their products."""
     return frozenset(lv.key for lv in loops) | {lv.product for lv in loops if lv.product}
+
+
+#: The most loops a subject's page of one year lists; a year with more lists its months, each
+#: with a page (`kb.views.subject_month_key`). At 10,000 loops a principle's year held 600 and a
+#: person's 500 (100 kB of table), and every retitled loop rendered several such pages again.
+YEAR_MOST = 100
 
 
 def year_links(subject: str, loops: Any) -> list[tuple[int, int, str]]:

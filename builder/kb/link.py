@@ -39,9 +39,10 @@ GENERATED = (
     "people/index",
 )
 #: Loops of a year or a month, `loops/2026/index` and `loops/2026/12/index`; a principle's or a
-#: product's loops of a year, `principles/ownership/2026` (kb.views.month_key and year_key).
+#: product's loops of a year or a month, `principles/ownership/2026` and `.../2026/12`
+#: (kb.views.month_key, year_key and subject_month_key).
 _YEAR_INDEX = re.compile(r"loops/\d{4}(/\d{2})?/index\Z")
-_SUBJECT_YEAR = re.compile(r"(principles|products)/.+/\d{4}\Z")
+_SUBJECT_YEAR = re.compile(r"(principles|products)/.+/\d{4}(/\d{2})?\Z")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 
 
@@ -1000,7 +1001,7 @@ def _reserved(key: str) -> bool:
         key in _RESERVED
         or key.startswith(("people/", "feeds/", "tags/"))
         or (key.endswith("/index") and bool(_YEAR_INDEX.match(key)))
-        or (key[-5:-4] == "/" and bool(_SUBJECT_YEAR.match(key)))
+        or ("/" in (key[-5:-4], key[-3:-2]) and bool(_SUBJECT_YEAR.match(key)))
     )
 
 

@@ -294,6 +294,12 @@ def year_key(subject: str, year: int) -> str:
     return f"{subject}/{year}"
 
 
+def subject_month_key(subject: str, year: int, month: int) -> str:
+    """The page of a subject's loops of one month, under its year's page: `principles/x/2026/11`
+    (a year past `kb.emit.YEAR_MOST` loops lists months, not loops)."""
+    return f"{subject}/{year}/{month:02d}"
+
+
 def tag_name(tag: str) -> str:
     """A tag as pages show it and as it is told apart: its words, whitespace collapsed (what
     `|md` prints). Case counts: `Speed` and `speed` are two tags, each with its page."""
