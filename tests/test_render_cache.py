@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gitrepo import GitRepo
+from kb import render_cache
 from kb.templating import default_templates
 from site_helpers import FIXED_NOW, many_loops, run_kb, snapshot, write_tree
 
@@ -194,10 +195,13 @@ def test_random_edit_sequences_keep_the_cached_site_the_clean_site(
 def test_a_corrupt_or_foreign_cache_falls_back_to_a_clean_build(tmp_path: Path) -> None:
     root, _repo = _handbook(tmp_path)
     _same_sites(root)
-    state = root / ".kb-cache/render/state.json"
-    for bad in ("{not json", '{"format": 999}', ""):
-        state.write_text(bad, encoding="utf-8")
+    state = root / ".kb-cache/render" / render_cache.STATE
+    good = state.read_bytes()
+    for bad in (b"{not json", good[:-9], good[:20] + b"x" + good[21:], b""):  # cut, or one byte changed
+        state.write_bytes(bad)
         _same_sites(root)
+    render_cache._write_state(state, {"format": 999})  # whole, but of another format
+    _same_sites(root)
     shutil.rmtree(root / ".kb-cache/render/site")  # the pages are gone, the state is still there
     _same_sites(root)
 
@@ -284,7 +288,7 @@ def test_a_cached_build_takes_the_old_site_over_and_never_writes_into_it(
         assert ("KB705" in result.output) == (step == 1), result.output
         assert not list(tmp_path.glob(".site.kb-*"))  # taken over (or removed), not left behind
         if step == 1:  # a failed page: nothing kept
-            assert not (cache / "state.json").exists()
+            assert not (cache / render_cache.STATE).exists()
             continue
         # the cache holds the site's pages, nothing else, each the site's own file
         held = {

@@ -40,10 +40,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import marshal
 import os
 import re
 import shutil
 import stat
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -63,7 +65,9 @@ if TYPE_CHECKING:
 NAME = "kb/cache"
 #: Bumped when what the cache holds changes shape: an old cache is then ignored.
 FORMAT = 3
-STATE = "state.json"
+#: The state: marshal behind a digest of it (a JSON state of 10,000 pages took 0.15 s to read
+#: and write; marshal 0.04 s), read only by the interpreter version that wrote it.
+STATE = "state.bin"
 SITE = "site"
 SEARCH = "search.json"
 #: Material's tags listing marker: a page holding it lists every page's tags.
@@ -237,7 +241,7 @@ class RenderCache:
             out = {}
             for url in self.kept_urls:
                 span = spans.get(url)
-                if isinstance(span, list) and len(span) == 2 and 0 <= span[0] <= span[1] <= len(raw):
+                if isinstance(span, list | tuple) and len(span) == 2 and 0 <= span[0] <= span[1] <= len(raw):
                     out[url] = raw[span[0] : span[1]]
             return out
         try:
@@ -300,7 +304,7 @@ class RenderCache:
                 if uri in plan.keys and head.keys is not None
             },
         }
-        _write_json(self.folder / STATE, state)  # last: the cache counts only once it is whole
+        _write_state(self.folder / STATE, state)  # last: the cache counts only once it is whole
         return taken
 
     def _heads_read(self) -> dict[str, render_parallel.Head]:
@@ -311,7 +315,7 @@ class RenderCache:
         (self.folder / STATE).unlink(missing_ok=True)
 
     def _state(self) -> dict[str, Any] | None:
-        state = _read_json(self.folder / STATE)
+        state = _read_state(self.folder / STATE)
         if not isinstance(state, dict) or state.get("format") != FORMAT or state.get("kb") != __version__:
             return None
         if (
@@ -486,7 +490,7 @@ def _heads(plan: Plan) -> dict[str, render_parallel.Head]:
     out = {}
     for uri in plan.keep:
         head = plan.heads.get(uri)
-        if isinstance(head, list) and len(head) == 2 and isinstance(head[1], list):
+        if isinstance(head, list | tuple) and len(head) == 2 and isinstance(head[1], list | tuple):
             out[uri] = render_parallel.Head(bool(head[0]), frozenset(k.encode("latin-1") for k in head[1]))
     return out
 
@@ -630,18 +634,32 @@ def _prune(path: Path, top: Path) -> None:
         folder = folder.parent
 
 
-def _read_json(path: Path) -> Any:
+def _read_state(path: Path) -> Any:
+    """The state `_write_state` wrote, or None (none, damaged, or another Python's)."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = path.read_bytes()
+    except OSError:
+        return None
+    digest, payload = data[:_DIGEST], data[_DIGEST:]
+    if hashlib.blake2b(_PYTHON + payload, digest_size=_DIGEST).digest() != digest:
+        return None
+    try:
+        return marshal.loads(payload)
+    except (ValueError, EOFError, TypeError):
         return None
 
 
-def _write_json(path: Path, data: Any) -> None:
+def _write_state(path: Path, data: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
+    payload = marshal.dumps(data)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, separators=(",", ":"), ensure_ascii=False), encoding="utf-8")
+    tmp.write_bytes(hashlib.blake2b(_PYTHON + payload, digest_size=_DIGEST).digest() + payload)
     os.replace(tmp, path)
+
+
+_DIGEST = 16
+#: marshal's format is the interpreter's: the digest covers its version too.
+_PYTHON = sys.version.encode()
 
 
 def render(
