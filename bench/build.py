@@ -26,6 +26,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,8 +91,9 @@ def clean(root: Path) -> None:
 
 def run_timed(
     cmd: list[str], cwd: Path, log: Path | None = None, env: dict[str, str] | None = None
-) -> tuple[float, int, int, float]:
-    """Wall seconds, peak RSS in bytes, exit code and CPU seconds (user + system) of `cmd`.
+) -> tuple[float, int, int, float, int]:
+    """Wall seconds, peak RSS in bytes, exit code, CPU seconds (user + system) of `cmd`, and
+    the peak of its process tree's summed RSS in bytes (`TreePeak`; 0 where there is no /proc).
 
     The peak is the kernel's ru_maxrss from wait4 for that child, which on Linux is the largest
     of the child's own peak and its waited-for descendants' (git for kb, for instance): the
@@ -103,13 +105,66 @@ def run_timed(
     try:
         began = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=env)
-        _, status, usage = os.wait4(proc.pid, 0)
+        with TreePeak(proc.pid) as tree:
+            _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - began
     finally:
         if log:
             out.close()  # type: ignore[union-attr]
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return wall, usage.ru_maxrss * 1024, proc.returncode, usage.ru_utime + usage.ru_stime
+    return wall, usage.ru_maxrss * 1024, proc.returncode, usage.ru_utime + usage.ru_stime, tree.peak
+
+
+class TreePeak(threading.Thread):
+    """The peak, over a process's life, of the RSS summed over it and all its descendants
+    (kb's render forks a process per core, and each has its own pages): /proc read every 0.1 s
+    by a thread (a few ms a read: more often would take CPU from the build it measures).
+    ru_maxrss gives only the largest single process. Pages the forked processes share (copy on
+    write) count once per process, as RSS counts them, which overstates what the tree holds;
+    a peak shorter than the interval can be missed."""
+
+    def __init__(self, pid: int, interval: float = 0.1) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.interval, self.peak = pid, interval, 0
+        self.done = threading.Event()
+
+    def __enter__(self) -> TreePeak:
+        if Path("/proc/self/stat").exists():
+            self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.done.set()
+        if self.is_alive():
+            self.join()
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            self.peak = max(self.peak, self.sample())
+            self.done.wait(self.interval)
+
+    def sample(self) -> int:
+        parents: dict[int, list[int]] = {}
+        rss: dict[int, int] = {}
+        page = os.sysconf("SC_PAGE_SIZE")
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = Path(entry.path, "stat").read_text()
+                statm = Path(entry.path, "statm").read_text().split()
+            except OSError:
+                continue  # gone meanwhile
+            fields = stat[stat.rfind(")") + 2 :].split()  # after the command's name
+            pid = int(entry.name)
+            parents.setdefault(int(fields[1]), []).append(pid)
+            rss[pid] = int(statm[1]) * page
+        total, stack = 0, [self.pid]
+        while stack:
+            pid = stack.pop()
+            total += rss.get(pid, 0)
+            stack.extend(parents.get(pid, ()))
+        return total
 
 
 # -- the benchmark ----------------------------------------------------------------------------
@@ -120,6 +175,7 @@ class BuildFigures:
     pages: int = 0
     wall: float = 0.0  # the subprocess `kb build`
     peak: int = 0
+    tree: int = 0  # the peak of its process tree's summed RSS (TreePeak)
     in_process: float = 0.0  # kb.build.build in this process
     stages: dict[str, float] = field(default_factory=dict)
     second_emit: float = 0.0
@@ -148,7 +204,7 @@ def measure(root: Path, loops: int, log_dir: Path | None = None) -> BuildFigures
     fig = BuildFigures(loops)
     clean(root)
     log = (log_dir or root) / f"kb-build-{loops}.log"
-    fig.wall, fig.peak, code, _ = run_timed(kb_command("build", "-v"), root, log)
+    fig.wall, fig.peak, code, _, fig.tree = run_timed(kb_command("build", "-v"), root, log)
     if code != 0:
         raise SystemExit(f"kb build failed (exit {code}), see {log}")
 

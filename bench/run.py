@@ -33,8 +33,10 @@ from 1,000 to 5,000 loops; edit → reload under 2 s at 1,000 loops (bench/serve
     python bench/run.py [--sizes 1000 5000] [--skip-stack-above N] [--dir DIR] [--no-serve]
 
 Peak memory is the kernel's ru_maxrss for each child from wait4 (the largest single process
-of its tree, as `/usr/bin/time -v` reports it), not a sum over processes; CPU is user + system
-time of the whole tree, which other load on the machine hardly changes (wall time it does).
+of its tree, as `/usr/bin/time -v` reports it) and, in brackets, the peak of the whole process
+tree's summed RSS, sampled from /proc every 0.1 s (bench/build.py's TreePeak; kb's render forks);
+CPU is user + system time of the whole tree, which other load on the machine hardly changes
+(wall time it does).
 """
 
 from __future__ import annotations
@@ -90,7 +92,8 @@ PLUGINS_STACK = (
 @dataclass
 class Row:
     wall: float | None = None
-    peak: int = 0
+    peak: int = 0  # the largest single process (ru_maxrss)
+    tree: int = 0  # the process tree, summed (bench/build.py's TreePeak)
     pages: int = 0
     note: str = ""
     cpu: float = 0.0
@@ -170,19 +173,21 @@ def timed(
     before: Callable[[], None] | None = None,
 ) -> Row:
     """Median wall and CPU time of `runs` runs; `before` runs ahead of each (e.g. a cold cache)."""
-    walls, cpus, peak = [], [], 0
+    walls, cpus, peak, tree = [], [], 0, 0
     for _ in range(runs):
         if before is not None:
             before()
-        wall, rss, code, cpu = run_timed(cmd, root, log, env)
+        wall, rss, code, cpu, tree_rss = run_timed(cmd, root, log, env)
         if code != 0:
             return Row(note=f"failed (exit {code}, see {log})")
         walls.append(wall)
         cpus.append(cpu)
         peak = max(peak, rss)
+        tree = max(tree, tree_rss)
     return Row(
         statistics.median(walls),
         peak,
+        tree=tree,
         note=f"median of {runs}" if runs > 1 else "",
         cpu=statistics.median(cpus),
     )
@@ -358,7 +363,8 @@ def fmt_row(row: Row | None) -> list[str]:
         return ["", "", "", ""]
     if row.wall is None:
         return [row.note, "", "", f"{row.pages:,}" if row.pages else ""]
-    return [f"{row.wall:.2f} s", f"{row.cpu:.2f} s", f"{row.peak / 2**20:.0f} MB", f"{row.pages:,}"]
+    peak = f"{row.peak / 2**20:.0f} MB" + (f" (tree {row.tree / 2**20:.0f} MB)" if row.tree else "")
+    return [f"{row.wall:.2f} s", f"{row.cpu:.2f} s", peak, f"{row.pages:,}"]
 
 
 def print_table(results: dict[int, dict[str, Row]]) -> None:
