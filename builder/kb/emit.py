@@ -57,6 +57,8 @@ MERMAID = "assets/kb/mermaid.min.js"
 #: Backlinks a page lists per relation before it says how many more there are.
 BACKLINKS_MAX = 30
 _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # same bytes as safe_dump, 5x faster
+#: A `forge` argument left out: the site's own is read (`site_forge`); emit passes the one it read.
+FIND: Any = object()
 EMPTY_SITEMAP = (
     '<?xml version="1.0" encoding="UTF-8"?>\n'
     '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"></urlset>\n'
@@ -95,7 +97,8 @@ def emit(
     is not on disk.
     """
     stages = stages or {}
-    inputs = read_inputs(checked, history, settings, stages, docs_dir, site_forge(settings))
+    forge = site_forge(settings)  # read once: parsing the site's configuration takes milliseconds
+    inputs = read_inputs(checked, history, settings, stages, docs_dir, forge)
     state_file = docs_dir.with_name(docs_dir.name + "-state.json")  # beside the tree it describes
     previous = read_state(state_file)
     on_disk = (docs_dir / "kb.json").is_file()
@@ -108,11 +111,11 @@ def emit(
     if edits is not None:
         from kb.emit_partial import emit_partial
 
-        done = emit_partial(checked, history, settings, docs_dir, stages, edits, previous, inputs)
+        done = emit_partial(checked, history, settings, docs_dir, stages, edits, previous, inputs, forge)
         if done is not None:
             return done
     state_file.unlink(missing_ok=True)  # the tree is about to change: no state claims it meanwhile
-    tree = render_tree(checked.graph, history, settings, stages, checked.today)
+    tree = render_tree(checked.graph, history, settings, stages, checked.today, forge)
     for asset in checked.corpus.assets:
         tree.copies[asset.rel] = settings.content / asset.rel
     changed, removed = sync(tree, docs_dir)
@@ -134,7 +137,7 @@ def emit(
             result,
             mermaid,
             set(tree.files) | set(tree.copies),
-            shown_now(checked, history, settings),
+            shown_now(checked, history, settings, forge),
             tree.kb_json,
         ),
     )
@@ -179,13 +182,14 @@ def render_tree(
     settings: Settings,
     stages: Mapping[str, list[tuple[int, str]]],
     today: dt.date,
+    forge: Forge | None = FIND,
 ) -> EmittedTree:
     from kb import feeds
 
     env = templating.environment(settings.root, settings.cache / templating.COMPILED)
     views = Views(graph, history)
     all_feeds = feeds.feeds(views, feeds.entries(views, dict(stages)))
-    pages = _Pages(env, views, settings, {f.page: f for f in all_feeds}, today)
+    pages = _Pages(env, views, settings, {f.page: f for f in all_feeds}, today, forge)
     tree = EmittedTree()
     site_url = _site_url(settings)
     for feed in all_feeds:
@@ -227,7 +231,9 @@ class EmittedTree(Tree):
     kb_json: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
-def shown_now(checked: Checked, history: History | None, settings: Settings) -> dict[str, frozenset[str]]:
+def shown_now(
+    checked: Checked, history: History | None, settings: Settings, forge: Forge | None = FIND
+) -> dict[str, frozenset[str]]:
     """Page → the documents whose shape it shows, for the pages that do not show any
     document's (kb.emit_partial.shows, `Spec.shows`)."""
     from kb import feeds
@@ -235,7 +241,7 @@ def shown_now(checked: Checked, history: History | None, settings: Settings) -> 
 
     graph = checked.graph
     views = Views(graph, history)
-    pages = _Pages(None, views, settings, {f.page: f for f in feeds.feeds(views, [])}, checked.today)
+    pages = _Pages(None, views, settings, {f.page: f for f in feeds.feeds(views, [])}, checked.today, forge)
     actions = pages.forge is not None
     out = {
         graph.site_key(d.key) + ".md": shows(graph, views, d, actions)
@@ -321,7 +327,13 @@ class _Pages:
     """Renders each kind of page; one instance per build."""
 
     def __init__(
-        self, env: Any, views: Views, settings: Settings, feeds: Mapping[str, Any], today: dt.date
+        self,
+        env: Any,
+        views: Views,
+        settings: Settings,
+        feeds: Mapping[str, Any],
+        today: dt.date,
+        forge: Forge | None = FIND,
     ) -> None:
         self.feeds = feeds  # page key -> its loop feed
         self.today = today  # the run's day: new cycles start on it, coverage runs up to it
@@ -329,7 +341,7 @@ class _Pages:
         self.env = env
         self.views = views
         self.graph = views.graph
-        self.forge = site_forge(settings)
+        self.forge = site_forge(settings) if forge is FIND else forge
         self._known: Any = None
 
     def _render(self, template: str, key: str, **context: Any) -> str:

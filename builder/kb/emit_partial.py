@@ -30,12 +30,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kb.emit import FIND
 from kb.emit_state import Edits, Inputs, json_spans, shown, write_state
 from kb.link import EdgeKind, Graph
 from kb.model import Collection, Document
 
 if TYPE_CHECKING:
     from kb.emit import Emitted, Spec
+    from kb.forge import Forge
     from kb.history import History
     from kb.pipeline import Checked
     from kb.settings import Settings
@@ -80,6 +82,7 @@ def emit_partial(
     edits: Edits,
     previous: Mapping[str, Any],
     inputs: Inputs,
+    forge: Forge | None = FIND,
 ) -> Emitted | None:
     """Render again what `edits` touch (see the module's doc) and write what changed; None
     when the whole tree must be emitted after all (Mermaid's script comes or goes)."""
@@ -99,6 +102,7 @@ def emit_partial(
         settings,
         {f.page: f for f in all_feeds},
         checked.today,
+        forge,
     )
     actions = pages.forge is not None
     docs = {graph.site_key(d.key) + ".md": d for d in graph.docs.values() if d.readable}

@@ -15,6 +15,7 @@ import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -183,11 +184,11 @@ def read_inputs(
             continue
         shared.update(_encode(f"{path}\0{info.st_size}\0{info.st_mtime_ns}"))
     files = history.files if history else {}
-    graph = checked.graph
+    placed = _Placed(checked.graph)
     docs: dict[str, tuple[str, str]] = {}
     for doc in checked.corpus.documents:
         scan = doc.scan
-        links = [(x.kind.value, x.target, x.anchor, x.label) for x in scan.links]
+        links = [(value(x.kind), x.target, x.anchor, x.label) for x in scan.links]
         headings = [(h.level, h.text, h.anchor, h.has_content) for h in scan.headings]
         hist = files.get(doc.path)
         uncommitted = bool(hist and hist.uncommitted)
@@ -201,7 +202,7 @@ def read_inputs(
             _encode(
                 f"{doc.path}\0{doc.readable}\0{doc.meta!r}\0{doc.info!r}\0{hist!r}\0"
                 f"{scan.title!r}\0{links!r}\0{headings!r}\0{scan.deep is not None}\0"
-                f"{[stages.get(name) for name in names]!r}\0{_placed(graph, doc.key)!r}"
+                f"{[stages.get(name) for name in names]!r}\0{placed(doc.key)!r}"
             )
         )
         prose = _digest()
@@ -211,21 +212,42 @@ def read_inputs(
     return Inputs(shared.hexdigest(), docs)
 
 
-def _placed(graph: Graph, key: str) -> tuple[Any, ...]:
-    """Where the document's page is and what its links and references resolved to, with the
-    places of their pages: a change here (a link that resolves elsewhere since a document was
-    added, an `index.md` beside a `README.md`) changes its page and those it shows on."""
-    from kb.emit import page_url
+@functools.cache
+def value(member: Enum) -> Any:
+    """An enum member's value: `.value` is a property, slow at 100,000 calls a build."""
+    return member.value
 
-    if key not in graph.docs:
-        return ()
-    edges = sorted((e.target, e.kind.value) for e in graph.outgoing.get(key, ()))
-    links = [
-        (r.link.start, r.target, r.anchor, graph.site_key(r.target), page_url(graph, r.target))
-        for r in graph.resolved.get(key, ())
-    ]
-    assets = [(r.link.start, r.target) for r in graph.asset_links.get(key, ())]
-    return graph.site_key(key), page_url(graph, key), edges, links, assets
+
+class _Placed:
+    """Where a document's page is and what its links and references resolved to, with the
+    places of their pages: a change here (a link that resolves elsewhere since a document was
+    added, an `index.md` beside a `README.md`) changes its page and those it shows on. Each
+    page's URL is made once (a handbook's links point at few pages, many times)."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        self.urls: dict[str, str] = {}
+
+    def url(self, key: str) -> str:
+        url = self.urls.get(key)
+        if url is None:
+            from kb.emit import page_url
+
+            url = self.urls[key] = page_url(self.graph, key)
+        return url
+
+    def __call__(self, key: str) -> tuple[Any, ...]:
+        graph, url = self.graph, self.url
+        if key not in graph.docs:
+            return ()
+        site = graph.site.get
+        edges = sorted((e.target, value(e.kind)) for e in graph.outgoing.get(key, ()))
+        links = [
+            (r.link.start, r.target, r.anchor, site(r.target, r.target), url(r.target))
+            for r in graph.resolved.get(key, ())
+        ]
+        assets = [(r.link.start, r.target) for r in graph.asset_links.get(key, ())]
+        return site(key, key), url(key), edges, links, assets
 
 
 def _folders(content: Path) -> str:
