@@ -341,3 +341,27 @@ def many_loops(count: int, base: Mapping[str, str | bytes] = SMALL) -> dict[str,
             )
         )
     return files
+
+
+#: A markdown extension that raises on a marker (`BOOM-MARKER`), put in a handbook's `ext/` and
+#: named in its mkdocs.yml: a page the renderer fails on (KB705, kb.render_guard).
+BOOM = """\
+from markdown.extensions import Extension
+from markdown.preprocessors import Preprocessor
+
+
+class Boom(Preprocessor):
+    def run(self, lines):
+        if any("BOOM-MARKER" in line for line in lines):
+            raise ValueError("boom on purpose")
+        return lines
+
+
+class BoomExtension(Extension):
+    def extendMarkdown(self, md):
+        md.preprocessors.register(Boom(md), "boom", 5)
+
+
+def makeExtension(**kwargs):
+    return BoomExtension(**kwargs)
+"""

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from gitrepo import GitRepo
 from kb import render_cache
 from kb.templating import default_templates
-from site_helpers import FIXED_NOW, many_loops, run_kb, snapshot, write_tree
+from site_helpers import BOOM, FIXED_NOW, many_loops, run_kb, snapshot, write_tree
 
 LOOPS = "content/loops/2024"
 
@@ -207,29 +207,6 @@ def test_a_corrupt_or_foreign_cache_falls_back_to_a_clean_build(tmp_path: Path) 
 
 
 # -- the trees: the cache takes the old site over, and never writes into the live one ----------
-
-#: A markdown extension that fails on one marker (as in tests/test_render_guard.py): the render
-#: of a cached build fails on a page, and kb.render_guard renders again.
-BOOM = """\
-from markdown.extensions import Extension
-from markdown.preprocessors import Preprocessor
-
-
-class Boom(Preprocessor):
-    def run(self, lines):
-        if any("BOOM-MARKER" in line for line in lines):
-            raise ValueError("boom on purpose")
-        return lines
-
-
-class BoomExtension(Extension):
-    def extendMarkdown(self, md):
-        md.preprocessors.register(Boom(md), "boom", 5)
-
-
-def makeExtension(**kwargs):
-    return BoomExtension(**kwargs)
-"""
 
 
 def _witness(site: Path, into: Path) -> dict[str, tuple[bytes, int]]:

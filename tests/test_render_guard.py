@@ -17,28 +17,7 @@ from pathlib import Path
 import pytest
 
 from kb import render_parallel
-from site_helpers import REPO, SMALL, write_tree
-
-BOOM = """\
-from markdown.extensions import Extension
-from markdown.preprocessors import Preprocessor
-
-
-class Boom(Preprocessor):
-    def run(self, lines):
-        if any("BOOM-MARKER" in line for line in lines):
-            raise ValueError("boom on purpose")
-        return lines
-
-
-class BoomExtension(Extension):
-    def extendMarkdown(self, md):
-        md.preprocessors.register(Boom(md), "boom", 5)
-
-
-def makeExtension(**kwargs):
-    return BoomExtension(**kwargs)
-"""
+from site_helpers import BOOM, REPO, SMALL, write_tree
 
 NOTICE = "This page could not be built."
 
