@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import random
 import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -275,3 +276,31 @@ def test_a_cached_build_takes_the_old_site_over_and_never_writes_into_it(
         }
         assert held == _page_files(site)
     assert "Retitled" not in (site / "index.html").read_text(encoding="utf-8")
+
+
+def test_a_cache_on_another_file_system_is_copied_from_and_still_serves(tmp_path: Path) -> None:
+    """Hard links and renames do not cross file systems: with kb's cache on another one (a tmpfs
+    here), the cached tree cannot move into the staging folder nor the old site into the cache,
+    and the kept pages are copied instead, into the same site a clean render gives."""
+    other = Path("/dev/shm")
+    if not other.is_dir() or not os.access(other, os.W_OK) or other.stat().st_dev == tmp_path.stat().st_dev:
+        pytest.skip("no writable folder on another file system")
+    root, _repo = _handbook(tmp_path)
+    cache = Path(tempfile.mkdtemp(prefix="kb-cache-", dir=other))
+    try:
+        (root / "kb.toml").write_text(f'cache_dir = "{cache}"\n', encoding="utf-8")
+        site, clean = tmp_path / "site", tmp_path / "site-clean"
+        _build(root, site)
+        for step in range(2):
+            loop = _loops(root)[step]
+            loop.write_text(
+                loop.read_text(encoding="utf-8").replace("title: ", "title: Moved ", 1), encoding="utf-8"
+            )
+            result = run_kb(["build", "-v", "--out", str(site)], root, env=FIXED_NOW)
+            assert result.exit_code == 0, result.output
+            assert "from the cache" in result.output, result.output
+        assert run_kb(["build", "-q", "--clean", "--out", str(clean)], root, env=FIXED_NOW).exit_code == 0
+        a, b = snapshot(site), snapshot(clean)
+        assert a.keys() == b.keys() and not [rel for rel in a if a[rel] != b[rel]]
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)

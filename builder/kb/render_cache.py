@@ -135,6 +135,11 @@ class RenderCache:
             if clean:
                 plan.full, plan.keep = "--clean", {}
             self.forget()  # from here on the cache is trusted again only once this render succeeded
+            recycled = False
+            if not plan.full and plan.keep and render_parallel.stock_theme(config):
+                # only into a dirty build (the share plugin's `leaves_pages_unread`): a clean
+                # one empties the staging folder first. It may give the cache up: plan.full
+                recycled = self._recycle(plan, site_dir)
             if plan.full:
                 rendered = render(config, jobs)
             else:
@@ -143,8 +148,6 @@ class RenderCache:
                 share.skip = frozenset(plan.keep)
                 share.known_heads = _heads(plan)  # a kept page's bytes are the ones read last time
                 self.share = share
-                # only into a dirty build: a clean one empties the staging folder first
-                recycled = share.leaves_pages_unread(config) and self._recycle(plan, site_dir)
                 rendered = render(config, 1)
                 self._restore(plan, site_dir, linked=recycled)
             rendered.pages, rendered.reused = len(plan.keys), len(plan.keep) if not plan.full else 0
@@ -185,21 +188,26 @@ class RenderCache:
     def _recycle(self, plan: Plan, site_dir: Path) -> bool:
         """Move the cached site (the last site's pages, nothing else) into the empty staging
         folder `site_dir`, then remove from it the pages that are not kept: MkDocs writes those
-        anew. False, with nothing moved, where it cannot (another file system, a staging folder
-        that is not empty): `_restore` then links the kept pages in one by one."""
-        cached = self.folder / SITE
+        anew. False, with the cache as it was, where it cannot (another file system, a staging
+        folder that is not empty): `_restore` then links (or copies) the kept pages in one by
+        one. Should what was moved not go back, the cache is given up: every page is rendered."""
+        cached, moved = self.folder / SITE, []
         try:
             if not cached.is_dir() or any(n != MARKER for n in os.listdir(site_dir)):
                 return False
             self.recycled = site_dir
             for entry in os.listdir(cached):
                 os.rename(cached / entry, site_dir / entry)
+                moved.append(entry)
             cached.rmdir()
         except OSError:
-            if self.recycled is not None:  # half moved: neither folder can be trusted
+            self.recycled = None
+            try:
+                for entry in moved:
+                    os.rename(site_dir / entry, cached / entry)
+            except OSError:
                 _empty(site_dir)
-                shutil.rmtree(cached, ignore_errors=True)
-                self.recycled = None
+                plan.full, plan.keep = "the cache could not be moved into the staging folder", {}
             return False
         for uri, dest in plan.cached.items():
             if uri not in plan.keep:
