@@ -304,3 +304,20 @@ def test_a_cache_on_another_file_system_is_copied_from_and_still_serves(tmp_path
         assert a.keys() == b.keys() and not [rel for rel in a if a[rel] != b[rel]]
     finally:
         shutil.rmtree(cache, ignore_errors=True)
+
+
+def test_a_published_page_rewritten_in_place_is_rendered_again(tmp_path: Path) -> None:
+    """The site's pages are hard links to the cache's: a step after the build that rewrites one
+    in place (a minifier, a link rewriter) rewrites the cache's copy too. The next build sees
+    that the file is not the one it kept and renders that page again, as a clean build does."""
+    root, repo = _handbook(tmp_path)
+    _same_sites(root)
+    page = root.parent / "site-cached" / "principles/ownership/index.html"
+    with open(page, "r+b") as fh:  # the same file (inode), new bytes
+        data = fh.read()
+        fh.seek(0)
+        fh.write(data.replace(b"<title>", b"<title>Rewritten ", 1))
+        fh.truncate()
+    body_edit(root, repo, random.Random(1))  # a prose edit: the principle's page would be kept
+    _same_sites(root)
+    assert b"Rewritten" not in page.read_bytes()

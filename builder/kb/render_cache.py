@@ -175,13 +175,17 @@ class RenderCache:
         else:
             plan.spans = search.get("spans") or {}
             plan.heads = state["heads"] if isinstance(state.get("heads"), dict) else {}
-            old_keys, dests = state["keys"], state["dests"]
+            old_keys, dests, files = state["keys"], state["dests"], state["files"]
             plan.cached = dests
             site = os.fspath(self.folder / SITE) + os.sep
+            # a cached file must be the one saved: a step that rewrote the published page in
+            # place (its hard link) changed it, and a kept page is taken as it is
             plan.keep = {
                 uri: dests[uri]
                 for uri, key in keys.items()
-                if old_keys.get(uri) == key and uri in dests and os.path.isfile(site + dests[uri])
+                if old_keys.get(uri) == key
+                and uri in dests
+                and _file_sig(site + dests[uri]) == files.get(dests[uri])
             }
         return plan
 
@@ -287,7 +291,7 @@ class RenderCache:
                     taken = True
                 except OSError:
                     pass  # on another file system: the tree is made afresh
-            _mirror(base, site, files)
+            held = _mirror(base, site, files)
             os.rename(base, cached)
         except OSError:
             shutil.rmtree(base, ignore_errors=True)
@@ -305,6 +309,7 @@ class RenderCache:
             "keys": plan.keys,
             "stats": plan.stats,
             "dests": {uri: dest for uri, dest in pages.items() if dest in files},
+            "files": held,
             "search": search,
             "heads": {
                 uri: [head.listing, sorted(k.decode("latin-1") for k in head.keys)]
@@ -327,7 +332,7 @@ class RenderCache:
         if not isinstance(state, dict) or state.get("format") != FORMAT or state.get("kb") != __version__:
             return None
         if (
-            not all(isinstance(state.get(k), dict) for k in ("keys", "stats", "dests"))
+            not all(isinstance(state.get(k), dict) for k in ("keys", "stats", "dests", "files"))
             or "digest" not in state
         ):
             return None
@@ -508,7 +513,7 @@ def _search_state(state: Mapping[str, Any]) -> dict[str, Any] | None:
     return search if isinstance(search, dict) and isinstance(search.get("spans") or {}, dict) else None
 
 
-def _file_sig(path: Path) -> list[int] | None:
+def _file_sig(path: str | Path) -> list[int] | None:
     """`_sig` of the file at `path`, None when there is none."""
     try:
         return _sig(os.stat(path))
@@ -567,15 +572,16 @@ def _page_files(site: Path, dests: Iterable[str]) -> dict[str, tuple[int, int]]:
     return out
 
 
-def _mirror(base: Path, site: Path, files: Mapping[str, tuple[int, int]]) -> None:
+def _mirror(base: Path, site: Path, files: Mapping[str, tuple[int, int]]) -> dict[str, list[int]]:
     """Make `base` hold exactly `files` (dest -> device and inode in `site`), each a hard link
     of the site's file: a file already linked to it stays, every other file goes (the old
     site's assets and redirects, pages rendered anew or gone, anything else), a missing one is
-    linked; empty folders go. A symbolic link is removed, never followed. The tree it starts
-    from (the last site, or the last cache) shares all but a few pages with the new site, so
-    this is one `lstat` a file and a few links, where a tree made afresh is a `mkdir` a page."""
+    linked (copied across file systems); empty folders go. A symbolic link is removed, never
+    followed. The tree it starts from (the last site, or the last cache) shares all but a few
+    pages with the new site, so this is one `lstat` a file and a few links, where a tree made
+    afresh is a `mkdir` a page. Returns each file's `_sig` as it is in `base`."""
     base.mkdir(parents=True, exist_ok=True)
-    have: set[str] = set()
+    have: dict[str, list[int]] = {}
     needed = {""}  # the folders the files are in, and theirs: kept, not removed and made again
     for rel in files:
         cut = rel.rfind("/")
@@ -598,7 +604,7 @@ def _mirror(base: Path, site: Path, files: Mapping[str, tuple[int, int]]) -> Non
                 continue
             st = entry.stat(follow_symlinks=False)
             if files.get(rel) == (st.st_dev, st.st_ino):
-                have.add(rel)
+                have[rel] = _sig(st)
                 empty = False
             else:
                 os.unlink(entry.path)
@@ -606,10 +612,12 @@ def _mirror(base: Path, site: Path, files: Mapping[str, tuple[int, int]]) -> Non
 
     visit(os.fspath(base), "")
     made: set[Path] = set()
-    for rel in files.keys() - have:
+    for rel in files.keys() - have.keys():
         target = base / rel
         _folder(target.parent, made)
         _link(site / rel, target)
+        have[rel] = _sig(os.stat(target))
+    return have
 
 
 def _empty(folder: Path) -> None:
