@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -231,3 +232,30 @@ def test_what_shows_elsewhere(tmp_path: Path, head: str, shown: bool) -> None:
     listing = re.compile(rb"<!--\s*(?:material/tags)")
     keys = [b"icon", b"subtitle", b"status", b"tags"]
     assert render_parallel.shows_elsewhere(str(page), keys, listing) is shown
+
+
+def test_a_copy_of_kbs_overrides_is_still_the_stock_theme(tmp_path: Path) -> None:
+    """This repository's own `templates/overrides/`, built by an installed kb, holds the very
+    files of kb's built-in overrides: kb still knows what each page shows of another. One
+    changed byte, or one more file, and it is a site's own templates."""
+    from types import SimpleNamespace
+
+    from kb.templating import default_templates
+
+    builtin = default_templates() / "overrides"
+    copy = tmp_path / "overrides"
+    shutil.copytree(builtin, copy)
+
+    def stock() -> bool:
+        return render_parallel.stock_theme(
+            {"theme": SimpleNamespace(name="material", dirs=[str(copy), str(builtin)])}
+        )
+
+    assert stock()
+    page = next(p for p in sorted(copy.rglob("*.html")))
+    page.write_bytes(page.read_bytes() + b"<!-- mine -->")
+    assert not stock()
+    page.write_bytes((builtin / page.relative_to(copy)).read_bytes())
+    assert stock()
+    (copy / "partials" / "extra.html").write_text("{{ page.meta.owner }}", encoding="utf-8")
+    assert not stock()

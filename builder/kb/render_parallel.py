@@ -516,7 +516,9 @@ class Unread(File):
 def stock_theme(config: Any) -> bool:
     """Whether the theme is Material with no templates but its own (and MkDocs') and kb's
     built-in overrides: then kb knows which frontmatter keys a page shows of another
-    (`SHOWN_ELSEWHERE`). A site's own templates might show any key of any page."""
+    (`SHOWN_ELSEWHERE`). A site's own templates might show any key of any page. A folder that
+    holds the very files of kb's overrides counts as them (this repository's own
+    `templates/overrides/`, built by an installed kb, or a handbook that copied them)."""
     from importlib.util import find_spec
 
     import mkdocs
@@ -524,15 +526,40 @@ def stock_theme(config: Any) -> bool:
     from kb.templating import default_templates
 
     theme = config["theme"]
+    builtin = default_templates() / "overrides"
     allowed = {
         os.path.realpath(folder)
         for folder in (
-            default_templates() / "overrides",
+            builtin,
             Path(getattr(find_spec("material"), "origin", None) or ".").parent / "templates",
             Path(mkdocs.__file__).parent / "templates",
         )
     }
-    return theme.name == "material" and all(os.path.realpath(d) in allowed for d in theme.dirs)
+    return theme.name == "material" and all(
+        os.path.realpath(d) in allowed or _same_files(Path(d), builtin) for d in theme.dirs
+    )
+
+
+def _same_files(folder: Path, builtin: Path) -> bool:
+    """Whether `folder` holds exactly the files of `builtin`, byte for byte: the names first
+    (a site's own `custom_dir` may hold many files, none of them read then), then the bytes."""
+
+    def names(top: Path) -> list[str] | None:
+        out = []
+        for path in top.rglob("*"):
+            if path.is_symlink():
+                return None
+            if path.is_file():
+                out.append(path.relative_to(top).as_posix())
+        return sorted(out)
+
+    try:
+        mine = names(folder)
+        if not mine or mine != names(builtin):
+            return False
+        return all((folder / rel).read_bytes() == (builtin / rel).read_bytes() for rel in mine)
+    except OSError:
+        return False
 
 
 def _tags(config: Any) -> tuple[tuple[str, ...], re.Pattern[bytes] | None]:
