@@ -43,9 +43,7 @@ def by_page(entries: list[dict[str, Any]]) -> Entries:
 
 def write(site_dir: Path, data: dict[str, Any], pages: Entries, order: list[str] | None = None) -> None:
     """Write `data` with the entries of `pages` (in `order` of page URLs, if given), as Material does."""
-    urls = ordered(pages, order)
-    data = dict(data, docs=[entry for url in urls for entry in pages[url]])
-    (site_dir / PATH).write_text(_dumps(data), encoding="utf-8")
+    write_fragments(site_dir, data, ((url, fragment(pages[url])) for url in ordered(pages, order)))
 
 
 def ordered(pages: Iterable[str], order: list[str] | None) -> list[str]:
